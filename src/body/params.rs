@@ -1,0 +1,53 @@
+//! The SMPL parameters of one body: global orientation, 23 joint rotations, shape and translation.
+
+use nalgebra::{Matrix3, Vector3};
+
+use super::skeleton::{NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS};
+use crate::geometry::axis_angle_to_matrix;
+
+/// SMPL parameters of one body, axis-angle rotations as in SMPL's files.
+///
+/// `Default` is the mean body in the T-pose at the origin.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BodyParams {
+    /// Rotation of the root (pelvis), axis-angle. Default: zero.
+    pub global_orient: Vector3<f32>,
+    /// Local rotations of the 23 body joints (SMPL order without the pelvis), axis-angle.
+    /// Default: zero (T-pose).
+    pub body_pose: [Vector3<f32>; NUM_BODY_JOINTS],
+    /// Shape coefficients. Default: zero (the mean body).
+    pub betas: [f32; NUM_BETAS],
+    /// Translation added to every joint and vertex, metres. Default: zero.
+    pub transl: Vector3<f32>,
+}
+
+impl BodyParams {
+    /// The local rotation of SMPL joint `joint` (0 = pelvis, using `global_orient`).
+    pub fn local_rotation(&self, joint: usize) -> Vector3<f32> {
+        if joint == 0 { self.global_orient } else { self.body_pose[joint - 1] }
+    }
+
+    /// Sets the local rotation of SMPL joint `joint` (0 = pelvis sets `global_orient`).
+    pub fn set_local_rotation(&mut self, joint: usize, axis_angle: Vector3<f32>) {
+        if joint == 0 {
+            self.global_orient = axis_angle;
+        } else {
+            self.body_pose[joint - 1] = axis_angle;
+        }
+    }
+
+    /// The 24 local rotation matrices.
+    pub fn local_matrices(&self) -> [Matrix3<f32>; NUM_JOINTS] {
+        std::array::from_fn(|j| axis_angle_to_matrix(&self.local_rotation(j)))
+    }
+
+    /// Whether every number is finite.
+    pub fn is_finite(&self) -> bool {
+        self.global_orient
+            .iter()
+            .chain(self.body_pose.iter().flatten())
+            .chain(self.transl.iter())
+            .all(|x| x.is_finite())
+            && self.betas.iter().all(|x| x.is_finite())
+    }
+}

@@ -1,0 +1,195 @@
+//! Reading named tensors from safetensors and npz files with errors that name the file and the key.
+//!
+//! Every file format of the crate (body models, `cmanet-mv2d`, `cmanet-mv3d`, weights) reads through
+//! here, so a bad file always gets the same kind of one-line message.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::{Dtype, SafeTensors};
+
+/// A file that could not be read as the tensors we expect.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The file could not be read at all.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid container.
+    #[error("{path}: not a valid {container} file: {problem}")]
+    Container {
+        /// The file.
+        path: PathBuf,
+        /// `safetensors` or `npz`.
+        container: &'static str,
+        /// What the parser said.
+        problem: String,
+    },
+    /// A required key is absent.
+    #[error("{path}: missing key `{key}`")]
+    MissingKey {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+    },
+    /// A key is present but its shape, dtype or values are wrong.
+    #[error("{path}: key `{key}`: {problem}")]
+    BadKey {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// One tensor read from a file, converted to f64 (every dtype we accept converts exactly).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawTensor {
+    /// Dimensions.
+    pub shape: Vec<usize>,
+    /// Values in row-major order.
+    pub data: Vec<f64>,
+}
+
+impl RawTensor {
+    /// The values as f32.
+    pub fn to_f32(&self) -> Vec<f32> {
+        self.data.iter().map(|&x| x as f32).collect()
+    }
+}
+
+/// The tensors of one file, read into memory, with the file's path for error messages.
+#[derive(Debug)]
+pub struct TensorFile {
+    path: PathBuf,
+    tensors: HashMap<String, RawTensor>,
+    metadata: HashMap<String, String>,
+}
+
+impl TensorFile {
+    /// Reads a safetensors file.
+    pub fn read_safetensors(path: &Path) -> Result<Self, FileError> {
+        let bytes = std::fs::read(path).map_err(|source| FileError::Io { path: path.into(), source })?;
+        let container = |problem: String| FileError::Container { path: path.into(), container: "safetensors", problem };
+        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| container(e.to_string()))?;
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| container(e.to_string()))?;
+        let mut tensors = HashMap::new();
+        for (name, view) in st.tensors() {
+            let data = decode(view.dtype(), view.data()).ok_or_else(|| FileError::BadKey {
+                path: path.into(),
+                key: name.clone(),
+                problem: format!("unsupported dtype {:?}", view.dtype()),
+            })?;
+            tensors.insert(name, RawTensor { shape: view.shape().to_vec(), data });
+        }
+        let metadata = header.metadata().clone().unwrap_or_default();
+        Ok(Self { path: path.into(), tensors, metadata })
+    }
+
+    /// Reads the arrays of an `.npz` file (numpy's zip of `.npy` files); arrays whose dtype is not
+    /// numeric (pickled objects) are skipped, so asking for them reports them missing.
+    pub fn read_npz(path: &Path) -> Result<Self, FileError> {
+        if let Err(source) = std::fs::metadata(path) {
+            return Err(FileError::Io { path: path.into(), source });
+        }
+        let container = |problem: String| FileError::Container { path: path.into(), container: "npz", problem };
+        let npz = candle_core::npy::NpzTensors::new(path).map_err(|e| container(e.to_string()))?;
+        let mut tensors = HashMap::new();
+        for name in npz.names() {
+            let Ok(Some(t)) = npz.get(name) else { continue };
+            let shape = t.dims().to_vec();
+            let data = t
+                .flatten_all()
+                .and_then(|t| t.to_dtype(candle_core::DType::F64))
+                .and_then(|t| t.to_vec1::<f64>())
+                .map_err(|e| container(format!("array `{name}`: {e}")))?;
+            tensors.insert(name.clone(), RawTensor { shape, data });
+        }
+        Ok(Self { path: path.into(), tensors, metadata: HashMap::new() })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's string metadata (safetensors `__metadata__`).
+    pub fn metadata(&self) -> &HashMap<String, String> {
+        &self.metadata
+    }
+
+    /// Whether the file has `key`.
+    pub fn contains(&self, key: &str) -> bool {
+        self.tensors.contains_key(key)
+    }
+
+    /// An error about `key` of this file.
+    pub fn bad(&self, key: &str, problem: impl Into<String>) -> FileError {
+        FileError::BadKey { path: self.path.clone(), key: key.into(), problem: problem.into() }
+    }
+
+    /// The tensor `key`, if present, checked against `shape` (`None` entries match any size) and
+    /// for finite values.
+    pub fn optional(&self, key: &str, shape: &[Option<usize>]) -> Result<Option<&RawTensor>, FileError> {
+        let Some(t) = self.tensors.get(key) else { return Ok(None) };
+        let matches = t.shape.len() == shape.len() && t.shape.iter().zip(shape).all(|(a, b)| b.is_none_or(|b| *a == b));
+        if !matches {
+            let want: Vec<String> = shape.iter().map(|d| d.map_or("_".into(), |d| d.to_string())).collect();
+            return Err(self.bad(key, format!("shape {:?}, expected [{}]", t.shape, want.join(", "))));
+        }
+        if let Some(i) = t.data.iter().position(|x| !x.is_finite()) {
+            return Err(self.bad(key, format!("non-finite value at flat index {i}")));
+        }
+        Ok(Some(t))
+    }
+
+    /// The tensor `key`, which must be present; see [`TensorFile::optional`].
+    pub fn required(&self, key: &str, shape: &[Option<usize>]) -> Result<&RawTensor, FileError> {
+        self.optional(key, shape)?.ok_or_else(|| FileError::MissingKey { path: self.path.clone(), key: key.into() })
+    }
+
+    /// The tensor `key` as indices: integral values in `0..bound`.
+    pub fn indices(
+        &self,
+        key: &str,
+        shape: &[Option<usize>],
+        bound: usize,
+    ) -> Result<(Vec<usize>, Vec<u32>), FileError> {
+        let t = self.required(key, shape)?;
+        let mut out = Vec::with_capacity(t.data.len());
+        for (i, &x) in t.data.iter().enumerate() {
+            if x.fract() != 0.0 || x < 0.0 || x >= bound as f64 {
+                return Err(self.bad(key, format!("value {x} at flat index {i} is not an index below {bound}")));
+            }
+            out.push(x as u32);
+        }
+        Ok((t.shape.clone(), out))
+    }
+}
+
+fn decode(dtype: Dtype, bytes: &[u8]) -> Option<Vec<f64>> {
+    fn chunks<const N: usize>(bytes: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
+        bytes.chunks_exact(N).map(|c| c.try_into().unwrap_or([0; N]))
+    }
+    Some(match dtype {
+        Dtype::F64 => chunks::<8>(bytes).map(f64::from_le_bytes).collect(),
+        Dtype::F32 => chunks::<4>(bytes).map(|b| f32::from_le_bytes(b) as f64).collect(),
+        Dtype::F16 => chunks::<2>(bytes).map(|b| half::f16::from_le_bytes(b).to_f64()).collect(),
+        Dtype::BF16 => chunks::<2>(bytes).map(|b| half::bf16::from_le_bytes(b).to_f64()).collect(),
+        Dtype::I64 => chunks::<8>(bytes).map(|b| i64::from_le_bytes(b) as f64).collect(),
+        Dtype::I32 => chunks::<4>(bytes).map(|b| i32::from_le_bytes(b) as f64).collect(),
+        Dtype::U32 => chunks::<4>(bytes).map(|b| u32::from_le_bytes(b) as f64).collect(),
+        Dtype::I16 => chunks::<2>(bytes).map(|b| i16::from_le_bytes(b) as f64).collect(),
+        Dtype::U16 => chunks::<2>(bytes).map(|b| u16::from_le_bytes(b) as f64).collect(),
+        Dtype::U8 => bytes.iter().map(|&b| b as f64).collect(),
+        Dtype::I8 => bytes.iter().map(|&b| b as i8 as f64).collect(),
+        _ => return None,
+    })
+}
