@@ -40,7 +40,7 @@ fn poses() -> Vec<(&'static str, BodyParams)> {
     let half_pi = std::f32::consts::FRAC_PI_2;
     vec![
         ("tpose", BodyParams::default()),
-        ("elbows_bent", pose(&[("left_elbow", [0.0, -half_pi, 0.0]), ("right_elbow", [0.0, half_pi, 0.0])])),
+        ("elbows_bent", pose(&[("left_elbow", [0.0, 0.0, half_pi]), ("right_elbow", [0.0, 0.0, -half_pi])])),
         (
             "squat",
             pose(&[
@@ -114,7 +114,7 @@ fn main() {
         Camera3d::default(),
         Camera { clear_color: ClearColorConfig::Custom(Color::srgb(0.93, 0.94, 0.96)), ..default() },
         RenderTarget::Image(image.clone().into()),
-        Transform::from_xyz(1.6, 1.35, 3.4).looking_at(Vec3::new(0.0, 0.85, 0.0), Vec3::Y),
+        Transform::from_xyz(1.25, 1.3, 2.9).looking_at(Vec3::new(0.0, 1.02, 0.0), Vec3::Y),
     ));
     world.spawn((
         DirectionalLight { illuminance: 9000.0, shadow_maps_enabled: true, ..default() },

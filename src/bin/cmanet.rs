@@ -84,7 +84,7 @@ fn body_info(path: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>
             let mut total = 0.0;
             for (i, r) in ev.iter().enumerate() {
                 total += r;
-                println!("  beta {i}: {:5.1}%  (cumulative {:5.1}%)", 100.0 * r, 100.0 * total);
+                println!("  beta {i}: {:6.2}%  (cumulative {:6.2}%)", 100.0 * r, 100.0 * total);
             }
         }
         None => println!("shape space explained variance: not recorded in this file"),

@@ -130,10 +130,10 @@ impl BodyTensors {
         // Chain down the tree.
         let mut world_rot: Vec<Tensor> = Vec::with_capacity(NUM_JOINTS);
         let mut world_pos: Vec<Tensor> = Vec::with_capacity(NUM_JOINTS);
-        for j in 0..NUM_JOINTS {
+        for (j, parent) in PARENTS.iter().enumerate() {
             let local = rotations.narrow(1, j, 1)?.squeeze(1)?.contiguous()?; // [B,3,3]
             let joint = rest.narrow(1, j, 1)?.squeeze(1)?; // [B,3]
-            match PARENTS[j] {
+            match *parent {
                 None => {
                     world_rot.push(local);
                     world_pos.push(joint);
