@@ -44,25 +44,25 @@ pub struct PosedBody {
 impl BodyModel {
     /// Forward kinematics: the world rotation and position of every joint for `params`.
     pub fn forward_kinematics(&self, params: &BodyParams) -> Result<Vec<JointTransform>> {
-        if !params.is_finite() {
-            return Err(BodyError::BadInput("body parameters hold non-finite values".into()));
-        }
+        check_finite(params)?;
         let rest = self.rest_joints(&params.betas);
         Ok(chain(&rest, &params.local_matrices(), &params.transl))
     }
 
     /// Poses the body: joints, keypoints and, if `with_vertices`, the whole skinned mesh.
     pub fn pose(&self, params: &BodyParams, with_vertices: bool) -> Result<PosedBody> {
-        let joint_transforms = self.forward_kinematics(params)?;
-        let rest = self.rest_joints(&params.betas);
+        check_finite(params)?;
+        // Shape the mesh once: the rest joints and the skinned vertices both start from it.
+        let shaped = self.shaped_vertices(&params.betas);
+        let rest = self.joint_regressor.apply(&shaped);
+        let locals = params.local_matrices();
+        let joint_transforms = chain(&rest, &locals, &params.transl);
         let skinning: Vec<JointTransform> = joint_transforms
             .iter()
             .zip(&rest)
             .map(|(g, j)| JointTransform { rotation: g.rotation, translation: g.translation - g.rotation * j })
             .collect();
-        let locals = params.local_matrices();
         let pose_feature: Option<Vec<f32>> = self.posedirs.as_ref().map(|_| pose_feature(&locals));
-        let shaped = self.shaped_vertices(&params.betas);
         let skin_vertex = |v: usize| -> Vector3<f32> {
             let mut p = shaped[v];
             if let (Some(dirs), Some(feature)) = (&self.posedirs, &pose_feature) {
@@ -98,6 +98,10 @@ impl BodyModel {
             vertices,
         })
     }
+}
+
+fn check_finite(params: &BodyParams) -> Result<()> {
+    if params.is_finite() { Ok(()) } else { Err(BodyError::BadInput("body parameters hold non-finite values".into())) }
 }
 
 /// Chains local rotations down the SMPL tree from rest joint positions.
