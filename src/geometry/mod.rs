@@ -1,7 +1,10 @@
-//! Geometry: rotations and their conversions, on the CPU (nalgebra) and batched on candle tensors.
+//! Geometry: rotations and their conversions, the pinhole camera, Procrustes alignment and
+//! triangulation, on the CPU (nalgebra) and, where networks need it, batched on candle tensors.
 //!
 //! This is the lowest layer of the crate; it knows nothing about bodies, networks or Bevy.
 
+pub mod camera;
 pub mod rotation;
 
+pub use camera::*;
 pub use rotation::*;
