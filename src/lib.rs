@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod body;
+pub mod data;
 pub mod geometry;
 #[cfg(feature = "bevy")]
 pub mod plugin;
