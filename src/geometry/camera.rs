@@ -147,7 +147,10 @@ impl Extrinsics {
 
     /// `self ∘ other`: first `other`, then `self`.
     pub fn compose(&self, other: &Self) -> Self {
-        Self { rotation: self.rotation * other.rotation, translation: self.rotation * other.translation + self.translation }
+        Self {
+            rotation: self.rotation * other.rotation,
+            translation: self.rotation * other.translation + self.translation,
+        }
     }
 
     /// OpenCV extrinsics of a Bevy camera whose global transform has rotation `rotation` and
