@@ -6,7 +6,9 @@
 pub mod camera;
 pub mod procrustes;
 pub mod rotation;
+pub mod triangulate;
 
 pub use camera::*;
 pub use procrustes::*;
 pub use rotation::*;
+pub use triangulate::*;
