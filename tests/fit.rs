@@ -16,7 +16,9 @@ fn posed(t: usize) -> BodyParams {
     p.transl = Vector3::new(0.3, 0.0, -0.2);
     p.betas[0] = 0.6;
     p.betas[1] = -0.4;
-    let set = |p: &mut BodyParams, name: &str, v: [f32; 3]| p.set_local_rotation(joint_index(name).unwrap(), Vector3::from(v));
+    let set = |p: &mut BodyParams, name: &str, v: [f32; 3]| {
+        p.set_local_rotation(joint_index(name).unwrap(), Vector3::from(v))
+    };
     set(&mut p, "left_hip", [-0.6, 0.0, 0.1]);
     set(&mut p, "left_knee", [0.9, 0.0, 0.0]);
     set(&mut p, "right_knee", [0.2, 0.0, 0.0]);

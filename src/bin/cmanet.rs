@@ -174,7 +174,9 @@ fn estimate(
             .map(|_| {
                 scope.spawn(|| -> Result<(), AnyError> {
                     let fitter = match method {
-                        Method::Fit => Some(Fitter::new(body.clone(), &candle_core::Device::Cpu, FitSettings::default())?),
+                        Method::Fit => {
+                            Some(Fitter::new(body.clone(), &candle_core::Device::Cpu, FitSettings::default())?)
+                        }
                         Method::Triangulate => None,
                     };
                     loop {

@@ -105,7 +105,8 @@ impl Errors {
     /// Measures `estimate` against the ground truth in `truth` (which needs `joints3d` and
     /// `extrinsics`).
     pub fn measure(truth: &Mv2d, estimate: &Mv3d) -> Result<Self, DataError> {
-        let joints = truth.joints3d.as_ref().ok_or_else(|| DataError::Mismatch("the truth file has no joints3d".into()))?;
+        let joints =
+            truth.joints3d.as_ref().ok_or_else(|| DataError::Mismatch("the truth file has no joints3d".into()))?;
         let cameras =
             truth.extrinsics.as_ref().ok_or_else(|| DataError::Mismatch("the truth file has no extrinsics".into()))?;
         if estimate.frames.len() != joints.len() || estimate.num_views() != cameras.len() {

@@ -26,7 +26,8 @@ pub fn triangulate_sequence(data: &Mv2d, settings: &TriangulationSettings) -> Re
         let start = Instant::now();
         let found = triangulate_keypoints(&projections, views, settings);
         let seen: Vec<Vector3<f64>> = found.iter().flatten().map(|p| p.point).collect();
-        let centre = if seen.is_empty() { Vector3::zeros() } else { seen.iter().sum::<Vector3<f64>>() / seen.len() as f64 };
+        let centre =
+            if seen.is_empty() { Vector3::zeros() } else { seen.iter().sum::<Vector3<f64>>() / seen.len() as f64 };
         let points: [Vector3<f64>; NUM_KEYPOINTS] = std::array::from_fn(|k| match &found[k] {
             Some(p) => p.point,
             None => {
@@ -38,7 +39,8 @@ pub fn triangulate_sequence(data: &Mv2d, settings: &TriangulationSettings) -> Re
             *prev = Some(*p);
         }
         let seconds = start.elapsed().as_secs_f64();
-        let joints3d: Keypoints3d = std::array::from_fn(|k| [points[k].x as f32, points[k].y as f32, points[k].z as f32]);
+        let joints3d: Keypoints3d =
+            std::array::from_fn(|k| [points[k].x as f32, points[k].y as f32, points[k].z as f32]);
         let joints3d_cam = cameras
             .iter()
             .map(|c| {

@@ -45,7 +45,11 @@ pub struct NormalizedKeypoint {
 /// Places one camera: `template` are the 17 canonical template keypoints, `observed` the 17 observed
 /// keypoints in normalised coordinates, `size` the person's size in normalised units (for the robust
 /// scale). `None` when fewer than four placement keypoints are seen.
-pub fn place_camera(template: &[Vector3<f64>; 17], observed: &[NormalizedKeypoint; 17], size: f64) -> Option<Placement> {
+pub fn place_camera(
+    template: &[Vector3<f64>; 17],
+    observed: &[NormalizedKeypoint; 17],
+    size: f64,
+) -> Option<Placement> {
     let used: Vec<(Vector3<f64>, Vector2<f64>, f64)> = PLACEMENT_KEYPOINTS
         .iter()
         .filter(|&&k| observed[k].weight > 0.0)
@@ -78,10 +82,9 @@ fn solve_translation(r: &Matrix3<f64>, used: &[(Vector3<f64>, Vector2<f64>, f64)
     let mut atb = Vector3::zeros();
     for (p, uv, w) in used {
         let q = r * p;
-        for (row, rhs) in [
-            (Vector3::new(-1.0, 0.0, uv.x), q.x - uv.x * q.z),
-            (Vector3::new(0.0, -1.0, uv.y), q.y - uv.y * q.z),
-        ] {
+        for (row, rhs) in
+            [(Vector3::new(-1.0, 0.0, uv.x), q.x - uv.x * q.z), (Vector3::new(0.0, -1.0, uv.y), q.y - uv.y * q.z)]
+        {
             ata += row * row.transpose() * *w;
             atb += row * rhs * *w;
         }
@@ -139,7 +142,8 @@ fn refine(mut e: Extrinsics, used: &[(Vector3<f64>, Vector2<f64>, f64)], size: f
                 Vector3::y(),
                 Vector3::z(),
             ]);
-            let proj = SMatrix::<f64, 2, 3>::new(1.0 / q.z, 0.0, -q.x / (q.z * q.z), 0.0, 1.0 / q.z, -q.y / (q.z * q.z));
+            let proj =
+                SMatrix::<f64, 2, 3>::new(1.0 / q.z, 0.0, -q.x / (q.z * q.z), 0.0, 1.0 / q.z, -q.y / (q.z * q.z));
             let j = proj * dq;
             jtj += j.transpose() * j * irls;
             jtr += j.transpose() * r * irls;
@@ -201,7 +205,10 @@ mod tests {
                 let observed: [NormalizedKeypoint; 17] = std::array::from_fn(|k| {
                     let q = truth.to_camera(&t[k]);
                     let seen = PLACEMENT_KEYPOINTS.contains(&k);
-                    NormalizedKeypoint { point: Vector2::new(q.x / q.z, q.y / q.z), weight: if seen { 1.0 } else { 0.0 } }
+                    NormalizedKeypoint {
+                        point: Vector2::new(q.x / q.z, q.y / q.z),
+                        weight: if seen { 1.0 } else { 0.0 },
+                    }
                 });
                 let p = place_camera(&t, &observed, 0.3).expect("placed");
                 let angle = crate::geometry::rotation_angle_between(&p.extrinsics.rotation, &truth.rotation);

@@ -119,7 +119,12 @@ impl Fitter {
     /// fixed and the output is in the calibrated world; otherwise the extrinsics are never read and
     /// the output is in the canonical (body) frame of every frame. `progress` is called with the
     /// number of frames done.
-    pub fn fit_sequence(&self, data: &Mv2d, calibrated: bool, progress: &mut dyn FnMut(usize)) -> Result<Mv3d, FitError> {
+    pub fn fit_sequence(
+        &self,
+        data: &Mv2d,
+        calibrated: bool,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Mv3d, FitError> {
         if data.num_views() < 2 {
             return Err(FitError::BadInput(format!("{} view(s); fitting needs at least 2", data.num_views())));
         }
@@ -162,12 +167,8 @@ impl Fitter {
                 *slot = place_camera(&self.template, &observed, obs.size(t, i)).map(|p| (p.extrinsics, p.cost));
             }
         }
-        let fallback = Extrinsics::look_at(
-            &Vector3::new(0.0, 1.0, 4.0),
-            &Vector3::new(0.0, 1.0, 0.0),
-            &Vector3::y(),
-            0.0,
-        );
+        let fallback =
+            Extrinsics::look_at(&Vector3::new(0.0, 1.0, 4.0), &Vector3::new(0.0, 1.0, 0.0), &Vector3::y(), 0.0);
         (0..b)
             .map(|t| {
                 (0..v)
@@ -211,7 +212,12 @@ impl Fitter {
         let mut result = first;
         if b > 1 && self.settings.warm_start_iterations > 0 {
             let shifted = result.shifted();
-            let second = self.run(&objective, &shifted, self.settings.warm_start_iterations, self.settings.robust_scale.1 * 2.0)?;
+            let second = self.run(
+                &objective,
+                &shifted,
+                self.settings.warm_start_iterations,
+                self.settings.robust_scale.1 * 2.0,
+            )?;
             result = result.best_of(second);
         }
         Ok(result.into_frames(&self.model, cameras))
@@ -240,8 +246,7 @@ impl Fitter {
                 o.step(&grads)?;
             }
         }
-        let loss =
-            objective.loss(&vars, &start.rotation_base(&self.device)?, scale_to, &self.settings.weights)?;
+        let loss = objective.loss(&vars, &start.rotation_base(&self.device)?, scale_to, &self.settings.weights)?;
         start.updated(&vars, &loss.per_frame)
     }
 }
@@ -309,7 +314,11 @@ impl Start {
         let translations: Vec<f32> = if self.calibrated {
             self.offset.iter().flat_map(|t| [t.x as f32, t.y as f32, t.z as f32]).collect()
         } else {
-            self.cameras.iter().flatten().flat_map(|e| e.translation.iter().map(|&x| x as f32).collect::<Vec<_>>()).collect()
+            self.cameras
+                .iter()
+                .flatten()
+                .flat_map(|e| e.translation.iter().map(|&x| x as f32).collect::<Vec<_>>())
+                .collect()
         };
         let per = translations.len() / (3 * b);
         Ok(FitVars {

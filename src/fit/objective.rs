@@ -152,7 +152,12 @@ pub struct Loss {
 
 impl<'a> Objective<'a> {
     /// The objective for a chunk; `cameras` are the true cameras of a calibrated fit.
-    pub fn new(body: &'a BodyTensors, obs: &Observations, cameras: Option<&[Extrinsics]>, device: &Device) -> Result<Self> {
+    pub fn new(
+        body: &'a BodyTensors,
+        obs: &Observations,
+        cameras: Option<&[Extrinsics]>,
+        device: &Device,
+    ) -> Result<Self> {
         let (b, v) = (obs.frames, obs.views);
         let mut observed = Vec::with_capacity(b * v * NUM_KEYPOINTS * 2);
         let mut confidence = Vec::with_capacity(b * v * NUM_KEYPOINTS);
@@ -171,7 +176,8 @@ impl<'a> Objective<'a> {
             None => None,
             Some(c) => {
                 let r: Vec<f32> = c.iter().flat_map(|e| (0..9).map(|i| e.rotation[(i / 3, i % 3)] as f32)).collect();
-                let t: Vec<f32> = c.iter().flat_map(|e| e.translation.iter().map(|&x| x as f32).collect::<Vec<_>>()).collect();
+                let t: Vec<f32> =
+                    c.iter().flat_map(|e| e.translation.iter().map(|&x| x as f32).collect::<Vec<_>>()).collect();
                 Some((Tensor::from_vec(r, (1, v, 3, 3), device)?, Tensor::from_vec(t, (1, v, 1, 3), device)?))
             }
         };
@@ -203,7 +209,10 @@ impl<'a> Objective<'a> {
         let betas = vars.betas.as_tensor().broadcast_as((b, vars.betas.dim(1)?))?.contiguous()?;
         let (root, transl) = match self.cameras {
             Some(_) => (rotations.clone(), vars.translation.as_tensor().squeeze(1)?),
-            None => (Tensor::eye(3, DType::F32, dev)?.reshape((1, 1, 3, 3))?.repeat((b, 1, 1, 1))?, Tensor::zeros((b, 3), DType::F32, dev)?),
+            None => (
+                Tensor::eye(3, DType::F32, dev)?.reshape((1, 1, 3, 3))?.repeat((b, 1, 1, 1))?,
+                Tensor::zeros((b, 3), DType::F32, dev)?,
+            ),
         };
         let all = Tensor::cat(&[&root, &body_rot], 1)?;
         let kp = self.body.forward(&all, &betas, &transl, false).map_err(candle_core::Error::wrap)?.keypoints; // [B,17,3]
