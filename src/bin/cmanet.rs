@@ -88,6 +88,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Candle splits even 3x3 matrix products over a thread pool, which costs far more than it saves
+    // on the small tensors of fitting; the command parallelises over files instead. Set before any
+    // thread exists, and only when the user did not choose.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: no other thread runs yet.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::BodyInfo { model, json } => body_info(model.unwrap_or_else(open_body_path), json),
