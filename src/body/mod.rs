@@ -8,6 +8,7 @@
 pub mod batched;
 pub mod error;
 pub mod kinematics;
+pub mod limits;
 pub mod load;
 pub mod model;
 pub mod params;
