@@ -1,45 +1,24 @@
-//! Priors on the body pose for fitting: per-joint, per-axis bounds on the axis-angle components
-//! (joint limits) and stiffness (how strongly a rotation is pulled back towards the T-pose).
+//! Priors on the body pose for fitting: joint limits from the one table in
+//! [`crate::body::limits`], and per-joint stiffness (how strongly a rotation is pulled back towards
+//! the T-pose).
 //!
-//! The bounds are on axis-angle components about the body-frame axes (x: the body's left, y: up,
-//! z: forward), which for one dominant axis is the joint angle itself: knees flex about +x, hips
-//! about -x, the left elbow about -y and the right about +y, the left arm lowers about -z.
+//! The limits table is written in Euler angles; the fit bounds the axis-angle components by the same
+//! ranges (widened by [`LIMIT_MARGIN_DEG`]), which is exact for a rotation about one axis and a close
+//! proxy otherwise, and is cheap and smooth on tensors.
 
 use crate::body::NUM_BODY_JOINTS;
+use crate::body::limits::JOINT_LIMITS_DEG;
 
-/// `(low, high)` bounds, radians, of the x, y, z components of each body joint's axis-angle, in
-/// SMPL order without the pelvis.
-const BOUNDS: [[(f32, f32); 3]; NUM_BODY_JOINTS] = [
-    [(-2.3, 0.6), (-0.8, 0.8), (-0.6, 1.2)], // left_hip
-    [(-2.3, 0.6), (-0.8, 0.8), (-1.2, 0.6)], // right_hip
-    [(-0.5, 1.0), (-0.6, 0.6), (-0.5, 0.5)], // spine1
-    [(-0.1, 2.7), (-0.3, 0.3), (-0.3, 0.3)], // left_knee
-    [(-0.1, 2.7), (-0.3, 0.3), (-0.3, 0.3)], // right_knee
-    [(-0.5, 0.8), (-0.6, 0.6), (-0.5, 0.5)], // spine2
-    [(-0.9, 0.9), (-0.5, 0.5), (-0.5, 0.5)], // left_ankle
-    [(-0.9, 0.9), (-0.5, 0.5), (-0.5, 0.5)], // right_ankle
-    [(-0.5, 0.8), (-0.6, 0.6), (-0.5, 0.5)], // spine3
-    [(-0.5, 0.5), (-0.3, 0.3), (-0.3, 0.3)], // left_foot
-    [(-0.5, 0.5), (-0.3, 0.3), (-0.3, 0.3)], // right_foot
-    [(-0.7, 1.0), (-1.0, 1.0), (-0.7, 0.7)], // neck
-    [(-0.5, 0.5), (-0.6, 0.6), (-0.6, 0.5)], // left_collar
-    [(-0.5, 0.5), (-0.6, 0.6), (-0.5, 0.6)], // right_collar
-    [(-0.7, 0.9), (-0.9, 0.9), (-0.6, 0.6)], // head
-    [(-1.8, 1.8), (-1.8, 1.2), (-1.8, 1.6)], // left_shoulder
-    [(-1.8, 1.8), (-1.2, 1.8), (-1.6, 1.8)], // right_shoulder
-    [(-1.6, 1.6), (-2.7, 0.1), (-0.3, 0.3)], // left_elbow
-    [(-1.6, 1.6), (-0.1, 2.7), (-0.3, 0.3)], // right_elbow
-    [(-0.9, 0.9), (-0.9, 0.9), (-0.9, 0.9)], // left_wrist
-    [(-0.9, 0.9), (-0.9, 0.9), (-0.9, 0.9)], // right_wrist
-    [(-0.4, 0.4), (-0.4, 0.4), (-0.4, 0.4)], // left_hand
-    [(-0.4, 0.4), (-0.4, 0.4), (-0.4, 0.4)], // right_hand
-];
+/// How much wider than the anatomical table the fit's bounds are, degrees.
+pub const LIMIT_MARGIN_DEG: f32 = 5.0;
 
-/// The lower and upper bounds, flattened `[23 * 3]`.
+/// The lower and upper bounds of the body joints' axis-angle components, flattened `[23 * 3]`
+/// (x, y, z per joint, SMPL order without the pelvis), radians.
 pub fn limit_bounds() -> ([f32; NUM_BODY_JOINTS * 3], [f32; NUM_BODY_JOINTS * 3]) {
-    let lo = std::array::from_fn(|i| BOUNDS[i / 3][i % 3].0);
-    let hi = std::array::from_fn(|i| BOUNDS[i / 3][i % 3].1);
-    (lo, hi)
+    let bound = |i: usize, side: usize, sign: f32| {
+        (JOINT_LIMITS_DEG[i / 3 + 1][i % 3][side] + sign * LIMIT_MARGIN_DEG).to_radians()
+    };
+    (std::array::from_fn(|i| bound(i, 0, -1.0)), std::array::from_fn(|i| bound(i, 1, 1.0)))
 }
 
 /// Pose-prior stiffness per joint and axis, flattened `[23 * 3]`: 1 for joints the keypoints
@@ -52,15 +31,4 @@ pub fn stiffness() -> [f32; NUM_BODY_JOINTS * 3] {
         (3 | 6 | 9 | 12 | 13 | 14 | 15, _) => 2.0,
         _ => 1.0,
     })
-}
-
-/// How far `body_pose` (axis-angle per body joint) lies outside the bounds: summed excess, radians.
-pub fn limit_violation(body_pose: &[nalgebra::Vector3<f32>; NUM_BODY_JOINTS]) -> f32 {
-    let (lo, hi) = limit_bounds();
-    body_pose
-        .iter()
-        .flat_map(|v| v.iter().copied())
-        .enumerate()
-        .map(|(i, x)| (x - hi[i]).max(0.0) + (lo[i] - x).max(0.0))
-        .sum()
 }
