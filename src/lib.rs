@@ -11,6 +11,8 @@
 
 pub mod body;
 pub mod data;
+pub mod eval;
+pub mod fit;
 pub mod geometry;
 #[cfg(feature = "bevy")]
 pub mod plugin;

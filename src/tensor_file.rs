@@ -52,6 +52,8 @@ pub enum FileError {
 /// One tensor read from a file, converted to f64 (every dtype we accept converts exactly).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RawTensor {
+    /// The dtype it had in the file.
+    pub dtype: Dtype,
     /// Dimensions.
     pub shape: Vec<usize>,
     /// Values in row-major order.
@@ -87,7 +89,7 @@ impl TensorFile {
                 key: name.clone(),
                 problem: format!("unsupported dtype {:?}", view.dtype()),
             })?;
-            tensors.insert(name, RawTensor { shape: view.shape().to_vec(), data });
+            tensors.insert(name, RawTensor { dtype: view.dtype(), shape: view.shape().to_vec(), data });
         }
         let metadata = header.metadata().clone().unwrap_or_default();
         Ok(Self { path: path.into(), tensors, metadata })
@@ -105,12 +107,21 @@ impl TensorFile {
         for name in npz.names() {
             let Ok(Some(t)) = npz.get(name) else { continue };
             let shape = t.dims().to_vec();
+            let dtype = match t.dtype() {
+                candle_core::DType::U8 => Dtype::U8,
+                candle_core::DType::U32 => Dtype::U32,
+                candle_core::DType::I64 => Dtype::I64,
+                candle_core::DType::BF16 => Dtype::BF16,
+                candle_core::DType::F16 => Dtype::F16,
+                candle_core::DType::F32 => Dtype::F32,
+                _ => Dtype::F64,
+            };
             let data = t
                 .flatten_all()
                 .and_then(|t| t.to_dtype(candle_core::DType::F64))
                 .and_then(|t| t.to_vec1::<f64>())
                 .map_err(|e| container(format!("array `{name}`: {e}")))?;
-            tensors.insert(name.clone(), RawTensor { shape, data });
+            tensors.insert(name.clone(), RawTensor { dtype, shape, data });
         }
         Ok(Self { path: path.into(), tensors, metadata: HashMap::new() })
     }
@@ -150,6 +161,23 @@ impl TensorFile {
         Ok(Some(t))
     }
 
+    /// Like [`TensorFile::optional`], and the tensor must also have a floating-point dtype.
+    pub fn optional_float(&self, key: &str, shape: &[Option<usize>]) -> Result<Option<&RawTensor>, FileError> {
+        let t = self.optional(key, shape)?;
+        if let Some(t) = t
+            && !matches!(t.dtype, Dtype::F16 | Dtype::BF16 | Dtype::F32 | Dtype::F64)
+        {
+            return Err(self.bad(key, format!("dtype {:?}, expected a floating-point dtype (F32)", t.dtype)));
+        }
+        Ok(t)
+    }
+
+    /// Like [`TensorFile::required`], and the tensor must also have a floating-point dtype.
+    pub fn required_float(&self, key: &str, shape: &[Option<usize>]) -> Result<&RawTensor, FileError> {
+        self.optional_float(key, shape)?
+            .ok_or_else(|| FileError::MissingKey { path: self.path.clone(), key: key.into() })
+    }
+
     /// The tensor `key`, which must be present; see [`TensorFile::optional`].
     pub fn required(&self, key: &str, shape: &[Option<usize>]) -> Result<&RawTensor, FileError> {
         self.optional(key, shape)?.ok_or_else(|| FileError::MissingKey { path: self.path.clone(), key: key.into() })
@@ -171,6 +199,64 @@ impl TensorFile {
             out.push(x as u32);
         }
         Ok((t.shape.clone(), out))
+    }
+}
+
+/// Named tensors to write into a safetensors file, with string metadata.
+#[derive(Clone, Debug, Default)]
+pub struct TensorWriter {
+    tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
+    metadata: HashMap<String, String>,
+}
+
+impl TensorWriter {
+    /// An empty file.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a metadata entry.
+    pub fn metadata(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds an f32 tensor; `data.len()` must equal the product of `shape`.
+    pub fn f32(&mut self, name: &str, shape: &[usize], data: &[f32]) -> &mut Self {
+        debug_assert_eq!(shape.iter().product::<usize>(), data.len(), "{name}");
+        let bytes = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.tensors.push((name.into(), Dtype::F32, shape.to_vec(), bytes));
+        self
+    }
+
+    /// Adds an f64 tensor; `data.len()` must equal the product of `shape`.
+    pub fn f64(&mut self, name: &str, shape: &[usize], data: &[f64]) -> &mut Self {
+        debug_assert_eq!(shape.iter().product::<usize>(), data.len(), "{name}");
+        let bytes = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+        self.tensors.push((name.into(), Dtype::F64, shape.to_vec(), bytes));
+        self
+    }
+
+    /// Writes the file: first to a temporary file beside it, then renamed over `path`, so an
+    /// interrupted write never leaves a half-written file where a good one was.
+    pub fn write(&self, path: &Path) -> Result<(), FileError> {
+        let io = |source| FileError::Io { path: path.into(), source };
+        let container = |problem: String| FileError::Container { path: path.into(), container: "safetensors", problem };
+        let mut views = Vec::with_capacity(self.tensors.len());
+        for (name, dtype, shape, bytes) in &self.tensors {
+            let view = safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes)
+                .map_err(|e| container(format!("tensor `{name}`: {e}")))?;
+            views.push((name.clone(), view));
+        }
+        let bytes = safetensors::serialize(views, Some(self.metadata.clone())).map_err(|e| container(e.to_string()))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".partial");
+        let tmp = PathBuf::from(tmp);
+        std::fs::write(&tmp, bytes).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
     }
 }
 

@@ -1,11 +1,19 @@
-//! The `cmanet` command: body-model inspection (and, as the crate grows, synthesis, training,
-//! estimation, evaluation, detection and export).
+//! The `cmanet` command: synthetic data, estimation (baselines), evaluation and body-model
+//! inspection (training, detection and export arrive with their issues).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use cmanet::body::{BodyModel, JOINT_NAMES, NUM_BETAS, open_body_path};
+use cmanet::data::{Mv2d, Mv3d};
+use cmanet::eval::{Report, report::sequence_files, triangulate_sequence};
+use cmanet::fit::{FitSettings, Fitter};
+use cmanet::geometry::TriangulationSettings;
+use indicatif::{ProgressBar, ProgressStyle};
+
+type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Markerless multi-view motion capture: command-line tools.
 #[derive(Parser)]
@@ -15,8 +23,57 @@ struct Cli {
     command: Command,
 }
 
+/// Estimation methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Method {
+    /// Multi-view SMPLify: unknown extrinsics (only K) unless `--calibrated`.
+    Fit,
+    /// Robust weighted DLT from the true cameras (needs `--calibrated`).
+    Triangulate,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Estimate 3D pose (and cameras) from `cmanet-mv2d` files; writes `cmanet-mv3d`.
+    Estimate {
+        /// A `cmanet-mv2d` file, or a folder of them.
+        #[arg(long)]
+        input: PathBuf,
+        /// The output file, or (for a folder input) the output folder: one file per input, same name.
+        #[arg(long)]
+        output: PathBuf,
+        /// The method.
+        #[arg(long, value_enum, default_value = "fit")]
+        method: Method,
+        /// Use the true cameras from the input (without it, no method reads the extrinsics).
+        #[arg(long)]
+        calibrated: bool,
+        /// Body model (default: the shipped open body).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Files processed in parallel. Default: the number of cores.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Print a JSON summary (files, frames, seconds) at the end.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure estimates against the ground truth in `cmanet-mv2d` files, methods side by side.
+    Eval {
+        /// The ground-truth `cmanet-mv2d` file or folder (needs joints3d and extrinsics).
+        #[arg(long)]
+        truth: PathBuf,
+        /// A method's estimates as `NAME=PATH` (a `cmanet-mv3d` file, or a folder of files named like
+        /// the truth files); repeat for several methods.
+        #[arg(long = "method", value_parser = parse_method, required = true)]
+        methods: Vec<(String, PathBuf)>,
+        /// Also print a table for every sequence.
+        #[arg(long)]
+        per_sequence: bool,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a body model's size, joints, heights across the first shape component and the
     /// explained variance of its shape space.
     BodyInfo {
@@ -31,9 +88,20 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Candle splits even 3x3 matrix products over a thread pool, which costs far more than it saves
+    // on the small tensors of fitting; the command parallelises over files instead. Set before any
+    // thread exists, and only when the user did not choose.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: no other thread runs yet.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::BodyInfo { model, json } => body_info(model.unwrap_or_else(open_body_path), json),
+        Command::Estimate { input, output, method, calibrated, model, jobs, json } => {
+            estimate(&input, &output, method, calibrated, model, jobs, json)
+        }
+        Command::Eval { truth, methods, per_sequence, json } => eval(&truth, &methods, per_sequence, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,7 +112,135 @@ fn main() -> ExitCode {
     }
 }
 
-fn body_info(path: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
+fn parse_method(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => Ok((name.to_string(), PathBuf::from(path))),
+        _ => Err(format!("`{s}`: expected NAME=PATH")),
+    }
+}
+
+fn progress_bar(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    let style = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style.progress_chars("=> "));
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Input/output file pairs: a file gives one pair, a folder one pair per `.safetensors` file.
+fn file_pairs(input: &Path, output: &Path) -> Result<Vec<(PathBuf, PathBuf)>, AnyError> {
+    if !input.is_dir() {
+        return Ok(vec![(input.to_path_buf(), output.to_path_buf())]);
+    }
+    if output.exists() && !output.is_dir() {
+        return Err(format!("{}: the input is a folder, so the output must be a folder", output.display()).into());
+    }
+    std::fs::create_dir_all(output).map_err(|e| format!("{}: {e}", output.display()))?;
+    Ok(sequence_files(input)?
+        .into_iter()
+        .map(|f| {
+            let name = f.file_name().map(PathBuf::from).unwrap_or_default();
+            (f, output.join(name))
+        })
+        .collect())
+}
+
+fn estimate(
+    input: &Path,
+    output: &Path,
+    method: Method,
+    calibrated: bool,
+    model: Option<PathBuf>,
+    jobs: Option<usize>,
+    json: bool,
+) -> Result<(), AnyError> {
+    if method == Method::Triangulate && !calibrated {
+        return Err("triangulate needs the true cameras: pass --calibrated".into());
+    }
+    let pairs = file_pairs(input, output)?;
+    // Read everything first: a bad file stops the run before any work is done.
+    let mut inputs = Vec::with_capacity(pairs.len());
+    for (src, dst) in &pairs {
+        let data = Mv2d::read(src)?;
+        // Without --calibrated nothing downstream can see the true cameras or any ground truth.
+        let data = if calibrated { data } else { data.without_ground_truth() };
+        inputs.push((data, dst.clone()));
+    }
+    let total_frames: usize = inputs.iter().map(|(d, _)| d.num_frames()).sum();
+    let bar = progress_bar(total_frames, &format!("{method:?}").to_lowercase());
+    let body = match &model {
+        Some(p) => BodyModel::load(p)?,
+        None => BodyModel::open_body()?,
+    };
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let next = AtomicUsize::new(0);
+    let started = std::time::Instant::now();
+    let results: Vec<Result<(), AnyError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.min(inputs.len()))
+            .map(|_| {
+                scope.spawn(|| -> Result<(), AnyError> {
+                    let fitter = match method {
+                        Method::Fit => {
+                            Some(Fitter::new(body.clone(), &candle_core::Device::Cpu, FitSettings::default())?)
+                        }
+                        Method::Triangulate => None,
+                    };
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some((data, dst)) = inputs.get(i) else { return Ok(()) };
+                        let result: Mv3d = match &fitter {
+                            Some(f) => {
+                                let mut done = 0;
+                                f.fit_sequence(data, calibrated, &mut |n| {
+                                    bar.inc((n - done) as u64);
+                                    done = n;
+                                })?
+                            }
+                            None => {
+                                let r = triangulate_sequence(data, &TriangulationSettings::default())?;
+                                bar.inc(data.num_frames() as u64);
+                                r
+                            }
+                        };
+                        result.write(dst)?;
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err("a worker thread panicked".into()))).collect()
+    });
+    bar.finish_and_clear();
+    for r in results {
+        r?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    if json {
+        let report = serde_json::json!({"files": inputs.len(), "frames": total_frames, "seconds": seconds,
+            "method": format!("{method:?}").to_lowercase(), "calibrated": calibrated});
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} file(s), {total_frames} frames in {seconds:.1} s ({:.1} ms/frame wall, {jobs} job(s)) -> {}",
+            inputs.len(),
+            1000.0 * seconds / total_frames.max(1) as f64,
+            output.display()
+        );
+    }
+    Ok(())
+}
+
+fn eval(truth: &Path, methods: &[(String, PathBuf)], per_sequence: bool, json: bool) -> Result<(), AnyError> {
+    let report = Report::evaluate(truth, methods)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_markdown(per_sequence));
+    }
+    Ok(())
+}
+
+fn body_info(path: PathBuf, json: bool) -> Result<(), AnyError> {
     let model = BodyModel::load(&path)?;
     let beta0 = |value: f32| {
         let mut betas = [0.0; NUM_BETAS];

@@ -137,11 +137,8 @@ pub fn matrix_to_euler(m: &Matrix3<f32>) -> Vector3<f32> {
     // R = Rx(a) Rz(c) Ry(b): R01 = -sin c, (R21, R11) = cos c (sin a, cos a), (R02, R00) = cos c (sin b, cos b).
     let cos_c = r(0, 0).hypot(r(0, 2));
     let c = (-r(0, 1)).atan2(cos_c);
-    let (a, b) = if cos_c > 1e-7 {
-        (r(2, 1).atan2(r(1, 1)), r(0, 2).atan2(r(0, 0)))
-    } else {
-        ((-r(1, 2)).atan2(r(2, 2)), 0.0)
-    };
+    let (a, b) =
+        if cos_c > 1e-7 { (r(2, 1).atan2(r(1, 1)), r(0, 2).atan2(r(0, 0))) } else { ((-r(1, 2)).atan2(r(2, 2)), 0.0) };
     Vector3::new(a as f32, b as f32, c as f32)
 }
 

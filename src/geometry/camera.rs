@@ -147,7 +147,10 @@ impl Extrinsics {
 
     /// `self ∘ other`: first `other`, then `self`.
     pub fn compose(&self, other: &Self) -> Self {
-        Self { rotation: self.rotation * other.rotation, translation: self.rotation * other.translation + self.translation }
+        Self {
+            rotation: self.rotation * other.rotation,
+            translation: self.rotation * other.translation + self.translation,
+        }
     }
 
     /// OpenCV extrinsics of a Bevy camera whose global transform has rotation `rotation` and
@@ -203,10 +206,13 @@ pub fn projection_matrix(intrinsics: &Intrinsics, extrinsics: &Extrinsics) -> Ma
     intrinsics.matrix() * rt
 }
 
-/// The angle between two rotations, radians (`acos((trace(A Bᵀ) - 1) / 2)`, clamped).
+/// The angle between two rotations, radians, in [0, π]: the rotation angle of `A Bᵀ`, from both its
+/// cosine (the trace) and its sine (the skew part), so small angles keep their precision.
 pub fn rotation_angle_between(a: &Matrix3<f64>, b: &Matrix3<f64>) -> f64 {
-    let c = (((a * b.transpose()).trace() - 1.0) * 0.5).clamp(-1.0, 1.0);
-    c.acos()
+    let m = a * b.transpose();
+    let cos = (m.trace() - 1.0) * 0.5;
+    let sin = 0.5 * Vector3::new(m[(2, 1)] - m[(1, 2)], m[(0, 2)] - m[(2, 0)], m[(1, 0)] - m[(0, 1)]).norm();
+    sin.atan2(cos)
 }
 
 #[cfg(test)]

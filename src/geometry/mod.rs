@@ -4,7 +4,11 @@
 //! This is the lowest layer of the crate; it knows nothing about bodies, networks or Bevy.
 
 pub mod camera;
+pub mod procrustes;
 pub mod rotation;
+pub mod triangulate;
 
 pub use camera::*;
+pub use procrustes::*;
 pub use rotation::*;
+pub use triangulate::*;

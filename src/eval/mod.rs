@@ -1,0 +1,10 @@
+//! Evaluation: the metrics (defined once, in [`metrics`]), the calibrated triangulation baseline,
+//! and the side-by-side report of several methods.
+
+pub mod metrics;
+pub mod report;
+pub mod triangulation;
+
+pub use metrics::{Errors, KeypointSet, Summary};
+pub use report::{MethodReport, Report};
+pub use triangulation::triangulate_sequence;

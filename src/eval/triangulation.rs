@@ -1,0 +1,68 @@
+//! The calibrated anchor: robust confidence-weighted DLT of every keypoint from the TRUE cameras.
+//! Every uncalibrated method is compared with it.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use nalgebra::Vector3;
+
+use crate::body::{BodyParams, NUM_KEYPOINTS};
+use crate::data::{DataError, Keypoints3d, Mv2d, Mv3d, Mv3dFrame};
+use crate::geometry::{TriangulationSettings, triangulate_keypoints};
+
+/// Triangulates every frame of `data` with its true cameras. A keypoint that fewer than two views
+/// see keeps its position from the previous frame (or, in the first frames, the mean of the
+/// keypoints that were triangulated); how often that happened is written to the metadata
+/// (`untriangulated`).
+pub fn triangulate_sequence(data: &Mv2d, settings: &TriangulationSettings) -> Result<Mv3d, DataError> {
+    let cameras = data.cameras().ok_or_else(|| {
+        DataError::Mismatch("triangulation needs the true cameras (extrinsics_R/t) in the input".into())
+    })?;
+    let projections: Vec<_> = cameras.iter().map(|c| c.projection_matrix()).collect();
+    let mut previous: [Option<Vector3<f64>>; NUM_KEYPOINTS] = [None; NUM_KEYPOINTS];
+    let mut missing = 0usize;
+    let mut frames = Vec::with_capacity(data.num_frames());
+    for views in &data.keypoints2d {
+        let start = Instant::now();
+        let found = triangulate_keypoints(&projections, views, settings);
+        let seen: Vec<Vector3<f64>> = found.iter().flatten().map(|p| p.point).collect();
+        let centre =
+            if seen.is_empty() { Vector3::zeros() } else { seen.iter().sum::<Vector3<f64>>() / seen.len() as f64 };
+        let points: [Vector3<f64>; NUM_KEYPOINTS] = std::array::from_fn(|k| match &found[k] {
+            Some(p) => p.point,
+            None => {
+                missing += 1;
+                previous[k].unwrap_or(centre)
+            }
+        });
+        for (prev, p) in previous.iter_mut().zip(&points) {
+            *prev = Some(*p);
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        let joints3d: Keypoints3d =
+            std::array::from_fn(|k| [points[k].x as f32, points[k].y as f32, points[k].z as f32]);
+        let joints3d_cam = cameras
+            .iter()
+            .map(|c| {
+                std::array::from_fn(|k| {
+                    let q = c.extrinsics.to_camera(&points[k]);
+                    [q.x as f32, q.y as f32, q.z as f32]
+                })
+            })
+            .collect();
+        frames.push(Mv3dFrame {
+            joints3d_cam,
+            joints3d,
+            extrinsics: cameras.iter().map(|c| c.extrinsics).collect(),
+            params: BodyParams::default(),
+            seconds,
+        });
+    }
+    let metadata = BTreeMap::from([
+        ("method".to_string(), "triangulate".to_string()),
+        ("world".to_string(), "calibrated".to_string()),
+        ("smpl_params".to_string(), "none (triangulation estimates keypoints only)".to_string()),
+        ("untriangulated".to_string(), missing.to_string()),
+    ]);
+    Ok(Mv3d { fps: data.fps, frames, metadata })
+}

@@ -1,0 +1,193 @@
+//! The `cmanet-mv2d` / `cmanet-mv3d` formats: round trips, and bad files refused with a message that
+//! names the tensor and the problem.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use cmanet::body::BodyParams;
+use cmanet::data::{Mv2d, Mv3d, Mv3dFrame};
+use cmanet::geometry::{Extrinsics, Intrinsics};
+use cmanet::tensor_file::TensorWriter;
+use nalgebra::Vector3;
+
+fn sample() -> Mv2d {
+    let (f, v) = (3, 2);
+    let intrinsics = vec![Intrinsics::from_horizontal_fov(1.0, 640.0, 480.0); v];
+    let extrinsics = (0..v)
+        .map(|i| {
+            Extrinsics::look_at(
+                &Vector3::new(3.0 * i as f64 - 1.0, 1.5, 3.0),
+                &Vector3::new(0.0, 1.0, 0.0),
+                &Vector3::y(),
+                0.0,
+            )
+        })
+        .collect();
+    let keypoints2d = (0..f)
+        .map(|t| (0..v).map(|i| std::array::from_fn(|k| [k as f32 * 10.0 + i as f32, t as f32, 0.5])).collect())
+        .collect();
+    let mut params = BodyParams::default();
+    params.betas[0] = 0.7;
+    params.body_pose[3] = Vector3::new(0.4, 0.0, 0.1);
+    Mv2d {
+        fps: 25.0,
+        image_size: vec![[640.0, 480.0]; v],
+        intrinsics,
+        keypoints2d,
+        extrinsics: Some(extrinsics),
+        joints3d: Some(vec![std::array::from_fn(|k| [k as f32, 1.0, 2.0]); f]),
+        params: Some(vec![params; f]),
+        metadata: BTreeMap::from([("generator".to_string(), "test".to_string())]),
+    }
+}
+
+#[test]
+fn mv2d_round_trips_and_ground_truth_can_be_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seq.safetensors");
+    let data = sample();
+    data.write(&path).unwrap();
+    let back = Mv2d::read(&path).unwrap();
+    assert_eq!(back.keypoints2d, data.keypoints2d);
+    assert_eq!(back.image_size, data.image_size);
+    assert_eq!(back.fps, 25.0);
+    assert_eq!(back.metadata.get("generator").map(String::as_str), Some("test"));
+    assert_eq!(back.params.as_ref().unwrap()[1].betas[0], 0.7);
+    for (a, b) in back.extrinsics.as_ref().unwrap().iter().zip(data.extrinsics.as_ref().unwrap()) {
+        assert!((a.rotation - b.rotation).abs().max() < 1e-6 && (a.translation - b.translation).norm() < 1e-6);
+    }
+    assert!((back.intrinsics[0].fx - data.intrinsics[0].fx).abs() < 1e-3);
+    let stripped = data.without_ground_truth();
+    stripped.write(&path).unwrap();
+    let back = Mv2d::read(&path).unwrap();
+    assert!(back.extrinsics.is_none() && back.joints3d.is_none() && back.params.is_none());
+}
+
+#[test]
+fn mv3d_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("est.safetensors");
+    let frame = Mv3dFrame {
+        joints3d_cam: vec![[[0.1, 0.2, 3.0]; 17]; 2],
+        joints3d: [[0.0, 1.0, 0.0]; 17],
+        extrinsics: vec![Extrinsics::default(); 2],
+        params: BodyParams::default(),
+        seconds: 0.012,
+    };
+    let data = Mv3d { fps: 30.0, frames: vec![frame; 4], metadata: BTreeMap::new() };
+    data.write(&path).unwrap();
+    let back = Mv3d::read(&path).unwrap();
+    assert_eq!(back, data);
+}
+
+/// Writes a mv2d file from `sample()` with one tensor replaced (or removed when `data` is empty).
+fn write_with(path: &Path, key: &str, shape: &[usize], data: &[f32], format: &str) {
+    let good = sample();
+    let (f, v) = (good.num_frames(), good.num_views());
+    let mut w = TensorWriter::new();
+    w.metadata("format", format).metadata("version", "1");
+    let kp: Vec<f32> = good.keypoints2d.iter().flatten().flat_map(|k| k.iter().flatten().copied()).collect();
+    let k: Vec<f32> = good
+        .intrinsics
+        .iter()
+        .flat_map(|k| k.matrix().transpose().iter().map(|&x| x as f32).collect::<Vec<_>>())
+        .collect();
+    let tensors: [(&str, Vec<usize>, Vec<f32>); 3] = [
+        ("keypoints2d", vec![f, v, 17, 3], kp),
+        ("image_size", vec![v, 2], good.image_size.concat()),
+        ("intrinsics", vec![v, 3, 3], k),
+    ];
+    for (name, s, d) in tensors {
+        if name == key {
+            if !data.is_empty() {
+                w.f32(name, shape, data);
+            }
+        } else {
+            w.f32(name, &s, &d);
+        }
+    }
+    if !tensors_contains(key) && !data.is_empty() {
+        w.f32(key, shape, data);
+    }
+    w.write(path).unwrap();
+}
+
+fn tensors_contains(key: &str) -> bool {
+    ["keypoints2d", "image_size", "intrinsics"].contains(&key)
+}
+
+fn read_error(path: &Path) -> String {
+    let err = Mv2d::read(path).expect_err("bad file accepted").to_string();
+    assert!(!err.contains('\n'), "one line: {err}");
+    err
+}
+
+#[test]
+fn bad_mv2d_files_are_refused_with_the_tensor_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.safetensors");
+    let (f, v) = (3, 2);
+    let mut kp = vec![0.5f32; f * v * 17 * 3];
+
+    kp[2] = 1.5;
+    write_with(&path, "keypoints2d", &[f, v, 17, 3], &kp, "cmanet-mv2d");
+    let e = read_error(&path);
+    assert!(e.contains("keypoints2d") && e.contains("confidence"), "{e}");
+
+    kp[2] = 0.5;
+    kp[4] = f32::NAN;
+    write_with(&path, "keypoints2d", &[f, v, 17, 3], &kp, "cmanet-mv2d");
+    let e = read_error(&path);
+    assert!(e.contains("keypoints2d") && e.contains("non-finite"), "{e}");
+
+    write_with(&path, "keypoints2d", &[f, v, 16, 3], &vec![0.5; f * v * 16 * 3], "cmanet-mv2d");
+    let e = read_error(&path);
+    assert!(e.contains("keypoints2d") && e.contains("shape"), "{e}");
+
+    let mut k = vec![0f32; v * 9];
+    for i in 0..v {
+        k[i * 9..i * 9 + 9].copy_from_slice(&[-500.0, 0.0, 320.0, 0.0, 500.0, 240.0, 0.0, 0.0, 1.0]);
+    }
+    write_with(&path, "intrinsics", &[v, 3, 3], &k, "cmanet-mv2d");
+    let e = read_error(&path);
+    assert!(e.contains("intrinsics") && e.contains("positive"), "{e}");
+
+    write_with(&path, "image_size", &[], &[], "cmanet-mv2d");
+    let e = read_error(&path);
+    assert!(e.contains("missing key `image_size`"), "{e}");
+
+    write_with(&path, "extrinsics_R", &[v, 3, 3], &[2.0; 18], "cmanet-mv2d");
+    let e = read_error(&path);
+    assert!(e.contains("extrinsics"), "{e}");
+
+    write_with(&path, "none", &[], &[], "cmanet-mv3d");
+    let e = read_error(&path);
+    assert!(e.contains("format") && e.contains("cmanet-mv2d"), "{e}");
+
+    std::fs::write(&path, b"not a safetensors file").unwrap();
+    let e = read_error(&path);
+    assert!(e.contains("not a valid safetensors"), "{e}");
+    let e = read_error(&dir.path().join("absent.safetensors"));
+    assert!(e.contains("cannot read"), "{e}");
+}
+
+#[test]
+fn integer_tensors_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("int.safetensors");
+    let (f, v) = (1, 2);
+    let kp: Vec<u8> = (0..f * v * 17 * 3).flat_map(|_| 0.5f32.to_le_bytes()).collect();
+    let sizes: Vec<u8> = (0..v * 2).flat_map(|_| 640i64.to_le_bytes()).collect();
+    let k: Vec<u8> =
+        (0..v).flat_map(|_| [500f32, 0., 320., 0., 500., 240., 0., 0., 1.]).flat_map(|x| x.to_le_bytes()).collect();
+    use safetensors::{Dtype, tensor::TensorView};
+    let tensors = [
+        ("keypoints2d", TensorView::new(Dtype::F32, vec![f, v, 17, 3], &kp).unwrap()),
+        ("image_size", TensorView::new(Dtype::I64, vec![v, 2], &sizes).unwrap()),
+        ("intrinsics", TensorView::new(Dtype::F32, vec![v, 3, 3], &k).unwrap()),
+    ];
+    let meta = std::collections::HashMap::from([("format".to_string(), "cmanet-mv2d".to_string())]);
+    std::fs::write(&path, safetensors::serialize(tensors, Some(meta)).unwrap()).unwrap();
+    let e = read_error(&path);
+    assert!(e.contains("image_size") && e.contains("dtype"), "{e}");
+}
