@@ -58,7 +58,8 @@ pub fn animate(
             let mut params = frame_params(&frame, betas);
             let posed = model.pose(&params, false)?;
             let feet = contacts.foot_centres(&posed.joint_transforms);
-            let anchor = posed.joints[0] * frame.anchor.pelvis + feet[0] * frame.anchor.feet[0] + feet[1] * frame.anchor.feet[1];
+            let anchor =
+                posed.joints[0] * frame.anchor.pelvis + feet[0] * frame.anchor.feet[0] + feet[1] * frame.anchor.feet[1];
             let lift = frame.lift.max(0.0);
             let transl = Vector3::new(
                 frame.position[0] - anchor.x,

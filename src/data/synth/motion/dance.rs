@@ -57,7 +57,11 @@ pub(super) struct Dance {
 impl Dance {
     pub(super) fn sample(rng: &mut Rng, _context: &MotionContext, place: Placement) -> Self {
         let arm = |rng: &mut Rng| {
-            [Rhythm::sample(rng, -5.0, 90.0, 55.0), Rhythm::sample(rng, -58.0, -30.0, 25.0), Rhythm::sample(rng, 40.0, 90.0, 40.0)]
+            [
+                Rhythm::sample(rng, -5.0, 90.0, 55.0),
+                Rhythm::sample(rng, -58.0, -30.0, 25.0),
+                Rhythm::sample(rng, 40.0, 90.0, 40.0),
+            ]
         };
         let arms = [arm(rng), arm(rng)];
         Self {

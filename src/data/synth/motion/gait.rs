@@ -53,13 +53,14 @@ impl Gait {
     pub(super) fn sample(rng: &mut Rng, context: &MotionContext, place: Placement, run: bool) -> Self {
         let leg = context.leg_length.max(0.3);
         let (freq, hip_amplitude, hip_offset) = if run {
-            (rng.range(1.25, 1.55), rng.range(27.0, 36.0), rng.range(12.0, 20.0))
+            (rng.range(1.2, 1.45), rng.range(27.0, 36.0), rng.range(12.0, 20.0))
         } else {
             (rng.range(0.8, 1.05), rng.range(15.0, 24.0), rng.range(4.0, 10.0))
         };
         let stride = 4.0 * leg * hip_amplitude.to_radians().sin() * hip_offset.to_radians().cos();
         let speed = stride * freq * if run { rng.range(1.0, 1.2) } else { rng.range(0.85, 1.0) };
-        let (k0, k1) = if run { (rng.symmetric(0.3), rng.range(0.0, 0.2)) } else { (rng.symmetric(0.5), rng.range(0.0, 0.35)) };
+        let (k0, k1) =
+            if run { (rng.symmetric(0.3), rng.range(0.0, 0.2)) } else { (rng.symmetric(0.5), rng.range(0.0, 0.35)) };
         let mut arms = [ArmCarriage::sample(rng), ArmCarriage::sample(rng)];
         if run {
             for arm in &mut arms {
@@ -78,7 +79,7 @@ impl Gait {
             hip_abduction: rng.range(-1.0, 4.0),
             hip_external: rng.range(0.0, 12.0),
             knee_stance: if run { rng.range(15.0, 25.0) } else { rng.range(3.0, 10.0) },
-            knee_swing: if run { rng.range(70.0, 95.0) } else { rng.range(45.0, 60.0) },
+            knee_swing: if run { rng.range(65.0, 90.0) } else { rng.range(45.0, 60.0) },
             knee_swing_phase: -FRAC_PI_2 + rng.range(0.4, 0.7),
             knee_loading: if run { rng.range(10.0, 20.0) } else { rng.range(3.0, 10.0) },
             ankle_mid: rng.range(6.0, 12.0),
@@ -116,7 +117,13 @@ impl Gait {
         let h = t / n as f32;
         let mut sum = [0.0f32; 2];
         for i in 0..=n {
-            let w = if i == 0 || i == n { 1.0 } else if i % 2 == 1 { 4.0 } else { 2.0 };
+            let w = if i == 0 || i == n {
+                1.0
+            } else if i % 2 == 1 {
+                4.0
+            } else {
+                2.0
+            };
             let (s, c) = self.heading_at(i as f32 * h).sin_cos();
             sum[0] += w * s;
             sum[1] += w * c;
@@ -129,7 +136,7 @@ impl Gait {
         let flexion = self.hip_offset + self.hip_amplitude * phase.sin();
         pose.hip(side, flexion, self.hip_abduction, self.hip_external);
         let knee = self.knee_stance
-            + self.knee_swing * peak(phase - self.knee_swing_phase, 2.0)
+            + self.knee_swing * peak(phase - self.knee_swing_phase, if self.run { 1.3 } else { 2.0 })
             + self.knee_loading * peak(phase - (PI - 0.3), 4.0);
         pose.knee(side, knee);
         let ankle = 2.0 + self.ankle_mid * peak(phase - (PI + 0.4), 2.0)
@@ -163,7 +170,8 @@ impl Motion for Gait {
         pose.hip(Side::Right, 0.0, -list, 0.0);
         if self.run {
             // Lean the whole body into the turn.
-            let lean = (self.speed * self.speed * self.curvature_at(t) / GRAVITY).atan().to_degrees().clamp(-12.0, 12.0);
+            let lean =
+                (self.speed * self.speed * self.curvature_at(t) / GRAVITY).atan().to_degrees().clamp(-12.0, 12.0);
             pose.pelvis(0.0, lean, 0.0);
         }
         pose.spine(0.6 * self.lean, 0.0, 1.2 * twist);

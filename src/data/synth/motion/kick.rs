@@ -29,14 +29,20 @@ impl Kick {
         let mut t = -rng.range(0.0, 1.5);
         keys.push((t, rest));
         while t < context.duration {
-            let (hip, abduction) =
-                if side_kicks { (rng.range(20.0, 45.0), rng.range(28.0, 42.0)) } else { (rng.range(50.0, 95.0), rng.range(0.0, 10.0)) };
+            let (hip, abduction) = if side_kicks {
+                (rng.range(20.0, 45.0), rng.range(28.0, 42.0))
+            } else {
+                (rng.range(50.0, 95.0), rng.range(0.0, 10.0))
+            };
             let lean = rng.range(5.0, 20.0);
             let chamber = t + rng.range(0.25, 0.4);
-            let extend = chamber + rng.range(0.12, 0.2);
-            let back = extend + rng.range(0.15, 0.3);
+            let extend = chamber + rng.range(0.16, 0.26);
+            let back = extend + rng.range(0.2, 0.35);
             let down = back + rng.range(0.25, 0.45);
-            keys.push((chamber, [hip.max(55.0) + rng.range(0.0, 15.0), 0.8 * abduction, rng.range(90.0, 115.0), -10.0, 0.5 * lean]));
+            keys.push((
+                chamber,
+                [hip.max(55.0) + rng.range(0.0, 15.0), 0.8 * abduction, rng.range(90.0, 115.0), -10.0, 0.5 * lean],
+            ));
             keys.push((extend, [hip, abduction, rng.range(3.0, 20.0), rng.range(-35.0, -20.0), lean]));
             keys.push((back, [hip.max(55.0), 0.8 * abduction, rng.range(85.0, 105.0), -10.0, 0.5 * lean]));
             keys.push((down, rest));

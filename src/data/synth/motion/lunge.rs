@@ -89,7 +89,8 @@ fn back_knee_on_floor(front_hip: f32, front_knee: f32, back_hip: f32, back_ankle
     const SHANK: f32 = 0.48;
     const ANKLE: f32 = 0.08;
     const TOE: f32 = 0.22;
-    let (hf, kf, e, d) = (front_hip.to_radians(), front_knee.to_radians(), back_hip.to_radians(), back_ankle.to_radians());
+    let (hf, kf, e, d) =
+        (front_hip.to_radians(), front_knee.to_radians(), back_hip.to_radians(), back_ankle.to_radians());
     let hip_height = ANKLE + SHANK * (kf - hf).cos() + THIGH * hf.cos();
     let toe_height = |knee: f32| {
         let shank = e + knee.to_radians();

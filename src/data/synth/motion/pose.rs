@@ -216,7 +216,8 @@ mod tests {
         }
         p.spine(20.0, 0.0, 0.0);
         let joints = posed(&p);
-        for (hip, knee, ankle) in [("left_hip", "left_knee", "left_ankle"), ("right_hip", "right_knee", "right_ankle")] {
+        for (hip, knee, ankle) in [("left_hip", "left_knee", "left_ankle"), ("right_hip", "right_knee", "right_ankle")]
+        {
             // Thigh forward, shank back relative to it.
             assert!(joints[j(knee)].z > joints[j(hip)].z + 0.1);
             assert!(joints[j(ankle)].z < joints[j(knee)].z - 0.1);

@@ -23,12 +23,41 @@ impl SitToStand {
         let carriage = [ArmCarriage::sample(rng), ArmCarriage::sample(rng)];
         let thigh = rng.range(78.0, 88.0);
         let shank = rng.range(-2.0, 10.0);
-        let seated = [thigh, shank, rng.range(-5.0, 5.0), rng.range(-5.0, 12.0), rng.range(30.0, 50.0), rng.range(40.0, 70.0)];
+        let seated =
+            [thigh, shank, rng.range(-5.0, 5.0), rng.range(-5.0, 12.0), rng.range(30.0, 50.0), rng.range(40.0, 70.0)];
         let arm_forward = rng.range(20.0, 80.0);
-        let lean = [thigh, shank + rng.range(5.0, 12.0), rng.range(22.0, 118.0 - thigh), rng.range(5.0, 15.0), arm_forward, rng.range(10.0, 40.0)];
-        let rising = [rng.range(35.0, 50.0), shank + rng.range(5.0, 10.0), rng.range(18.0, 28.0), rng.range(0.0, 10.0), 0.7 * arm_forward, 25.0];
-        let standing = [0.0, 0.0, 0.0, 0.0, 0.5 * (carriage[0].flexion + carriage[1].flexion), 0.5 * (carriage[0].elbow + carriage[1].elbow)];
-        let lowering = [rng.range(40.0, 55.0), shank + rng.range(8.0, 14.0), rng.range(20.0, 30.0), rng.range(0.0, 10.0), rng.range(20.0, 50.0), 30.0];
+        let lean = [
+            thigh,
+            shank + rng.range(5.0, 12.0),
+            rng.range(22.0, 118.0 - thigh),
+            rng.range(5.0, 15.0),
+            arm_forward,
+            rng.range(10.0, 40.0),
+        ];
+        let rising = [
+            rng.range(35.0, 50.0),
+            shank + rng.range(5.0, 10.0),
+            rng.range(18.0, 28.0),
+            rng.range(0.0, 10.0),
+            0.7 * arm_forward,
+            25.0,
+        ];
+        let standing = [
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.5 * (carriage[0].flexion + carriage[1].flexion),
+            0.5 * (carriage[0].elbow + carriage[1].elbow),
+        ];
+        let lowering = [
+            rng.range(40.0, 55.0),
+            shank + rng.range(8.0, 14.0),
+            rng.range(20.0, 30.0),
+            rng.range(0.0, 10.0),
+            rng.range(20.0, 50.0),
+            30.0,
+        ];
         let mut t = -rng.range(0.0, 1.5);
         let mut keys = Vec::new();
         let mut sitting = rng.chance(0.5);

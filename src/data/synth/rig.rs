@@ -1,0 +1,137 @@
+//! Random static camera rigs: 2 to 8 cameras around the subject or bunched on one side, at a
+//! distance chosen from each camera's field of view so the whole motion stays in frame (with the odd
+//! camera placed too close on purpose), varied heights, resolutions, aim and roll.
+
+use nalgebra::{Vector2, Vector3};
+
+use super::animate::AnimatedFrame;
+use super::config::RigConfig;
+use super::random::Rng;
+use crate::geometry::{Camera, Extrinsics, Intrinsics};
+
+/// Extra radius around the joints for the parts of the body beyond them (top of the head, hands,
+/// heels and toes), metres.
+const BODY_MARGIN: f32 = 0.15;
+
+/// Steepest camera elevation above or below the motion centre (sine of the angle).
+const MAX_ELEVATION_SINE: f32 = 0.85;
+
+/// The space a sequence's body sweeps: a sphere around every joint and keypoint of every frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MotionVolume {
+    /// Centre of the bounding box of the body over the sequence, world metres.
+    pub centre: Vector3<f32>,
+    /// Radius of a sphere about `centre` containing the whole body in every frame, metres.
+    pub radius: f32,
+}
+
+impl MotionVolume {
+    /// The volume swept by `frames` (a 1 m sphere at 1 m height when there are none).
+    pub fn of(frames: &[AnimatedFrame]) -> Self {
+        let points = || frames.iter().flat_map(|f| f.joints.iter().chain(&f.keypoints));
+        let Some(first) = points().next() else {
+            return Self { centre: Vector3::new(0.0, 1.0, 0.0), radius: 1.0 };
+        };
+        let (lo, hi) = points().fold((*first, *first), |(lo, hi), p| (lo.inf(p), hi.sup(p)));
+        let centre = (lo + hi) * 0.5;
+        let radius = points().map(|p| (p - centre).norm()).fold(0.0, f32::max) + BODY_MARGIN;
+        Self { centre, radius }
+    }
+}
+
+/// How a rig's cameras are spread about the subject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RigKind {
+    /// Azimuths spread all around the subject.
+    Around,
+    /// Azimuths within a narrow arc on one side (at most `one_side_spread`).
+    OneSide,
+}
+
+impl RigKind {
+    /// Name used in metadata: `around` or `one_side`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RigKind::Around => "around",
+            RigKind::OneSide => "one_side",
+        }
+    }
+}
+
+/// A static camera rig.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rig {
+    /// How the cameras are spread.
+    pub kind: RigKind,
+    /// The cameras.
+    pub cameras: Vec<Camera>,
+}
+
+/// Half of the narrower field of view of an image `size` whose horizontal field of view is `hfov`.
+fn narrow_half_fov(hfov: f64, size: [u32; 2]) -> f64 {
+    let (w, h) = (f64::from(size[0].max(1)), f64::from(size[1].max(1)));
+    ((0.5 * hfov).tan() * w.min(h) / w).atan()
+}
+
+/// The horizontal field of view whose narrower half-angle is `half`.
+fn hfov_for_narrow_half(half: f64, size: [u32; 2]) -> f64 {
+    let (w, h) = (f64::from(size[0].max(1)), f64::from(size[1].max(1)));
+    2.0 * (half.tan() * w / w.min(h)).atan()
+}
+
+/// Draws a rig for a body sweeping `volume`.
+pub fn sample_rig(volume: &MotionVolume, config: &RigConfig, rng: &mut Rng) -> Rig {
+    let views = rng.between(config.min_views.max(1), config.max_views.max(config.min_views.max(1)));
+    let kind = if rng.chance(config.one_side_probability) { RigKind::OneSide } else { RigKind::Around };
+    let start = rng.angle();
+    let azimuths: Vec<f32> = match kind {
+        RigKind::Around => {
+            let step = std::f32::consts::TAU / views as f32;
+            (0..views).map(|i| start + step * (i as f32 + rng.symmetric(0.3))).collect()
+        }
+        RigKind::OneSide => {
+            let spread = rng.range(config.one_side_spread.min(30f32.to_radians()), config.one_side_spread);
+            (0..views).map(|_| start + rng.range(0.0, spread)).collect()
+        }
+    };
+    let centre = volume.centre.cast::<f64>();
+    // The sphere the image must hold: the body's plus the aim offset.
+    let radius = f64::from(volume.radius + 1.5 * config.aim_jitter) * 1.05;
+    let (min_d, max_d) = (f64::from(config.min_distance), f64::from(config.max_distance.max(config.min_distance)));
+    let cameras = azimuths
+        .into_iter()
+        .map(|azimuth| {
+            let size = *rng.pick(&config.resolutions).unwrap_or(&[1280, 720]);
+            // Narrowest field of view that still holds the motion from the farthest allowed distance.
+            let needed_half = (radius / max_d).min(1.0).asin();
+            let hfov_lo =
+                hfov_for_narrow_half(needed_half, size).clamp(f64::from(config.min_hfov), f64::from(config.max_hfov));
+            let hfov = f64::from(rng.range(hfov_lo as f32, config.max_hfov));
+            let fit = radius / narrow_half_fov(hfov, size).sin();
+            let mut distance = if rng.chance(config.edge_cut_probability) {
+                fit * f64::from(rng.range(0.3, 0.65))
+            } else {
+                let lo = fit.max(min_d);
+                f64::from(rng.range(lo as f32, (1.4 * fit).clamp(lo, max_d.max(lo)) as f32))
+            };
+            distance = distance.clamp(min_d, max_d);
+            let height = f64::from(rng.range(config.min_height, config.max_height));
+            let rise = height - centre.y;
+            if rise.abs() > f64::from(MAX_ELEVATION_SINE) * distance {
+                distance = (rise.abs() / f64::from(MAX_ELEVATION_SINE)).min(max_d);
+            }
+            let ground = (distance * distance - rise * rise).max(0.0).sqrt();
+            let (s, c) = f64::from(azimuth).sin_cos();
+            let eye = Vector3::new(centre.x + ground * s, height, centre.z + ground * c);
+            let jitter = Vector3::from_fn(|_, _| f64::from(rng.symmetric(config.aim_jitter)));
+            let roll = f64::from(rng.symmetric(config.max_roll));
+            let (w, h) = (f64::from(size[0]), f64::from(size[1]));
+            Camera {
+                intrinsics: Intrinsics::from_horizontal_fov(hfov, w, h),
+                extrinsics: Extrinsics::look_at(&eye, &(centre + jitter), &Vector3::y(), roll),
+                image_size: Vector2::new(w, h),
+            }
+        })
+        .collect();
+    Rig { kind, cameras }
+}
