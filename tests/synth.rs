@@ -503,5 +503,7 @@ fn twenty_sequences_take_seconds() {
         assert_eq!((data.num_frames(), data.num_views()), (60, 8));
     }
     let elapsed = start.elapsed().as_secs_f32();
-    assert!(elapsed < 30.0, "20 sequences of 60 frames x 8 views took {elapsed} s");
+    // Well under a second optimised; unoptimised builds are some hundred times slower.
+    let budget = if cfg!(debug_assertions) { 300.0 } else { 10.0 };
+    assert!(elapsed < budget, "20 sequences of 60 frames x 8 views took {elapsed} s");
 }

@@ -14,7 +14,7 @@ use crate::geometry::{Camera, Extrinsics, Intrinsics};
 const BODY_MARGIN: f32 = 0.15;
 
 /// Steepest camera elevation above or below the motion centre (sine of the angle).
-const MAX_ELEVATION_SINE: f32 = 0.85;
+const MAX_ELEVATION: f64 = 0.85;
 
 /// The space a sequence's body sweeps: a sphere around every joint and keypoint of every frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -23,6 +23,10 @@ pub struct MotionVolume {
     pub centre: Vector3<f32>,
     /// Radius of a sphere about `centre` containing the whole body in every frame, metres.
     pub radius: f32,
+    /// Largest horizontal distance of the body from the vertical through `centre`, metres.
+    pub horizontal_radius: f32,
+    /// Largest height of the body above or below `centre`, metres.
+    pub vertical_radius: f32,
 }
 
 impl MotionVolume {
@@ -30,12 +34,23 @@ impl MotionVolume {
     pub fn of(frames: &[AnimatedFrame]) -> Self {
         let points = || frames.iter().flat_map(|f| f.joints.iter().chain(&f.keypoints));
         let Some(first) = points().next() else {
-            return Self { centre: Vector3::new(0.0, 1.0, 0.0), radius: 1.0 };
+            return Self {
+                centre: Vector3::new(0.0, 1.0, 0.0),
+                radius: 1.0,
+                horizontal_radius: 1.0,
+                vertical_radius: 1.0,
+            };
         };
         let (lo, hi) = points().fold((*first, *first), |(lo, hi), p| (lo.inf(p), hi.sup(p)));
         let centre = (lo + hi) * 0.5;
-        let radius = points().map(|p| (p - centre).norm()).fold(0.0, f32::max) + BODY_MARGIN;
-        Self { centre, radius }
+        let largest =
+            |f: &dyn Fn(&Vector3<f32>) -> f32| points().map(|p| f(&(p - centre))).fold(0.0, f32::max) + BODY_MARGIN;
+        Self {
+            centre,
+            radius: largest(&|d| d.norm()),
+            horizontal_radius: largest(&|d| d.x.hypot(d.z)),
+            vertical_radius: largest(&|d| d.y.abs()),
+        }
     }
 }
 
@@ -67,16 +82,16 @@ pub struct Rig {
     pub cameras: Vec<Camera>,
 }
 
-/// Half of the narrower field of view of an image `size` whose horizontal field of view is `hfov`.
-fn narrow_half_fov(hfov: f64, size: [u32; 2]) -> f64 {
+/// Half the vertical field of view of an image `size` whose horizontal field of view is `hfov`.
+fn vertical_half_fov(hfov: f64, size: [u32; 2]) -> f64 {
     let (w, h) = (f64::from(size[0].max(1)), f64::from(size[1].max(1)));
-    ((0.5 * hfov).tan() * w.min(h) / w).atan()
+    ((0.5 * hfov).tan() * h / w).atan()
 }
 
-/// The horizontal field of view whose narrower half-angle is `half`.
-fn hfov_for_narrow_half(half: f64, size: [u32; 2]) -> f64 {
+/// The horizontal field of view of an image `size` whose vertical half field of view is `half`.
+fn hfov_for_vertical_half(half: f64, size: [u32; 2]) -> f64 {
     let (w, h) = (f64::from(size[0].max(1)), f64::from(size[1].max(1)));
-    2.0 * (half.tan() * w / w.min(h)).atan()
+    2.0 * (half.tan() * w / h).atan()
 }
 
 /// Draws a rig for a body sweeping `volume`.
@@ -95,31 +110,42 @@ pub fn sample_rig(volume: &MotionVolume, config: &RigConfig, rng: &mut Rng) -> R
         }
     };
     let centre = volume.centre.cast::<f64>();
-    // The sphere the image must hold: the body's plus the aim offset.
-    let radius = f64::from(volume.radius + 1.5 * config.aim_jitter) * 1.05;
+    // The extents the image must hold: the body's plus the aim offset, with a little room.
+    let room = |r: f32| f64::from(r + 1.5 * config.aim_jitter) * 1.05;
+    let (across, up) = (room(volume.horizontal_radius), room(volume.vertical_radius));
     let (min_d, max_d) = (f64::from(config.min_distance), f64::from(config.max_distance.max(config.min_distance)));
     let cameras = azimuths
         .into_iter()
         .map(|azimuth| {
             let size = *rng.pick(&config.resolutions).unwrap_or(&[1280, 720]);
+            let height = f64::from(rng.range(config.min_height, config.max_height));
+            let rise = height - centre.y;
+            // Seen from above or below, the depth of the motion shows up as height in the image.
+            let apparent_up = |distance: f64| {
+                let sine = (rise / distance.max(1e-6)).clamp(-MAX_ELEVATION, MAX_ELEVATION);
+                up * (1.0 - sine * sine).sqrt() + across * sine.abs()
+            };
             // Narrowest field of view that still holds the motion from the farthest allowed distance.
-            let needed_half = (radius / max_d).min(1.0).asin();
-            let hfov_lo =
-                hfov_for_narrow_half(needed_half, size).clamp(f64::from(config.min_hfov), f64::from(config.max_hfov));
+            let hfov_lo = (2.0 * (across / max_d).min(1.0).asin())
+                .max(hfov_for_vertical_half((apparent_up(max_d) / max_d).min(1.0).asin(), size))
+                .clamp(f64::from(config.min_hfov), f64::from(config.max_hfov));
             let hfov = f64::from(rng.range(hfov_lo as f32, config.max_hfov));
-            let fit = radius / narrow_half_fov(hfov, size).sin();
+            let fit_at = |distance: f64| {
+                (across / (0.5 * hfov).sin()).max(apparent_up(distance) / vertical_half_fov(hfov, size).sin())
+            };
+            // The fit depends on the elevation, which depends on the distance: a few fixed-point steps.
+            let mut fit = fit_at(max_d);
+            for _ in 0..3 {
+                fit = fit_at(fit.max(min_d));
+            }
             let mut distance = if rng.chance(config.edge_cut_probability) {
                 fit * f64::from(rng.range(0.3, 0.65))
             } else {
                 let lo = fit.max(min_d);
                 f64::from(rng.range(lo as f32, (1.4 * fit).clamp(lo, max_d.max(lo)) as f32))
             };
-            distance = distance.clamp(min_d, max_d);
-            let height = f64::from(rng.range(config.min_height, config.max_height));
-            let rise = height - centre.y;
-            if rise.abs() > f64::from(MAX_ELEVATION_SINE) * distance {
-                distance = (rise.abs() / f64::from(MAX_ELEVATION_SINE)).min(max_d);
-            }
+            // Not straight above or below the subject.
+            distance = distance.max(rise.abs() / MAX_ELEVATION).clamp(min_d, max_d);
             let ground = (distance * distance - rise * rise).max(0.0).sqrt();
             let (s, c) = f64::from(azimuth).sin_cos();
             let eye = Vector3::new(centre.x + ground * s, height, centre.z + ground * c);
