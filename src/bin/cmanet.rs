@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use cmanet::body::{BodyModel, JOINT_NAMES, NUM_BETAS, open_body_path};
+use cmanet::data::synth::{SynthConfig, generate_sequence};
 use cmanet::data::{Mv2d, Mv3d};
 use cmanet::eval::{Report, report::sequence_files, triangulate_sequence};
 use cmanet::fit::{FitSettings, Fitter};
@@ -34,6 +35,33 @@ enum Method {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Generate synthetic multi-view sequences (`cmanet-mv2d`), deterministic by seed.
+    Synth {
+        /// Seed: the same seed gives the same files.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Number of sequences.
+        #[arg(long, default_value_t = 20)]
+        sequences: usize,
+        /// Frames per sequence.
+        #[arg(long, default_value_t = 60)]
+        frames: usize,
+        /// Fewest cameras per sequence.
+        #[arg(long, default_value_t = 2)]
+        min_views: usize,
+        /// Most cameras per sequence.
+        #[arg(long, default_value_t = 8)]
+        max_views: usize,
+        /// Output folder (files `seq_0000.safetensors`, ...).
+        #[arg(long)]
+        output: PathBuf,
+        /// Leave out the ground truth (true cameras, 3D keypoints, SMPL parameters).
+        #[arg(long)]
+        no_ground_truth: bool,
+        /// Body model (default: the shipped open body).
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
     /// Estimate 3D pose (and cameras) from `cmanet-mv2d` files; writes `cmanet-mv3d`.
     Estimate {
         /// A `cmanet-mv2d` file, or a folder of them.
@@ -98,6 +126,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::BodyInfo { model, json } => body_info(model.unwrap_or_else(open_body_path), json),
+        Command::Synth { seed, sequences, frames, min_views, max_views, output, no_ground_truth, model } => {
+            synth(seed, sequences, frames, (min_views, max_views), &output, no_ground_truth, model)
+        }
         Command::Estimate { input, output, method, calibrated, model, jobs, json } => {
             estimate(&input, &output, method, calibrated, model, jobs, json)
         }
@@ -146,6 +177,71 @@ fn file_pairs(input: &Path, output: &Path) -> Result<Vec<(PathBuf, PathBuf)>, An
         .collect())
 }
 
+fn load_body(model: Option<&Path>) -> Result<BodyModel, AnyError> {
+    Ok(match model {
+        Some(p) => BodyModel::load(p)?,
+        None => BodyModel::open_body()?,
+    })
+}
+
+/// Runs `work(i)` for `i in 0..n` on `jobs` threads; the first error wins.
+fn parallel(n: usize, jobs: usize, work: impl Fn(usize) -> Result<(), AnyError> + Sync) -> Result<(), AnyError> {
+    let next = AtomicUsize::new(0);
+    let results: Vec<Result<(), AnyError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.clamp(1, n.max(1)))
+            .map(|_| {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        if i >= n {
+                            return Ok(());
+                        }
+                        work(i)?;
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err("a worker thread panicked".into()))).collect()
+    });
+    results.into_iter().collect()
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn synth(
+    seed: u64,
+    sequences: usize,
+    frames: usize,
+    views: (usize, usize),
+    output: &Path,
+    no_ground_truth: bool,
+    model: Option<PathBuf>,
+) -> Result<(), AnyError> {
+    let mut config = SynthConfig { frames, ..Default::default() };
+    config.rig.min_views = views.0;
+    config.rig.max_views = views.1;
+    let body = load_body(model.as_deref())?;
+    std::fs::create_dir_all(output).map_err(|e| format!("{}: {e}", output.display()))?;
+    let bar = progress_bar(sequences, "synth");
+    let started = std::time::Instant::now();
+    parallel(sequences, default_jobs(), |i| {
+        let data = generate_sequence(&body, &config, seed, i)?;
+        let data = if no_ground_truth { data.without_ground_truth() } else { data };
+        data.write(&output.join(format!("seq_{i:04}.safetensors")))?;
+        bar.inc(1);
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "{sequences} sequence(s) x {frames} frames, seed {seed}, in {:.1} s -> {}",
+        started.elapsed().as_secs_f64(),
+        output.display()
+    );
+    Ok(())
+}
+
 fn estimate(
     input: &Path,
     output: &Path,
@@ -169,51 +265,31 @@ fn estimate(
     }
     let total_frames: usize = inputs.iter().map(|(d, _)| d.num_frames()).sum();
     let bar = progress_bar(total_frames, &format!("{method:?}").to_lowercase());
-    let body = match &model {
-        Some(p) => BodyModel::load(p)?,
-        None => BodyModel::open_body()?,
-    };
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let next = AtomicUsize::new(0);
+    let body = load_body(model.as_deref())?;
+    let jobs = jobs.unwrap_or_else(default_jobs).max(1);
     let started = std::time::Instant::now();
-    let results: Vec<Result<(), AnyError>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..jobs.min(inputs.len()))
-            .map(|_| {
-                scope.spawn(|| -> Result<(), AnyError> {
-                    let fitter = match method {
-                        Method::Fit => {
-                            Some(Fitter::new(body.clone(), &candle_core::Device::Cpu, FitSettings::default())?)
-                        }
-                        Method::Triangulate => None,
-                    };
-                    loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some((data, dst)) = inputs.get(i) else { return Ok(()) };
-                        let result: Mv3d = match &fitter {
-                            Some(f) => {
-                                let mut done = 0;
-                                f.fit_sequence(data, calibrated, &mut |n| {
-                                    bar.inc((n - done) as u64);
-                                    done = n;
-                                })?
-                            }
-                            None => {
-                                let r = triangulate_sequence(data, &TriangulationSettings::default())?;
-                                bar.inc(data.num_frames() as u64);
-                                r
-                            }
-                        };
-                        result.write(dst)?;
-                    }
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err("a worker thread panicked".into()))).collect()
-    });
+    // One fitter per file: building one is cheap next to fitting a sequence.
+    parallel(inputs.len(), jobs, |i| {
+        let (data, dst) = &inputs[i];
+        let result: Mv3d = match method {
+            Method::Fit => {
+                let fitter = Fitter::new(body.clone(), &candle_core::Device::Cpu, FitSettings::default())?;
+                let mut done = 0;
+                fitter.fit_sequence(data, calibrated, &mut |n| {
+                    bar.inc((n - done) as u64);
+                    done = n;
+                })?
+            }
+            Method::Triangulate => {
+                let r = triangulate_sequence(data, &TriangulationSettings::default())?;
+                bar.inc(data.num_frames() as u64);
+                r
+            }
+        };
+        result.write(dst)?;
+        Ok(())
+    })?;
     bar.finish_and_clear();
-    for r in results {
-        r?;
-    }
     let seconds = started.elapsed().as_secs_f64();
     if json {
         let report = serde_json::json!({"files": inputs.len(), "frames": total_frames, "seconds": seconds,

@@ -67,7 +67,9 @@ pub fn place_camera(
             let eye = centre + Vector3::new(az.sin() * el.cos(), el.sin(), az.cos() * el.cos()) * 4.0;
             let start = Extrinsics::look_at(&eye, &centre, &Vector3::y(), 0.0);
             let Some(t) = solve_translation(&start.rotation, &used) else { continue };
-            let refined = refine(Extrinsics::new(start.rotation, t), &used, size);
+            // Coarse (nearly least squares) first, so far-off keypoints still pull; then robust.
+            let coarse = refine(Extrinsics::new(start.rotation, t), &used, size, 1.0);
+            let refined = refine(coarse.extrinsics, &used, size, ROBUST_SCALE);
             if best.is_none_or(|b| refined.cost < b.cost) {
                 best = Some(refined);
             }
@@ -94,9 +96,17 @@ fn solve_translation(r: &Matrix3<f64>, used: &[(Vector3<f64>, Vector2<f64>, f64)
     (t.iter().all(|x| x.is_finite()) && used.iter().all(|(p, _, _)| (r * p + t).z > 0.2)).then_some(t)
 }
 
-/// Robust residuals (Geman–McClure weights, scale `0.1 * size`) of a placement.
-fn residuals(e: &Extrinsics, used: &[(Vector3<f64>, Vector2<f64>, f64)], size: f64) -> (Vec<Vector2<f64>>, f64) {
-    let sigma = 0.1 * size;
+/// Robust scale of placement, a fraction of the person's size.
+const ROBUST_SCALE: f64 = 0.1;
+
+/// Robust residuals (Geman–McClure, scale `scale * size`) of a placement and its mean cost.
+fn residuals(
+    e: &Extrinsics,
+    used: &[(Vector3<f64>, Vector2<f64>, f64)],
+    size: f64,
+    scale: f64,
+) -> (Vec<Vector2<f64>>, f64) {
+    let sigma = scale * size;
     let mut cost = 0.0;
     let mut weight_sum = 0.0;
     let res = used
@@ -114,10 +124,10 @@ fn residuals(e: &Extrinsics, used: &[(Vector3<f64>, Vector2<f64>, f64)], size: f
 }
 
 /// A few Levenberg–Marquardt steps on the 6-DoF pose (rotation increments applied on the left),
-/// iteratively reweighted for Geman–McClure.
-fn refine(mut e: Extrinsics, used: &[(Vector3<f64>, Vector2<f64>, f64)], size: f64) -> Placement {
-    let sigma2 = (0.1 * size).powi(2);
-    let (mut res, mut cost) = residuals(&e, used, size);
+/// iteratively reweighted for Geman–McClure at `scale` times the person's size.
+fn refine(mut e: Extrinsics, used: &[(Vector3<f64>, Vector2<f64>, f64)], size: f64, scale: f64) -> Placement {
+    let sigma2 = (scale * size).powi(2);
+    let (mut res, mut cost) = residuals(&e, used, size, scale);
     let mut lambda = 1e-3;
     let apply = |e: &Extrinsics, d: &Vector6<f64>| {
         let dr = Rotation3::from_scaled_axis(Vector3::new(d[0], d[1], d[2])).into_inner();
@@ -133,11 +143,12 @@ fn refine(mut e: Extrinsics, used: &[(Vector3<f64>, Vector2<f64>, f64)], size: f
             }
             let s = r.norm_squared() / sigma2;
             let irls = w / (1.0 + s).powi(2);
-            // d(q)/d(params): rotation increment ω gives dq = ω × q = -[q]× ω; translation: identity.
+            // d(q)/d(params): rotation increment ω gives dq = ω × q = -[q]× ω (columns below);
+            // translation: identity.
             let dq: SMatrix<f64, 3, 6> = SMatrix::<f64, 3, 6>::from_columns(&[
-                Vector3::new(0.0, q.z, -q.y),
-                Vector3::new(-q.z, 0.0, q.x),
-                Vector3::new(q.y, -q.x, 0.0),
+                Vector3::new(0.0, -q.z, q.y),
+                Vector3::new(q.z, 0.0, -q.x),
+                Vector3::new(-q.y, q.x, 0.0),
                 Vector3::x(),
                 Vector3::y(),
                 Vector3::z(),
@@ -157,7 +168,7 @@ fn refine(mut e: Extrinsics, used: &[(Vector3<f64>, Vector2<f64>, f64)], size: f
             }
             let Some(delta) = damped.try_inverse().map(|inv| -(inv * jtr)) else { break };
             let candidate = apply(&e, &delta);
-            let (cres, ccost) = residuals(&candidate, used, size);
+            let (cres, ccost) = residuals(&candidate, used, size, scale);
             if ccost < cost {
                 e = candidate;
                 res = cres;

@@ -10,8 +10,8 @@
 //!    Geman–McClure reprojection term whose scale anneals from coarse to fine, joint limits and a pose
 //!    prior ([`prior`]), a shape prior (one `betas` per chunk), a depth term keeping the body in front of
 //!    every camera, and temporal smoothness of the pose between neighbouring frames.
-//! 3. Warm start: every frame is fitted again starting from the previous frame's solution, and keeps
-//!    whichever of the two ends with the lower objective.
+//! 3. Warm start: frames that ended in a poor local minimum (objective well above the median) are
+//!    fitted again from the nearest well-fitted frame's solution, and keep whichever ends lower.
 //!
 //! It is the calibrated-free baseline and the pseudo-label generator for training, so it prefers
 //! dependable to fast; the time per frame is measured and written with the result.
@@ -54,12 +54,12 @@ pub enum FitError {
 pub struct FitSettings {
     /// Adam iterations of the main fit. Default: 300.
     pub iterations: usize,
-    /// Adam iterations of the warm-started refit. Default: 100.
+    /// Adam iterations of each warm-started refit of poorly fitted frames. Default: 100.
     pub warm_start_iterations: usize,
     /// Adam learning rate for rotations (radians per step, roughly). Default: 0.03.
     pub learning_rate: f64,
     /// Robust scale at the start and end of the annealing, in units of the person's size in the
-    /// image. Default: 0.15 and 0.03.
+    /// image. Default: 0.5 and 0.03.
     pub robust_scale: (f64, f64),
     /// Loss weights. Default: [`Weights::default`].
     pub weights: Weights,
@@ -73,7 +73,7 @@ impl Default for FitSettings {
             iterations: 300,
             warm_start_iterations: 100,
             learning_rate: 0.03,
-            robust_scale: (0.15, 0.03),
+            robust_scale: (0.5, 0.03),
             weights: Weights::default(),
             chunk_frames: 64,
         }
@@ -90,6 +90,10 @@ pub struct Fitter {
     template: [Vector3<f64>; NUM_KEYPOINTS],
     rest_pelvis: Vector3<f64>,
 }
+
+/// A frame whose objective exceeds this multiple of the chunk's median is refitted from a
+/// neighbour's solution.
+pub const POOR_FIT_RATIO: f64 = 1.5;
 
 /// The pose every fit starts from: T-pose with the arms lowered to the sides.
 pub fn initial_body_pose() -> [Vector3<f32>; NUM_BODY_JOINTS] {
@@ -197,10 +201,10 @@ impl Fitter {
         match cameras {
             None => start.cameras = placements,
             Some(true_cams) => {
-                for t in 0..b {
+                for (t, placed) in placements.iter().enumerate() {
                     let i = obs.best_view(t);
                     // Template point p lands at world = G p + c; SMPL puts it at G (p - J0) + J0 + transl.
-                    let to_world = true_cams[i].inverse().compose(&placements[t][i]);
+                    let to_world = true_cams[i].inverse().compose(&placed[i]);
                     start.global[t] = to_world.rotation;
                     start.offset[t] = to_world.translation - self.rest_pelvis + to_world.rotation * self.rest_pelvis;
                 }
@@ -208,13 +212,14 @@ impl Fitter {
         }
         let objective = Objective::new(&self.tensors, obs, cameras, &self.device)?;
         let first = self.run(&objective, &start, self.settings.iterations, self.settings.robust_scale.0)?;
-        // Warm start: every frame again from its predecessor's solution.
+        // Warm start: frames that ended in a poor local minimum (objective well above the chunk's
+        // median) start again from the nearest well-fitted frame's solution, twice at most.
         let mut result = first;
-        if b > 1 && self.settings.warm_start_iterations > 0 {
-            let shifted = result.shifted();
+        for _ in 0..2 {
+            let Some(restart) = result.restart_from_neighbours() else { break };
             let second = self.run(
                 &objective,
-                &shifted,
+                &restart,
                 self.settings.warm_start_iterations,
                 self.settings.robust_scale.1 * 2.0,
             )?;
@@ -227,6 +232,7 @@ impl Fitter {
     /// geometrically from `scale_from` to the final scale.
     fn run(&self, objective: &Objective, start: &Start, iterations: usize, scale_from: f64) -> Result<Start, FitError> {
         let vars = start.to_vars(&self.device)?;
+        let base = start.rotation_base(&self.device)?;
         let lr = self.settings.learning_rate;
         let adam = |v: Vec<Var>, lr: f64| AdamW::new(v, ParamsAdamW { lr, weight_decay: 0.0, ..Default::default() });
         let mut optimisers = vec![
@@ -240,13 +246,13 @@ impl Fitter {
             let progress = it as f64 / iterations.max(2).saturating_sub(1) as f64;
             let anneal = (progress / 0.7).min(1.0);
             let scale = scale_from * (scale_to / scale_from).powf(anneal);
-            let loss = objective.loss(&vars, &start.rotation_base(&self.device)?, scale, &self.settings.weights)?;
+            let loss = objective.loss(&vars, &base, scale, &self.settings.weights)?;
             let grads = loss.total.backward()?;
             for o in &mut optimisers {
                 o.step(&grads)?;
             }
         }
-        let loss = objective.loss(&vars, &start.rotation_base(&self.device)?, scale_to, &self.settings.weights)?;
+        let loss = objective.loss(&vars, &base, scale_to, &self.settings.weights)?;
         start.updated(&vars, &loss.per_frame)
     }
 }
@@ -361,16 +367,26 @@ impl Start {
         Ok(out)
     }
 
-    /// Every frame started from its predecessor's result (the first frame keeps its own).
-    fn shifted(&self) -> Self {
-        let mut out = self.clone();
-        for t in 1..self.body_pose.len() {
-            out.body_pose[t] = self.body_pose[t - 1];
-            out.cameras[t] = self.cameras[t - 1].clone();
-            out.global[t] = self.global[t - 1];
-            out.offset[t] = self.offset[t - 1];
+    /// Frames whose objective exceeds [`POOR_FIT_RATIO`] times the median restart from the nearest
+    /// frame below it (earlier frames preferred on ties); `None` when every frame is fine or none is.
+    fn restart_from_neighbours(&self) -> Option<Self> {
+        let b = self.cost.len();
+        let mut sorted = self.cost.clone();
+        sorted.sort_by(f64::total_cmp);
+        let threshold = sorted[b / 2] * POOR_FIT_RATIO;
+        let good: Vec<usize> = (0..b).filter(|&t| self.cost[t] <= threshold).collect();
+        if good.len() == b || good.is_empty() {
+            return None;
         }
-        out
+        let mut out = self.clone();
+        for t in (0..b).filter(|&t| self.cost[t] > threshold) {
+            let Some(&s) = good.iter().min_by_key(|&&s| (s.abs_diff(t), s > t)) else { continue };
+            out.body_pose[t] = self.body_pose[s];
+            out.cameras[t] = self.cameras[s].clone();
+            out.global[t] = self.global[s];
+            out.offset[t] = self.offset[s];
+        }
+        Some(out)
     }
 
     /// Per frame, whichever of `self` and `other` has the lower objective (shape from the better

@@ -29,13 +29,18 @@ pub struct Weights {
     pub shape: f64,
     /// Keeping every keypoint at least 0.3 m in front of every camera. Default: 100.
     pub depth: f64,
-    /// Smoothness of the pose between neighbouring frames (squared change, radians). Default: 1.
+    /// Smoothness of the pose between neighbouring frames (squared change, radians). Default: 3.
     pub temporal: f64,
+    /// Smoothness of every camera relative to the body (or, calibrated, of the body in the world)
+    /// between neighbouring frames: squared Frobenius change of the rotation plus squared change of
+    /// the translation in metres. Keeps a view from flipping to its mirror image for a few frames
+    /// (a left/right swap of the detector explains a mirrored camera just as well). Default: 5.
+    pub camera_temporal: f64,
 }
 
 impl Default for Weights {
     fn default() -> Self {
-        Self { pose: 0.01, limits: 10.0, shape: 0.02, depth: 100.0, temporal: 1.0 }
+        Self { pose: 0.01, limits: 10.0, shape: 0.02, depth: 100.0, temporal: 3.0, camera_temporal: 5.0 }
     }
 }
 
@@ -76,7 +81,7 @@ impl Observations {
             })
             .collect();
         let mut sizes: Vec<Vec<Option<f64>>> =
-            keypoints.iter().map(|views| views.iter().map(|kp| person_size(kp)).collect()).collect();
+            keypoints.iter().map(|views| views.iter().map(person_size).collect()).collect();
         // A view with too few keypoints in a frame borrows its median size over the chunk.
         for i in 0..v {
             let mut known: Vec<f64> = sizes.iter().filter_map(|s| s[i]).collect();
@@ -198,9 +203,10 @@ impl<'a> Objective<'a> {
         })
     }
 
-    /// The keypoints in every camera frame, `[B, V, 17, 3]`, for the current variables.
-    /// `rotation_base` is `[B, V or 1, 3, 3]` (see [`FitVars::rotation_delta`]).
-    pub fn camera_points(&self, vars: &FitVars, rotation_base: &Tensor) -> Result<Tensor> {
+    /// The keypoints in every camera frame, `[B, V, 17, 3]`, for the current variables, and the
+    /// optimised rotations `[B, V or 1, 3, 3]`. `rotation_base` is `[B, V or 1, 3, 3]` (see
+    /// [`FitVars::rotation_delta`]).
+    pub fn camera_points(&self, vars: &FitVars, rotation_base: &Tensor) -> Result<(Tensor, Tensor)> {
         let (b, v) = (self.frames, self.views);
         let dev = self.observed.device();
         let body_rot = axis_angle_to_matrix_tensor(vars.body_pose.as_tensor())?; // [B,23,3,3]
@@ -219,14 +225,14 @@ impl<'a> Objective<'a> {
         let kp = kp.unsqueeze(1)?.broadcast_as((b, v, NUM_KEYPOINTS, 3))?.contiguous()?;
         let (r, t) = match &self.cameras {
             Some((r, t)) => (r.broadcast_as((b, v, 3, 3))?.contiguous()?, t.broadcast_as((b, v, 1, 3))?.contiguous()?),
-            None => (rotations, vars.translation.as_tensor().unsqueeze(2)?),
+            None => (rotations.clone(), vars.translation.as_tensor().unsqueeze(2)?),
         };
-        kp.matmul(&r.transpose(2, 3)?.contiguous()?)?.broadcast_add(&t)
+        Ok((kp.matmul(&r.transpose(2, 3)?.contiguous()?)?.broadcast_add(&t)?, rotations))
     }
 
     /// The objective at `robust_scale` (a fraction of the person's size in the image).
     pub fn loss(&self, vars: &FitVars, rotation_base: &Tensor, robust_scale: f64, w: &Weights) -> Result<Loss> {
-        let cam = self.camera_points(vars, rotation_base)?;
+        let (cam, rotations) = self.camera_points(vars, rotation_base)?;
         let z = cam.narrow(3, 2, 1)?;
         let projected = cam.narrow(3, 0, 2)?.broadcast_div(&z.maximum(0.05)?)?;
         let residual = (projected - &self.observed)?.broadcast_div(&self.scale)?;
@@ -244,12 +250,17 @@ impl<'a> Objective<'a> {
         let shape = vars.betas.as_tensor().sqr()?.sum_all()?;
         let mut per_frame = ((data + (depth * w.depth)?)? + (prior * w.pose)?)?;
         per_frame = ((per_frame + (limits * w.limits)?)?.broadcast_add(&(shape * w.shape)?))?;
-        let mut total = per_frame.sum_all()?;
-        if self.frames > 1 && w.temporal > 0.0 {
+        if self.frames > 1 {
+            // Each frame pays for its change from the previous one.
             let b = self.frames;
-            let diff = (pose.narrow(0, 1, b - 1)? - pose.narrow(0, 0, b - 1)?)?;
-            total = (total + (diff.sqr()?.sum_all()? * w.temporal)?)?;
+            let change = |x: &Tensor| -> Result<Tensor> {
+                let d = (x.narrow(0, 1, b - 1)? - x.narrow(0, 0, b - 1)?)?.sqr()?.flatten_from(1)?.sum(1)?;
+                Tensor::cat(&[&Tensor::zeros(1, DType::F32, x.device())?, &d], 0)
+            };
+            let cameras = (change(&rotations)? + change(vars.translation.as_tensor())?)?;
+            per_frame = ((per_frame + (change(pose)? * w.temporal)?)? + (cameras * w.camera_temporal)?)?;
         }
+        let total = per_frame.sum_all()?;
         Ok(Loss { total, per_frame })
     }
 }
