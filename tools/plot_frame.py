@@ -62,13 +62,22 @@ def main():
     for v in range(views):
         ax = fig.add_subplot(rows, cols + 2, v // cols * (cols + 2) + v % cols + 1)
         w, h = sizes[v]
-        ax.set_xlim(0, w)
-        ax.set_ylim(h, 0)
+        # Zoom on the person (the frame itself is mostly empty); the title keeps the image size.
+        seen_px = kp[v][kp[v][:, 2] > 0, :2]
+        if len(seen_px):
+            lo, hi = seen_px.min(0), seen_px.max(0)
+            half = 0.6 * (hi - lo).max() + 10
+            mid = 0.5 * (lo + hi)
+            ax.set_xlim(mid[0] - half, mid[0] + half)
+            ax.set_ylim(mid[1] + half, mid[1] - half)
+        else:
+            ax.set_xlim(0, w)
+            ax.set_ylim(h, 0)
         ax.set_aspect("equal")
         ax.set_facecolor("#f4f4f4")
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"view {v} ({int(w)}x{int(h)})", fontsize=8)
+        ax.set_title(f"view {v} ({int(w)}x{int(h)}, cropped)", fontsize=8)
         if truth is not None and R is not None:
             cam = truth @ R[v].T + t[v]
             px = cam @ K[v].T
@@ -104,6 +113,7 @@ def main():
         c = truth.mean(0)
         for setter, k in ((ax3.set_xlim, 0), (ax3.set_ylim, 2), (ax3.set_zlim, 1)):
             setter(c[k] - 1.0, c[k] + 1.0)
+    ax3.set_box_aspect((1, 1, 1))
     ax3.legend(fontsize=8, loc="upper left")
     ax3.set_title("3D (estimates aligned to the truth)", fontsize=9)
     fig.savefig(args.output, dpi=110, bbox_inches="tight")

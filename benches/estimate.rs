@@ -1,0 +1,69 @@
+//! Benchmarks of the two baselines on synthetic frames (`cmanet synth`'s generator, seed 7):
+//! robust triangulation of the 17 keypoints from 4 and 8 calibrated views, and multi-view SMPLify
+//! (`fit`, unknown cameras) on one 4-view frame and on a 16-frame chunk (divide by 16 for the
+//! per-frame cost of batched fitting).
+
+use std::hint::black_box;
+
+use candle_core::Device;
+use cmanet::body::BodyModel;
+use cmanet::data::Mv2d;
+use cmanet::data::synth::{SynthConfig, generate_sequence};
+use cmanet::fit::{FitSettings, Fitter};
+use cmanet::geometry::{TriangulationSettings, triangulate_keypoints};
+use criterion::Criterion;
+
+/// A synthetic sequence seen by exactly `views` cameras, cut to its first `frames` frames.
+fn sequence(model: &BodyModel, views: usize, frames: usize) -> Mv2d {
+    let mut config = SynthConfig { frames, ..Default::default() };
+    config.rig.min_views = views;
+    config.rig.max_views = views;
+    match generate_sequence(model, &config, 7, 2) {
+        Ok(data) => data,
+        Err(e) => panic!("synthetic data: {e}"),
+    }
+}
+
+fn triangulation(c: &mut Criterion, model: &BodyModel) {
+    for views in [4, 8] {
+        let data = sequence(model, views, 1);
+        let projections: Vec<_> = data.cameras().unwrap_or_default().iter().map(|c| c.projection_matrix()).collect();
+        let settings = TriangulationSettings::default();
+        c.bench_function(&format!("triangulate_17_joints_{views}_views"), |b| {
+            b.iter(|| triangulate_keypoints(black_box(&projections), black_box(&data.keypoints2d[0]), &settings))
+        });
+    }
+}
+
+fn fitting(c: &mut Criterion, model: &BodyModel) {
+    let fitter = match Fitter::new(model.clone(), &Device::Cpu, FitSettings::default()) {
+        Ok(f) => f,
+        Err(e) => panic!("fitter: {e}"),
+    };
+    let mut group = c.benchmark_group("fit");
+    group.sample_size(10);
+    for frames in [1, 16] {
+        let data = sequence(model, 4, frames).without_ground_truth();
+        group.bench_function(format!("fit_4_views_{frames}_frames"), |b| {
+            b.iter(|| fitter.fit_sequence(black_box(&data), false, &mut |_| {}).map(|r| r.frames.len()))
+        });
+    }
+    group.finish();
+}
+
+fn main() {
+    // Candle's thread pool costs more than it saves on fitting's small tensors (see the
+    // performance chapter); measure the configuration the CLI runs.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: no other thread runs yet.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
+    let model = match BodyModel::open_body() {
+        Ok(m) => m,
+        Err(e) => panic!("body model: {e}"),
+    };
+    let mut c = Criterion::default().configure_from_args();
+    triangulation(&mut c, &model);
+    fitting(&mut c, &model);
+    c.final_summary();
+}
