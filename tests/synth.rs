@@ -1,8 +1,6 @@
 //! Behaviour of the synthetic multi-view generator: determinism, motions (joint limits, smoothness,
 //! feet on the floor, heading), camera rigs, the detector model and the packaged sequences.
 
-use std::time::Instant;
-
 use cmanet::body::limits::violation;
 use cmanet::body::{BodyModel, BodyParams, KEYPOINT_NAMES, NUM_KEYPOINTS, keypoint_index};
 use cmanet::data::Mv2d;
@@ -246,8 +244,8 @@ fn rigs_meet_their_ranges_and_see_the_person() {
         let params = seq.data.params.as_ref().unwrap();
         let joints3d = seq.data.joints3d.as_ref().unwrap();
         let posed = model.pose(&params[7], false).unwrap();
-        for k in 0..NUM_KEYPOINTS {
-            assert!((posed.keypoints[k] - Vector3::from(joints3d[7][k])).norm() < 1e-4);
+        for (posed, stored) in posed.keypoints.iter().zip(&joints3d[7]) {
+            assert!((posed - Vector3::from(*stored)).norm() < 1e-4);
         }
     }
     assert!(kinds.contains(&RigKind::Around) && kinds.contains(&RigKind::OneSide));
@@ -307,10 +305,10 @@ fn hidden_keypoints_get_low_confidence_and_out_of_frame_ones_zero() {
         assert_eq!(det.visibility[f][0][nose], Visibility::Visible);
         assert_eq!(det.visibility[f][1][nose], Visibility::Occluded);
         assert!((0.05..=0.35).contains(&seen_from_behind), "nose seen through the head with {seen_from_behind}");
-        for k in 0..NUM_KEYPOINTS {
+        for (k, name) in KEYPOINT_NAMES.iter().enumerate() {
             let [x, y, c] = det.keypoints2d[f][2][k];
             if det.visibility[f][2][k] == Visibility::OutOfFrame {
-                assert_eq!([x, y, c], [0.0, 0.0, 0.0], "{} out of frame", KEYPOINT_NAMES[k]);
+                assert_eq!([x, y, c], [0.0, 0.0, 0.0], "{name} out of frame");
             } else if det.visibility[f][2][k] == Visibility::Occluded {
                 assert!(c <= 0.35);
             }
