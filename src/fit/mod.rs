@@ -56,7 +56,7 @@ pub struct FitSettings {
     pub iterations: usize,
     /// Adam iterations of each warm-started refit of poorly fitted frames. Default: 100.
     pub warm_start_iterations: usize,
-    /// Adam learning rate for rotations (radians per step, roughly). Default: 0.03.
+    /// Adam learning rate for rotations (radians per step, roughly). Default: 0.06.
     pub learning_rate: f64,
     /// Robust scale at the start and end of the annealing, in units of the person's size in the
     /// image. Default: 0.5 and 0.03.
@@ -72,7 +72,7 @@ impl Default for FitSettings {
         Self {
             iterations: 300,
             warm_start_iterations: 100,
-            learning_rate: 0.03,
+            learning_rate: 0.06,
             robust_scale: (0.5, 0.03),
             weights: Weights::default(),
             chunk_frames: 64,
