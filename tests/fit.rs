@@ -114,6 +114,11 @@ fn fit_refuses_what_it_cannot_fit() {
     }
     let err = fitter.fit_sequence(&data, false, &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("at least 2"), "{err}");
+    // NaN keypoints built in memory are refused with the tensor named, not fitted.
+    let mut broken = sequence(fitter.model(), 1).without_ground_truth();
+    broken.keypoints2d[0][1][4][0] = f32::NAN;
+    let err = fitter.fit_sequence(&broken, false, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("keypoints2d") && err.to_string().contains("not finite"), "{err}");
     // A view that goes dark (every confidence 0) does not stop the fit.
     let mut dark = sequence(fitter.model(), 2).without_ground_truth();
     for f in &mut dark.keypoints2d {

@@ -15,6 +15,7 @@ use crate::geometry::{TriangulationSettings, triangulate_keypoints};
 /// keypoints that were triangulated); how often that happened is written to the metadata
 /// (`untriangulated`).
 pub fn triangulate_sequence(data: &Mv2d, settings: &TriangulationSettings) -> Result<Mv3d, DataError> {
+    data.validate()?;
     let cameras = data.cameras().ok_or_else(|| {
         DataError::Mismatch("triangulation needs the true cameras (extrinsics_R/t) in the input".into())
     })?;

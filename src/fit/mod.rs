@@ -132,6 +132,9 @@ impl Fitter {
         if data.num_views() < 2 {
             return Err(FitError::BadInput(format!("{} view(s); fitting needs at least 2", data.num_views())));
         }
+        // Sequences built in memory (not read from a file) get the same checks: no NaN keypoint
+        // or impossible confidence reaches the optimiser.
+        data.validate()?;
         let cameras = if calibrated {
             Some(data.extrinsics.clone().ok_or_else(|| {
                 FitError::BadInput("--calibrated needs the true cameras (extrinsics_R/t) in the input".into())
