@@ -24,13 +24,46 @@ struct SkinnedSet {
     weights: Tensor,
 }
 
+/// Slots of the transform chain: the 24 joints, then an identity that the root's ancestors are.
+const SLOTS: usize = NUM_JOINTS + 1;
+/// The identity slot.
+const IDENTITY: usize = NUM_JOINTS;
+/// Numbers the local transforms are gathered from: 24 row-major rotations, 24 offsets, 0 and 1.
+const LOCAL_SOURCE: usize = NUM_JOINTS * 12 + 2;
+
 /// A body model's tensors on a device, ready for batched forward passes.
+///
+/// The forward pass costs a few dozen tensor operations whatever the batch: the local transforms of
+/// all joints are gathered into one `[B, 25, 4, 4]` tensor, the tree is chained by pointer doubling
+/// (every round multiplies each joint's partial product by that of the ancestor it reaches, four
+/// rounds for SMPL's depth of nine), and the keypoints are one product of the world transforms with
+/// per-keypoint, per-joint levers that are linear in the shape and precomputed.
 #[derive(Clone, Debug)]
 pub struct BodyTensors {
     mesh: SkinnedSet,
-    keypoint_vertices: SkinnedSet,
-    /// `[17, S]`: the keypoint regressor restricted to the vertices it touches.
-    keypoint_regressor: Tensor,
+    /// `[17 * 25 * 4]`: per keypoint and joint, `sum_v R_kv w_vj [v - J_j; 1]` of the mean body
+    /// (zero for the identity slot), so that keypoint `k` is `sum_j G_j lever_kj` for world
+    /// transforms `G_j`.
+    keypoint_template: Tensor,
+    /// `[10, 17 * 25 * 4]`: how the levers move per unit beta.
+    keypoint_shapedirs: Tensor,
+    /// `[207, 17 * 25 * 4]`: how the levers move with the pose feature, for models with correctives.
+    keypoint_posedirs: Option<Tensor>,
+    /// `[74]`: every joint's rest offset from its parent (the root's from the origin) of the mean
+    /// body, then 0 and 1 for the homogeneous parts of the local transforms.
+    offset_template: Tensor,
+    /// `[10, 74]`: how the offsets move per unit beta.
+    offset_shapedirs: Tensor,
+    /// `[25 * 16]` (u32): where each entry of the transposed local transforms `[R^T 0; o^T 1]` comes
+    /// from in the `[rotations | offsets | 0 1]` row of a body.
+    local_layout: Tensor,
+    /// One `[25]` (u32) table per doubling round: the ancestor 1, 2, 4, ... generations up (the
+    /// identity slot past the root).
+    ancestors: Vec<Tensor>,
+    /// `[24 * 9]` (u32): the world rotations in the flattened transposed world transforms.
+    rotation_layout: Tensor,
+    /// `[24 * 3]` (u32): the world positions in the flattened transposed world transforms.
+    position_layout: Tensor,
     /// `[24, 3]`: rest joints of the mean body.
     joint_template: Tensor,
     /// `[10, 72]`: how the rest joints move per unit beta.
@@ -57,28 +90,120 @@ impl BodyTensors {
         model.validate()?;
         let all: Vec<u32> = (0..model.num_vertices() as u32).collect();
         let mesh = SkinnedSet::new(model, &all, device, dtype)?;
-        let used = model.keypoint_regressor.used_columns();
-        let keypoint_vertices = SkinnedSet::new(model, &used, device, dtype)?;
-        let mut regressor = vec![0f32; NUM_KEYPOINTS * used.len()];
-        for (k, row) in model.keypoint_regressor.rows.iter().enumerate() {
-            for &(c, v) in row {
-                let s = used.binary_search(&c).map_err(|_| BodyError::BadInput("regressor column".into()))?;
-                regressor[k * used.len() + s] += v;
+        let tensor = |data: Vec<f64>, shape: &[usize]| -> Result<Tensor> {
+            Ok(Tensor::from_vec(data, shape, device)?.to_dtype(dtype)?)
+        };
+        let indices = |data: Vec<u32>| -> Result<Tensor> {
+            let n = data.len();
+            Ok(Tensor::from_vec(data, n, device)?)
+        };
+        // Rest joints of the mean body and their change per unit beta, in f64.
+        let mut joints = [[0f64; 3]; NUM_JOINTS];
+        let mut joint_dirs = [[[0f64; NUM_BETAS]; 3]; NUM_JOINTS];
+        for (j, row) in model.joint_regressor.rows.iter().enumerate() {
+            for &(v, r) in row {
+                let (v, r) = (v as usize, r as f64);
+                for axis in 0..3 {
+                    joints[j][axis] += r * model.v_template[v][axis] as f64;
+                    for beta in 0..NUM_BETAS {
+                        joint_dirs[j][axis][beta] += r * model.shapedirs[(3 * v + axis, beta)] as f64;
+                    }
+                }
             }
         }
-        let keypoint_regressor = Tensor::from_vec(regressor, (NUM_KEYPOINTS, used.len()), device)?.to_dtype(dtype)?;
-        let dense = Tensor::from_vec(model.joint_regressor.to_dense(), (NUM_JOINTS, model.num_vertices()), device)?
-            .to_dtype(dtype)?;
-        let joint_template = dense.matmul(&mesh.template)?;
-        // [10, V*3] -> [10, V, 3] -> per beta, regress: [10, 24, 3].
-        let per_beta = mesh.shapedirs.reshape((NUM_BETAS, model.num_vertices(), 3))?;
-        let joint_shapedirs = dense
-            .unsqueeze(0)?
-            .broadcast_as((NUM_BETAS, NUM_JOINTS, model.num_vertices()))?
-            .contiguous()?
-            .matmul(&per_beta)?
-            .reshape((NUM_BETAS, NUM_JOINTS * 3))?;
-        Ok(Self { mesh, keypoint_vertices, keypoint_regressor, joint_template, joint_shapedirs, dtype })
+        let joint_template = tensor(joints.iter().flatten().copied().collect(), &[NUM_JOINTS, 3])?;
+        let per_beta = |at: &dyn Fn(usize, usize) -> [f64; NUM_BETAS], width: usize| -> Vec<f64> {
+            let mut out = vec![0f64; NUM_BETAS * width];
+            for j in 0..NUM_JOINTS {
+                for axis in 0..3 {
+                    for (beta, x) in at(j, axis).into_iter().enumerate() {
+                        out[beta * width + j * 3 + axis] = x;
+                    }
+                }
+            }
+            out
+        };
+        let joint_shapedirs =
+            tensor(per_beta(&|j, axis| joint_dirs[j][axis], NUM_JOINTS * 3), &[NUM_BETAS, NUM_JOINTS * 3])?;
+        // Offsets from the parents (the root's from the origin), then the homogeneous 0 and 1.
+        let from_parent = |j: usize, x: &dyn Fn(usize) -> f64| x(j) - PARENTS[j].map_or(0.0, x);
+        let mut offsets: Vec<f64> = (0..NUM_JOINTS * 3).map(|i| from_parent(i / 3, &|k| joints[k][i % 3])).collect();
+        offsets.extend([0.0, 1.0]);
+        let offset_dirs = per_beta(
+            &|j, axis| std::array::from_fn(|beta| from_parent(j, &|k| joint_dirs[k][axis][beta])),
+            NUM_JOINTS * 3 + 2,
+        );
+        // Per keypoint and joint, the regressed and skin-weighted vertices relative to the joint.
+        let width = NUM_KEYPOINTS * SLOTS * 4;
+        let mut lever = vec![0f64; width];
+        let mut lever_dirs = vec![0f64; NUM_BETAS * width];
+        let mut lever_pose = model.posedirs.as_ref().map(|p| vec![0f64; p.ncols() * width]);
+        for (k, row) in model.keypoint_regressor.rows.iter().enumerate() {
+            for &(v, r) in row {
+                let v = v as usize;
+                for j in 0..NUM_JOINTS {
+                    let w = r as f64 * model.skin_weights[(v, j)] as f64;
+                    if w == 0.0 {
+                        continue;
+                    }
+                    let at = (k * SLOTS + j) * 4;
+                    for axis in 0..3 {
+                        lever[at + axis] += w * (model.v_template[v][axis] as f64 - joints[j][axis]);
+                        for beta in 0..NUM_BETAS {
+                            let dir = model.shapedirs[(3 * v + axis, beta)] as f64 - joint_dirs[j][axis][beta];
+                            lever_dirs[beta * width + at + axis] += w * dir;
+                        }
+                        if let (Some(src), Some(dst)) = (&model.posedirs, &mut lever_pose) {
+                            for f in 0..src.ncols() {
+                                dst[f * width + at + axis] += w * src[(3 * v + axis, f)] as f64;
+                            }
+                        }
+                    }
+                    lever[at + 3] += w;
+                }
+            }
+        }
+        // The gather tables of the chain.
+        let (zero, one) = (LOCAL_SOURCE as u32 - 2, LOCAL_SOURCE as u32 - 1);
+        let mut local_layout = Vec::with_capacity(SLOTS * 16);
+        for j in 0..SLOTS {
+            for r in 0..4 {
+                for c in 0..4 {
+                    local_layout.push(match (j == IDENTITY, r < 3, c < 3) {
+                        (true, _, _) if r == c => one,
+                        (true, _, _) => zero,
+                        (false, true, true) => (j * 9 + c * 3 + r) as u32,
+                        (false, false, true) => (NUM_JOINTS * 9 + j * 3 + c) as u32,
+                        (false, true, false) => zero,
+                        (false, false, false) => one,
+                    });
+                }
+            }
+        }
+        let mut ancestor: Vec<usize> =
+            (0..SLOTS).map(|j| PARENTS.get(j).copied().flatten().unwrap_or(IDENTITY)).collect();
+        let mut ancestors = Vec::new();
+        while ancestor.iter().any(|&a| a != IDENTITY) {
+            ancestors.push(indices(ancestor.iter().map(|&a| a as u32).collect())?);
+            ancestor = ancestor.iter().map(|&a| ancestor[a]).collect();
+        }
+        let rotation_layout = (0..NUM_JOINTS * 9).map(|i| ((i / 9) * 16 + (i % 3) * 4 + (i % 9) / 3) as u32).collect();
+        let position_layout = (0..NUM_JOINTS * 3).map(|i| ((i / 3) * 16 + 12 + i % 3) as u32).collect();
+        Ok(Self {
+            mesh,
+            keypoint_template: tensor(lever, &[width])?,
+            keypoint_shapedirs: tensor(lever_dirs, &[NUM_BETAS, width])?,
+            keypoint_posedirs: lever_pose.map(|p| tensor(p, &[9 * (NUM_JOINTS - 1), width])).transpose()?,
+            offset_template: tensor(offsets, &[NUM_JOINTS * 3 + 2])?,
+            offset_shapedirs: tensor(offset_dirs, &[NUM_BETAS, NUM_JOINTS * 3 + 2])?,
+            local_layout: indices(local_layout)?,
+            ancestors,
+            rotation_layout: indices(rotation_layout)?,
+            position_layout: indices(position_layout)?,
+            joint_template,
+            joint_shapedirs,
+            dtype,
+        })
     }
 
     /// The dtype the tensors were made in.
@@ -89,10 +214,7 @@ impl BodyTensors {
     /// Rest joints `[B, 24, 3]` for shapes `betas` `[B, 10]`.
     pub fn rest_joints(&self, betas: &Tensor) -> Result<Tensor> {
         let b = betas.dim(0)?;
-        Ok(self
-            .joint_template
-            .unsqueeze(0)?
-            .broadcast_add(&betas.matmul(&self.joint_shapedirs)?.reshape((b, NUM_JOINTS, 3))?)?)
+        Ok(betas.matmul(&self.joint_shapedirs)?.reshape((b, NUM_JOINTS, 3))?.broadcast_add(&self.joint_template)?)
     }
 
     /// Forward pass from axis-angle rotations `[B, 24, 3]` (root first), `betas` `[B, 10]` and
@@ -126,50 +248,42 @@ impl BodyTensors {
                 transl.dims()
             )));
         }
-        let rest = self.rest_joints(betas)?;
-        // Chain down the tree.
-        let mut world_rot: Vec<Tensor> = Vec::with_capacity(NUM_JOINTS);
-        let mut world_pos: Vec<Tensor> = Vec::with_capacity(NUM_JOINTS);
-        for (j, parent) in PARENTS.iter().enumerate() {
-            let local = rotations.narrow(1, j, 1)?.squeeze(1)?.contiguous()?; // [B,3,3]
-            let joint = rest.narrow(1, j, 1)?.squeeze(1)?; // [B,3]
-            match *parent {
-                None => {
-                    world_rot.push(local);
-                    world_pos.push(joint);
-                }
-                Some(p) => {
-                    let offset = (joint - rest.narrow(1, p, 1)?.squeeze(1)?)?.unsqueeze(2)?; // [B,3,1]
-                    let pos = (world_rot[p].matmul(&offset)?.squeeze(2)? + &world_pos[p])?;
-                    let rot = world_rot[p].matmul(&local)?;
-                    world_rot.push(rot);
-                    world_pos.push(pos);
-                }
-            }
+        // Transposed local transforms [R^T 0; o^T 1], and the identity slot: [B, 25, 4, 4].
+        let offsets = betas.matmul(&self.offset_shapedirs)?.broadcast_add(&self.offset_template)?; // [B,74]
+        let source = Tensor::cat(&[&rotations.reshape((b, NUM_JOINTS * 9))?, &offsets], 1)?;
+        let mut chain = source.index_select(&self.local_layout, 1)?.reshape((b, SLOTS, 4, 4))?;
+        // Pointer doubling: after round r every slot holds the product of its 2^(r+1) nearest
+        // ancestors-or-self, transposed (so the product runs from the joint up to the root).
+        for ancestors in &self.ancestors {
+            chain = chain.matmul(&chain.index_select(ancestors, 1)?)?;
         }
-        let joint_rotations = Tensor::stack(&world_rot, 1)?; // [B,24,3,3]
-        let joints_unmoved = Tensor::stack(&world_pos, 1)?; // [B,24,3]
-        // Skinning transforms A_k = [R_k | t_k - R_k J_k], flattened to 12 numbers.
-        let rotated_rest = joint_rotations.matmul(&rest.unsqueeze(3)?.contiguous()?)?.squeeze(3)?;
-        let shift = (&joints_unmoved - rotated_rest)?.unsqueeze(3)?; // [B,24,3,1]
-        let transforms = Tensor::cat(&[&joint_rotations, &shift], 3)?; // [B,24,3,4]
-        let pose_feature = match self.mesh.posedirs {
+        let world = chain.reshape((b, SLOTS * 16))?;
+        let joint_rotations = world.index_select(&self.rotation_layout, 1)?.reshape((b, NUM_JOINTS, 3, 3))?;
+        let joints_unmoved = world.index_select(&self.position_layout, 1)?.reshape((b, NUM_JOINTS, 3))?;
+        let pose_feature = match self.keypoint_posedirs {
             Some(_) => {
                 let eye = Tensor::eye(3, self.dtype, rotations.device())?;
                 Some(rotations.narrow(1, 1, NUM_JOINTS - 1)?.broadcast_sub(&eye)?.reshape((b, 9 * (NUM_JOINTS - 1)))?)
             }
             None => None,
         };
+        // Keypoint k = sum_j G_j lever_kj: one product [B, 17, 100] x [B, 100, 4].
+        let mut lever = betas.matmul(&self.keypoint_shapedirs)?.broadcast_add(&self.keypoint_template)?;
+        if let (Some(dirs), Some(feature)) = (&self.keypoint_posedirs, &pose_feature) {
+            lever = (lever + feature.matmul(dirs)?)?;
+        }
         let transl_row = transl.unsqueeze(1)?;
-        let keypoint_vertices = self.keypoint_vertices.skin(&transforms, betas, pose_feature.as_ref())?;
-        let keypoints = self
-            .keypoint_regressor
-            .unsqueeze(0)?
-            .broadcast_as((b, NUM_KEYPOINTS, self.keypoint_regressor.dim(1)?))?
-            .contiguous()?
-            .matmul(&keypoint_vertices)?
+        let keypoints = lever
+            .reshape((b, NUM_KEYPOINTS, SLOTS * 4))?
+            .matmul(&chain.reshape((b, SLOTS * 4, 4))?)?
+            .narrow(2, 0, 3)?
             .broadcast_add(&transl_row)?;
         let vertices = if with_vertices {
+            // Skinning transforms A_k = [R_k | t_k - R_k J_k].
+            let rest = self.rest_joints(betas)?;
+            let rotated_rest = joint_rotations.matmul(&rest.unsqueeze(3)?)?.squeeze(3)?;
+            let shift = (&joints_unmoved - rotated_rest)?.unsqueeze(3)?; // [B,24,3,1]
+            let transforms = Tensor::cat(&[&joint_rotations, &shift], 3)?; // [B,24,3,4]
             Some(self.mesh.skin(&transforms, betas, pose_feature.as_ref())?.broadcast_add(&transl_row)?)
         } else {
             None
