@@ -24,45 +24,52 @@ struct SkinnedSet {
     weights: Tensor,
 }
 
-/// Slots of the transform chain: the 24 joints, then an identity that the root's ancestors are.
-const SLOTS: usize = NUM_JOINTS + 1;
-/// The identity slot.
-const IDENTITY: usize = NUM_JOINTS;
 /// Numbers the local transforms are gathered from: 24 row-major rotations, 24 offsets, 0 and 1.
 const LOCAL_SOURCE: usize = NUM_JOINTS * 12 + 2;
+
+/// One level of the kinematic tree: joints at the same depth.
+#[derive(Clone, Debug)]
+struct Level {
+    /// `[n]` (u32): the level's slots (positions in level order).
+    slots: Tensor,
+    /// `[n]` (u32): every joint's parent's position within the previous level; `None` when that is
+    /// the previous level itself, in order.
+    parents: Option<Tensor>,
+}
 
 /// A body model's tensors on a device, ready for batched forward passes.
 ///
 /// The forward pass costs a few dozen tensor operations whatever the batch: the local transforms of
-/// all joints are gathered into one `[B, 25, 4, 4]` tensor, the tree is chained by pointer doubling
-/// (every round multiplies each joint's partial product by that of the ancestor it reaches, four
-/// rounds for SMPL's depth of nine), and the keypoints are one product of the world transforms with
-/// per-keypoint, per-joint levers that are linear in the shape and precomputed.
+/// all joints are gathered into one `[B, 24, 4, 4]` tensor (joints in level order: by depth in the
+/// tree), the tree is chained one level at a time (one batched product for all joints at the same
+/// depth, nine levels for SMPL), and the keypoints are one product of the world transforms with
+/// per-keypoint, per-joint levers that are linear in the shape and precomputed. Everything is
+/// transposed (`[R^T 0; t^T 1]`), so the world transforms are already laid out for that product.
 #[derive(Clone, Debug)]
 pub struct BodyTensors {
     mesh: SkinnedSet,
-    /// `[17 * 25 * 4]`: per keypoint and joint, `sum_v R_kv w_vj [v - J_j; 1]` of the mean body
-    /// (zero for the identity slot), so that keypoint `k` is `sum_j G_j lever_kj` for world
-    /// transforms `G_j`.
+    /// `[17 * 24 * 4]`: per keypoint and joint (level order), `sum_v R_kv w_vj [v - J_j; 1]` of the
+    /// mean body, so that keypoint `k` is `sum_j G_j lever_kj` for world transforms `G_j`.
     keypoint_template: Tensor,
-    /// `[10, 17 * 25 * 4]`: how the levers move per unit beta.
+    /// `[10, 17 * 24 * 4]`: how the levers move per unit beta.
     keypoint_shapedirs: Tensor,
-    /// `[207, 17 * 25 * 4]`: how the levers move with the pose feature, for models with correctives.
+    /// `[207, 17 * 24 * 4]`: how the levers move with the pose feature, for models with correctives.
     keypoint_posedirs: Option<Tensor>,
     /// `[74]`: every joint's rest offset from its parent (the root's from the origin) of the mean
     /// body, then 0 and 1 for the homogeneous parts of the local transforms.
     offset_template: Tensor,
     /// `[10, 74]`: how the offsets move per unit beta.
     offset_shapedirs: Tensor,
-    /// `[25 * 16]` (u32): where each entry of the transposed local transforms `[R^T 0; o^T 1]` comes
-    /// from in the `[rotations | offsets | 0 1]` row of a body.
+    /// `[24 * 16]` (u32): where each entry of the transposed local transforms `[R^T 0; o^T 1]` (level
+    /// order) comes from in the `[rotations | offsets | 0 1]` row of a body.
     local_layout: Tensor,
-    /// One `[25]` (u32) table per doubling round: the ancestor 1, 2, 4, ... generations up (the
-    /// identity slot past the root).
-    ancestors: Vec<Tensor>,
-    /// `[24 * 9]` (u32): the world rotations in the flattened transposed world transforms.
+    /// The levels of the tree, root first.
+    levels: Vec<Level>,
+    /// `[24 * 9]` (u32): the world rotations (joint order) in the flattened transposed world
+    /// transforms.
     rotation_layout: Tensor,
-    /// `[24 * 3]` (u32): the world positions in the flattened transposed world transforms.
+    /// `[24 * 3]` (u32): the world positions (joint order) in the flattened transposed world
+    /// transforms.
     position_layout: Tensor,
     /// `[24, 3]`: rest joints of the mean body.
     joint_template: Tensor,
@@ -133,8 +140,16 @@ impl BodyTensors {
             &|j, axis| std::array::from_fn(|beta| from_parent(j, &|k| joint_dirs[k][axis][beta])),
             NUM_JOINTS * 3 + 2,
         );
+        // Level order: the joints by depth in the tree; `slot[j]` is joint j's place in it.
+        let depth = |j: usize| std::iter::successors(PARENTS[j], |&p| PARENTS[p]).count();
+        let order: Vec<usize> =
+            (0..=NUM_JOINTS).flat_map(|d| (0..NUM_JOINTS).filter(move |&j| depth(j) == d)).collect();
+        let mut slot = [0usize; NUM_JOINTS];
+        for (s, &j) in order.iter().enumerate() {
+            slot[j] = s;
+        }
         // Per keypoint and joint, the regressed and skin-weighted vertices relative to the joint.
-        let width = NUM_KEYPOINTS * SLOTS * 4;
+        let width = NUM_KEYPOINTS * NUM_JOINTS * 4;
         let mut lever = vec![0f64; width];
         let mut lever_dirs = vec![0f64; NUM_BETAS * width];
         let mut lever_pose = model.posedirs.as_ref().map(|p| vec![0f64; p.ncols() * width]);
@@ -146,7 +161,7 @@ impl BodyTensors {
                     if w == 0.0 {
                         continue;
                     }
-                    let at = (k * SLOTS + j) * 4;
+                    let at = (k * NUM_JOINTS + slot[j]) * 4;
                     for axis in 0..3 {
                         lever[at + axis] += w * (model.v_template[v][axis] as f64 - joints[j][axis]);
                         for beta in 0..NUM_BETAS {
@@ -165,30 +180,40 @@ impl BodyTensors {
         }
         // The gather tables of the chain.
         let (zero, one) = (LOCAL_SOURCE as u32 - 2, LOCAL_SOURCE as u32 - 1);
-        let mut local_layout = Vec::with_capacity(SLOTS * 16);
-        for j in 0..SLOTS {
+        let mut local_layout = Vec::with_capacity(NUM_JOINTS * 16);
+        for &j in &order {
             for r in 0..4 {
                 for c in 0..4 {
-                    local_layout.push(match (j == IDENTITY, r < 3, c < 3) {
-                        (true, _, _) if r == c => one,
-                        (true, _, _) => zero,
-                        (false, true, true) => (j * 9 + c * 3 + r) as u32,
-                        (false, false, true) => (NUM_JOINTS * 9 + j * 3 + c) as u32,
-                        (false, true, false) => zero,
-                        (false, false, false) => one,
+                    local_layout.push(match (r < 3, c < 3) {
+                        (true, true) => (j * 9 + c * 3 + r) as u32,
+                        (false, true) => (NUM_JOINTS * 9 + j * 3 + c) as u32,
+                        (true, false) => zero,
+                        (false, false) => one,
                     });
                 }
             }
         }
-        let mut ancestor: Vec<usize> =
-            (0..SLOTS).map(|j| PARENTS.get(j).copied().flatten().unwrap_or(IDENTITY)).collect();
-        let mut ancestors = Vec::new();
-        while ancestor.iter().any(|&a| a != IDENTITY) {
-            ancestors.push(indices(ancestor.iter().map(|&a| a as u32).collect())?);
-            ancestor = ancestor.iter().map(|&a| ancestor[a]).collect();
+        let mut levels = Vec::new();
+        let mut previous: Vec<usize> = Vec::new();
+        for d in 0..=NUM_JOINTS {
+            let joints: Vec<usize> = order.iter().copied().filter(|&j| depth(j) == d).collect();
+            if joints.is_empty() {
+                break;
+            }
+            let parents: Vec<u32> = joints
+                .iter()
+                .map(|&j| previous.iter().position(|&p| Some(p) == PARENTS[j]).unwrap_or(0) as u32)
+                .collect();
+            let in_order = parents.len() == previous.len() && parents.iter().enumerate().all(|(i, &p)| p as usize == i);
+            levels.push(Level {
+                slots: indices(joints.iter().map(|&j| slot[j] as u32).collect())?,
+                parents: if in_order { None } else { Some(indices(parents)?) },
+            });
+            previous = joints;
         }
-        let rotation_layout = (0..NUM_JOINTS * 9).map(|i| ((i / 9) * 16 + (i % 3) * 4 + (i % 9) / 3) as u32).collect();
-        let position_layout = (0..NUM_JOINTS * 3).map(|i| ((i / 3) * 16 + 12 + i % 3) as u32).collect();
+        let rotation_layout =
+            (0..NUM_JOINTS * 9).map(|i| (slot[i / 9] * 16 + (i % 3) * 4 + (i % 9) / 3) as u32).collect();
+        let position_layout = (0..NUM_JOINTS * 3).map(|i| (slot[i / 3] * 16 + 12 + i % 3) as u32).collect();
         Ok(Self {
             mesh,
             keypoint_template: tensor(lever, &[width])?,
@@ -197,7 +222,7 @@ impl BodyTensors {
             offset_template: tensor(offsets, &[NUM_JOINTS * 3 + 2])?,
             offset_shapedirs: tensor(offset_dirs, &[NUM_BETAS, NUM_JOINTS * 3 + 2])?,
             local_layout: indices(local_layout)?,
-            ancestors,
+            levels,
             rotation_layout: indices(rotation_layout)?,
             position_layout: indices(position_layout)?,
             joint_template,
@@ -248,16 +273,23 @@ impl BodyTensors {
                 transl.dims()
             )));
         }
-        // Transposed local transforms [R^T 0; o^T 1], and the identity slot: [B, 25, 4, 4].
+        // Transposed local transforms [R^T 0; o^T 1] in level order: [B, 24, 4, 4].
         let offsets = betas.matmul(&self.offset_shapedirs)?.broadcast_add(&self.offset_template)?; // [B,74]
         let source = Tensor::cat(&[&rotations.reshape((b, NUM_JOINTS * 9))?, &offsets], 1)?;
-        let mut chain = source.index_select(&self.local_layout, 1)?.reshape((b, SLOTS, 4, 4))?;
-        // Pointer doubling: after round r every slot holds the product of its 2^(r+1) nearest
-        // ancestors-or-self, transposed (so the product runs from the joint up to the root).
-        for ancestors in &self.ancestors {
-            chain = chain.matmul(&chain.index_select(ancestors, 1)?)?;
+        let locals = source.index_select(&self.local_layout, 1)?.reshape((b, NUM_JOINTS, 4, 4))?;
+        // Down the tree a level at a time: G_j^T = L_j^T G_parent^T for all joints of a level at once.
+        let mut worlds: Vec<Tensor> = Vec::with_capacity(self.levels.len());
+        for level in &self.levels {
+            let local = locals.index_select(&level.slots, 1)?;
+            let world = match (worlds.last(), &level.parents) {
+                (None, _) => local,
+                (Some(above), None) => local.matmul(above)?,
+                (Some(above), Some(parents)) => local.matmul(&above.index_select(parents, 1)?)?,
+            };
+            worlds.push(world);
         }
-        let world = chain.reshape((b, SLOTS * 16))?;
+        let chain = Tensor::cat(&worlds, 1)?; // [B, 24, 4, 4]
+        let world = chain.reshape((b, NUM_JOINTS * 16))?;
         let joint_rotations = world.index_select(&self.rotation_layout, 1)?.reshape((b, NUM_JOINTS, 3, 3))?;
         let joints_unmoved = world.index_select(&self.position_layout, 1)?.reshape((b, NUM_JOINTS, 3))?;
         let pose_feature = match self.keypoint_posedirs {
@@ -267,15 +299,15 @@ impl BodyTensors {
             }
             None => None,
         };
-        // Keypoint k = sum_j G_j lever_kj: one product [B, 17, 100] x [B, 100, 4].
+        // Keypoint k = sum_j G_j lever_kj: one product [B, 17, 96] x [B, 96, 4].
         let mut lever = betas.matmul(&self.keypoint_shapedirs)?.broadcast_add(&self.keypoint_template)?;
         if let (Some(dirs), Some(feature)) = (&self.keypoint_posedirs, &pose_feature) {
             lever = (lever + feature.matmul(dirs)?)?;
         }
         let transl_row = transl.unsqueeze(1)?;
         let keypoints = lever
-            .reshape((b, NUM_KEYPOINTS, SLOTS * 4))?
-            .matmul(&chain.reshape((b, SLOTS * 4, 4))?)?
+            .reshape((b, NUM_KEYPOINTS, NUM_JOINTS * 4))?
+            .matmul(&chain.reshape((b, NUM_JOINTS * 4, 4))?)?
             .narrow(2, 0, 3)?
             .broadcast_add(&transl_row)?;
         let vertices = if with_vertices {
