@@ -1,8 +1,8 @@
 //! Forward kinematics and linear blend skinning on candle tensors, for any batch of bodies at once.
 //!
 //! Differentiable with respect to the rotations, the shape and the translation, so networks and
-//! fitting can put losses on joints, keypoints or vertices. The keypoints are regressed from only the
-//! few vertices the keypoint regressor touches, so asking for keypoints does not skin the whole mesh.
+//! fitting can put losses on joints, keypoints or vertices. The keypoints come from levers precomputed
+//! from the few vertices the keypoint regressor touches, so asking for keypoints skins no vertex.
 
 use candle_core::{D, DType, Device, Tensor};
 
@@ -104,129 +104,38 @@ impl BodyTensors {
             let n = data.len();
             Ok(Tensor::from_vec(data, n, device)?)
         };
-        // Rest joints of the mean body and their change per unit beta, in f64.
-        let mut joints = [[0f64; 3]; NUM_JOINTS];
-        let mut joint_dirs = [[[0f64; NUM_BETAS]; 3]; NUM_JOINTS];
-        for (j, row) in model.joint_regressor.rows.iter().enumerate() {
-            for &(v, r) in row {
-                let (v, r) = (v as usize, r as f64);
-                for axis in 0..3 {
-                    joints[j][axis] += r * model.v_template[v][axis] as f64;
-                    for beta in 0..NUM_BETAS {
-                        joint_dirs[j][axis][beta] += r * model.shapedirs[(3 * v + axis, beta)] as f64;
-                    }
-                }
-            }
-        }
-        let joint_template = tensor(joints.iter().flatten().copied().collect(), &[NUM_JOINTS, 3])?;
-        let per_beta = |at: &dyn Fn(usize, usize) -> [f64; NUM_BETAS], width: usize| -> Vec<f64> {
-            let mut out = vec![0f64; NUM_BETAS * width];
-            for j in 0..NUM_JOINTS {
-                for axis in 0..3 {
-                    for (beta, x) in at(j, axis).into_iter().enumerate() {
-                        out[beta * width + j * 3 + axis] = x;
-                    }
-                }
-            }
-            out
-        };
-        let joint_shapedirs =
-            tensor(per_beta(&|j, axis| joint_dirs[j][axis], NUM_JOINTS * 3), &[NUM_BETAS, NUM_JOINTS * 3])?;
-        // Offsets from the parents (the root's from the origin), then the homogeneous 0 and 1.
-        let from_parent = |j: usize, x: &dyn Fn(usize) -> f64| x(j) - PARENTS[j].map_or(0.0, x);
-        let mut offsets: Vec<f64> = (0..NUM_JOINTS * 3).map(|i| from_parent(i / 3, &|k| joints[k][i % 3])).collect();
+        let rest = RestJoints::new(model);
+        // Rest joints and offsets from the parents (the root's from the origin), then the homogeneous
+        // 0 and 1 of the local transforms; per unit beta `[10, 72]` and `[10, 74]`, beta-major.
+        let joint_dirs: Vec<f64> = (0..NUM_BETAS).flat_map(|beta| rest.dirs.iter().map(move |d| d[beta])).collect();
+        let offset = |x: &[f64], i: usize| x[i] - PARENTS[i / 3].map_or(0.0, |p| x[p * 3 + i % 3]);
+        let mut offsets: Vec<f64> = (0..NUM_JOINTS * 3).map(|i| offset(&rest.joints, i)).collect();
         offsets.extend([0.0, 1.0]);
-        let offset_dirs = per_beta(
-            &|j, axis| std::array::from_fn(|beta| from_parent(j, &|k| joint_dirs[k][axis][beta])),
-            NUM_JOINTS * 3 + 2,
-        );
-        // Level order: the joints by depth in the tree; `slot[j]` is joint j's place in it.
-        let depth = |j: usize| std::iter::successors(PARENTS[j], |&p| PARENTS[p]).count();
-        let order: Vec<usize> =
-            (0..=NUM_JOINTS).flat_map(|d| (0..NUM_JOINTS).filter(move |&j| depth(j) == d)).collect();
-        let mut slot = [0usize; NUM_JOINTS];
-        for (s, &j) in order.iter().enumerate() {
-            slot[j] = s;
+        let offset_dirs = joint_dirs
+            .chunks_exact(NUM_JOINTS * 3)
+            .flat_map(|dirs| (0..NUM_JOINTS * 3).map(|i| offset(dirs, i)).chain([0.0, 0.0]).collect::<Vec<_>>())
+            .collect();
+        let tree = Tree::new();
+        let levers = Levers::new(model, &rest, &tree);
+        let width = levers.template.len();
+        let mut levels = Vec::with_capacity(tree.levels.len());
+        for (slots, parents) in &tree.levels {
+            let parents = parents.as_ref().map(|p| indices(p.clone())).transpose()?;
+            levels.push(Level { slots: indices(slots.clone())?, parents });
         }
-        // Per keypoint and joint, the regressed and skin-weighted vertices relative to the joint.
-        let width = NUM_KEYPOINTS * NUM_JOINTS * 4;
-        let mut lever = vec![0f64; width];
-        let mut lever_dirs = vec![0f64; NUM_BETAS * width];
-        let mut lever_pose = model.posedirs.as_ref().map(|p| vec![0f64; p.ncols() * width]);
-        for (k, row) in model.keypoint_regressor.rows.iter().enumerate() {
-            for &(v, r) in row {
-                let v = v as usize;
-                for j in 0..NUM_JOINTS {
-                    let w = r as f64 * model.skin_weights[(v, j)] as f64;
-                    if w == 0.0 {
-                        continue;
-                    }
-                    let at = (k * NUM_JOINTS + slot[j]) * 4;
-                    for axis in 0..3 {
-                        lever[at + axis] += w * (model.v_template[v][axis] as f64 - joints[j][axis]);
-                        for beta in 0..NUM_BETAS {
-                            let dir = model.shapedirs[(3 * v + axis, beta)] as f64 - joint_dirs[j][axis][beta];
-                            lever_dirs[beta * width + at + axis] += w * dir;
-                        }
-                        if let (Some(src), Some(dst)) = (&model.posedirs, &mut lever_pose) {
-                            for f in 0..src.ncols() {
-                                dst[f * width + at + axis] += w * src[(3 * v + axis, f)] as f64;
-                            }
-                        }
-                    }
-                    lever[at + 3] += w;
-                }
-            }
-        }
-        // The gather tables of the chain.
-        let (zero, one) = (LOCAL_SOURCE as u32 - 2, LOCAL_SOURCE as u32 - 1);
-        let mut local_layout = Vec::with_capacity(NUM_JOINTS * 16);
-        for &j in &order {
-            for r in 0..4 {
-                for c in 0..4 {
-                    local_layout.push(match (r < 3, c < 3) {
-                        (true, true) => (j * 9 + c * 3 + r) as u32,
-                        (false, true) => (NUM_JOINTS * 9 + j * 3 + c) as u32,
-                        (true, false) => zero,
-                        (false, false) => one,
-                    });
-                }
-            }
-        }
-        let mut levels = Vec::new();
-        let mut previous: Vec<usize> = Vec::new();
-        for d in 0..=NUM_JOINTS {
-            let joints: Vec<usize> = order.iter().copied().filter(|&j| depth(j) == d).collect();
-            if joints.is_empty() {
-                break;
-            }
-            let parents: Vec<u32> = joints
-                .iter()
-                .map(|&j| previous.iter().position(|&p| Some(p) == PARENTS[j]).unwrap_or(0) as u32)
-                .collect();
-            let in_order = parents.len() == previous.len() && parents.iter().enumerate().all(|(i, &p)| p as usize == i);
-            levels.push(Level {
-                slots: indices(joints.iter().map(|&j| slot[j] as u32).collect())?,
-                parents: if in_order { None } else { Some(indices(parents)?) },
-            });
-            previous = joints;
-        }
-        let rotation_layout =
-            (0..NUM_JOINTS * 9).map(|i| (slot[i / 9] * 16 + (i % 3) * 4 + (i % 9) / 3) as u32).collect();
-        let position_layout = (0..NUM_JOINTS * 3).map(|i| (slot[i / 3] * 16 + 12 + i % 3) as u32).collect();
         Ok(Self {
             mesh,
-            keypoint_template: tensor(lever, &[width])?,
-            keypoint_shapedirs: tensor(lever_dirs, &[NUM_BETAS, width])?,
-            keypoint_posedirs: lever_pose.map(|p| tensor(p, &[9 * (NUM_JOINTS - 1), width])).transpose()?,
+            keypoint_template: tensor(levers.template, &[width])?,
+            keypoint_shapedirs: tensor(levers.shapedirs, &[NUM_BETAS, width])?,
+            keypoint_posedirs: levers.posedirs.map(|p| tensor(p, &[9 * (NUM_JOINTS - 1), width])).transpose()?,
             offset_template: tensor(offsets, &[NUM_JOINTS * 3 + 2])?,
             offset_shapedirs: tensor(offset_dirs, &[NUM_BETAS, NUM_JOINTS * 3 + 2])?,
-            local_layout: indices(local_layout)?,
+            local_layout: indices(tree.local_layout())?,
             levels,
-            rotation_layout: indices(rotation_layout)?,
-            position_layout: indices(position_layout)?,
-            joint_template,
-            joint_shapedirs,
+            rotation_layout: indices(tree.rotation_layout())?,
+            position_layout: indices(tree.position_layout())?,
+            joint_template: tensor(rest.joints, &[NUM_JOINTS, 3])?,
+            joint_shapedirs: tensor(joint_dirs, &[NUM_BETAS, NUM_JOINTS * 3])?,
             dtype,
         })
     }
@@ -321,6 +230,145 @@ impl BodyTensors {
             None
         };
         Ok(BatchedBody { joints: joints_unmoved.broadcast_add(&transl_row)?, joint_rotations, keypoints, vertices })
+    }
+}
+
+/// The rest joints of the mean body and their change per unit beta, in f64.
+struct RestJoints {
+    /// `[24 * 3]`.
+    joints: Vec<f64>,
+    /// `[24 * 3]` of per-beta changes.
+    dirs: Vec<[f64; NUM_BETAS]>,
+}
+
+impl RestJoints {
+    fn new(model: &BodyModel) -> Self {
+        let mut joints = vec![0f64; NUM_JOINTS * 3];
+        let mut dirs = vec![[0f64; NUM_BETAS]; NUM_JOINTS * 3];
+        for (j, row) in model.joint_regressor.rows.iter().enumerate() {
+            for &(v, r) in row {
+                let (v, r) = (v as usize, r as f64);
+                for axis in 0..3 {
+                    joints[j * 3 + axis] += r * model.v_template[v][axis] as f64;
+                    for (beta, d) in dirs[j * 3 + axis].iter_mut().enumerate() {
+                        *d += r * model.shapedirs[(3 * v + axis, beta)] as f64;
+                    }
+                }
+            }
+        }
+        Self { joints, dirs }
+    }
+}
+
+/// The kinematic tree in level order (joints by depth, root first) and its gather tables.
+struct Tree {
+    /// `slot[j]`: joint `j`'s place in level order.
+    slot: [usize; NUM_JOINTS],
+    /// Joints in level order.
+    order: Vec<usize>,
+    /// Per level: its slots, and its joints' parents' positions in the previous level (`None` when
+    /// that is the previous level itself, in order).
+    levels: Vec<(Vec<u32>, Option<Vec<u32>>)>,
+}
+
+impl Tree {
+    fn new() -> Self {
+        let depth = |j: usize| std::iter::successors(PARENTS[j], |&p| PARENTS[p]).count();
+        let max_depth = (0..NUM_JOINTS).map(depth).max().unwrap_or(0);
+        let members: Vec<Vec<usize>> =
+            (0..=max_depth).map(|d| (0..NUM_JOINTS).filter(|&j| depth(j) == d).collect()).collect();
+        let order: Vec<usize> = members.iter().flatten().copied().collect();
+        let mut slot = [0usize; NUM_JOINTS];
+        for (s, &j) in order.iter().enumerate() {
+            slot[j] = s;
+        }
+        let mut levels = Vec::with_capacity(members.len());
+        for (d, level) in members.iter().enumerate() {
+            let above: &[usize] = if d == 0 { &[] } else { &members[d - 1] };
+            let parents: Vec<u32> =
+                level.iter().map(|&j| above.iter().position(|&p| Some(p) == PARENTS[j]).unwrap_or(0) as u32).collect();
+            let in_order = parents.len() == above.len() && parents.iter().enumerate().all(|(i, &p)| p as usize == i);
+            let slots = level.iter().map(|&j| slot[j] as u32).collect();
+            levels.push((slots, (d > 0 && !in_order).then_some(parents)));
+        }
+        Self { slot, order, levels }
+    }
+
+    /// `[24 * 16]`: where each entry of the transposed local transforms `[R^T 0; o^T 1]` (level order)
+    /// comes from in the `[24 row-major rotations | 24 offsets | 0 1]` row of a body.
+    fn local_layout(&self) -> Vec<u32> {
+        let (zero, one) = (LOCAL_SOURCE as u32 - 2, LOCAL_SOURCE as u32 - 1);
+        let mut out = Vec::with_capacity(NUM_JOINTS * 16);
+        for &j in &self.order {
+            for r in 0..4 {
+                out.extend((0..4).map(|c| match (r < 3, c < 3) {
+                    (true, true) => (j * 9 + c * 3 + r) as u32,
+                    (false, true) => (NUM_JOINTS * 9 + j * 3 + c) as u32,
+                    (true, false) => zero,
+                    (false, false) => one,
+                }));
+            }
+        }
+        out
+    }
+
+    /// `[24 * 9]`: the row-major world rotations (joint order) in the flattened transposed world
+    /// transforms.
+    fn rotation_layout(&self) -> Vec<u32> {
+        (0..NUM_JOINTS * 9).map(|i| (self.slot[i / 9] * 16 + i % 3 * 4 + i % 9 / 3) as u32).collect()
+    }
+
+    /// `[24 * 3]`: the world positions (joint order) in the flattened transposed world transforms.
+    fn position_layout(&self) -> Vec<u32> {
+        (0..NUM_JOINTS * 3).map(|i| (self.slot[i / 3] * 16 + 12 + i % 3) as u32).collect()
+    }
+}
+
+/// Per keypoint `k` and joint `j` (level order), `sum_v R_kv w_vj [v - J_j; 1]` over the vertices the
+/// keypoint regressor `R` touches (skin weights `w`, rest joints `J`): the mean body's, and how they
+/// move per unit beta and per unit of the pose feature. Linear blend skinning makes keypoint `k`
+/// `sum_j G_j lever_kj` for the world transforms `G_j`.
+struct Levers {
+    /// `[17 * 24 * 4]`.
+    template: Vec<f64>,
+    /// `[10, 17 * 24 * 4]`.
+    shapedirs: Vec<f64>,
+    /// `[207, 17 * 24 * 4]`, for models with pose correctives.
+    posedirs: Option<Vec<f64>>,
+}
+
+impl Levers {
+    fn new(model: &BodyModel, rest: &RestJoints, tree: &Tree) -> Self {
+        let width = NUM_KEYPOINTS * NUM_JOINTS * 4;
+        let mut template = vec![0f64; width];
+        let mut shapedirs = vec![0f64; NUM_BETAS * width];
+        let mut posedirs = model.posedirs.as_ref().map(|p| vec![0f64; p.ncols() * width]);
+        for (k, row) in model.keypoint_regressor.rows.iter().enumerate() {
+            for &(v, r) in row {
+                let v = v as usize;
+                for j in 0..NUM_JOINTS {
+                    let w = r as f64 * model.skin_weights[(v, j)] as f64;
+                    if w == 0.0 {
+                        continue;
+                    }
+                    let at = (k * NUM_JOINTS + tree.slot[j]) * 4;
+                    for axis in 0..3 {
+                        template[at + axis] += w * (model.v_template[v][axis] as f64 - rest.joints[j * 3 + axis]);
+                        for (beta, joint_dir) in rest.dirs[j * 3 + axis].iter().enumerate() {
+                            shapedirs[beta * width + at + axis] +=
+                                w * (model.shapedirs[(3 * v + axis, beta)] as f64 - joint_dir);
+                        }
+                        if let (Some(src), Some(dst)) = (&model.posedirs, &mut posedirs) {
+                            for f in 0..src.ncols() {
+                                dst[f * width + at + axis] += w * src[(3 * v + axis, f)] as f64;
+                            }
+                        }
+                    }
+                    template[at + 3] += w;
+                }
+            }
+        }
+        Self { template, shapedirs, posedirs }
     }
 }
 
