@@ -1,12 +1,13 @@
 //! Benchmarks of the two baselines on synthetic frames (`cmanet synth`'s generator, seed 7):
 //! robust triangulation of the 17 keypoints from 4 and 8 calibrated views, and multi-view SMPLify
 //! (`fit`, unknown cameras) on one 4-view frame and on a 16-frame chunk (divide by 16 for the
-//! per-frame cost of batched fitting).
+//! per-frame cost of batched fitting). Also the batched body model on its own (`body_forward`):
+//! one forward and backward pass of 1 and 64 bodies, the inner step of fitting and training.
 
 use std::hint::black_box;
 
-use candle_core::Device;
-use cmanet::body::BodyModel;
+use candle_core::{DType, Device, Tensor, Var};
+use cmanet::body::{BodyModel, BodyTensors};
 use cmanet::data::Mv2d;
 use cmanet::data::synth::{SynthConfig, generate_sequence};
 use cmanet::fit::{FitSettings, Fitter};
@@ -51,6 +52,40 @@ fn fitting(c: &mut Criterion, model: &BodyModel) {
     group.finish();
 }
 
+/// Keypoints and joints of `batch` posed bodies, and the gradient of their squared sum with
+/// respect to the axis-angle pose, the shape and the translation.
+fn body_forward(c: &mut Criterion, model: &BodyModel) {
+    let dev = Device::Cpu;
+    let tensors = match BodyTensors::new(model, &dev, DType::F32) {
+        Ok(t) => t,
+        Err(e) => panic!("body tensors: {e}"),
+    };
+    let mut group = c.benchmark_group("body_forward");
+    for batch in [1, 64] {
+        let var = |shape: &[usize], scale: f64| -> candle_core::Result<Var> {
+            Var::from_tensor(&(Tensor::randn(0f32, 1.0, shape, &dev)? * scale)?)
+        };
+        let step = |pose: &Var, betas: &Var, transl: &Var| -> candle_core::Result<usize> {
+            let out = tensors
+                .forward_axis_angle(pose.as_tensor(), betas.as_tensor(), transl.as_tensor(), false)
+                .map_err(candle_core::Error::wrap)?;
+            let loss = (out.keypoints.sqr()?.sum_all()? + out.joints.sqr()?.sum_all()?)?;
+            Ok(loss.backward()?.get(pose.as_tensor()).map_or(0, |g| g.elem_count()))
+        };
+        let vars = (|| {
+            Ok::<_, candle_core::Error>((var(&[batch, 24, 3], 0.3)?, var(&[batch, 10], 1.0)?, var(&[batch, 3], 1.0)?))
+        })();
+        let (pose, betas, transl) = match vars {
+            Ok(v) => v,
+            Err(e) => panic!("inputs: {e}"),
+        };
+        group.bench_function(format!("forward_backward_{batch}"), |b| {
+            b.iter(|| step(black_box(&pose), black_box(&betas), black_box(&transl)))
+        });
+    }
+    group.finish();
+}
+
 fn main() {
     // Candle's thread pool costs more than it saves on fitting's small tensors (see the
     // performance chapter); measure the configuration the CLI runs.
@@ -65,5 +100,6 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     triangulation(&mut c, &model);
     fitting(&mut c, &model);
+    body_forward(&mut c, &model);
     c.final_summary();
 }

@@ -160,6 +160,13 @@ fn candle_batch_matches_the_cpu_path() {
     for (b, p) in params.iter().enumerate() {
         let cpu = model.pose(p, true).unwrap();
         assert!(max_distance(&rows3(&out.joints, b), &cpu.joints) < 1e-4);
+        // World rotations, row by row.
+        let rows: Vec<Vector3<f32>> = cpu
+            .joint_transforms
+            .iter()
+            .flat_map(|t| t.rotation.row_iter().map(|r| r.transpose()).collect::<Vec<_>>())
+            .collect();
+        assert!(max_distance(&rows3(&out.joint_rotations, b), &rows) < 1e-5);
         assert!(max_distance(&rows3(&out.keypoints, b), &cpu.keypoints) < 1e-4);
         assert!(max_distance(&rows3(out.vertices.as_ref().unwrap(), b), cpu.vertices.as_ref().unwrap()) < 1e-4);
     }

@@ -1,8 +1,8 @@
 //! Forward kinematics and linear blend skinning on candle tensors, for any batch of bodies at once.
 //!
 //! Differentiable with respect to the rotations, the shape and the translation, so networks and
-//! fitting can put losses on joints, keypoints or vertices. The keypoints are regressed from only the
-//! few vertices the keypoint regressor touches, so asking for keypoints does not skin the whole mesh.
+//! fitting can put losses on joints, keypoints or vertices. The keypoints come from levers precomputed
+//! from the few vertices the keypoint regressor touches, so asking for keypoints skins no vertex.
 
 use candle_core::{D, DType, Device, Tensor};
 
@@ -24,13 +24,53 @@ struct SkinnedSet {
     weights: Tensor,
 }
 
+/// Numbers the local transforms are gathered from: 24 row-major rotations, 24 offsets, 0 and 1.
+const LOCAL_SOURCE: usize = NUM_JOINTS * 12 + 2;
+
+/// One level of the kinematic tree: joints at the same depth.
+#[derive(Clone, Debug)]
+struct Level {
+    /// `[n]` (u32): the level's slots (positions in level order).
+    slots: Tensor,
+    /// `[n]` (u32): every joint's parent's position within the previous level; `None` when that is
+    /// the previous level itself, in order.
+    parents: Option<Tensor>,
+}
+
 /// A body model's tensors on a device, ready for batched forward passes.
+///
+/// The forward pass costs a few dozen tensor operations whatever the batch: the local transforms of
+/// all joints are gathered into one `[B, 24, 4, 4]` tensor (joints in level order: by depth in the
+/// tree), the tree is chained one level at a time (one batched product for all joints at the same
+/// depth, nine levels for SMPL), and the keypoints are one product of the world transforms with
+/// per-keypoint, per-joint levers that are linear in the shape and precomputed. Everything is
+/// transposed (`[R^T 0; t^T 1]`), so the world transforms are already laid out for that product.
 #[derive(Clone, Debug)]
 pub struct BodyTensors {
     mesh: SkinnedSet,
-    keypoint_vertices: SkinnedSet,
-    /// `[17, S]`: the keypoint regressor restricted to the vertices it touches.
-    keypoint_regressor: Tensor,
+    /// `[17 * 24 * 4]`: per keypoint and joint (level order), `sum_v R_kv w_vj [v - J_j; 1]` of the
+    /// mean body, so that keypoint `k` is `sum_j G_j lever_kj` for world transforms `G_j`.
+    keypoint_template: Tensor,
+    /// `[10, 17 * 24 * 4]`: how the levers move per unit beta.
+    keypoint_shapedirs: Tensor,
+    /// `[207, 17 * 24 * 4]`: how the levers move with the pose feature, for models with correctives.
+    keypoint_posedirs: Option<Tensor>,
+    /// `[74]`: every joint's rest offset from its parent (the root's from the origin) of the mean
+    /// body, then 0 and 1 for the homogeneous parts of the local transforms.
+    offset_template: Tensor,
+    /// `[10, 74]`: how the offsets move per unit beta.
+    offset_shapedirs: Tensor,
+    /// `[24 * 16]` (u32): where each entry of the transposed local transforms `[R^T 0; o^T 1]` (level
+    /// order) comes from in the `[rotations | offsets | 0 1]` row of a body.
+    local_layout: Tensor,
+    /// The levels of the tree, root first.
+    levels: Vec<Level>,
+    /// `[24 * 9]` (u32): the world rotations (joint order) in the flattened transposed world
+    /// transforms.
+    rotation_layout: Tensor,
+    /// `[24 * 3]` (u32): the world positions (joint order) in the flattened transposed world
+    /// transforms.
+    position_layout: Tensor,
     /// `[24, 3]`: rest joints of the mean body.
     joint_template: Tensor,
     /// `[10, 72]`: how the rest joints move per unit beta.
@@ -57,28 +97,47 @@ impl BodyTensors {
         model.validate()?;
         let all: Vec<u32> = (0..model.num_vertices() as u32).collect();
         let mesh = SkinnedSet::new(model, &all, device, dtype)?;
-        let used = model.keypoint_regressor.used_columns();
-        let keypoint_vertices = SkinnedSet::new(model, &used, device, dtype)?;
-        let mut regressor = vec![0f32; NUM_KEYPOINTS * used.len()];
-        for (k, row) in model.keypoint_regressor.rows.iter().enumerate() {
-            for &(c, v) in row {
-                let s = used.binary_search(&c).map_err(|_| BodyError::BadInput("regressor column".into()))?;
-                regressor[k * used.len() + s] += v;
-            }
+        let tensor = |data: Vec<f64>, shape: &[usize]| -> Result<Tensor> {
+            Ok(Tensor::from_vec(data, shape, device)?.to_dtype(dtype)?)
+        };
+        let indices = |data: Vec<u32>| -> Result<Tensor> {
+            let n = data.len();
+            Ok(Tensor::from_vec(data, n, device)?)
+        };
+        let rest = RestJoints::new(model);
+        // Rest joints and offsets from the parents (the root's from the origin), then the homogeneous
+        // 0 and 1 of the local transforms; per unit beta `[10, 72]` and `[10, 74]`, beta-major.
+        let joint_dirs: Vec<f64> = (0..NUM_BETAS).flat_map(|beta| rest.dirs.iter().map(move |d| d[beta])).collect();
+        let offset = |x: &[f64], i: usize| x[i] - PARENTS[i / 3].map_or(0.0, |p| x[p * 3 + i % 3]);
+        let mut offsets: Vec<f64> = (0..NUM_JOINTS * 3).map(|i| offset(&rest.joints, i)).collect();
+        offsets.extend([0.0, 1.0]);
+        let offset_dirs = joint_dirs
+            .chunks_exact(NUM_JOINTS * 3)
+            .flat_map(|dirs| (0..NUM_JOINTS * 3).map(|i| offset(dirs, i)).chain([0.0, 0.0]).collect::<Vec<_>>())
+            .collect();
+        let tree = Tree::new();
+        let levers = Levers::new(model, &rest, &tree);
+        let width = levers.template.len();
+        let mut levels = Vec::with_capacity(tree.levels.len());
+        for (slots, parents) in &tree.levels {
+            let parents = parents.as_ref().map(|p| indices(p.clone())).transpose()?;
+            levels.push(Level { slots: indices(slots.clone())?, parents });
         }
-        let keypoint_regressor = Tensor::from_vec(regressor, (NUM_KEYPOINTS, used.len()), device)?.to_dtype(dtype)?;
-        let dense = Tensor::from_vec(model.joint_regressor.to_dense(), (NUM_JOINTS, model.num_vertices()), device)?
-            .to_dtype(dtype)?;
-        let joint_template = dense.matmul(&mesh.template)?;
-        // [10, V*3] -> [10, V, 3] -> per beta, regress: [10, 24, 3].
-        let per_beta = mesh.shapedirs.reshape((NUM_BETAS, model.num_vertices(), 3))?;
-        let joint_shapedirs = dense
-            .unsqueeze(0)?
-            .broadcast_as((NUM_BETAS, NUM_JOINTS, model.num_vertices()))?
-            .contiguous()?
-            .matmul(&per_beta)?
-            .reshape((NUM_BETAS, NUM_JOINTS * 3))?;
-        Ok(Self { mesh, keypoint_vertices, keypoint_regressor, joint_template, joint_shapedirs, dtype })
+        Ok(Self {
+            mesh,
+            keypoint_template: tensor(levers.template, &[width])?,
+            keypoint_shapedirs: tensor(levers.shapedirs, &[NUM_BETAS, width])?,
+            keypoint_posedirs: levers.posedirs.map(|p| tensor(p, &[9 * (NUM_JOINTS - 1), width])).transpose()?,
+            offset_template: tensor(offsets, &[NUM_JOINTS * 3 + 2])?,
+            offset_shapedirs: tensor(offset_dirs, &[NUM_BETAS, NUM_JOINTS * 3 + 2])?,
+            local_layout: indices(tree.local_layout())?,
+            levels,
+            rotation_layout: indices(tree.rotation_layout())?,
+            position_layout: indices(tree.position_layout())?,
+            joint_template: tensor(rest.joints, &[NUM_JOINTS, 3])?,
+            joint_shapedirs: tensor(joint_dirs, &[NUM_BETAS, NUM_JOINTS * 3])?,
+            dtype,
+        })
     }
 
     /// The dtype the tensors were made in.
@@ -89,10 +148,7 @@ impl BodyTensors {
     /// Rest joints `[B, 24, 3]` for shapes `betas` `[B, 10]`.
     pub fn rest_joints(&self, betas: &Tensor) -> Result<Tensor> {
         let b = betas.dim(0)?;
-        Ok(self
-            .joint_template
-            .unsqueeze(0)?
-            .broadcast_add(&betas.matmul(&self.joint_shapedirs)?.reshape((b, NUM_JOINTS, 3))?)?)
+        Ok(betas.matmul(&self.joint_shapedirs)?.reshape((b, NUM_JOINTS, 3))?.broadcast_add(&self.joint_template)?)
     }
 
     /// Forward pass from axis-angle rotations `[B, 24, 3]` (root first), `betas` `[B, 10]` and
@@ -126,55 +182,193 @@ impl BodyTensors {
                 transl.dims()
             )));
         }
-        let rest = self.rest_joints(betas)?;
-        // Chain down the tree.
-        let mut world_rot: Vec<Tensor> = Vec::with_capacity(NUM_JOINTS);
-        let mut world_pos: Vec<Tensor> = Vec::with_capacity(NUM_JOINTS);
-        for (j, parent) in PARENTS.iter().enumerate() {
-            let local = rotations.narrow(1, j, 1)?.squeeze(1)?.contiguous()?; // [B,3,3]
-            let joint = rest.narrow(1, j, 1)?.squeeze(1)?; // [B,3]
-            match *parent {
-                None => {
-                    world_rot.push(local);
-                    world_pos.push(joint);
-                }
-                Some(p) => {
-                    let offset = (joint - rest.narrow(1, p, 1)?.squeeze(1)?)?.unsqueeze(2)?; // [B,3,1]
-                    let pos = (world_rot[p].matmul(&offset)?.squeeze(2)? + &world_pos[p])?;
-                    let rot = world_rot[p].matmul(&local)?;
-                    world_rot.push(rot);
-                    world_pos.push(pos);
-                }
-            }
+        // Transposed local transforms [R^T 0; o^T 1] in level order: [B, 24, 4, 4].
+        let offsets = betas.matmul(&self.offset_shapedirs)?.broadcast_add(&self.offset_template)?; // [B,74]
+        let source = Tensor::cat(&[&rotations.reshape((b, NUM_JOINTS * 9))?, &offsets], 1)?;
+        let locals = source.index_select(&self.local_layout, 1)?.reshape((b, NUM_JOINTS, 4, 4))?;
+        // Down the tree a level at a time: G_j^T = L_j^T G_parent^T for all joints of a level at once.
+        let mut worlds: Vec<Tensor> = Vec::with_capacity(self.levels.len());
+        for level in &self.levels {
+            let local = locals.index_select(&level.slots, 1)?;
+            let world = match (worlds.last(), &level.parents) {
+                (None, _) => local,
+                (Some(above), None) => local.matmul(above)?,
+                (Some(above), Some(parents)) => local.matmul(&above.index_select(parents, 1)?)?,
+            };
+            worlds.push(world);
         }
-        let joint_rotations = Tensor::stack(&world_rot, 1)?; // [B,24,3,3]
-        let joints_unmoved = Tensor::stack(&world_pos, 1)?; // [B,24,3]
-        // Skinning transforms A_k = [R_k | t_k - R_k J_k], flattened to 12 numbers.
-        let rotated_rest = joint_rotations.matmul(&rest.unsqueeze(3)?.contiguous()?)?.squeeze(3)?;
-        let shift = (&joints_unmoved - rotated_rest)?.unsqueeze(3)?; // [B,24,3,1]
-        let transforms = Tensor::cat(&[&joint_rotations, &shift], 3)?; // [B,24,3,4]
-        let pose_feature = match self.mesh.posedirs {
+        let chain = Tensor::cat(&worlds, 1)?; // [B, 24, 4, 4]
+        let world = chain.reshape((b, NUM_JOINTS * 16))?;
+        let joint_rotations = world.index_select(&self.rotation_layout, 1)?.reshape((b, NUM_JOINTS, 3, 3))?;
+        let joints_unmoved = world.index_select(&self.position_layout, 1)?.reshape((b, NUM_JOINTS, 3))?;
+        let pose_feature = match self.keypoint_posedirs {
             Some(_) => {
                 let eye = Tensor::eye(3, self.dtype, rotations.device())?;
                 Some(rotations.narrow(1, 1, NUM_JOINTS - 1)?.broadcast_sub(&eye)?.reshape((b, 9 * (NUM_JOINTS - 1)))?)
             }
             None => None,
         };
+        // Keypoint k = sum_j G_j lever_kj: one product [B, 17, 96] x [B, 96, 4].
+        let mut lever = betas.matmul(&self.keypoint_shapedirs)?.broadcast_add(&self.keypoint_template)?;
+        if let (Some(dirs), Some(feature)) = (&self.keypoint_posedirs, &pose_feature) {
+            lever = (lever + feature.matmul(dirs)?)?;
+        }
         let transl_row = transl.unsqueeze(1)?;
-        let keypoint_vertices = self.keypoint_vertices.skin(&transforms, betas, pose_feature.as_ref())?;
-        let keypoints = self
-            .keypoint_regressor
-            .unsqueeze(0)?
-            .broadcast_as((b, NUM_KEYPOINTS, self.keypoint_regressor.dim(1)?))?
-            .contiguous()?
-            .matmul(&keypoint_vertices)?
+        let keypoints = lever
+            .reshape((b, NUM_KEYPOINTS, NUM_JOINTS * 4))?
+            .matmul(&chain.reshape((b, NUM_JOINTS * 4, 4))?)?
+            .narrow(2, 0, 3)?
             .broadcast_add(&transl_row)?;
         let vertices = if with_vertices {
+            // Skinning transforms A_k = [R_k | t_k - R_k J_k].
+            let rest = self.rest_joints(betas)?;
+            let rotated_rest = joint_rotations.matmul(&rest.unsqueeze(3)?)?.squeeze(3)?;
+            let shift = (&joints_unmoved - rotated_rest)?.unsqueeze(3)?; // [B,24,3,1]
+            let transforms = Tensor::cat(&[&joint_rotations, &shift], 3)?; // [B,24,3,4]
             Some(self.mesh.skin(&transforms, betas, pose_feature.as_ref())?.broadcast_add(&transl_row)?)
         } else {
             None
         };
         Ok(BatchedBody { joints: joints_unmoved.broadcast_add(&transl_row)?, joint_rotations, keypoints, vertices })
+    }
+}
+
+/// The rest joints of the mean body and their change per unit beta, in f64.
+struct RestJoints {
+    /// `[24 * 3]`.
+    joints: Vec<f64>,
+    /// `[24 * 3]` of per-beta changes.
+    dirs: Vec<[f64; NUM_BETAS]>,
+}
+
+impl RestJoints {
+    fn new(model: &BodyModel) -> Self {
+        let mut joints = vec![0f64; NUM_JOINTS * 3];
+        let mut dirs = vec![[0f64; NUM_BETAS]; NUM_JOINTS * 3];
+        for (j, row) in model.joint_regressor.rows.iter().enumerate() {
+            for &(v, r) in row {
+                let (v, r) = (v as usize, r as f64);
+                for axis in 0..3 {
+                    joints[j * 3 + axis] += r * model.v_template[v][axis] as f64;
+                    for (beta, d) in dirs[j * 3 + axis].iter_mut().enumerate() {
+                        *d += r * model.shapedirs[(3 * v + axis, beta)] as f64;
+                    }
+                }
+            }
+        }
+        Self { joints, dirs }
+    }
+}
+
+/// The kinematic tree in level order (joints by depth, root first) and its gather tables.
+struct Tree {
+    /// `slot[j]`: joint `j`'s place in level order.
+    slot: [usize; NUM_JOINTS],
+    /// Joints in level order.
+    order: Vec<usize>,
+    /// Per level: its slots, and its joints' parents' positions in the previous level (`None` when
+    /// that is the previous level itself, in order).
+    levels: Vec<(Vec<u32>, Option<Vec<u32>>)>,
+}
+
+impl Tree {
+    fn new() -> Self {
+        let depth = |j: usize| std::iter::successors(PARENTS[j], |&p| PARENTS[p]).count();
+        let max_depth = (0..NUM_JOINTS).map(depth).max().unwrap_or(0);
+        let members: Vec<Vec<usize>> =
+            (0..=max_depth).map(|d| (0..NUM_JOINTS).filter(|&j| depth(j) == d).collect()).collect();
+        let order: Vec<usize> = members.iter().flatten().copied().collect();
+        let mut slot = [0usize; NUM_JOINTS];
+        for (s, &j) in order.iter().enumerate() {
+            slot[j] = s;
+        }
+        let mut levels = Vec::with_capacity(members.len());
+        for (d, level) in members.iter().enumerate() {
+            let above: &[usize] = if d == 0 { &[] } else { &members[d - 1] };
+            let parents: Vec<u32> =
+                level.iter().map(|&j| above.iter().position(|&p| Some(p) == PARENTS[j]).unwrap_or(0) as u32).collect();
+            let in_order = parents.len() == above.len() && parents.iter().enumerate().all(|(i, &p)| p as usize == i);
+            let slots = level.iter().map(|&j| slot[j] as u32).collect();
+            levels.push((slots, (d > 0 && !in_order).then_some(parents)));
+        }
+        Self { slot, order, levels }
+    }
+
+    /// `[24 * 16]`: where each entry of the transposed local transforms `[R^T 0; o^T 1]` (level order)
+    /// comes from in the `[24 row-major rotations | 24 offsets | 0 1]` row of a body.
+    fn local_layout(&self) -> Vec<u32> {
+        let (zero, one) = (LOCAL_SOURCE as u32 - 2, LOCAL_SOURCE as u32 - 1);
+        let mut out = Vec::with_capacity(NUM_JOINTS * 16);
+        for &j in &self.order {
+            for r in 0..4 {
+                out.extend((0..4).map(|c| match (r < 3, c < 3) {
+                    (true, true) => (j * 9 + c * 3 + r) as u32,
+                    (false, true) => (NUM_JOINTS * 9 + j * 3 + c) as u32,
+                    (true, false) => zero,
+                    (false, false) => one,
+                }));
+            }
+        }
+        out
+    }
+
+    /// `[24 * 9]`: the row-major world rotations (joint order) in the flattened transposed world
+    /// transforms.
+    fn rotation_layout(&self) -> Vec<u32> {
+        (0..NUM_JOINTS * 9).map(|i| (self.slot[i / 9] * 16 + i % 3 * 4 + i % 9 / 3) as u32).collect()
+    }
+
+    /// `[24 * 3]`: the world positions (joint order) in the flattened transposed world transforms.
+    fn position_layout(&self) -> Vec<u32> {
+        (0..NUM_JOINTS * 3).map(|i| (self.slot[i / 3] * 16 + 12 + i % 3) as u32).collect()
+    }
+}
+
+/// Per keypoint `k` and joint `j` (level order), `sum_v R_kv w_vj [v - J_j; 1]` over the vertices the
+/// keypoint regressor `R` touches (skin weights `w`, rest joints `J`): the mean body's, and how they
+/// move per unit beta and per unit of the pose feature. Linear blend skinning makes keypoint `k`
+/// `sum_j G_j lever_kj` for the world transforms `G_j`.
+struct Levers {
+    /// `[17 * 24 * 4]`.
+    template: Vec<f64>,
+    /// `[10, 17 * 24 * 4]`.
+    shapedirs: Vec<f64>,
+    /// `[207, 17 * 24 * 4]`, for models with pose correctives.
+    posedirs: Option<Vec<f64>>,
+}
+
+impl Levers {
+    fn new(model: &BodyModel, rest: &RestJoints, tree: &Tree) -> Self {
+        let width = NUM_KEYPOINTS * NUM_JOINTS * 4;
+        let mut template = vec![0f64; width];
+        let mut shapedirs = vec![0f64; NUM_BETAS * width];
+        let mut posedirs = model.posedirs.as_ref().map(|p| vec![0f64; p.ncols() * width]);
+        for (k, row) in model.keypoint_regressor.rows.iter().enumerate() {
+            for &(v, r) in row {
+                let v = v as usize;
+                for j in 0..NUM_JOINTS {
+                    let w = r as f64 * model.skin_weights[(v, j)] as f64;
+                    if w == 0.0 {
+                        continue;
+                    }
+                    let at = (k * NUM_JOINTS + tree.slot[j]) * 4;
+                    for axis in 0..3 {
+                        template[at + axis] += w * (model.v_template[v][axis] as f64 - rest.joints[j * 3 + axis]);
+                        for (beta, joint_dir) in rest.dirs[j * 3 + axis].iter().enumerate() {
+                            shapedirs[beta * width + at + axis] +=
+                                w * (model.shapedirs[(3 * v + axis, beta)] as f64 - joint_dir);
+                        }
+                        if let (Some(src), Some(dst)) = (&model.posedirs, &mut posedirs) {
+                            for f in 0..src.ncols() {
+                                dst[f * width + at + axis] += w * src[(3 * v + axis, f)] as f64;
+                            }
+                        }
+                    }
+                    template[at + 3] += w;
+                }
+            }
+        }
+        Self { template, shapedirs, posedirs }
     }
 }
 
