@@ -52,9 +52,9 @@ pub enum FitError {
 /// Knobs of the fit. `Default` is the setting every figure in the docs was measured with.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitSettings {
-    /// Adam iterations of the main fit. Default: 300.
+    /// Adam iterations of the main fit. Default: 600.
     pub iterations: usize,
-    /// Adam iterations of each warm-started refit of poorly fitted frames. Default: 100.
+    /// Adam iterations of each warm-started refit of poorly fitted frames. Default: 200.
     pub warm_start_iterations: usize,
     /// Adam learning rate for rotations (radians per step, roughly). Default: 0.06.
     pub learning_rate: f64,
@@ -70,8 +70,8 @@ pub struct FitSettings {
 impl Default for FitSettings {
     fn default() -> Self {
         Self {
-            iterations: 300,
-            warm_start_iterations: 100,
+            iterations: 600,
+            warm_start_iterations: 200,
             learning_rate: 0.06,
             robust_scale: (0.5, 0.03),
             weights: Weights::default(),
