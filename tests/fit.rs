@@ -77,7 +77,10 @@ fn fit_recovers_a_noise_free_body_and_its_cameras() {
     let fitter = Fitter::new(model, &Device::Cpu, FitSettings::default()).unwrap();
 
     // Unknown cameras: the extrinsics are removed before fitting.
-    let estimate = fitter.fit_sequence(&data.clone().without_ground_truth(), false, &mut |_| {}).unwrap();
+    let (estimate, objective) =
+        fitter.fit_sequence_with_objective(&data.clone().without_ground_truth(), false, &mut |_| {}).unwrap();
+    assert_eq!(objective.len(), 3);
+    assert!(objective.iter().all(|o| o.is_finite() && *o >= 0.0), "{objective:?}");
     let summary = Errors::measure(&data, &estimate).unwrap().summary();
     println!("uncalibrated: {summary:?}");
     assert!(summary.pa_mpjpe_mm[0] < 15.0, "PA-MPJPE {:.1} mm", summary.pa_mpjpe_mm[0]);
@@ -129,4 +132,12 @@ fn fit_refuses_what_it_cannot_fit() {
     let out = fitter.fit_sequence(&dark, false, &mut |_| {}).unwrap();
     assert_eq!(out.frames.len(), 2);
     out.validate().unwrap();
+    // Keypoints scrambled in one view are explained worse than clean ones: the objective says so.
+    let fitter = Fitter::new(fitter.model().clone(), &Device::Cpu, FitSettings::default()).unwrap();
+    let clean = sequence(fitter.model(), 2).without_ground_truth();
+    let mut scrambled = clean.clone();
+    scrambled.keypoints2d[1][0].reverse();
+    let (_, clean) = fitter.fit_sequence_with_objective(&clean, false, &mut |_| {}).unwrap();
+    let (_, scrambled) = fitter.fit_sequence_with_objective(&scrambled, false, &mut |_| {}).unwrap();
+    assert!(scrambled[1] > 5.0 * clean[1], "{scrambled:?} vs {clean:?}");
 }

@@ -129,6 +129,18 @@ impl Fitter {
         calibrated: bool,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Mv3d, FitError> {
+        Ok(self.fit_sequence_with_objective(data, calibrated, progress)?.0)
+    }
+
+    /// [`Fitter::fit_sequence`], also returning every frame's final objective: how well the fit
+    /// explains the keypoints (robust reprojection plus priors), a measure of how far a fitted
+    /// frame can be trusted, for instance as a pseudo-label.
+    pub fn fit_sequence_with_objective(
+        &self,
+        data: &Mv2d,
+        calibrated: bool,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<(Mv3d, Vec<f64>), FitError> {
         if data.num_views() < 2 {
             return Err(FitError::BadInput(format!("{} view(s); fitting needs at least 2", data.num_views())));
         }
@@ -143,12 +155,14 @@ impl Fitter {
             None
         };
         let mut frames = Vec::with_capacity(data.num_frames());
+        let mut objective = Vec::with_capacity(data.num_frames());
         let mut betas_prev: Option<[f32; NUM_BETAS]> = None;
         for start in (0..data.num_frames()).step_by(self.settings.chunk_frames.max(1)) {
             let end = (start + self.settings.chunk_frames.max(1)).min(data.num_frames());
             let t0 = Instant::now();
             let obs = Observations::new(data, start..end);
-            let mut chunk = self.fit_chunk(&obs, cameras.as_deref(), betas_prev)?;
+            let (mut chunk, cost) = self.fit_chunk(&obs, cameras.as_deref(), betas_prev)?;
+            objective.extend(cost);
             let per_frame = t0.elapsed().as_secs_f64() / (end - start) as f64;
             for f in &mut chunk {
                 f.seconds = per_frame;
@@ -160,7 +174,7 @@ impl Fitter {
         let mut metadata = std::collections::BTreeMap::new();
         metadata.insert("method".into(), if calibrated { "fit-calibrated" } else { "fit" }.to_string());
         metadata.insert("world".into(), if calibrated { "calibrated" } else { "canonical" }.to_string());
-        Ok(Mv3d { fps: data.fps, frames, metadata })
+        Ok((Mv3d { fps: data.fps, frames, metadata }, objective))
     }
 
     /// Initial cameras (body-to-camera, uncalibrated) for every frame and view of a chunk; a view
@@ -195,7 +209,7 @@ impl Fitter {
         obs: &Observations,
         cameras: Option<&[Extrinsics]>,
         betas_prev: Option<[f32; NUM_BETAS]>,
-    ) -> Result<Vec<Mv3dFrame>, FitError> {
+    ) -> Result<(Vec<Mv3dFrame>, Vec<f64>), FitError> {
         let b = obs.frames;
         let placements = self.place_all(obs);
         // Starting values, per frame: body-to-camera for every view (uncalibrated), or the body's
@@ -228,7 +242,8 @@ impl Fitter {
             )?;
             result = result.best_of(second);
         }
-        Ok(result.into_frames(&self.model, cameras))
+        let cost = result.cost.clone();
+        Ok((result.into_frames(&self.model, cameras), cost))
     }
 
     /// Adam on the objective from `start` for `iterations` steps, the robust scale annealing
