@@ -12,6 +12,7 @@ use cmanet::data::Mv2d;
 use cmanet::data::synth::{SynthConfig, generate_sequence};
 use cmanet::fit::{FitSettings, Fitter};
 use cmanet::geometry::{TriangulationSettings, triangulate_keypoints};
+use cmanet::net::{Cmanet, Config, MultiViewFrame, ViewObservation};
 use criterion::Criterion;
 
 /// A synthetic sequence seen by exactly `views` cameras, cut to its first `frames` frames.
@@ -86,6 +87,30 @@ fn body_forward(c: &mut Criterion, model: &BodyModel) {
     group.finish();
 }
 
+/// CMANet's forward pass on one 4-view and one 8-view frame (untrained weights: the cost does not
+/// depend on the values).
+fn network(c: &mut Criterion, model: &BodyModel) {
+    let varmap = candle_nn::VarMap::new();
+    let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let net = match Cmanet::new(vb, &Config::small(), model) {
+        Ok(n) => n,
+        Err(e) => panic!("network: {e}"),
+    };
+    for views in [4, 8] {
+        let data = sequence(model, views, 1);
+        let frame = MultiViewFrame {
+            views: data.keypoints2d[0]
+                .iter()
+                .zip(&data.intrinsics)
+                .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i }))
+                .collect(),
+        };
+        c.bench_function(&format!("cmanet_small_{views}_views"), |b| {
+            b.iter(|| net.estimate(black_box(&frame)).is_ok())
+        });
+    }
+}
+
 fn main() {
     // Candle's thread pool costs more than it saves on fitting's small tensors (see the
     // performance chapter); measure the configuration the CLI runs.
@@ -101,5 +126,6 @@ fn main() {
     triangulation(&mut c, &model);
     fitting(&mut c, &model);
     body_forward(&mut c, &model);
+    network(&mut c, &model);
     c.final_summary();
 }

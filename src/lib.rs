@@ -14,6 +14,7 @@ pub mod data;
 pub mod eval;
 pub mod fit;
 pub mod geometry;
+pub mod net;
 #[cfg(feature = "bevy")]
 pub mod plugin;
 pub mod tensor_file;

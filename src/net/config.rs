@@ -1,0 +1,81 @@
+//! The network's hyper-parameters, with presets, stored in every weights file.
+
+use serde::{Deserialize, Serialize};
+
+/// CMANet's sizes. `small` is what this machine trains in about an hour; `base` is twice as wide.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// Width of the IRV's residual MLP. Default (`small`): 256.
+    pub hidden: usize,
+    /// Residual blocks in the IRV per refinement step. Default: 2.
+    pub irv_blocks: usize,
+    /// Iterative error feedback steps of the IRV. Default: 3.
+    pub irv_iterations: usize,
+    /// Length of the feature vector each view hands to the IEV. Default: 128.
+    pub feature_dim: usize,
+    /// Width of the IEV's tokens. Default: 128.
+    pub token_dim: usize,
+    /// Attention heads in the IEV. Default: 4.
+    pub heads: usize,
+    /// Transformer layers in one IEV step. Default: 2.
+    pub iev_layers: usize,
+    /// IEV refinement steps (weights shared). Default: 2.
+    pub iev_iterations: usize,
+}
+
+impl Config {
+    /// The small preset (the shipped model's).
+    pub fn small() -> Self {
+        Self {
+            hidden: 256,
+            irv_blocks: 2,
+            irv_iterations: 3,
+            feature_dim: 128,
+            token_dim: 128,
+            heads: 4,
+            iev_layers: 2,
+            iev_iterations: 2,
+        }
+    }
+
+    /// The base preset: wider and deeper.
+    pub fn base() -> Self {
+        Self {
+            hidden: 512,
+            irv_blocks: 3,
+            irv_iterations: 3,
+            feature_dim: 256,
+            token_dim: 256,
+            heads: 8,
+            iev_layers: 3,
+            iev_iterations: 3,
+        }
+    }
+
+    /// Checks the sizes fit together (tokens split evenly over the heads, nothing zero).
+    pub fn validate(&self) -> Result<(), String> {
+        let sizes = [
+            self.hidden,
+            self.irv_blocks,
+            self.irv_iterations,
+            self.feature_dim,
+            self.token_dim,
+            self.heads,
+            self.iev_layers,
+            self.iev_iterations,
+        ];
+        if sizes.contains(&0) {
+            return Err(format!("every size must be positive: {self:?}"));
+        }
+        if !self.token_dim.is_multiple_of(self.heads) {
+            return Err(format!("token_dim {} is not a multiple of heads {}", self.token_dim, self.heads));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::small()
+    }
+}

@@ -1,0 +1,114 @@
+//! IEV, the inter-view module: a transformer over one token per view and one body token, without
+//! positional encodings (so the order of the views does not matter) and with missing views masked
+//! out of the attention. Each step re-embeds the current estimates and predicts corrections to every
+//! view's camera and to the shared body; the steps share their weights.
+
+use candle_core::{D, Module, Result, Tensor};
+use candle_nn::{LayerNorm, Linear, VarBuilder, layer_norm, linear};
+
+use super::config::Config;
+use super::input::VIEW_INPUT_DIM;
+use super::params::{BODY_DIM, CAMERA_DIM};
+
+/// A pre-norm transformer encoder layer with masked multi-head self-attention.
+#[derive(Clone, Debug)]
+struct EncoderLayer {
+    norm1: LayerNorm,
+    qkv: Linear,
+    out: Linear,
+    norm2: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
+    heads: usize,
+}
+
+impl EncoderLayer {
+    fn new(vb: VarBuilder, cfg: &Config) -> Result<Self> {
+        let d = cfg.token_dim;
+        Ok(Self {
+            norm1: layer_norm(d, 1e-5, vb.pp("norm1"))?,
+            qkv: linear(d, 3 * d, vb.pp("qkv"))?,
+            out: linear(d, d, vb.pp("out"))?,
+            norm2: layer_norm(d, 1e-5, vb.pp("norm2"))?,
+            fc1: linear(d, 2 * d, vb.pp("fc1"))?,
+            fc2: linear(2 * d, d, vb.pp("fc2"))?,
+            heads: cfg.heads,
+        })
+    }
+
+    /// `x` `[B, T, D]`, `bias` `[B, 1, 1, T]` (0 for present tokens, a large negative for missing).
+    fn forward(&self, x: &Tensor, bias: &Tensor) -> Result<Tensor> {
+        let (b, t, d) = x.dims3()?;
+        let hd = d / self.heads;
+        let qkv = self.qkv.forward(&self.norm1.forward(x)?)?.reshape((b, t, 3, self.heads, hd))?;
+        let split = |i: usize| -> Result<Tensor> { qkv.narrow(2, i, 1)?.squeeze(2)?.transpose(1, 2)?.contiguous() };
+        let (q, k, v) = (split(0)?, split(1)?, split(2)?); // [B,H,T,hd]
+        let scores = (q.matmul(&k.transpose(2, 3)?.contiguous()?)? / (hd as f64).sqrt())?.broadcast_add(bias)?;
+        let attention = candle_nn::ops::softmax_last_dim(&scores)?;
+        let mixed = attention.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
+        let x = (x + self.out.forward(&mixed)?)?;
+        let mlp = self.fc2.forward(&self.fc1.forward(&self.norm2.forward(&x)?)?.gelu()?)?;
+        x + mlp
+    }
+}
+
+/// The inter-view module.
+#[derive(Clone, Debug)]
+pub struct Iev {
+    view_embed: Linear,
+    body_embed: Linear,
+    layers: Vec<EncoderLayer>,
+    norm: LayerNorm,
+    camera_head: Linear,
+    body_head: Linear,
+    iterations: usize,
+}
+
+impl Iev {
+    /// Builds the module under `vb` (names `view_embed`, `body_embed`, `layer{i}.*`, `norm`,
+    /// `camera_head`, `body_head`).
+    pub fn new(vb: VarBuilder, cfg: &Config) -> Result<Self> {
+        let d = cfg.token_dim;
+        Ok(Self {
+            view_embed: linear(cfg.feature_dim + CAMERA_DIM + VIEW_INPUT_DIM, d, vb.pp("view_embed"))?,
+            body_embed: linear(BODY_DIM, d, vb.pp("body_embed"))?,
+            layers: (0..cfg.iev_layers)
+                .map(|i| EncoderLayer::new(vb.pp(format!("layer{i}")), cfg))
+                .collect::<Result<_>>()?,
+            norm: layer_norm(d, 1e-5, vb.pp("norm"))?,
+            camera_head: linear(d, CAMERA_DIM, vb.pp("camera_head"))?,
+            body_head: linear(d, BODY_DIM, vb.pp("body_head"))?,
+            iterations: cfg.iev_iterations,
+        })
+    }
+
+    /// Refines `cameras` `[B, V, CAMERA_DIM]` and `body` `[B, BODY_DIM]` from the views' encoded
+    /// inputs `[B, V, VIEW_INPUT_DIM]` and IRV features `[B, V, F]`; `mask` `[B, V]` is 1 for
+    /// present views. Returns the refined cameras and body.
+    pub fn forward(
+        &self,
+        inputs: &Tensor,
+        features: &Tensor,
+        mask: &Tensor,
+        cameras: &Tensor,
+        body: &Tensor,
+    ) -> Result<(Tensor, Tensor)> {
+        let (b, v, _) = inputs.dims3()?;
+        // The body token is always present.
+        let keep = Tensor::cat(&[&Tensor::ones((b, 1), mask.dtype(), mask.device())?, mask], 1)?;
+        let bias = ((keep - 1.0)? * 1e9)?.reshape((b, 1, 1, v + 1))?;
+        let (mut cameras, mut body) = (cameras.clone(), body.clone());
+        for _ in 0..self.iterations {
+            let view_tokens = self.view_embed.forward(&Tensor::cat(&[features, &cameras, inputs], D::Minus1)?)?;
+            let body_token = self.body_embed.forward(&body)?.unsqueeze(1)?;
+            let mut x = Tensor::cat(&[&body_token, &view_tokens], 1)?;
+            for layer in &self.layers {
+                x = layer.forward(&x, &bias)?;
+            }
+            let x = self.norm.forward(&x)?;
+            body = (body + self.body_head.forward(&x.narrow(1, 0, 1)?.squeeze(1)?)?)?;
+            cameras = (cameras + self.camera_head.forward(&x.narrow(1, 1, v)?)?)?;
+        }
+        Ok((cameras, body))
+    }
+}

@@ -1,0 +1,23 @@
+//! CMANet in candle: the cascaded multi-view aggregating network of "Self-learning Canonical Space
+//! for Multi-view 3D Human Pose Estimation" (Li, Meng, Wu, Chen, Yang, Shen). Inference only;
+//! training lives in `train`.
+//!
+//! Per view, [`irv::Irv`] estimates that view's camera relative to the body, a body and a confidence
+//! from the view's keypoints alone; [`screening`] starts the canonical parameters from the most
+//! reliable view; [`iev::Iev`] attends across the views and refines every camera and the shared body.
+//! The canonical frame is the body's root frame (shared/DESIGN.md).
+//!
+//! Work in progress (issue 4): the architecture and its API are here; training and shipped weights
+//! are not yet.
+
+pub mod config;
+pub mod iev;
+pub mod input;
+pub mod irv;
+pub mod model;
+pub mod params;
+pub mod screening;
+
+pub use config::Config;
+pub use input::{MultiViewFrame, ViewObservation, encode_batch};
+pub use model::{Cmanet, Estimate, Forward, NetError, WEIGHTS_FORMAT};

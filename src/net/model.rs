@@ -1,0 +1,213 @@
+//! `Cmanet`: IRV, screening and IEV put together, with loading and the estimation API.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use nalgebra::{Matrix3, Vector3};
+
+use super::config::Config;
+use super::iev::Iev;
+use super::input::{EncodedBatch, MultiViewFrame, encode_batch};
+use super::irv::{Irv, IrvOutput};
+use super::params::{PARAM_DIM, decode};
+use super::screening::{Screened, screen};
+use crate::body::{BodyError, BodyModel, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS};
+use crate::data::Keypoints3d;
+use crate::geometry::{Extrinsics, matrix_to_axis_angle};
+
+/// The `format` metadata value of a weights file.
+pub const WEIGHTS_FORMAT: &str = "cmanet-weights";
+
+/// What can go wrong loading or running the network.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The weights file is missing, unreadable or not ours.
+    #[error("{path}: {problem}")]
+    Weights {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The body model failed.
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    /// A tensor operation failed.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// Everything the network computes for a batch, as tensors (for training and inspection).
+#[derive(Clone, Debug)]
+pub struct Forward {
+    /// The encoded input.
+    pub batch: EncodedBatch,
+    /// IRV's per-view output, `[B * V]` rows.
+    pub irv: IrvOutput,
+    /// The screening.
+    pub screened: Screened,
+    /// `[B, V, CAMERA_DIM]` refined cameras.
+    pub cameras: Tensor,
+    /// `[B, BODY_DIM]` refined body.
+    pub body: Tensor,
+}
+
+/// One frame's estimate in the canonical frame (the body's root frame).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Estimate {
+    /// The 23 joint rotations, axis-angle.
+    pub body_pose: [Vector3<f32>; NUM_BODY_JOINTS],
+    /// Shape.
+    pub betas: [f32; NUM_BETAS],
+    /// Every view's camera (body to camera); `None` for views that saw too little.
+    pub cameras: Vec<Option<Extrinsics>>,
+    /// The 24 SMPL joints, canonical frame.
+    pub joints: [Vector3<f32>; NUM_JOINTS],
+    /// The 17 keypoints, canonical frame.
+    pub keypoints: Keypoints3d,
+    /// The 17 keypoints in every view's camera frame.
+    pub keypoints_cam: Vec<Option<Keypoints3d>>,
+    /// The view screening chose to start from.
+    pub screened_view: usize,
+}
+
+/// CMANet: IRV, screening and IEV over a body model.
+#[derive(Clone, Debug)]
+pub struct Cmanet {
+    /// The sizes.
+    pub config: Config,
+    irv: Irv,
+    iev: Iev,
+    body: BodyTensors,
+    device: Device,
+}
+
+impl Cmanet {
+    /// Builds the network under `vb` (`irv.*`, `iev.*`) over `model`.
+    pub fn new(vb: VarBuilder, config: &Config, model: &BodyModel) -> Result<Self, NetError> {
+        config.validate().map_err(|p| NetError::Weights { path: "<config>".into(), problem: p })?;
+        let device = vb.device().clone();
+        Ok(Self {
+            config: config.clone(),
+            irv: Irv::new(vb.pp("irv"), config)?,
+            iev: Iev::new(vb.pp("iev"), config)?,
+            body: BodyTensors::new(model, &device, DType::F32)?,
+            device,
+        })
+    }
+
+    /// Loads weights written by training (`format = cmanet-weights`, the config as JSON in the
+    /// `config` metadata) over the shipped open body model.
+    pub fn load(path: &Path, device: &Device) -> Result<Self, NetError> {
+        let bad = |problem: String| NetError::Weights { path: path.into(), problem };
+        let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        if meta.get("format").map(String::as_str) != Some(WEIGHTS_FORMAT) {
+            return Err(bad(format!("not a {WEIGHTS_FORMAT} file (metadata `format`)")));
+        }
+        let config: Config = serde_json::from_str(meta.get("config").map_or("", String::as_str))
+            .map_err(|e| bad(format!("metadata `config`: {e}")))?;
+        let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, device).map_err(|e| bad(e.to_string()))?;
+        Self::new(vb, &config, &BodyModel::open_body()?).map_err(|e| match e {
+            NetError::Candle(c) => bad(c.to_string()),
+            other => other,
+        })
+    }
+
+    /// The whole network on encoded frames.
+    pub fn forward(&self, batch: EncodedBatch) -> Result<Forward, NetError> {
+        let (b, v, d) = batch.inputs.dims3()?;
+        let irv = self.irv.forward(&batch.inputs.reshape((b * v, d))?)?;
+        let params = irv.params.reshape((b, v, PARAM_DIM))?;
+        let confidence = irv.confidence.reshape((b, v))?;
+        let screened = screen(&self.body, &batch, &params, &confidence)?;
+        let features = irv.feature.reshape((b, v, ()))?;
+        let (cameras, body) =
+            self.iev.forward(&batch.inputs, &features, &batch.mask, &screened.cameras, &screened.body)?;
+        Ok(Forward { batch, irv, screened, cameras, body })
+    }
+
+    /// Estimates one multi-view frame.
+    pub fn estimate(&self, frame: &MultiViewFrame) -> Result<Estimate, NetError> {
+        let mut out = self.estimate_batch(std::slice::from_ref(frame))?;
+        out.pop().ok_or_else(|| NetError::Candle(candle_core::Error::Msg("empty batch".into())))
+    }
+
+    /// Estimates several frames at once (they may have different numbers of views).
+    pub fn estimate_batch(&self, frames: &[MultiViewFrame]) -> Result<Vec<Estimate>, NetError> {
+        if frames.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fwd = self.forward(encode_batch(frames, &self.device)?)?;
+        let (b, v, _) = fwd.batch.inputs.dims3()?;
+        // Decode every view's camera with the shared body.
+        let body = fwd.body.unsqueeze(1)?.repeat((1, v, 1))?;
+        let params = Tensor::cat(&[&fwd.cameras, &body], 2)?.reshape((b * v, PARAM_DIM))?;
+        let decoded = decode(&params, &fwd.batch.centres.reshape((b * v, 2))?, &fwd.batch.sizes.reshape(b * v)?)?;
+        let body_pose = decoded.body_pose.reshape((b, v, NUM_BODY_JOINTS, 3, 3))?.narrow(1, 0, 1)?.squeeze(1)?;
+        let betas = decoded.betas.reshape((b, v, NUM_BETAS))?.narrow(1, 0, 1)?.squeeze(1)?;
+        let eye = Tensor::eye(3, DType::F32, &self.device)?.reshape((1, 1, 3, 3))?.repeat((b, 1, 1, 1))?;
+        let posed = self.body.forward(
+            &Tensor::cat(&[&eye, &body_pose], 1)?,
+            &betas,
+            &Tensor::zeros((b, 3), DType::F32, &self.device)?,
+            false,
+        )?;
+        let pose: Vec<f32> = body_pose.flatten_all()?.to_vec1()?;
+        let betas: Vec<f32> = betas.flatten_all()?.to_vec1()?;
+        let joints: Vec<f32> = posed.joints.flatten_all()?.to_vec1()?;
+        let keypoints: Vec<f32> = posed.keypoints.flatten_all()?.to_vec1()?;
+        let rotations: Vec<f32> = decoded.rotation.flatten_all()?.to_vec1()?;
+        let translations: Vec<f32> = decoded.translation.flatten_all()?.to_vec1()?;
+        let mut out = Vec::with_capacity(b);
+        for (t, frame) in frames.iter().enumerate() {
+            let kp: Keypoints3d = std::array::from_fn(|k| {
+                let i = (t * NUM_KEYPOINTS + k) * 3;
+                [keypoints[i], keypoints[i + 1], keypoints[i + 2]]
+            });
+            let cameras: Vec<Option<Extrinsics>> = (0..frame.views.len())
+                .map(|i| {
+                    fwd.batch.present[t][i].then(|| {
+                        let at = t * v + i;
+                        let r = Matrix3::from_fn(|r, c| rotations[at * 9 + r * 3 + c] as f64);
+                        let tr = Vector3::new(
+                            translations[at * 3] as f64,
+                            translations[at * 3 + 1] as f64,
+                            translations[at * 3 + 2] as f64,
+                        );
+                        Extrinsics::new(r, tr)
+                    })
+                })
+                .collect();
+            let keypoints_cam = cameras
+                .iter()
+                .map(|c| {
+                    c.map(|e| {
+                        std::array::from_fn(|k| {
+                            let q = e.to_camera(&Vector3::from(kp[k]).cast::<f64>());
+                            [q.x as f32, q.y as f32, q.z as f32]
+                        })
+                    })
+                })
+                .collect();
+            out.push(Estimate {
+                body_pose: std::array::from_fn(|j| {
+                    let i = (t * NUM_BODY_JOINTS + j) * 9;
+                    matrix_to_axis_angle(&Matrix3::from_fn(|r, c| pose[i + r * 3 + c]))
+                }),
+                betas: std::array::from_fn(|k| betas[t * NUM_BETAS + k]),
+                cameras,
+                joints: std::array::from_fn(|j| {
+                    let i = (t * NUM_JOINTS + j) * 3;
+                    Vector3::new(joints[i], joints[i + 1], joints[i + 2])
+                }),
+                keypoints: kp,
+                keypoints_cam,
+                screened_view: fwd.screened.chosen[t],
+            });
+        }
+        Ok(out)
+    }
+}

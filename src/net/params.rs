@@ -1,0 +1,65 @@
+//! The parameter vector the network refines, its layout and its decoding into rotations and a
+//! translation: per view the body-to-camera rotation (6D) and a translation code, shared the body
+//! pose (23 x 6D) and shape (10).
+
+use candle_core::{D, Device, Result, Tensor};
+
+use crate::body::{NUM_BETAS, NUM_BODY_JOINTS};
+use crate::geometry::rotation_6d_to_matrix_tensor;
+
+/// Camera part: 6D rotation and a 3-number translation code.
+pub const CAMERA_DIM: usize = 9;
+/// Body part: 23 x 6D joint rotations and the betas.
+pub const BODY_DIM: usize = NUM_BODY_JOINTS * 6 + NUM_BETAS;
+/// The whole vector: camera then body.
+pub const PARAM_DIM: usize = CAMERA_DIM + BODY_DIM;
+
+/// The person's size in metres that the translation code assumes (a body's keypoints span about
+/// this much): depth = `BODY_SIZE / size in the image`, times `exp` of the code's third number.
+pub const BODY_SIZE: f64 = 1.7;
+
+/// The canonical point the keypoints' centre is taken to show (the middle of the torso), metres.
+pub const CANONICAL_CENTRE: [f64; 3] = [0.0, 1.0, 0.0];
+
+/// The starting vector: a camera facing the body from the front (image up = body up), zero
+/// translation code, the T-pose and the mean shape. `[n, PARAM_DIM]`.
+pub fn initial_params(n: usize, device: &Device) -> Result<Tensor> {
+    let mut p = vec![0f32; PARAM_DIM];
+    p[..6].copy_from_slice(&[1.0, 0.0, 0.0, 0.0, -1.0, 0.0]);
+    for j in 0..NUM_BODY_JOINTS {
+        p[CAMERA_DIM + 6 * j..CAMERA_DIM + 6 * j + 6].copy_from_slice(&[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    }
+    Tensor::from_vec(p, (1, PARAM_DIM), device)?.repeat((n, 1))
+}
+
+/// Decoded parameters of `N` rows.
+#[derive(Clone, Debug)]
+pub struct Decoded {
+    /// `[N, 3, 3]` body-to-camera rotation.
+    pub rotation: Tensor,
+    /// `[N, 3]` body-to-camera translation (the canonical origin in the camera frame).
+    pub translation: Tensor,
+    /// `[N, 23, 3, 3]` joint rotations.
+    pub body_pose: Tensor,
+    /// `[N, 10]` shape.
+    pub betas: Tensor,
+}
+
+/// Decodes `[N, PARAM_DIM]` parameters of views whose person sits at `centres` `[N, 2]` with size
+/// `sizes` `[N]` (normalised image units).
+pub fn decode(params: &Tensor, centres: &Tensor, sizes: &Tensor) -> Result<Decoded> {
+    let n = params.dim(0)?;
+    let rotation = rotation_6d_to_matrix_tensor(&params.narrow(1, 0, 6)?)?;
+    let code = params.narrow(1, 6, 3)?;
+    let depth = (sizes.recip()? * BODY_SIZE)?.unsqueeze(1)?.mul(&code.narrow(1, 2, 1)?.exp()?)?; // [N,1]
+    let xy = (centres + code.narrow(1, 0, 2)?)?.broadcast_mul(&depth)?;
+    let centre_cam = Tensor::cat(&[&xy, &depth], 1)?; // where the canonical centre lands
+    let canonical = Tensor::new(&CANONICAL_CENTRE.map(|x| x as f32), params.device())?.reshape((1, 3, 1))?;
+    let rotated = rotation.broadcast_matmul(&canonical)?.squeeze(D::Minus1)?;
+    let translation = (centre_cam - rotated)?;
+    let body = params.narrow(1, CAMERA_DIM, BODY_DIM)?;
+    let body_pose =
+        rotation_6d_to_matrix_tensor(&body.narrow(1, 0, NUM_BODY_JOINTS * 6)?.reshape((n, NUM_BODY_JOINTS, 6))?)?;
+    let betas = body.narrow(1, NUM_BODY_JOINTS * 6, NUM_BETAS)?;
+    Ok(Decoded { rotation, translation, body_pose, betas })
+}

@@ -1,0 +1,73 @@
+//! Screening: pick, in every frame, the view whose own estimate is most reliable — by the IRV's
+//! confidence, the view's keypoint confidence and how well the view's own body and camera reproject
+//! onto its keypoints — and start the canonical parameters from that view's body and every view's
+//! camera.
+
+use candle_core::{D, DType, Result, Tensor};
+
+use super::input::{EncodedBatch, VIEW_INPUT_DIM};
+use super::params::{BODY_DIM, CAMERA_DIM, PARAM_DIM, decode};
+use crate::body::{BodyTensors, NUM_KEYPOINTS};
+
+/// Reprojection error (in units of the person's size) at which a view's score halves.
+pub const REPROJECTION_SCALE: f64 = 0.1;
+
+/// The screening's result for `B` frames.
+#[derive(Clone, Debug)]
+pub struct Screened {
+    /// `[B, V]` every view's score (0 for missing views).
+    pub scores: Tensor,
+    /// `[B]` the chosen view of every frame.
+    pub chosen: Vec<usize>,
+    /// `[B, V, CAMERA_DIM]` every view's camera, the starting cameras.
+    pub cameras: Tensor,
+    /// `[B, BODY_DIM]` the chosen view's body, the starting body.
+    pub body: Tensor,
+}
+
+/// Mean confidence-weighted reprojection error of each view's own estimate, `[B, V]`, in units of
+/// the person's size.
+pub fn self_reprojection_error(body: &BodyTensors, batch: &EncodedBatch, params: &Tensor) -> Result<Tensor> {
+    let (b, v, _) = batch.inputs.dims3()?;
+    let flat = params.reshape((b * v, PARAM_DIM))?;
+    let decoded = decode(&flat, &batch.centres.reshape((b * v, 2))?, &batch.sizes.reshape(b * v)?)?;
+    let eye = Tensor::eye(3, DType::F32, params.device())?.reshape((1, 1, 3, 3))?.repeat((b * v, 1, 1, 1))?;
+    let rotations = Tensor::cat(&[&eye, &decoded.body_pose], 1)?;
+    let zeros = Tensor::zeros((b * v, 3), DType::F32, params.device())?;
+    let kp = body.forward(&rotations, &decoded.betas, &zeros, false).map_err(candle_core::Error::wrap)?.keypoints;
+    let cam = decoded.rotation.matmul(&kp.transpose(1, 2)?.contiguous()?)?.transpose(1, 2)?;
+    let cam = cam.broadcast_add(&decoded.translation.unsqueeze(1)?)?; // [BV,17,3]
+    let z = cam.narrow(2, 2, 1)?.maximum(1e-2)?;
+    let projected = cam.narrow(2, 0, 2)?.broadcast_div(&z)?;
+    // The observed keypoints, back from the encoding: centre + size * (x, y).
+    let inputs = batch.inputs.reshape((b * v, VIEW_INPUT_DIM))?;
+    let kp_in = inputs.narrow(1, 0, NUM_KEYPOINTS * 3)?.reshape((b * v, NUM_KEYPOINTS, 3))?;
+    let sizes = batch.sizes.reshape((b * v, 1, 1))?;
+    let observed =
+        kp_in.narrow(2, 0, 2)?.broadcast_mul(&sizes)?.broadcast_add(&batch.centres.reshape((b * v, 1, 2))?)?;
+    let confidence = kp_in.narrow(2, 2, 1)?.squeeze(2)?;
+    let distance = (projected - observed)?.sqr()?.sum(D::Minus1)?.sqrt()?.broadcast_div(&sizes.squeeze(2)?)?;
+    let weighted = (distance * &confidence)?.sum(1)?;
+    let total = (confidence.sum(1)? + 1e-6)?;
+    (weighted / total)?.reshape((b, v))
+}
+
+/// Scores every view and starts the canonical parameters from the best one.
+pub fn screen(body: &BodyTensors, batch: &EncodedBatch, params: &Tensor, confidence: &Tensor) -> Result<Screened> {
+    let (b, v, _) = batch.inputs.dims3()?;
+    let kp_conf = batch.inputs.narrow(2, 0, NUM_KEYPOINTS * 3)?.reshape((b, v, NUM_KEYPOINTS, 3))?.narrow(3, 2, 1)?;
+    let kp_conf = kp_conf.squeeze(3)?.mean(D::Minus1)?; // [B,V]
+    let error = self_reprojection_error(body, batch, params)?;
+    let scores = ((confidence * kp_conf)? / ((error / REPROJECTION_SCALE)? + 1.0)?)?.mul(&batch.mask)?;
+    let rows: Vec<Vec<f32>> = scores.to_vec2()?;
+    let chosen: Vec<usize> = rows
+        .iter()
+        .zip(&batch.present)
+        .map(|(row, present)| (0..v).filter(|&i| present[i]).max_by(|&a, &c| row[a].total_cmp(&row[c])).unwrap_or(0))
+        .collect();
+    let index = Tensor::from_vec(chosen.iter().map(|&i| i as u32).collect::<Vec<_>>(), b, params.device())?;
+    let bodies = params.narrow(2, CAMERA_DIM, BODY_DIM)?; // [B,V,BODY]
+    let index = index.reshape((b, 1, 1))?.broadcast_as((b, 1, BODY_DIM))?.contiguous()?;
+    let body_start = bodies.contiguous()?.gather(&index, 1)?.squeeze(1)?;
+    Ok(Screened { scores, chosen, cameras: params.narrow(2, 0, CAMERA_DIM)?, body: body_start })
+}

@@ -1,0 +1,117 @@
+//! The CMANet architecture (untrained weights): shapes, any number of views, permutation
+//! invariance, masking of missing views, weight files round trip and bad ones are refused.
+
+use candle_core::{DType, Device};
+use candle_nn::{VarBuilder, VarMap};
+use cmanet::body::BodyModel;
+use cmanet::data::Keypoints2d;
+use cmanet::geometry::{Extrinsics, Intrinsics};
+use cmanet::net::{Cmanet, Config, MultiViewFrame, NetError, ViewObservation, WEIGHTS_FORMAT};
+use cmanet::tensor_file::TensorWriter;
+use nalgebra::Vector3;
+
+fn network() -> (Cmanet, VarMap) {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let net = Cmanet::new(vb, &Config::small(), &BodyModel::open_body().unwrap()).unwrap();
+    (net, varmap)
+}
+
+/// A standing body's keypoints seen by `views` cameras around it.
+fn frame(views: usize) -> MultiViewFrame {
+    let model = BodyModel::open_body().unwrap();
+    let kp = model.pose(&Default::default(), false).unwrap().keypoints;
+    let k = Intrinsics::from_horizontal_fov(1.0, 1280.0, 720.0);
+    let views = (0..views)
+        .map(|i| {
+            let a = i as f64 * 2.1;
+            let eye = Vector3::new(3.0 * a.sin(), 1.2 + 0.2 * i as f64, 3.0 * a.cos());
+            let e = Extrinsics::look_at(&eye, &Vector3::new(0.0, 1.0, 0.0), &Vector3::y(), 0.0);
+            let keypoints: Keypoints2d = std::array::from_fn(|j| {
+                let p = k.project(&e.to_camera(&kp[j].cast::<f64>())).unwrap();
+                [p.x as f32, p.y as f32, 0.9]
+            });
+            Some(ViewObservation { keypoints, intrinsics: k })
+        })
+        .collect();
+    MultiViewFrame { views }
+}
+
+fn close(a: &[f32], b: &[f32], tol: f32) -> bool {
+    a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol)
+}
+
+#[test]
+fn any_number_of_views_in_any_order() {
+    let (net, _) = network();
+    for views in [2, 4, 8] {
+        let out = net.estimate(&frame(views)).unwrap();
+        assert_eq!(out.cameras.len(), views);
+        assert!(out.cameras.iter().all(|c| c.is_some()));
+        assert!(out.keypoints.iter().flatten().all(|x| x.is_finite()));
+        assert!(out.screened_view < views);
+    }
+    // Reversing the views permutes the cameras and leaves the body alone.
+    let f = frame(4);
+    let mut reversed = f.clone();
+    reversed.views.reverse();
+    let (a, b) = (net.estimate(&f).unwrap(), net.estimate(&reversed).unwrap());
+    assert!(close(&a.betas, &b.betas, 1e-4), "{:?} {:?}", a.betas, b.betas);
+    let flat = |k: &[[f32; 3]; 17]| k.iter().flatten().copied().collect::<Vec<f32>>();
+    assert!(close(&flat(&a.keypoints), &flat(&b.keypoints), 1e-4));
+    let (ca, cb) = (a.cameras[0].unwrap(), b.cameras[3].unwrap());
+    assert!((ca.rotation - cb.rotation).abs().max() < 1e-4 && (ca.translation - cb.translation).norm() < 1e-3);
+    assert_eq!(a.screened_view, 3 - b.screened_view);
+}
+
+#[test]
+fn missing_views_are_masked_and_batches_mix_view_counts() {
+    let (net, _) = network();
+    let three = frame(3);
+    let mut with_gap = three.clone();
+    with_gap.views.insert(1, None);
+    // A view seeing fewer than four keypoints counts as missing too.
+    let mut blind = three.views[0].clone().unwrap();
+    for k in blind.keypoints.iter_mut().skip(3) {
+        k[2] = 0.0;
+    }
+    with_gap.views.push(Some(blind));
+    let out = net.estimate_batch(&[three.clone(), with_gap, frame(6)]).unwrap();
+    assert_eq!(out.len(), 3);
+    assert!(out[1].cameras[1].is_none() && out[1].cameras[4].is_none());
+    assert!(close(&out[0].betas, &out[1].betas, 1e-4));
+    let alone = net.estimate(&three).unwrap();
+    assert!(close(&alone.betas, &out[0].betas, 1e-4), "batching changes nothing");
+    assert_eq!(out[2].cameras.len(), 6);
+}
+
+#[test]
+fn weights_round_trip_and_bad_files_are_refused() {
+    let (net, varmap) = network();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("weights.safetensors");
+    let mut w = TensorWriter::new();
+    w.metadata("format", WEIGHTS_FORMAT).metadata("config", serde_json::to_string(&Config::small()).unwrap());
+    let data = varmap.data().lock().unwrap();
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    for name in names {
+        let t = data[name].as_tensor();
+        w.f32(name, t.dims(), &t.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+    }
+    drop(data);
+    w.write(&path).unwrap();
+    let loaded = Cmanet::load(&path, &Device::Cpu).unwrap();
+    let f = frame(3);
+    assert_eq!(loaded.estimate(&f).unwrap(), net.estimate(&f).unwrap());
+
+    std::fs::write(&path, b"garbage").unwrap();
+    let err = Cmanet::load(&path, &Device::Cpu).unwrap_err();
+    assert!(matches!(err, NetError::Weights { .. }), "{err}");
+    let mut w = TensorWriter::new();
+    w.metadata("format", WEIGHTS_FORMAT).metadata("config", serde_json::to_string(&Config::small()).unwrap());
+    w.f32("irv.input.weight", &[2], &[0.0, 1.0]);
+    w.write(&path).unwrap();
+    let err = Cmanet::load(&path, &Device::Cpu).unwrap_err().to_string();
+    assert!(err.contains("weights.safetensors"), "{err}");
+}
