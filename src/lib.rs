@@ -18,6 +18,7 @@ pub mod net;
 #[cfg(feature = "bevy")]
 pub mod plugin;
 pub mod tensor_file;
+pub mod train;
 
 /// The things most users need, in one import.
 pub mod prelude {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::metrics::{Errors, Summary};
-use crate::data::{DataError, Mv2d, Mv3d};
+use crate::data::{DataError, Mv2d, Mv3d, sequence_files};
 
 /// One method's figures.
 #[derive(Clone, Debug, Serialize)]
@@ -25,25 +25,6 @@ pub struct MethodReport {
 pub struct Report {
     /// The methods, in the order given.
     pub methods: Vec<MethodReport>,
-}
-
-/// The sequence files of `path`: the file itself, or the `.safetensors` files of a folder, sorted.
-pub fn sequence_files(path: &Path) -> Result<Vec<PathBuf>, DataError> {
-    let io = |source| crate::tensor_file::FileError::Io { path: path.into(), source };
-    if !path.is_dir() {
-        std::fs::metadata(path).map_err(io)?;
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(io)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(DataError::Mismatch(format!("{}: no .safetensors files", path.display())));
-    }
-    Ok(files)
 }
 
 /// The estimate of `truth_file` by a method whose output is `estimates` (a file, or a folder
