@@ -1,0 +1,77 @@
+//! The training losses, on candle tensors (all differentiable):
+//! - [`reprojection`]: confidence-weighted, robust 2D reprojection error against the detector's
+//!   confident keypoints only, in units of the person's size;
+//! - [`smpl_agreement`]: agreement of predicted body rotations and shape with pseudo-labels
+//!   (multi-view SMPLify fits), weighted by how far each label can be trusted;
+//! - [`view_agreement`]: the views of one frame should describe the same body.
+
+use candle_core::{D, DType, Result, Tensor};
+
+use crate::body::BodyTensors;
+
+/// Keypoints below this confidence do not enter the reprojection loss.
+pub const CONFIDENT: f32 = 0.5;
+
+/// Robust scale of the reprojection loss, a fraction of the person's size.
+pub const ROBUST_SCALE: f64 = 0.05;
+
+/// The camera-frame keypoints `[N, 17, 3]` of bodies `body_pose` `[N, 23, 3, 3]`, `betas`
+/// `[N, 10]` seen through body-to-camera `rotation` `[N, 3, 3]` and `translation` `[N, 3]`.
+pub fn camera_keypoints(
+    body: &BodyTensors,
+    rotation: &Tensor,
+    translation: &Tensor,
+    body_pose: &Tensor,
+    betas: &Tensor,
+) -> Result<Tensor> {
+    let n = body_pose.dim(0)?;
+    let eye = Tensor::eye(3, DType::F32, body_pose.device())?.reshape((1, 1, 3, 3))?.repeat((n, 1, 1, 1))?;
+    let rotations = Tensor::cat(&[&eye, body_pose], 1)?;
+    let zeros = Tensor::zeros((n, 3), DType::F32, body_pose.device())?;
+    let kp = body.forward(&rotations, betas, &zeros, false).map_err(candle_core::Error::wrap)?.keypoints;
+    rotation.matmul(&kp.transpose(1, 2)?.contiguous()?)?.transpose(1, 2)?.broadcast_add(&translation.unsqueeze(1)?)
+}
+
+/// Mean robust reprojection loss over `N` views: `camera` `[N, 17, 3]` keypoints in each camera,
+/// `observed` `[N, 17, 2]` normalised image coordinates, `confidence` `[N, 17]`, `sizes` `[N]`
+/// (person size, normalised units). Geman–McClure with scale [`ROBUST_SCALE`], keypoints below
+/// [`CONFIDENT`] ignored, each view normalised by its total confidence.
+pub fn reprojection(camera: &Tensor, observed: &Tensor, confidence: &Tensor, sizes: &Tensor) -> Result<Tensor> {
+    let z = camera.narrow(2, 2, 1)?.maximum(1e-2)?;
+    let projected = camera.narrow(2, 0, 2)?.broadcast_div(&z)?;
+    let r2 = (projected - observed)?.sqr()?.sum(D::Minus1)?.broadcast_div(&sizes.sqr()?.unsqueeze(1)?)?;
+    let s2 = ROBUST_SCALE * ROBUST_SCALE;
+    let robust = ((&r2 * s2)? / (r2 + s2)?)?;
+    let weight = (confidence.ge(CONFIDENT)?.to_dtype(DType::F32)? * confidence)?;
+    let per_view = ((robust * &weight)?.sum(1)? / (weight.sum(1)? + 1e-6)?)?;
+    per_view.mean_all()? / s2
+}
+
+/// Weighted agreement with pseudo-labels: squared Frobenius distance of the joint rotations
+/// `[N, 23, 3, 3]` plus `betas_weight` times the squared distance of the shapes `[N, 10]`, each
+/// sample weighted by `trust` `[N]` (0 ignores a label), averaged.
+pub fn smpl_agreement(
+    body_pose: &Tensor,
+    betas: &Tensor,
+    label_pose: &Tensor,
+    label_betas: &Tensor,
+    trust: &Tensor,
+    betas_weight: f64,
+) -> Result<Tensor> {
+    let rotations = (body_pose - label_pose)?.sqr()?.flatten_from(1)?.sum(1)?;
+    let shapes = ((betas - label_betas)?.sqr()?.sum(1)? * betas_weight)?;
+    let per = ((rotations + shapes)? * trust)?;
+    per.sum_all()? / (trust.sum_all()?.to_scalar::<f32>()? as f64).max(1e-6)
+}
+
+/// Disagreement of the views' bodies within each frame: `body_pose` `[B, V, 23, 3, 3]`, `mask`
+/// `[B, V]` (1 = present); the squared distance of every present view's rotations to the frame's
+/// mean, averaged over present views.
+pub fn view_agreement(body_pose: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let (b, v) = mask.dims2()?;
+    let m = mask.reshape((b, v, 1, 1, 1))?;
+    let count = (mask.sum_keepdim(1)? + 1e-6)?.reshape((b, 1, 1, 1, 1))?;
+    let mean = body_pose.broadcast_mul(&m)?.sum_keepdim(1)?.broadcast_div(&count)?;
+    let spread = body_pose.broadcast_sub(&mean)?.sqr()?.broadcast_mul(&m)?.flatten_from(2)?.sum(2)?; // [B,V]
+    spread.sum_all()? / (mask.sum_all()?.to_scalar::<f32>()? as f64).max(1e-6)
+}
