@@ -95,6 +95,24 @@ pub struct EncodedBatch {
     pub present: Vec<Vec<bool>>,
 }
 
+impl EncodedBatch {
+    /// The observed keypoints back from the encoding, flattened over frames and views:
+    /// normalised image coordinates `[B * V, 17, 2]` (centre + size x encoded) and confidences
+    /// `[B * V, 17]` (0 for missing keypoints and views).
+    pub fn observed(&self) -> Result<(Tensor, Tensor)> {
+        let (b, v, _) = self.inputs.dims3()?;
+        let n = b * v;
+        let kp = self.inputs.reshape((n, VIEW_INPUT_DIM))?.narrow(1, 0, NUM_KEYPOINTS * 3)?.reshape((
+            n,
+            NUM_KEYPOINTS,
+            3,
+        ))?;
+        let sizes = self.sizes.reshape((n, 1, 1))?;
+        let observed = kp.narrow(2, 0, 2)?.broadcast_mul(&sizes)?.broadcast_add(&self.centres.reshape((n, 1, 2))?)?;
+        Ok((observed, kp.narrow(2, 2, 1)?.squeeze(2)?))
+    }
+}
+
 /// Encodes frames for the network.
 pub fn encode_batch(frames: &[MultiViewFrame], device: &Device) -> Result<EncodedBatch> {
     let b = frames.len();

@@ -5,7 +5,7 @@
 
 use candle_core::{D, DType, Result, Tensor};
 
-use super::input::{EncodedBatch, VIEW_INPUT_DIM};
+use super::input::EncodedBatch;
 use super::params::{BODY_DIM, CAMERA_DIM, PARAM_DIM, decode};
 use crate::body::{BodyTensors, NUM_KEYPOINTS};
 
@@ -39,13 +39,8 @@ pub fn self_reprojection_error(body: &BodyTensors, batch: &EncodedBatch, params:
     let cam = cam.broadcast_add(&decoded.translation.unsqueeze(1)?)?; // [BV,17,3]
     let z = cam.narrow(2, 2, 1)?.maximum(1e-2)?;
     let projected = cam.narrow(2, 0, 2)?.broadcast_div(&z)?;
-    // The observed keypoints, back from the encoding: centre + size * (x, y).
-    let inputs = batch.inputs.reshape((b * v, VIEW_INPUT_DIM))?;
-    let kp_in = inputs.narrow(1, 0, NUM_KEYPOINTS * 3)?.reshape((b * v, NUM_KEYPOINTS, 3))?;
+    let (observed, confidence) = batch.observed()?;
     let sizes = batch.sizes.reshape((b * v, 1, 1))?;
-    let observed =
-        kp_in.narrow(2, 0, 2)?.broadcast_mul(&sizes)?.broadcast_add(&batch.centres.reshape((b * v, 1, 2))?)?;
-    let confidence = kp_in.narrow(2, 2, 1)?.squeeze(2)?;
     let distance = (projected - observed)?.sqr()?.sum(D::Minus1)?.sqrt()?.broadcast_div(&sizes.squeeze(2)?)?;
     let weighted = (distance * &confidence)?.sum(1)?;
     let total = (confidence.sum(1)? + 1e-6)?;

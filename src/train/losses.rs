@@ -60,8 +60,17 @@ pub fn smpl_agreement(
 ) -> Result<Tensor> {
     let rotations = (body_pose - label_pose)?.sqr()?.flatten_from(1)?.sum(1)?;
     let shapes = ((betas - label_betas)?.sqr()?.sum(1)? * betas_weight)?;
-    let per = ((rotations + shapes)? * trust)?;
-    per.sum_all()? / (trust.sum_all()?.to_scalar::<f32>()? as f64).max(1e-6)
+    weighted_mean(&(rotations + shapes)?, trust)
+}
+
+/// Weighted mean over samples of the squared distance between `a` and `b` (`[N, ...]`), weights
+/// `[N]` (0 ignores a sample).
+pub fn weighted_squared_distance(a: &Tensor, b: &Tensor, weight: &Tensor) -> Result<Tensor> {
+    weighted_mean(&(a - b)?.sqr()?.flatten_from(1)?.sum(1)?, weight)
+}
+
+fn weighted_mean(per_sample: &Tensor, weight: &Tensor) -> Result<Tensor> {
+    (per_sample * weight)?.sum_all()? / (weight.sum_all()?.to_scalar::<f32>()? as f64).max(1e-6)
 }
 
 /// Disagreement of the views' bodies within each frame: `body_pose` `[B, V, 23, 3, 3]`, `mask`
