@@ -1,0 +1,240 @@
+//! The training loop: stage 1 (IRV) then stage 2 (IEV, IRV frozen) with Adam on random batches of
+//! pseudo-labelled frames, a checkpoint every so often (training resumes from it), the loss curves
+//! as CSV, and the final weights.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+
+use super::labelled::{LabelledFrame, label_batch};
+use super::stage1::{Stage1Weights, stage1_loss};
+use super::stage2::{Stage2Weights, stage2_loss};
+use crate::body::{BodyModel, BodyTensors};
+use crate::data::synth::random::Rng;
+use crate::net::input::encode_batch;
+use crate::net::irv::Irv;
+use crate::net::{Cmanet, Config, NetError, WEIGHTS_FORMAT};
+use crate::tensor_file::{FileError, TensorWriter};
+
+/// What can stop training.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// Nothing to train on, or settings that cannot work.
+    #[error("cannot train: {0}")]
+    BadInput(String),
+    /// The network failed.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// Reading or writing a file failed.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A tensor operation failed.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    /// The body model failed.
+    #[error(transparent)]
+    Body(#[from] crate::body::BodyError),
+}
+
+/// The recipe.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainSettings {
+    /// Adam steps of stage 1. Default: 3000.
+    pub stage1_steps: usize,
+    /// Adam steps of stage 2. Default: 1500.
+    pub stage2_steps: usize,
+    /// Frames per batch. Default: 32.
+    pub batch_frames: usize,
+    /// Adam learning rate. Default: 1e-3.
+    pub learning_rate: f64,
+    /// Seed of the batch sampling. Default: 0.
+    pub seed: u64,
+    /// Steps between checkpoints. Default: 250.
+    pub checkpoint_every: usize,
+    /// Stage-1 loss weights. Default: [`Stage1Weights::default`].
+    pub stage1: Stage1Weights,
+    /// Stage-2 loss weights. Default: [`Stage2Weights::default`].
+    pub stage2: Stage2Weights,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        Self {
+            stage1_steps: 3000,
+            stage2_steps: 1500,
+            batch_frames: 32,
+            learning_rate: 1e-3,
+            seed: 0,
+            checkpoint_every: 250,
+            stage1: Stage1Weights::default(),
+            stage2: Stage2Weights::default(),
+        }
+    }
+}
+
+/// One point of the loss curves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurvePoint {
+    /// 1 or 2.
+    pub stage: u8,
+    /// Step within the stage.
+    pub step: usize,
+    /// The weighted total.
+    pub total: f32,
+    /// Reprojection term.
+    pub reprojection: f32,
+    /// Pseudo-label body term.
+    pub smpl: f32,
+    /// Pseudo-label camera term.
+    pub camera: f32,
+    /// View agreement term (stage 1 only; 0 in stage 2).
+    pub views: f32,
+}
+
+/// Header of `curves.csv`.
+pub const CURVES_HEADER: &str = "stage,step,total,reprojection,smpl,camera,views";
+
+/// Writes every variable of `varmap` as a weights file with `config` and extra metadata.
+pub fn save_weights(varmap: &VarMap, config: &Config, path: &Path, extra: &[(&str, String)]) -> Result<(), TrainError> {
+    let mut w = TensorWriter::new();
+    let config_json = serde_json::to_string(config).map_err(|e| TrainError::BadInput(e.to_string()))?;
+    w.metadata("format", WEIGHTS_FORMAT).metadata("config", config_json);
+    for (k, v) in extra {
+        w.metadata(k, v.clone());
+    }
+    let data = varmap.data().lock().map_err(|_| TrainError::BadInput("weights are locked".into()))?;
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    for name in names {
+        let t = data[name].as_tensor();
+        w.f32(name, t.dims(), &t.flatten_all()?.to_vec1::<f32>()?);
+    }
+    drop(data);
+    Ok(w.write(path)?)
+}
+
+fn vars_with_prefix(varmap: &VarMap, prefix: &str) -> Vec<Var> {
+    let Ok(data) = varmap.data().lock() else { return Vec::new() };
+    let mut named: Vec<(&String, &Var)> = data.iter().filter(|(n, _)| n.starts_with(prefix)).collect();
+    named.sort_by(|a, b| a.0.cmp(b.0));
+    named.into_iter().map(|(_, v)| v.clone()).collect()
+}
+
+/// Where training resumes: (stage, step) of the checkpoint in `out_dir`, if any.
+fn checkpoint_position(path: &Path) -> Option<(u8, usize)> {
+    let bytes = std::fs::read(path).ok()?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).ok()?;
+    let meta = header.metadata().clone()?;
+    Some((meta.get("stage")?.parse().ok()?, meta.get("step")?.parse().ok()?))
+}
+
+/// Trains CMANet on `frames`, writing `checkpoint.safetensors`, `curves.csv` and finally
+/// `cmanet.safetensors` into `out_dir`; with `resume`, starts from the checkpoint there.
+/// `progress` sees every curve point. Returns the path of the final weights.
+pub fn train(
+    config: &Config,
+    model: &BodyModel,
+    frames: &[LabelledFrame],
+    settings: &TrainSettings,
+    out_dir: &Path,
+    resume: bool,
+    progress: &mut dyn FnMut(&CurvePoint),
+) -> Result<PathBuf, TrainError> {
+    if frames.is_empty() {
+        return Err(TrainError::BadInput("no training frames".into()));
+    }
+    let device = Device::Cpu;
+    std::fs::create_dir_all(out_dir).map_err(|source| FileError::Io { path: out_dir.into(), source })?;
+    let mut varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
+    let net = Cmanet::new(vb.clone(), config, model)?;
+    let irv = Irv::new(vb.pp("irv"), config)?;
+    let body = BodyTensors::new(model, &device, DType::F32)?;
+    let checkpoint = out_dir.join("checkpoint.safetensors");
+    let curves = out_dir.join("curves.csv");
+    let mut start = (1u8, 0usize);
+    if resume && let Some(position) = checkpoint_position(&checkpoint) {
+        varmap.load(&checkpoint)?;
+        start = position;
+    }
+    // Keep the curve rows up to the checkpoint; later ones are recomputed.
+    let kept: Vec<String> = std::fs::read_to_string(&curves)
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let mut f = l.split(',');
+            let stage: u8 = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+            let step: usize = f.next().and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
+            resume && (stage, step) < start
+        })
+        .map(String::from)
+        .collect();
+    let io = |source| FileError::Io { path: curves.clone(), source };
+    let mut csv = std::fs::File::create(&curves).map_err(io)?;
+    writeln!(csv, "{CURVES_HEADER}").map_err(io)?;
+    for l in &kept {
+        writeln!(csv, "{l}").map_err(io)?;
+    }
+    let mut rng = Rng::new(settings.seed ^ (start.0 as u64) << 32 ^ start.1 as u64);
+    let params = ParamsAdamW { lr: settings.learning_rate, weight_decay: 0.0, ..Default::default() };
+    for stage in [1u8, 2] {
+        let steps = if stage == 1 { settings.stage1_steps } else { settings.stage2_steps };
+        if stage < start.0 {
+            continue;
+        }
+        let first = if stage == start.0 { start.1 } else { 0 };
+        let prefix = if stage == 1 { "irv." } else { "iev." };
+        let mut adam = AdamW::new(vars_with_prefix(&varmap, prefix), params.clone())?;
+        for step in first..steps {
+            let picked: Vec<&LabelledFrame> =
+                (0..settings.batch_frames.max(1)).map(|_| &frames[rng.below(frames.len())]).collect();
+            let inputs: Vec<_> = picked.iter().map(|f| f.frame.clone()).collect();
+            let batch = encode_batch(&inputs, &device)?;
+            let labels = label_batch(&picked, batch.mask.dim(1)?, &device)?;
+            let point = if stage == 1 {
+                let loss = stage1_loss(&irv, &body, &batch, &labels, &settings.stage1)?;
+                adam.backward_step(&loss.total)?;
+                CurvePoint {
+                    stage,
+                    step,
+                    total: loss.total.to_scalar()?,
+                    reprojection: loss.reprojection,
+                    smpl: loss.smpl,
+                    camera: loss.camera,
+                    views: loss.views,
+                }
+            } else {
+                let fwd = net.forward(batch)?;
+                let loss = stage2_loss(&fwd, &body, &labels, &settings.stage2)?;
+                adam.backward_step(&loss.total)?;
+                CurvePoint {
+                    stage,
+                    step,
+                    total: loss.total.to_scalar()?,
+                    reprojection: loss.reprojection,
+                    smpl: loss.smpl,
+                    camera: loss.camera,
+                    views: 0.0,
+                }
+            };
+            let p = &point;
+            writeln!(csv, "{},{},{},{},{},{},{}", p.stage, p.step, p.total, p.reprojection, p.smpl, p.camera, p.views)
+                .map_err(io)?;
+            progress(p);
+            if (step + 1) % settings.checkpoint_every.max(1) == 0 {
+                save_weights(
+                    &varmap,
+                    config,
+                    &checkpoint,
+                    &[("stage", stage.to_string()), ("step", (step + 1).to_string())],
+                )?;
+            }
+        }
+    }
+    let weights = out_dir.join("cmanet.safetensors");
+    save_weights(&varmap, config, &weights, &[])?;
+    Ok(weights)
+}
