@@ -12,6 +12,8 @@ use cmanet::data::{Mv2d, Mv3d, sequence_files};
 use cmanet::eval::{Report, triangulate_sequence};
 use cmanet::fit::{FitSettings, Fitter};
 use cmanet::geometry::TriangulationSettings;
+use cmanet::net::{Cmanet, Config};
+use cmanet::train::{PseudoLabels, TrainSettings, labelled_frames, train, training_files};
 use indicatif::{ProgressBar, ProgressStyle};
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
@@ -31,10 +33,58 @@ enum Method {
     Fit,
     /// Robust weighted DLT from the true cameras (needs `--calibrated`).
     Triangulate,
+    /// CMANet (unknown cameras); weights from `--weights`.
+    Cmanet,
+}
+
+/// Network size presets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Preset {
+    /// `Config::small()`.
+    Small,
+    /// `Config::base()`.
+    Base,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train CMANet from multi-view 2D keypoints alone (`cmanet-mv2d` files; any ground truth in
+    /// them is dropped on reading). Pseudo-labels are fitted once and cached.
+    Train {
+        /// A `cmanet-mv2d` file or a folder of them.
+        #[arg(long)]
+        data: PathBuf,
+        /// Output folder: `cmanet.safetensors`, `checkpoint.safetensors`, `curves.csv`.
+        #[arg(long)]
+        output: PathBuf,
+        /// Pseudo-label cache. Default: `<output>/pseudo_labels`.
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Network size.
+        #[arg(long, value_enum, default_value = "small")]
+        preset: Preset,
+        /// Adam steps of stage 1 (IRV).
+        #[arg(long, default_value_t = 3000)]
+        stage1_steps: usize,
+        /// Adam steps of stage 2 (IEV, IRV frozen).
+        #[arg(long, default_value_t = 1500)]
+        stage2_steps: usize,
+        /// Frames per batch.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// Adam learning rate.
+        #[arg(long, default_value_t = 1e-3)]
+        learning_rate: f64,
+        /// Seed of the batch sampling.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Continue from `<output>/checkpoint.safetensors`.
+        #[arg(long)]
+        resume: bool,
+        /// Body model (default: the shipped open body).
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
     /// Generate synthetic multi-view sequences (`cmanet-mv2d`), deterministic by seed.
     Synth {
         /// Seed: the same seed gives the same files.
@@ -82,6 +132,9 @@ enum Command {
         /// Files processed in parallel. Default: the number of cores.
         #[arg(long)]
         jobs: Option<usize>,
+        /// CMANet weights (`--method cmanet`). Default: `assets/models/cmanet.safetensors`.
+        #[arg(long)]
+        weights: Option<PathBuf>,
         /// Print a JSON summary (files, frames, seconds) at the end.
         #[arg(long)]
         json: bool,
@@ -129,8 +182,35 @@ fn main() -> ExitCode {
         Command::Synth { seed, sequences, frames, min_views, max_views, output, no_ground_truth, model } => {
             synth(seed, sequences, frames, (min_views, max_views), &output, no_ground_truth, model)
         }
-        Command::Estimate { input, output, method, calibrated, model, jobs, json } => {
-            estimate(&input, &output, method, calibrated, model, jobs, json)
+        Command::Train {
+            data,
+            output,
+            cache,
+            preset,
+            stage1_steps,
+            stage2_steps,
+            batch,
+            learning_rate,
+            seed,
+            resume,
+            model,
+        } => {
+            let settings = TrainSettings {
+                stage1_steps,
+                stage2_steps,
+                batch_frames: batch,
+                learning_rate,
+                seed,
+                ..Default::default()
+            };
+            let config = match preset {
+                Preset::Small => Config::small(),
+                Preset::Base => Config::base(),
+            };
+            train_command(&data, &output, cache, &config, &settings, resume, model)
+        }
+        Command::Estimate { input, output, method, calibrated, model, jobs, weights, json } => {
+            estimate(&input, &output, method, calibrated, model, jobs, weights, json)
         }
         Command::Eval { truth, methods, per_sequence, json } => eval(&truth, &methods, per_sequence, json),
     };
@@ -206,6 +286,10 @@ fn parallel(n: usize, jobs: usize, work: impl Fn(usize) -> Result<(), AnyError> 
     results.into_iter().collect()
 }
 
+fn default_weights_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmanet.safetensors")
+}
+
 fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -249,11 +333,21 @@ fn estimate(
     calibrated: bool,
     model: Option<PathBuf>,
     jobs: Option<usize>,
+    weights: Option<PathBuf>,
     json: bool,
 ) -> Result<(), AnyError> {
     if method == Method::Triangulate && !calibrated {
         return Err("triangulate needs the true cameras: pass --calibrated".into());
     }
+    if method == Method::Cmanet && calibrated {
+        return Err("cmanet estimates the cameras itself: drop --calibrated".into());
+    }
+    let weights = weights.unwrap_or_else(default_weights_path);
+    // Load once up front: a missing or bad weights file stops the run before any work.
+    let network = match method {
+        Method::Cmanet => Some(Cmanet::load(&weights, &candle_core::Device::Cpu)?),
+        _ => None,
+    };
     let pairs = file_pairs(input, output)?;
     // Read everything first: a bad file stops the run before any work is done.
     let mut inputs = Vec::with_capacity(pairs.len());
@@ -285,6 +379,14 @@ fn estimate(
                 bar.inc(data.num_frames() as u64);
                 r
             }
+            Method::Cmanet => {
+                let net = network.as_ref().ok_or("no network")?;
+                let mut done = 0;
+                net.estimate_sequence(data, &mut |n| {
+                    bar.inc((n - done) as u64);
+                    done = n;
+                })?
+            }
         };
         result.write(dst)?;
         Ok(())
@@ -303,6 +405,54 @@ fn estimate(
             output.display()
         );
     }
+    Ok(())
+}
+
+fn train_command(
+    data: &Path,
+    output: &Path,
+    cache: Option<PathBuf>,
+    config: &Config,
+    settings: &TrainSettings,
+    resume: bool,
+    model: Option<PathBuf>,
+) -> Result<(), AnyError> {
+    let body = load_body(model.as_deref())?;
+    let sequences = training_files(data)?;
+    let cache = cache.unwrap_or_else(|| output.join("pseudo_labels"));
+    std::fs::create_dir_all(&cache).map_err(|e| format!("{}: {e}", cache.display()))?;
+    let bar = progress_bar(sequences.len(), "pseudo-labels");
+    let labels: Vec<std::sync::Mutex<Option<PseudoLabels>>> = sequences.iter().map(|_| Default::default()).collect();
+    parallel(sequences.len(), default_jobs(), |i| {
+        let fitter = Fitter::new(body.clone(), &candle_core::Device::Cpu, FitSettings::default())?;
+        let label = PseudoLabels::load_or_fit(&sequences[i], &cache, &fitter)?;
+        if let Ok(mut slot) = labels[i].lock() {
+            *slot = Some(label);
+        }
+        bar.inc(1);
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    let labels: Vec<PseudoLabels> = labels.into_iter().filter_map(|m| m.into_inner().ok().flatten()).collect();
+    let frames = labelled_frames(&sequences, &labels);
+    println!("{} sequences, {} frames, pseudo-labels in {}", sequences.len(), frames.len(), cache.display());
+    let bar = progress_bar(settings.stage1_steps + settings.stage2_steps, "train");
+    let started = std::time::Instant::now();
+    let weights = train(config, &body, &frames, settings, output, resume, &mut |p| {
+        let done = if p.stage == 1 { p.step } else { settings.stage1_steps + p.step };
+        bar.set_position(done as u64 + 1);
+        bar.set_message(format!(
+            "stage {} loss {:.3} (reproj {:.3} smpl {:.3} cam {:.3})",
+            p.stage, p.total, p.reprojection, p.smpl, p.camera
+        ));
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "trained in {:.1} min -> {} (curves: {})",
+        started.elapsed().as_secs_f64() / 60.0,
+        weights.display(),
+        output.join("curves.csv").display()
+    );
     Ok(())
 }
 

@@ -17,6 +17,7 @@ pub mod irv;
 pub mod model;
 pub mod params;
 pub mod screening;
+pub mod sequence;
 
 pub use config::Config;
 pub use input::{MultiViewFrame, ViewObservation, encode_batch};

@@ -1,0 +1,63 @@
+//! Running CMANet over a whole `cmanet-mv2d` sequence and writing the `cmanet-mv3d` result (in the
+//! canonical frame: the body's root frame of every frame).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use nalgebra::Vector3;
+
+use super::input::{MultiViewFrame, ViewObservation};
+use super::model::{Cmanet, NetError};
+use crate::body::BodyParams;
+use crate::data::{Mv2d, Mv3d, Mv3dFrame};
+use crate::geometry::Extrinsics;
+
+impl Cmanet {
+    /// Estimates every frame of `data` (its extrinsics and ground truth are never read). A view
+    /// the network cannot use in a frame keeps its camera from the nearest earlier frame (or a
+    /// camera 4 m in front of the body), so the output always has every view.
+    pub fn estimate_sequence(&self, data: &Mv2d, progress: &mut dyn FnMut(usize)) -> Result<Mv3d, NetError> {
+        let fallback =
+            Extrinsics::look_at(&Vector3::new(0.0, 1.0, 4.0), &Vector3::new(0.0, 1.0, 0.0), &Vector3::y(), 0.0);
+        let mut last: Vec<Extrinsics> = vec![fallback; data.num_views()];
+        let mut frames = Vec::with_capacity(data.num_frames());
+        for (t, views) in data.keypoints2d.iter().enumerate() {
+            let start = Instant::now();
+            let frame = MultiViewFrame {
+                views: views
+                    .iter()
+                    .zip(&data.intrinsics)
+                    .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i }))
+                    .collect(),
+            };
+            let estimate = self.estimate(&frame)?;
+            for (slot, camera) in last.iter_mut().zip(&estimate.cameras) {
+                if let Some(c) = camera {
+                    *slot = *c;
+                }
+            }
+            let joints3d_cam = last
+                .iter()
+                .map(|e| {
+                    std::array::from_fn(|k| {
+                        let q = e.to_camera(&Vector3::from(estimate.keypoints[k]).cast::<f64>());
+                        [q.x as f32, q.y as f32, q.z as f32]
+                    })
+                })
+                .collect();
+            frames.push(Mv3dFrame {
+                joints3d_cam,
+                joints3d: estimate.keypoints,
+                extrinsics: last.clone(),
+                params: BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() },
+                seconds: start.elapsed().as_secs_f64(),
+            });
+            progress(t + 1);
+        }
+        let metadata = BTreeMap::from([
+            ("method".to_string(), "cmanet".to_string()),
+            ("world".to_string(), "canonical".to_string()),
+        ]);
+        Ok(Mv3d { fps: data.fps, frames, metadata })
+    }
+}
