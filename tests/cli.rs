@@ -81,3 +81,39 @@ fn bad_input_gets_a_one_line_error() {
     let out = cmanet(&["eval", "--truth", dir.path().join("missing").to_str().unwrap(), "--method", "fit=x"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn train_then_estimate_with_the_trained_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (data, run, est) = (dir.path().join("data"), dir.path().join("run"), dir.path().join("est"));
+    let out = cmanet(&["synth", "--seed", "4", "--sequences", "1", "--frames", "3", "--output", &s(&data)]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = cmanet(&[
+        "train",
+        "--data",
+        &s(&data),
+        "--output",
+        &s(&run),
+        "--stage1-steps",
+        "3",
+        "--stage2-steps",
+        "2",
+        "--batch",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(run.join("cmanet.safetensors").exists() && run.join("curves.csv").exists());
+    assert!(run.join("pseudo_labels/seq_0000.fit.safetensors").exists());
+    let weights = s(&run.join("cmanet.safetensors"));
+    let out =
+        cmanet(&["estimate", "--input", &s(&data), "--output", &s(&est), "--method", "cmanet", "--weights", &weights]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = cmanet(&["eval", "--truth", &s(&data), "--method", &format!("cmanet={}", s(&est)), "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // A missing weights file is a one-line error before any work.
+    let out =
+        cmanet(&["estimate", "--input", &s(&data), "--output", &s(&est), "--method", "cmanet", "--weights", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+}
