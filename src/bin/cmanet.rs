@@ -46,6 +46,35 @@ enum Preset {
     Base,
 }
 
+/// Arguments of `cmanet estimate`.
+#[derive(clap::Args)]
+struct EstimateArgs {
+    /// A `cmanet-mv2d` file, or a folder of them.
+    #[arg(long)]
+    input: PathBuf,
+    /// The output file, or (for a folder input) the output folder: one file per input, same name.
+    #[arg(long)]
+    output: PathBuf,
+    /// The method.
+    #[arg(long, value_enum, default_value = "fit")]
+    method: Method,
+    /// Use the true cameras from the input (without it, no method reads the extrinsics).
+    #[arg(long)]
+    calibrated: bool,
+    /// Body model (default: the shipped open body).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Files processed in parallel. Default: the number of cores.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// CMANet weights (`--method cmanet`). Default: `assets/models/cmanet.safetensors`.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Print a JSON summary (files, frames, seconds) at the end.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Train CMANet from multi-view 2D keypoints alone (`cmanet-mv2d` files; any ground truth in
@@ -113,32 +142,7 @@ enum Command {
         model: Option<PathBuf>,
     },
     /// Estimate 3D pose (and cameras) from `cmanet-mv2d` files; writes `cmanet-mv3d`.
-    Estimate {
-        /// A `cmanet-mv2d` file, or a folder of them.
-        #[arg(long)]
-        input: PathBuf,
-        /// The output file, or (for a folder input) the output folder: one file per input, same name.
-        #[arg(long)]
-        output: PathBuf,
-        /// The method.
-        #[arg(long, value_enum, default_value = "fit")]
-        method: Method,
-        /// Use the true cameras from the input (without it, no method reads the extrinsics).
-        #[arg(long)]
-        calibrated: bool,
-        /// Body model (default: the shipped open body).
-        #[arg(long)]
-        model: Option<PathBuf>,
-        /// Files processed in parallel. Default: the number of cores.
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// CMANet weights (`--method cmanet`). Default: `assets/models/cmanet.safetensors`.
-        #[arg(long)]
-        weights: Option<PathBuf>,
-        /// Print a JSON summary (files, frames, seconds) at the end.
-        #[arg(long)]
-        json: bool,
-    },
+    Estimate(EstimateArgs),
     /// Measure estimates against the ground truth in `cmanet-mv2d` files, methods side by side.
     Eval {
         /// The ground-truth `cmanet-mv2d` file or folder (needs joints3d and extrinsics).
@@ -209,9 +213,7 @@ fn main() -> ExitCode {
             };
             train_command(&data, &output, cache, &config, &settings, resume, model)
         }
-        Command::Estimate { input, output, method, calibrated, model, jobs, weights, json } => {
-            estimate(&input, &output, method, calibrated, model, jobs, weights, json)
-        }
+        Command::Estimate(args) => estimate(args),
         Command::Eval { truth, methods, per_sequence, json } => eval(&truth, &methods, per_sequence, json),
     };
     match result {
@@ -326,16 +328,9 @@ fn synth(
     Ok(())
 }
 
-fn estimate(
-    input: &Path,
-    output: &Path,
-    method: Method,
-    calibrated: bool,
-    model: Option<PathBuf>,
-    jobs: Option<usize>,
-    weights: Option<PathBuf>,
-    json: bool,
-) -> Result<(), AnyError> {
+fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
+    let EstimateArgs { input, output, method, calibrated, model, jobs, weights, json } = args;
+    let (input, output) = (input.as_path(), output.as_path());
     if method == Method::Triangulate && !calibrated {
         return Err("triangulate needs the true cameras: pass --calibrated".into());
     }
