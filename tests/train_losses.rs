@@ -44,7 +44,7 @@ fn reprojection_is_zero_at_the_truth_and_pulls_towards_it() {
     let rotation = Tensor::from_vec(mat(&r), (1, 3, 3), &dev).unwrap();
     let loss = |translation: &Tensor| {
         let camera = camera_keypoints(&body, &rotation, translation, &pose, &betas).unwrap();
-        reprojection(&camera, &observed, &confidence, &sizes).unwrap()
+        reprojection(&camera, &observed, &confidence, &sizes, 0.05).unwrap()
     };
     let truth = Tensor::from_vec(vec![t.x, t.y, t.z], (1, 3), &dev).unwrap();
     let at_truth = loss(&truth).to_scalar::<f32>().unwrap();
@@ -57,7 +57,7 @@ fn reprojection_is_zero_at_the_truth_and_pulls_towards_it() {
     // Keypoints below the confidence threshold do not count.
     let unsure = Tensor::from_vec(vec![0.3f32; 17], (1, 17), &dev).unwrap();
     let camera = camera_keypoints(&body, &rotation, moved.as_tensor(), &pose, &betas).unwrap();
-    assert!(reprojection(&camera, &observed, &unsure, &sizes).unwrap().to_scalar::<f32>().unwrap() < 1e-6);
+    assert!(reprojection(&camera, &observed, &unsure, &sizes, 0.05).unwrap().to_scalar::<f32>().unwrap() < 1e-6);
 }
 
 #[test]

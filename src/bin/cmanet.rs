@@ -107,6 +107,9 @@ enum Command {
         /// Seed of the batch sampling.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Robust scale of the reprojection losses, a fraction of the person's size.
+        #[arg(long, default_value_t = 0.05)]
+        robust_scale: f64,
         /// Continue from `<output>/checkpoint.safetensors`.
         #[arg(long)]
         resume: bool,
@@ -196,10 +199,11 @@ fn main() -> ExitCode {
             batch,
             learning_rate,
             seed,
+            robust_scale,
             resume,
             model,
         } => {
-            let settings = TrainSettings {
+            let mut settings = TrainSettings {
                 stage1_steps,
                 stage2_steps,
                 batch_frames: batch,
@@ -207,6 +211,8 @@ fn main() -> ExitCode {
                 seed,
                 ..Default::default()
             };
+            settings.stage1.robust_scale = robust_scale;
+            settings.stage2.robust_scale = robust_scale;
             let config = match preset {
                 Preset::Small => Config::small(),
                 Preset::Base => Config::base(),

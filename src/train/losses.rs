@@ -12,9 +12,6 @@ use crate::body::BodyTensors;
 /// Keypoints below this confidence do not enter the reprojection loss.
 pub const CONFIDENT: f32 = 0.5;
 
-/// Robust scale of the reprojection loss, a fraction of the person's size.
-pub const ROBUST_SCALE: f64 = 0.05;
-
 /// The camera-frame keypoints `[N, 17, 3]` of bodies `body_pose` `[N, 23, 3, 3]`, `betas`
 /// `[N, 10]` seen through body-to-camera `rotation` `[N, 3, 3]` and `translation` `[N, 3]`.
 pub fn camera_keypoints(
@@ -34,13 +31,21 @@ pub fn camera_keypoints(
 
 /// Mean robust reprojection loss over `N` views: `camera` `[N, 17, 3]` keypoints in each camera,
 /// `observed` `[N, 17, 2]` normalised image coordinates, `confidence` `[N, 17]`, `sizes` `[N]`
-/// (person size, normalised units). Geman–McClure with scale [`ROBUST_SCALE`], keypoints below
-/// [`CONFIDENT`] ignored, each view normalised by its total confidence.
-pub fn reprojection(camera: &Tensor, observed: &Tensor, confidence: &Tensor, sizes: &Tensor) -> Result<Tensor> {
+/// (person size, normalised units). Geman–McClure with scale `robust_scale` (a fraction of the
+/// person's size; the loss is divided by its square, so it reads as a squared error in those units
+/// below the scale and saturates at 1 above it), keypoints below [`CONFIDENT`] ignored, each view
+/// normalised by its total confidence.
+pub fn reprojection(
+    camera: &Tensor,
+    observed: &Tensor,
+    confidence: &Tensor,
+    sizes: &Tensor,
+    robust_scale: f64,
+) -> Result<Tensor> {
     let z = camera.narrow(2, 2, 1)?.maximum(1e-2)?;
     let projected = camera.narrow(2, 0, 2)?.broadcast_div(&z)?;
     let r2 = (projected - observed)?.sqr()?.sum(D::Minus1)?.broadcast_div(&sizes.sqr()?.unsqueeze(1)?)?;
-    let s2 = ROBUST_SCALE * ROBUST_SCALE;
+    let s2 = robust_scale * robust_scale;
     let robust = ((&r2 * s2)? / (r2 + s2)?)?;
     let weight = (confidence.ge(CONFIDENT)?.to_dtype(DType::F32)? * confidence)?;
     let per_view = ((robust * &weight)?.sum(1)? / (weight.sum(1)? + 1e-6)?)?;

@@ -13,6 +13,8 @@ use crate::net::params::{PARAM_DIM, decode};
 /// Weights of the stage-1 losses (the reprojection term has weight 1).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stage1Weights {
+    /// Robust scale of the reprojection term, a fraction of the person's size. Default: 0.05.
+    pub robust_scale: f64,
     /// Body agreement with the pseudo-labels. Default: 0.1.
     pub smpl: f64,
     /// Shape agreement, relative to the body term. Default: 0.1.
@@ -25,7 +27,7 @@ pub struct Stage1Weights {
 
 impl Default for Stage1Weights {
     fn default() -> Self {
-        Self { smpl: 0.1, betas: 0.1, camera: 0.1, views: 0.05 }
+        Self { robust_scale: 0.05, smpl: 0.1, betas: 0.1, camera: 0.1, views: 0.05 }
     }
 }
 
@@ -59,7 +61,7 @@ pub fn stage1_loss(
         decode(&out.params.reshape((n, PARAM_DIM))?, &batch.centres.reshape((n, 2))?, &batch.sizes.reshape(n)?)?;
     let camera = camera_keypoints(body, &decoded.rotation, &decoded.translation, &decoded.body_pose, &decoded.betas)?;
     let (observed, confidence) = batch.observed()?;
-    let reproj = reprojection(&camera, &observed, &confidence, &batch.sizes.reshape(n)?)?;
+    let reproj = reprojection(&camera, &observed, &confidence, &batch.sizes.reshape(n)?, w.robust_scale)?;
     // Every present view against its frame's label, weighted by the label's trust.
     let mask = batch.mask.reshape(n)?;
     let trust = labels.trust.unsqueeze(1)?.broadcast_as((b, v))?.reshape(n)?.mul(&mask)?;

@@ -12,6 +12,8 @@ use crate::net::params::{PARAM_DIM, decode};
 /// Weights of the stage-2 losses (the reprojection term has weight 1).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stage2Weights {
+    /// Robust scale of the reprojection term, a fraction of the person's size. Default: 0.05.
+    pub robust_scale: f64,
     /// Body agreement with the pseudo-labels. Default: 0.05.
     pub smpl: f64,
     /// Shape agreement, relative to the body term. Default: 0.1.
@@ -22,7 +24,7 @@ pub struct Stage2Weights {
 
 impl Default for Stage2Weights {
     fn default() -> Self {
-        Self { smpl: 0.05, betas: 0.1, camera: 0.05 }
+        Self { robust_scale: 0.05, smpl: 0.05, betas: 0.1, camera: 0.05 }
     }
 }
 
@@ -49,7 +51,7 @@ pub fn stage2_loss(fwd: &Forward, body: &BodyTensors, labels: &LabelBatch, w: &S
     let decoded = decode(&params, &batch.centres.reshape((n, 2))?, &batch.sizes.reshape(n)?)?;
     let camera = camera_keypoints(body, &decoded.rotation, &decoded.translation, &decoded.body_pose, &decoded.betas)?;
     let (observed, confidence) = batch.observed()?;
-    let reproj = reprojection(&camera, &observed, &confidence, &batch.sizes.reshape(n)?)?;
+    let reproj = reprojection(&camera, &observed, &confidence, &batch.sizes.reshape(n)?, w.robust_scale)?;
     // The shared body once per frame against its label; every present view's camera against its label.
     let frame_pose = decoded.body_pose.reshape((b, v, NUM_BODY_JOINTS, 3, 3))?.narrow(1, 0, 1)?.squeeze(1)?;
     let frame_betas = decoded.betas.reshape((b, v, ()))?.narrow(1, 0, 1)?.squeeze(1)?;
