@@ -10,11 +10,27 @@ use cmanet::net::{Cmanet, Config, MultiViewFrame, NetError, ViewObservation, WEI
 use cmanet::tensor_file::TensorWriter;
 use nalgebra::Vector3;
 
+/// An untrained network whose IEV heads are random too (a fresh IEV starts at zero corrections,
+/// which would make its attention and masks invisible to these tests).
 fn network() -> (Cmanet, VarMap) {
-    let varmap = VarMap::new();
+    let mut varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     let net = Cmanet::new(vb, &Config::small(), &BodyModel::open_body().unwrap()).unwrap();
+    for head in ["iev.camera_head", "iev.body_head"] {
+        for part in ["weight", "bias"] {
+            let name = format!("{head}.{part}");
+            let shape = varmap.data().lock().unwrap()[&name].shape().clone();
+            varmap.set_one(&name, candle_core::Tensor::randn(0f32, 0.05, shape, &Device::Cpu).unwrap()).unwrap();
+        }
+    }
     (net, varmap)
+}
+
+/// A network exactly as `Cmanet::new` makes it.
+fn fresh_network() -> Cmanet {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    Cmanet::new(vb, &Config::small(), &BodyModel::open_body().unwrap()).unwrap()
 }
 
 /// A standing body's keypoints seen by `views` cameras around it.
@@ -117,4 +133,15 @@ fn weights_round_trip_and_bad_files_are_refused() {
     w.write(&path).unwrap();
     let err = Cmanet::load(&path, &Device::Cpu).unwrap_err().to_string();
     assert!(err.contains("weights.safetensors"), "{err}");
+}
+
+#[test]
+fn a_fresh_iev_keeps_the_screened_estimate() {
+    let net = fresh_network();
+    let fwd = net.forward(cmanet::net::encode_batch(&[frame(3)], &Device::Cpu).unwrap()).unwrap();
+    let diff = |a: &candle_core::Tensor, b: &candle_core::Tensor| {
+        (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
+    };
+    assert_eq!(diff(&fwd.cameras, &fwd.screened.cameras), 0.0);
+    assert_eq!(diff(&fwd.body, &fwd.screened.body), 0.0);
 }

@@ -52,6 +52,14 @@ impl EncoderLayer {
     }
 }
 
+/// A linear layer that starts at zero (weights and bias), so a fresh IEV leaves the screened
+/// estimate exactly as it is and training only learns corrections; loaded weights replace it.
+fn zero_linear(input: usize, output: usize, vb: VarBuilder) -> Result<Linear> {
+    let weight = vb.get_with_hints((output, input), "weight", candle_nn::Init::Const(0.0))?;
+    let bias = vb.get_with_hints(output, "bias", candle_nn::Init::Const(0.0))?;
+    Ok(Linear::new(weight, Some(bias)))
+}
+
 /// The inter-view module.
 #[derive(Clone, Debug)]
 pub struct Iev {
@@ -76,8 +84,8 @@ impl Iev {
                 .map(|i| EncoderLayer::new(vb.pp(format!("layer{i}")), cfg))
                 .collect::<Result<_>>()?,
             norm: layer_norm(d, 1e-5, vb.pp("norm"))?,
-            camera_head: linear(d, CAMERA_DIM, vb.pp("camera_head"))?,
-            body_head: linear(d, BODY_DIM, vb.pp("body_head"))?,
+            camera_head: zero_linear(d, CAMERA_DIM, vb.pp("camera_head"))?,
+            body_head: zero_linear(d, BODY_DIM, vb.pp("body_head"))?,
             iterations: cfg.iev_iterations,
         })
     }
