@@ -2,7 +2,7 @@
 //! tensors.
 
 use candle_core::{Device, Result, Tensor};
-use nalgebra::{Matrix3, Vector3};
+use nalgebra::Matrix3;
 
 use super::data::TrainingSequence;
 use super::pseudo::PseudoLabels;
@@ -21,8 +21,6 @@ pub struct LabelledFrame {
     pub betas: [f32; NUM_BETAS],
     /// Pseudo-label body-to-camera rotation of every view.
     pub camera_rotations: Vec<Matrix3<f32>>,
-    /// Pseudo-label body-to-camera translation of every view, metres.
-    pub camera_translations: Vec<Vector3<f32>>,
     /// How far the label can be trusted, in [0, 1].
     pub trust: f32,
 }
@@ -39,7 +37,6 @@ pub fn labelled_frames(sequences: &[TrainingSequence], labels: &[PseudoLabels]) 
                 body_pose: std::array::from_fn(|j| axis_angle_to_matrix(&fit.params.body_pose[j])),
                 betas: fit.params.betas,
                 camera_rotations: fit.extrinsics.iter().map(|e| e.rotation.cast::<f32>()).collect(),
-                camera_translations: fit.extrinsics.iter().map(|e| e.translation.cast::<f32>()).collect(),
                 trust: trust.get(t).copied().unwrap_or(0.0),
             });
         }
@@ -56,10 +53,6 @@ pub struct LabelBatch {
     pub betas: Tensor,
     /// `[B, V, 3, 3]` (identity for padded views).
     pub camera_rotations: Tensor,
-    /// `[B, V, 3]` translations divided by their depth (z = 1; (0, 0, 1) for padded views).
-    pub camera_directions: Tensor,
-    /// `[B, V]` the translations' depths (1 for padded views).
-    pub camera_depths: Tensor,
     /// `[B]`.
     pub trust: Tensor,
 }
@@ -78,22 +71,7 @@ pub fn label_batch(frames: &[&LabelledFrame], views: usize, device: &Device) -> 
             (0..views).flat_map(|i| flat(&f.camera_rotations.get(i).copied().unwrap_or_else(Matrix3::identity)))
         })
         .collect();
-    let translation = |f: &LabelledFrame, i: usize| {
-        f.camera_translations.get(i).copied().filter(|t| t.z > 1e-3).unwrap_or_else(|| Vector3::new(0.0, 0.0, 1.0))
-    };
-    let directions: Vec<f32> = frames
-        .iter()
-        .flat_map(|f| {
-            (0..views).flat_map(move |i| {
-                let t = translation(f, i);
-                [t.x / t.z, t.y / t.z, 1.0]
-            })
-        })
-        .collect();
-    let depths: Vec<f32> = frames.iter().flat_map(|f| (0..views).map(move |i| translation(f, i).z)).collect();
     Ok(LabelBatch {
-        camera_directions: Tensor::from_vec(directions, (b, views, 3), device)?,
-        camera_depths: Tensor::from_vec(depths, (b, views), device)?,
         body_pose: Tensor::from_vec(pose, (b, NUM_BODY_JOINTS, 3, 3), device)?,
         betas: Tensor::from_vec(betas, (b, NUM_BETAS), device)?,
         camera_rotations: Tensor::from_vec(cams, (b, views, 3, 3), device)?,

@@ -19,9 +19,6 @@ pub struct Stage1Weights {
     pub smpl: f64,
     /// Shape agreement, relative to the body term. Default: 0.1.
     pub betas: f64,
-    /// Camera translation agreement with the pseudo-labels, on the translation divided by the
-    /// label's depth (so near and far cameras weigh alike). Default: 1.
-    pub translation: f64,
     /// Camera rotation agreement with the pseudo-labels. Default: 0.1.
     pub camera: f64,
     /// Agreement of the views' bodies within a frame. Default: 0.05.
@@ -30,7 +27,7 @@ pub struct Stage1Weights {
 
 impl Default for Stage1Weights {
     fn default() -> Self {
-        Self { robust_scale: 0.05, smpl: 0.1, betas: 0.1, translation: 1.0, camera: 0.1, views: 0.05 }
+        Self { robust_scale: 0.05, smpl: 0.1, betas: 0.1, camera: 0.1, views: 0.05 }
     }
 }
 
@@ -43,10 +40,8 @@ pub struct Stage1Loss {
     pub reprojection: f32,
     /// Pseudo-label body term.
     pub smpl: f32,
-    /// Pseudo-label camera term (rotation).
+    /// Pseudo-label camera term.
     pub camera: f32,
-    /// Pseudo-label camera translation term.
-    pub translation: f32,
     /// View agreement term.
     pub views: f32,
 }
@@ -79,18 +74,13 @@ pub fn stage1_loss(
     let label_betas = labels.betas.unsqueeze(1)?.broadcast_as((b, v, labels.betas.dim(1)?))?.reshape((n, ()))?;
     let smpl = smpl_agreement(&decoded.body_pose, &decoded.betas, &label_pose, &label_betas, &trust, w.betas)?;
     let cam = weighted_squared_distance(&decoded.rotation, &labels.camera_rotations.reshape((n, 3, 3))?, &trust)?;
-    let depth = labels.camera_depths.reshape((n, 1))?;
-    let direction = decoded.translation.broadcast_div(&depth)?;
-    let translation = weighted_squared_distance(&direction, &labels.camera_directions.reshape((n, 3))?, &trust)?;
     let views = view_agreement(&decoded.body_pose.reshape((b, v, NUM_BODY_JOINTS, 3, 3))?, &batch.mask)?;
-    let total = ((((&reproj + (&smpl * w.smpl)?)? + (&cam * w.camera)?)? + (&views * w.views)?)?
-        + (&translation * w.translation)?)?;
+    let total = (((&reproj + (&smpl * w.smpl)?)? + (&cam * w.camera)?)? + (&views * w.views)?)?;
     Ok(Stage1Loss {
         total,
         reprojection: reproj.to_scalar()?,
         smpl: smpl.to_scalar()?,
         camera: cam.to_scalar()?,
-        translation: translation.to_scalar()?,
         views: views.to_scalar()?,
     })
 }

@@ -18,16 +18,13 @@ pub struct Stage2Weights {
     pub smpl: f64,
     /// Shape agreement, relative to the body term. Default: 0.1.
     pub betas: f64,
-    /// Camera translation agreement with the pseudo-labels, on the translation divided by the
-    /// label's depth (so near and far cameras weigh alike). Default: 1.
-    pub translation: f64,
     /// Camera rotation agreement with the pseudo-labels. Default: 0.05.
     pub camera: f64,
 }
 
 impl Default for Stage2Weights {
     fn default() -> Self {
-        Self { robust_scale: 0.05, smpl: 0.05, betas: 0.1, translation: 1.0, camera: 0.05 }
+        Self { robust_scale: 0.05, smpl: 0.05, betas: 0.1, camera: 0.05 }
     }
 }
 
@@ -40,10 +37,8 @@ pub struct Stage2Loss {
     pub reprojection: f32,
     /// Pseudo-label body term.
     pub smpl: f32,
-    /// Pseudo-label camera term (rotation).
+    /// Pseudo-label camera term.
     pub camera: f32,
-    /// Pseudo-label camera translation term.
-    pub translation: f32,
 }
 
 /// The stage-2 loss of a forward pass of the whole network.
@@ -63,15 +58,6 @@ pub fn stage2_loss(fwd: &Forward, body: &BodyTensors, labels: &LabelBatch, w: &S
     let smpl = smpl_agreement(&frame_pose, &frame_betas, &labels.body_pose, &labels.betas, &labels.trust, w.betas)?;
     let trust = labels.trust.unsqueeze(1)?.broadcast_as((b, v))?.reshape(n)?.mul(&batch.mask.reshape(n)?)?;
     let cam = weighted_squared_distance(&decoded.rotation, &labels.camera_rotations.reshape((n, 3, 3))?, &trust)?;
-    let depth = labels.camera_depths.reshape((n, 1))?;
-    let direction = decoded.translation.broadcast_div(&depth)?;
-    let translation = weighted_squared_distance(&direction, &labels.camera_directions.reshape((n, 3))?, &trust)?;
-    let total = (((&reproj + (&smpl * w.smpl)?)? + (&cam * w.camera)?)? + (&translation * w.translation)?)?;
-    Ok(Stage2Loss {
-        total,
-        reprojection: reproj.to_scalar()?,
-        smpl: smpl.to_scalar()?,
-        camera: cam.to_scalar()?,
-        translation: translation.to_scalar()?,
-    })
+    let total = ((&reproj + (&smpl * w.smpl)?)? + (&cam * w.camera)?)?;
+    Ok(Stage2Loss { total, reprojection: reproj.to_scalar()?, smpl: smpl.to_scalar()?, camera: cam.to_scalar()? })
 }

@@ -87,16 +87,14 @@ pub struct CurvePoint {
     pub reprojection: f32,
     /// Pseudo-label body term.
     pub smpl: f32,
-    /// Pseudo-label camera rotation term.
+    /// Pseudo-label camera term.
     pub camera: f32,
-    /// Pseudo-label camera translation term.
-    pub translation: f32,
     /// View agreement term (stage 1 only; 0 in stage 2).
     pub views: f32,
 }
 
 /// Header of `curves.csv`.
-pub const CURVES_HEADER: &str = "stage,step,total,reprojection,smpl,camera,translation,views";
+pub const CURVES_HEADER: &str = "stage,step,total,reprojection,smpl,camera,views";
 
 /// Writes every variable of `varmap` as a weights file with `config` and extra metadata.
 pub fn save_weights(varmap: &VarMap, config: &Config, path: &Path, extra: &[(&str, String)]) -> Result<(), TrainError> {
@@ -206,7 +204,6 @@ pub fn train(
                     reprojection: loss.reprojection,
                     smpl: loss.smpl,
                     camera: loss.camera,
-                    translation: loss.translation,
                     views: loss.views,
                 }
             } else {
@@ -220,17 +217,12 @@ pub fn train(
                     reprojection: loss.reprojection,
                     smpl: loss.smpl,
                     camera: loss.camera,
-                    translation: loss.translation,
                     views: 0.0,
                 }
             };
             let p = &point;
-            writeln!(
-                csv,
-                "{},{},{},{},{},{},{},{}",
-                p.stage, p.step, p.total, p.reprojection, p.smpl, p.camera, p.translation, p.views
-            )
-            .map_err(io)?;
+            writeln!(csv, "{},{},{},{},{},{},{}", p.stage, p.step, p.total, p.reprojection, p.smpl, p.camera, p.views)
+                .map_err(io)?;
             progress(p);
             if (step + 1) % settings.checkpoint_every.max(1) == 0 {
                 save_weights(
