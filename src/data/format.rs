@@ -23,6 +23,10 @@ pub const FORMAT_VERSION: &str = "1";
 /// The keypoint layout of both formats.
 pub const KEYPOINT_LAYOUT: &str = "coco17";
 
+/// Confidence below which an estimator treats a keypoint as missing (the fit and the network
+/// share it).
+pub const MIN_CONFIDENCE: f32 = 0.05;
+
 /// Frame rate assumed for files whose metadata has none.
 pub const DEFAULT_FPS: f32 = 30.0;
 

@@ -4,8 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use nalgebra::Vector3;
-
 use super::format::{self, DataError, Keypoints2d, Keypoints3d};
 use crate::body::{BodyParams, NUM_KEYPOINTS};
 use crate::geometry::{Camera, Extrinsics, Intrinsics};
@@ -200,14 +198,4 @@ impl Mv2d {
         }
         Ok(w.write(path)?)
     }
-}
-
-/// The keypoints of one view as vectors with their confidences.
-pub fn keypoint_vector(k: &[f32; 3]) -> (nalgebra::Vector2<f64>, f64) {
-    (nalgebra::Vector2::new(k[0] as f64, k[1] as f64), k[2] as f64)
-}
-
-/// A 3D keypoint as a vector.
-pub fn point3(k: &[f32; 3]) -> Vector3<f64> {
-    Vector3::new(k[0] as f64, k[1] as f64, k[2] as f64)
 }

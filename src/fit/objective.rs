@@ -12,10 +12,8 @@ use super::init::NormalizedKeypoint;
 use super::prior;
 use crate::body::{BodyTensors, NUM_BODY_JOINTS, NUM_KEYPOINTS};
 use crate::data::Mv2d;
+use crate::data::format::MIN_CONFIDENCE;
 use crate::geometry::{Extrinsics, axis_angle_to_matrix_tensor};
-
-/// Confidence below which a keypoint is ignored.
-pub const MIN_CONFIDENCE: f32 = 0.05;
 
 /// Loss weights of the fit. Residuals are measured in units of [`RESIDUAL_UNIT`] of the person's
 /// size in the image.

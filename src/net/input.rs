@@ -7,13 +7,11 @@ use nalgebra::Vector2;
 
 use crate::body::NUM_KEYPOINTS;
 use crate::data::Keypoints2d;
+use crate::data::format::MIN_CONFIDENCE;
 use crate::geometry::Intrinsics;
 
 /// Length of one view's input vector: 17 x (x, y, confidence), centre (2), log size (1).
 pub const VIEW_INPUT_DIM: usize = NUM_KEYPOINTS * 3 + 3;
-
-/// Confidence below which a keypoint counts as missing.
-pub const MIN_CONFIDENCE: f32 = 0.05;
 
 /// One camera's observation of the person: pixel keypoints and the camera's intrinsics.
 #[derive(Clone, Debug, PartialEq)]

@@ -194,32 +194,16 @@ pub fn train(
             let inputs: Vec<_> = picked.iter().map(|f| f.frame.clone()).collect();
             let batch = encode_batch(&inputs, &device)?;
             let labels = label_batch(&picked, batch.mask.dim(1)?, &device)?;
-            let point = if stage == 1 {
+            // (total, reprojection, smpl, camera, views) of this step's loss.
+            let (total, reprojection, smpl, camera, views) = if stage == 1 {
                 let loss = stage1_loss(&irv, &body, &batch, &labels, &settings.stage1)?;
-                adam.backward_step(&loss.total)?;
-                CurvePoint {
-                    stage,
-                    step,
-                    total: loss.total.to_scalar()?,
-                    reprojection: loss.reprojection,
-                    smpl: loss.smpl,
-                    camera: loss.camera,
-                    views: loss.views,
-                }
+                (loss.total, loss.reprojection, loss.smpl, loss.camera, loss.views)
             } else {
-                let fwd = net.forward(batch)?;
-                let loss = stage2_loss(&fwd, &body, &labels, &settings.stage2)?;
-                adam.backward_step(&loss.total)?;
-                CurvePoint {
-                    stage,
-                    step,
-                    total: loss.total.to_scalar()?,
-                    reprojection: loss.reprojection,
-                    smpl: loss.smpl,
-                    camera: loss.camera,
-                    views: 0.0,
-                }
+                let loss = stage2_loss(&net.forward(batch)?, &body, &labels, &settings.stage2)?;
+                (loss.total, loss.reprojection, loss.smpl, loss.camera, 0.0)
             };
+            adam.backward_step(&total)?;
+            let point = CurvePoint { stage, step, total: total.to_scalar()?, reprojection, smpl, camera, views };
             let p = &point;
             writeln!(csv, "{},{},{},{},{},{},{}", p.stage, p.step, p.total, p.reprojection, p.smpl, p.camera, p.views)
                 .map_err(io)?;

@@ -165,6 +165,11 @@ impl Placement {
     fn sample(rng: &mut Rng) -> Self {
         Self { heading: rng.angle(), position: [rng.symmetric(0.5), rng.symmetric(0.5)] }
     }
+
+    /// A frame of `pose` standing here on both feet (motions on the spot).
+    pub(crate) fn standing(&self, pose: Pose) -> MotionFrame {
+        MotionFrame { pose, heading: self.heading, position: self.position, anchor: Anchor::FEET, lift: 0.0 }
+    }
 }
 
 /// Draws a random motion of `kind`.

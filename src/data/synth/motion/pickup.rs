@@ -6,7 +6,7 @@ use super::super::random::Rng;
 use super::ease::ease;
 use super::pose::{Pose, Side};
 use super::style::{ArmCarriage, Idle};
-use super::{Anchor, Motion, MotionContext, MotionFrame, Placement};
+use super::{Motion, MotionContext, MotionFrame, Placement};
 
 /// One pick-up, times in seconds.
 #[derive(Clone, Copy, Debug)]
@@ -96,12 +96,6 @@ impl Motion for PickUp {
             }
         }
         self.idle.apply(&mut pose, t);
-        MotionFrame {
-            pose,
-            heading: self.place.heading,
-            position: self.place.position,
-            anchor: Anchor::FEET,
-            lift: 0.0,
-        }
+        self.place.standing(pose)
     }
 }

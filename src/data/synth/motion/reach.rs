@@ -6,7 +6,7 @@ use super::super::random::Rng;
 use super::ease::Keyframes;
 use super::pose::{Pose, Side};
 use super::style::{ArmCarriage, Idle};
-use super::{Anchor, Motion, MotionContext, MotionFrame, Placement};
+use super::{Motion, MotionContext, MotionFrame, Placement};
 
 /// Values interpolated between keyframes.
 const L_FLEX: usize = 0;
@@ -123,12 +123,6 @@ impl Motion for Reach {
             pose.crouch(side, 3.0, 3.0);
         }
         self.idle.apply(&mut pose, t);
-        MotionFrame {
-            pose,
-            heading: self.place.heading,
-            position: self.place.position,
-            anchor: Anchor::FEET,
-            lift: 0.0,
-        }
+        self.place.standing(pose)
     }
 }

@@ -6,7 +6,7 @@ use super::super::random::Rng;
 use super::ease::Keyframes;
 use super::pose::{Pose, Side};
 use super::style::{ArmCarriage, Idle};
-use super::{Anchor, Motion, MotionContext, MotionFrame, Placement};
+use super::{Motion, MotionContext, MotionFrame, Placement};
 
 /// Thigh lean, shank lean, pelvis pitch, spine flexion, shoulder flexion, elbow flexion (degrees).
 const N: usize = 6;
@@ -100,12 +100,6 @@ impl Motion for SitToStand {
         pose.spine(spine, 0.0, 0.0);
         pose.head(-0.5 * (pitch + spine), 0.0, 0.0);
         self.idle.apply(&mut pose, t);
-        MotionFrame {
-            pose,
-            heading: self.place.heading,
-            position: self.place.position,
-            anchor: Anchor::FEET,
-            lift: 0.0,
-        }
+        self.place.standing(pose)
     }
 }

@@ -8,7 +8,7 @@ use super::super::random::Rng;
 use super::ease::ease;
 use super::pose::{Pose, Side};
 use super::style::{ArmCarriage, Idle};
-use super::{Anchor, Motion, MotionContext, MotionFrame, Placement};
+use super::{Motion, MotionContext, MotionFrame, Placement};
 
 pub(super) struct Wave {
     place: Placement,
@@ -81,12 +81,6 @@ impl Motion for Wave {
         }
         pose.head(-5.0 * w, tilt, 0.0);
         self.idle.apply(&mut pose, t);
-        MotionFrame {
-            pose,
-            heading: self.place.heading,
-            position: self.place.position,
-            anchor: Anchor::FEET,
-            lift: 0.0,
-        }
+        self.place.standing(pose)
     }
 }
