@@ -11,6 +11,7 @@
 
 pub mod body;
 pub mod data;
+pub mod detect;
 pub mod eval;
 pub mod fit;
 pub mod geometry;

@@ -1,0 +1,52 @@
+//! Benchmarks of the BlazePose port (`cmanet::detect`), one thread: the detector network
+//! (224x224) and the lite and full landmark networks (256x256) on the first fixture input of
+//! `tests/fixtures/blazepose_*.safetensors` (the same inputs `tools/time_litert.py` times LiteRT
+//! on), and the whole pipeline (detection, crop, landmarks) on a rendered 512x512 frame.
+//!
+//! Run with `RAYON_NUM_THREADS=1 cargo bench --no-default-features --bench detect`.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use cmanet::detect::{LandmarkModel, Network, PoseDetector, PoseTracker, RgbImage};
+use cmanet::tensor_file::TensorFile;
+use criterion::Criterion;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture_input(name: &str, detector: bool) -> Vec<f32> {
+    let fx = TensorFile::read_safetensors(&root().join(format!("tests/fixtures/blazepose_{name}.safetensors")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let raw = fx.required("input0", &[Some(1), None, None, Some(3)]).unwrap_or_else(|e| panic!("{e}"));
+    raw.data.iter().map(|&b| if detector { b as f32 / 127.5 - 1.0 } else { b as f32 / 255.0 }).collect()
+}
+
+fn networks(c: &mut Criterion) {
+    for (name, detector) in [("detector", true), ("landmark_lite", false), ("landmark_full", false)] {
+        let net = Network::load(&root().join(format!("assets/models/blazepose_{name}.safetensors")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let x = fixture_input(name, detector);
+        c.bench_function(&format!("blazepose_{name}"), |b| b.iter(|| net.run(black_box(&x))));
+    }
+}
+
+fn pipeline(c: &mut Criterion) {
+    let img = RgbImage::open(&root().join("plugin-docs/src/images/avatar_arms_raised.png"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for model in [LandmarkModel::Lite, LandmarkModel::Full] {
+        let det = PoseDetector::load(model).unwrap_or_else(|e| panic!("{e}"));
+        let tag = format!("{model:?}").to_lowercase();
+        c.bench_function(&format!("pose_detect_{tag}_512px"), |b| b.iter(|| det.detect(black_box(&img))));
+        let mut tracker = PoseTracker::new();
+        c.bench_function(&format!("pose_track_{tag}_512px"), |b| b.iter(|| tracker.track(&det, black_box(&img))));
+    }
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    networks(&mut c);
+    pipeline(&mut c);
+    c.final_summary();
+}

@@ -1,0 +1,483 @@
+//! The BlazePose networks as a small graph interpreter: the op list that `tools/convert_blazepose.py`
+//! stores as JSON in each model file's metadata (the TFLite graph with DEQUANTIZE and DENSIFY folded
+//! away), compiled once at load time into ops with their weights in kernel layout, then run on NHWC
+//! `f32` buffers that are freed after their last use.
+//!
+//! The graph JSON and the weight layout are documented in the script (`GRAPH_DOC`); its
+//! `numpy_forward` is the specification this interpreter follows op for op.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use safetensors::{Dtype, SafeTensors};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::DetectError;
+use super::kernels::{self, Activation, Window};
+
+/// The format tag of a converted BlazePose model file.
+pub const MODEL_FORMAT: &str = "cmanet-blazepose-1";
+
+#[derive(Deserialize)]
+struct GraphJson {
+    inputs: Vec<IoJson>,
+    outputs: Vec<IoJson>,
+    tensors: HashMap<String, TensorJson>,
+    ops: Vec<OpJson>,
+}
+
+#[derive(Deserialize)]
+struct IoJson {
+    tensor: usize,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct TensorJson {
+    shape: Vec<i64>,
+}
+
+#[derive(Deserialize)]
+struct OpJson {
+    op: String,
+    inputs: Vec<Option<InputJson>>,
+    outputs: Vec<usize>,
+    options: serde_json::Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct InputJson {
+    tensor: Option<usize>,
+    param: Option<String>,
+    value: Option<Vec<i64>>,
+}
+
+/// A compiled op.
+#[derive(Debug)]
+enum Kind {
+    Conv { win: Window, cin: usize, cout: usize, weights: Vec<f32>, bias: Vec<f32>, act: Activation },
+    Depthwise { win: Window, channels: usize, weights: Vec<f32>, bias: Vec<f32>, act: Activation },
+    Add(Activation),
+    Pad([[usize; 2]; 4]),
+    MaxPool { win: Window, channels: usize },
+    Resize { channels: usize },
+    DepthToSpace(usize),
+    Reshape,
+    Concat(usize),
+    Logistic,
+}
+
+#[derive(Debug)]
+struct Op {
+    kind: Kind,
+    /// Slots of the activation inputs.
+    inputs: Vec<usize>,
+    output: usize,
+    out_shape: Vec<usize>,
+    /// Slots whose last use this op is.
+    frees: Vec<usize>,
+    name: String,
+}
+
+/// One output of a network run: its TFLite name, shape and values (row-major, NHWC for images).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Output {
+    /// The TFLite output name (`Identity`, `Identity_1`, ...).
+    pub name: String,
+    /// Dimensions.
+    pub shape: Vec<usize>,
+    /// Values.
+    pub data: Vec<f32>,
+}
+
+impl Output {
+    /// The output as a candle tensor on `device`.
+    pub fn to_tensor(&self, device: &Device) -> Result<Tensor, DetectError> {
+        Ok(Tensor::from_slice(&self.data, self.shape.as_slice(), device)?)
+    }
+}
+
+/// A BlazePose network (detector or landmark model), ready to run.
+#[derive(Debug)]
+pub struct Network {
+    model: String,
+    input_slot: usize,
+    input_shape: Vec<usize>,
+    outputs: Vec<(String, usize)>,
+    shapes: Vec<Vec<usize>>,
+    ops: Vec<Op>,
+}
+
+fn bad(path: &Path, problem: impl Into<String>) -> DetectError {
+    DetectError::Model { path: path.into(), problem: problem.into() }
+}
+
+fn shape_of(t: &TensorJson) -> Option<Vec<usize>> {
+    t.shape.iter().map(|&d| usize::try_from(d).ok()).collect()
+}
+
+fn activation(opts: &serde_json::Map<String, Value>) -> Result<Activation, String> {
+    match opts.get("fused_activation_function").and_then(Value::as_str).unwrap_or("NONE") {
+        "NONE" => Ok(Activation::None),
+        "RELU" => Ok(Activation::Relu),
+        "RELU6" => Ok(Activation::Relu6),
+        other => Err(format!("unsupported fused activation {other}")),
+    }
+}
+
+fn opt_usize(opts: &serde_json::Map<String, Value>, key: &str, default: usize) -> usize {
+    opts.get(key).and_then(Value::as_u64).map_or(default, |v| v as usize)
+}
+
+fn pad_of(opts: &serde_json::Map<String, Value>) -> Result<[usize; 4], String> {
+    match opts.get("pad") {
+        None => Ok([0; 4]),
+        Some(v) => {
+            let p: Vec<usize> =
+                v.as_array().into_iter().flatten().filter_map(Value::as_u64).map(|x| x as usize).collect();
+            p.try_into().map_err(|_| "bad pad option".to_string())
+        }
+    }
+}
+
+impl Network {
+    /// Loads a converted model file (`assets/models/blazepose_*.safetensors`).
+    pub fn load(path: &Path) -> Result<Self, DetectError> {
+        let bytes = std::fs::read(path).map_err(|source| DetectError::Io { path: path.into(), source })?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Builds the network from the bytes of a converted model file; `path` only names it in errors.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, DetectError> {
+        let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(path, e.to_string()))?;
+        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(path, e.to_string()))?;
+        let metadata = meta.metadata().clone().unwrap_or_default();
+        if metadata.get("format").map(String::as_str) != Some(MODEL_FORMAT) {
+            return Err(bad(path, format!("not a {MODEL_FORMAT} file")));
+        }
+        let model = metadata.get("model").cloned().unwrap_or_default();
+        let graph: GraphJson = serde_json::from_str(metadata.get("graph").ok_or_else(|| bad(path, "no graph"))?)
+            .map_err(|e| bad(path, format!("graph: {e}")))?;
+
+        let param = |name: &str| -> Result<(Vec<usize>, Vec<f32>), DetectError> {
+            let t = st.tensor(name).map_err(|e| bad(path, format!("{name}: {e}")))?;
+            let data = match t.dtype() {
+                Dtype::F16 => {
+                    t.data().chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect()
+                }
+                Dtype::F32 => {
+                    t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+                }
+                d => return Err(bad(path, format!("{name}: dtype {d:?}"))),
+            };
+            Ok((t.shape().to_vec(), data))
+        };
+
+        let mut slots: HashMap<usize, usize> = HashMap::new();
+        let mut shapes: Vec<Vec<usize>> = Vec::new();
+        let slot_of = |id: usize, slots: &mut HashMap<usize, usize>, shapes: &mut Vec<Vec<usize>>| {
+            if let Some(&s) = slots.get(&id) {
+                return Ok(s);
+            }
+            let t = graph.tensors.get(&id.to_string()).ok_or_else(|| bad(path, format!("tensor {id} unknown")))?;
+            let shape = shape_of(t).ok_or_else(|| bad(path, format!("tensor {id}: bad shape")))?;
+            shapes.push(shape);
+            slots.insert(id, shapes.len() - 1);
+            Ok::<usize, DetectError>(shapes.len() - 1)
+        };
+        let [input] = graph.inputs.as_slice() else {
+            return Err(bad(path, "expected one input"));
+        };
+        let input_slot = slot_of(input.tensor, &mut slots, &mut shapes)?;
+
+        let mut ops = Vec::new();
+        for (index, op) in graph.ops.iter().enumerate() {
+            let fail = |p: String| bad(path, format!("op {index} ({}): {p}", op.op));
+            let mut acts = Vec::new();
+            let mut params = Vec::new();
+            let mut values = Vec::new();
+            for i in op.inputs.iter().flatten() {
+                if let Some(t) = i.tensor {
+                    acts.push(slots.get(&t).copied().ok_or_else(|| fail(format!("tensor {t} used before it is made")))?);
+                } else if let Some(p) = &i.param {
+                    params.push(param(p)?);
+                } else if let Some(v) = &i.value {
+                    values.push(v.clone());
+                }
+            }
+            let [out_id] = op.outputs.as_slice() else { return Err(fail("expected one output".into())) };
+            let output = slot_of(*out_id, &mut slots, &mut shapes)?;
+            let out_shape = shapes[output].clone();
+            let in_shape = |k: usize| acts.get(k).map(|&s| shapes[s].clone()).ok_or_else(|| fail("missing input".into()));
+            let o = &op.options;
+            let nhwc = |s: &[usize]| -> Result<[usize; 4], DetectError> {
+                <[usize; 4]>::try_from(s).map_err(|_| fail(format!("expected NHWC, got {s:?}")))
+            };
+            let kind = match op.op.as_str() {
+                "CONV_2D" | "DEPTHWISE_CONV_2D" => {
+                    let [(ws, w), (bs, b)] = <[_; 2]>::try_from(params).map_err(|_| fail("weight and bias".into()))?;
+                    let [_, ih, iw, cin] = nhwc(&in_shape(0)?)?;
+                    let [o_, i_, kh, kw] = <[usize; 4]>::try_from(ws.as_slice()).map_err(|_| fail("weight rank".into()))?;
+                    if bs != [o_] {
+                        return Err(fail("bias shape".into()));
+                    }
+                    let stride = [opt_usize(o, "stride_h", 1), opt_usize(o, "stride_w", 1)];
+                    if opt_usize(o, "dilation_h_factor", 1) != 1 || opt_usize(o, "dilation_w_factor", 1) != 1 {
+                        return Err(fail("dilation is not supported".into()));
+                    }
+                    let pad = pad_of(o).map_err(fail)?;
+                    let out_hw = Window::output_size([ih, iw], [kh, kw], stride, pad).ok_or_else(|| fail("window".into()))?;
+                    let win = Window { in_hw: [ih, iw], out_hw, kernel: [kh, kw], stride, pad };
+                    let act = activation(o).map_err(fail)?;
+                    if nhwc(&out_shape)? != [1, out_hw[0], out_hw[1], o_] {
+                        return Err(fail("output shape".into()));
+                    }
+                    if op.op == "CONV_2D" {
+                        if i_ != cin {
+                            return Err(fail("input channels".into()));
+                        }
+                        // OIHW -> [(ky * KW + kx) * I + i][o]
+                        let mut weights = vec![0.0; kh * kw * cin * o_];
+                        for oc in 0..o_ {
+                            for ic in 0..cin {
+                                for ky in 0..kh {
+                                    for kx in 0..kw {
+                                        weights[((ky * kw + kx) * cin + ic) * o_ + oc] = w[((oc * cin + ic) * kh + ky) * kw + kx];
+                                    }
+                                }
+                            }
+                        }
+                        Kind::Conv { win, cin, cout: o_, weights, bias: b, act }
+                    } else {
+                        if i_ != 1 || o_ != cin {
+                            return Err(fail("only depth multiplier 1 is supported".into()));
+                        }
+                        // [C,1,KH,KW] -> [(ky * KW + kx)][c]
+                        let mut weights = vec![0.0; kh * kw * cin];
+                        for c in 0..cin {
+                            for t in 0..kh * kw {
+                                weights[t * cin + c] = w[c * kh * kw + t];
+                            }
+                        }
+                        Kind::Depthwise { win, channels: cin, weights, bias: b, act }
+                    }
+                }
+                "ADD" => {
+                    if acts.len() != 2 || in_shape(0)? != in_shape(1)? || in_shape(0)? != out_shape {
+                        return Err(fail("only same-shape ADD of two activations is supported".into()));
+                    }
+                    Kind::Add(activation(o).map_err(fail)?)
+                }
+                "PAD" => {
+                    let p = values.first().ok_or_else(|| fail("no paddings".into()))?;
+                    let p: Vec<usize> = p.iter().map(|&v| usize::try_from(v).unwrap_or(0)).collect();
+                    if p.len() != 8 {
+                        return Err(fail("paddings".into()));
+                    }
+                    let pads = [[p[0], p[1]], [p[2], p[3]], [p[4], p[5]], [p[6], p[7]]];
+                    let s = nhwc(&in_shape(0)?)?;
+                    if (0..4).any(|d| out_shape.get(d) != Some(&(s[d] + pads[d][0] + pads[d][1]))) {
+                        return Err(fail("output shape".into()));
+                    }
+                    Kind::Pad(pads)
+                }
+                "MAX_POOL_2D" => {
+                    let [_, ih, iw, c] = nhwc(&in_shape(0)?)?;
+                    let kernel = [opt_usize(o, "filter_height", 1), opt_usize(o, "filter_width", 1)];
+                    let stride = [opt_usize(o, "stride_h", 1), opt_usize(o, "stride_w", 1)];
+                    let pad = pad_of(o).map_err(fail)?;
+                    let out_hw = Window::output_size([ih, iw], kernel, stride, pad).ok_or_else(|| fail("window".into()))?;
+                    if nhwc(&out_shape)? != [1, out_hw[0], out_hw[1], c] || activation(o).map_err(fail)? != Activation::None {
+                        return Err(fail("output shape or activation".into()));
+                    }
+                    Kind::MaxPool { win: Window { in_hw: [ih, iw], out_hw, kernel, stride, pad }, channels: c }
+                }
+                "RESIZE_BILINEAR" => {
+                    let align = o.get("align_corners").and_then(Value::as_bool).unwrap_or(false);
+                    let half = o.get("half_pixel_centers").and_then(Value::as_bool).unwrap_or(false);
+                    if align || !half {
+                        return Err(fail("only half-pixel centres are supported".into()));
+                    }
+                    let [_, _, _, c] = nhwc(&in_shape(0)?)?;
+                    Kind::Resize { channels: c }
+                }
+                "DEPTH_TO_SPACE" => Kind::DepthToSpace(opt_usize(o, "block_size", 1)),
+                "RESHAPE" => {
+                    let n_in: usize = in_shape(0)?.iter().product();
+                    if n_in != out_shape.iter().product::<usize>() {
+                        return Err(fail("element count".into()));
+                    }
+                    Kind::Reshape
+                }
+                "CONCATENATION" => {
+                    let rank = out_shape.len() as i64;
+                    let axis = o.get("axis").and_then(Value::as_i64).unwrap_or(0);
+                    let axis = if axis < 0 { axis + rank } else { axis };
+                    if !(0..rank).contains(&axis) {
+                        return Err(fail("axis".into()));
+                    }
+                    Kind::Concat(axis as usize)
+                }
+                "LOGISTIC" => Kind::Logistic,
+                other => return Err(fail(format!("unsupported op {other}"))),
+            };
+            ops.push(Op {
+                kind,
+                inputs: acts,
+                output,
+                out_shape,
+                frees: Vec::new(),
+                name: format!("op{index:03}_{}", op.op.to_lowercase()),
+            });
+        }
+        let outputs: Vec<(String, usize)> = graph
+            .outputs
+            .iter()
+            .map(|o| slots.get(&o.tensor).map(|&s| (o.name.clone(), s)).ok_or_else(|| bad(path, "output never made")))
+            .collect::<Result<_, _>>()?;
+        // Free every slot after its last use (never the outputs).
+        let mut last = vec![None; shapes.len()];
+        for (k, op) in ops.iter().enumerate() {
+            for &s in &op.inputs {
+                last[s] = Some(k);
+            }
+        }
+        for (s, l) in last.iter().enumerate() {
+            if let Some(k) = *l
+                && !outputs.iter().any(|(_, o)| *o == s)
+            {
+                ops[k].frees.push(s);
+            }
+        }
+        Ok(Self { model, input_slot, input_shape: shapes[input_slot].clone(), outputs, shapes, ops })
+    }
+
+    /// The model's name in its file (`detector`, `landmark_lite`, `landmark_full`).
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The input shape, NHWC (`[1, 224, 224, 3]` or `[1, 256, 256, 3]`).
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input_shape
+    }
+
+    /// The outputs' TFLite names, in the model's output order.
+    pub fn output_names(&self) -> Vec<&str> {
+        self.outputs.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// Runs the network on one NHWC input (already scaled to the model's range).
+    pub fn run(&self, input: &[f32]) -> Result<Vec<Output>, DetectError> {
+        self.run_profiled(input, None)
+    }
+
+    /// Like [`Network::run`], adding each op's wall time in seconds to `profile[op name]`.
+    pub fn run_profiled(
+        &self,
+        input: &[f32],
+        mut profile: Option<&mut HashMap<String, f64>>,
+    ) -> Result<Vec<Output>, DetectError> {
+        let expected: usize = self.input_shape.iter().product();
+        if input.len() != expected {
+            return Err(DetectError::InputSize { expected: self.input_shape.clone(), got: input.len() });
+        }
+        let mut vals: Vec<Option<Vec<f32>>> = vec![None; self.shapes.len()];
+        vals[self.input_slot] = Some(input.to_vec());
+        let mut scratch = Vec::new();
+        for op in &self.ops {
+            let start = profile.as_ref().map(|_| std::time::Instant::now());
+            let out = self.run_op(op, &mut vals, &mut scratch)?;
+            vals[op.output] = Some(out);
+            for &s in &op.frees {
+                vals[s] = None;
+            }
+            if let (Some(p), Some(t)) = (profile.as_deref_mut(), start) {
+                *p.entry(op.name.clone()).or_default() += t.elapsed().as_secs_f64();
+            }
+        }
+        let mut outs = Vec::new();
+        for (name, slot) in &self.outputs {
+            let data = vals[*slot].take().ok_or_else(|| DetectError::Internal(format!("output {name} missing")))?;
+            outs.push(Output { name: name.clone(), shape: self.shape(*slot), data });
+        }
+        Ok(outs)
+    }
+
+    fn shape(&self, slot: usize) -> Vec<usize> {
+        self.shapes[slot].clone()
+    }
+
+    fn run_op(&self, op: &Op, vals: &mut [Option<Vec<f32>>], scratch: &mut Vec<f32>) -> Result<Vec<f32>, DetectError> {
+        let get = |k: usize| -> Result<&Vec<f32>, DetectError> {
+            op.inputs
+                .get(k)
+                .and_then(|&s| vals[s].as_ref())
+                .ok_or_else(|| DetectError::Internal(format!("{}: input {k} missing", op.name)))
+        };
+        let n_out: usize = op.out_shape.iter().product();
+        let shape_in = |k: usize| self.shape(op.inputs[k]);
+        let mut out = vec![0.0f32; n_out];
+        match &op.kind {
+            Kind::Conv { win, cin, cout, weights, bias, act } => {
+                let x = get(0)?;
+                let m = win.out_hw[0] * win.out_hw[1];
+                let pointwise = win.kernel == [1, 1] && win.stride == [1, 1] && win.pad == [0; 4];
+                let lhs = if pointwise {
+                    x.as_slice()
+                } else {
+                    kernels::im2col(x, *cin, win, scratch);
+                    scratch.as_slice()
+                };
+                let k = win.kernel[0] * win.kernel[1] * cin;
+                kernels::matmul_bias(m, k, *cout, lhs, weights, bias, &mut out);
+                act.apply(&mut out);
+            }
+            Kind::Depthwise { win, channels, weights, bias, act } => {
+                kernels::depthwise(get(0)?, *channels, win, weights, bias, *act, &mut out);
+            }
+            Kind::Add(act) => {
+                let (a, b) = (get(0)?, get(1)?);
+                for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+                    *o = x + y;
+                }
+                act.apply(&mut out);
+            }
+            Kind::Pad(pads) => {
+                let s = shape_in(0);
+                kernels::pad4(get(0)?, [s[0], s[1], s[2], s[3]], *pads, &mut out);
+            }
+            Kind::MaxPool { win, channels } => kernels::max_pool(get(0)?, *channels, win, &mut out),
+            Kind::Resize { channels } => {
+                let s = shape_in(0);
+                kernels::resize_bilinear(get(0)?, [s[1], s[2]], *channels, [op.out_shape[1], op.out_shape[2]], &mut out);
+            }
+            Kind::DepthToSpace(block) => {
+                let s = shape_in(0);
+                kernels::depth_to_space(get(0)?, [s[1], s[2]], s[3], *block, &mut out);
+            }
+            Kind::Reshape => out.copy_from_slice(get(0)?),
+            Kind::Concat(axis) => {
+                let outer: usize = op.out_shape[..*axis].iter().product();
+                let mut pos = 0;
+                let inner_out: usize = op.out_shape[*axis..].iter().product();
+                for k in 0..op.inputs.len() {
+                    let x = get(k)?;
+                    let chunk = x.len() / outer.max(1);
+                    for r in 0..outer {
+                        out[r * inner_out + pos..][..chunk].copy_from_slice(&x[r * chunk..][..chunk]);
+                    }
+                    pos += chunk;
+                }
+            }
+            Kind::Logistic => {
+                for (o, x) in out.iter_mut().zip(get(0)?) {
+                    *o = kernels::sigmoid(*x);
+                }
+            }
+        }
+        Ok(out)
+    }
+}

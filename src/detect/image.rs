@@ -1,0 +1,158 @@
+//! The image type of the detector (8-bit RGB, row-major, no padding), its decoding from JPEG and PNG
+//! files, and the affine warp that builds both network inputs: the letterboxed detector input and
+//! the rotated landmark crop (bilinear, pixel centres at +0.5, as OpenCV's `warpAffine` in
+//! MediaPipe's `ImageToTensorCalculator`).
+
+use std::path::Path;
+
+use super::DetectError;
+
+/// Images smaller than this on either side are refused (nothing can be detected in them).
+pub const MIN_IMAGE_SIZE: u32 = 16;
+
+/// An 8-bit RGB image, row-major, 3 bytes per pixel, no row padding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RgbImage {
+    width: u32,
+    height: u32,
+    data: Vec<u8>,
+}
+
+impl RgbImage {
+    /// An image from raw interleaved pixels with `channels` bytes each: 1 (grey), 3 (RGB) or 4 (RGBA,
+    /// alpha dropped). Errors on an empty or too small image, another channel count, or a buffer of
+    /// the wrong length.
+    pub fn from_pixels(width: u32, height: u32, channels: usize, data: &[u8]) -> Result<Self, DetectError> {
+        if width == 0 || height == 0 || data.is_empty() {
+            return Err(DetectError::EmptyImage);
+        }
+        if width < MIN_IMAGE_SIZE || height < MIN_IMAGE_SIZE {
+            return Err(DetectError::ImageTooSmall { width, height, min: MIN_IMAGE_SIZE });
+        }
+        if !matches!(channels, 1 | 3 | 4) {
+            return Err(DetectError::Channels(channels));
+        }
+        let pixels = width as usize * height as usize;
+        if data.len() != pixels * channels {
+            return Err(DetectError::BufferSize { expected: pixels * channels, got: data.len() });
+        }
+        let data = match channels {
+            3 => data.to_vec(),
+            1 => data.iter().flat_map(|&g| [g, g, g]).collect(),
+            _ => data.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+        };
+        Ok(Self { width, height, data })
+    }
+
+    /// An RGB image from interleaved RGB bytes (see [`RgbImage::from_pixels`] for the checks).
+    pub fn new(width: u32, height: u32, data: Vec<u8>) -> Result<Self, DetectError> {
+        if width == 0 || height == 0 || data.is_empty() {
+            return Err(DetectError::EmptyImage);
+        }
+        if width < MIN_IMAGE_SIZE || height < MIN_IMAGE_SIZE {
+            return Err(DetectError::ImageTooSmall { width, height, min: MIN_IMAGE_SIZE });
+        }
+        let expected = width as usize * height as usize * 3;
+        if data.len() != expected {
+            return Err(DetectError::BufferSize { expected, got: data.len() });
+        }
+        Ok(Self { width, height, data })
+    }
+
+    /// Decodes a JPEG or PNG file.
+    pub fn open(path: &Path) -> Result<Self, DetectError> {
+        let img = image::open(path).map_err(|e| DetectError::Decode { path: path.into(), problem: e.to_string() })?;
+        let rgb = img.to_rgb8();
+        let (w, h) = rgb.dimensions();
+        Self::new(w, h, rgb.into_raw()).map_err(|e| DetectError::Decode { path: path.into(), problem: e.to_string() })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The interleaved RGB bytes.
+    pub fn as_raw(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Mutable access to the interleaved RGB bytes (for drawing overlays).
+    pub fn as_raw_mut(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+
+    /// Writes the image as PNG.
+    pub fn save_png(&self, path: &Path) -> Result<(), DetectError> {
+        image::save_buffer_with_format(
+            path,
+            &self.data,
+            self.width,
+            self.height,
+            image::ExtendedColorType::Rgb8,
+            image::ImageFormat::Png,
+        )
+        .map_err(|e| DetectError::Decode { path: path.into(), problem: e.to_string() })
+    }
+}
+
+/// What a warp samples outside the image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Border {
+    /// Black (value 0 before scaling).
+    Zero,
+    /// The nearest edge pixel.
+    Replicate,
+}
+
+/// Samples `out_size x out_size` pixels: output pixel centre `(u + 0.5, v + 0.5)` maps to the image
+/// point `origin + (u + 0.5) * du + (v + 0.5) * dv` (pixel units, pixel `i` spanning `[i, i + 1)`),
+/// bilinear; each byte `b` becomes `b * scale + offset`. Output NHWC `[1, S, S, 3]`.
+pub fn warp(
+    img: &RgbImage,
+    out_size: usize,
+    origin: [f32; 2],
+    du: [f32; 2],
+    dv: [f32; 2],
+    border: Border,
+    scale: f32,
+    offset: f32,
+) -> Vec<f32> {
+    let (w, h) = (img.width as i64, img.height as i64);
+    let px = |x: i64, y: i64| -> [f32; 3] {
+        let (x, y) = match border {
+            Border::Replicate => (x.clamp(0, w - 1), y.clamp(0, h - 1)),
+            Border::Zero => {
+                if x < 0 || y < 0 || x >= w || y >= h {
+                    return [0.0; 3];
+                }
+                (x, y)
+            }
+        };
+        let i = ((y * w + x) * 3) as usize;
+        [img.data[i] as f32, img.data[i + 1] as f32, img.data[i + 2] as f32]
+    };
+    let mut out = Vec::with_capacity(out_size * out_size * 3);
+    for v in 0..out_size {
+        for u in 0..out_size {
+            let (fu, fv) = (u as f32 + 0.5, v as f32 + 0.5);
+            let sx = origin[0] + fu * du[0] + fv * dv[0] - 0.5;
+            let sy = origin[1] + fu * du[1] + fv * dv[1] - 0.5;
+            let (x0, y0) = (sx.floor(), sy.floor());
+            let (fx, fy) = (sx - x0, sy - y0);
+            let (x0, y0) = (x0 as i64, y0 as i64);
+            let (a, b, c, d) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
+            for k in 0..3 {
+                let top = a[k] + (b[k] - a[k]) * fx;
+                let bottom = c[k] + (d[k] - c[k]) * fx;
+                out.push((top + (bottom - top) * fy) * scale + offset);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,92 @@
+//! Image to 2D body keypoints: MediaPipe BlazePose (pose detector plus the lite or full landmark
+//! model, Apache-2.0, converted by `tools/convert_blazepose.py`) ported to Rust, with person ROI
+//! tracking and the mapping of its 33 landmarks to COCO-17.
+//!
+//! - [`graph`] runs the converted TFLite graphs ([`Network`]); [`kernels`] holds the numeric kernels
+//!   (direct depthwise convolution, `gemm` for the rest).
+//! - [`pose`] is the MediaPipe pipeline around them: letterboxed detection with SSD anchors and
+//!   weighted NMS, the rotated ROI, the 256x256 crop, landmark decoding with heatmap refinement,
+//!   projection back to the image and tracking ([`PoseDetector`], [`PoseTracker`]).
+//! - [`image`] is the input image type ([`RgbImage`], JPEG/PNG decoding).
+//!
+//! Single-threaded, CPU, `f32`. Nothing here imports Bevy.
+
+pub mod graph;
+pub mod image;
+pub mod kernels;
+pub mod pose;
+
+use std::path::PathBuf;
+
+pub use graph::{Network, Output};
+pub use image::RgbImage;
+pub use pose::{
+    BLAZEPOSE_TO_COCO, Detection, LandmarkModel, Landmark, NUM_LANDMARKS, Pose, PoseDetector, PoseTracker, Roi,
+};
+
+/// What can go wrong when loading a model or detecting a pose.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// A file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A model file is not a converted BlazePose network this code can run.
+    #[error("{path}: not a usable BlazePose model: {problem}")]
+    Model {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// An image file could not be decoded (or written).
+    #[error("{path}: cannot decode image: {problem}")]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// What the decoder said.
+        problem: String,
+    },
+    /// The image has no pixels.
+    #[error("empty image")]
+    EmptyImage,
+    /// The image is smaller than the detector can use.
+    #[error("image {width}x{height} is too small (at least {min}x{min} pixels)")]
+    ImageTooSmall {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// The minimum side.
+        min: u32,
+    },
+    /// The pixel buffer has a channel count other than 1, 3 or 4.
+    #[error("images need 1, 3 or 4 channels, got {0}")]
+    Channels(usize),
+    /// The pixel buffer's length does not match width x height x channels.
+    #[error("pixel buffer has {got} bytes, expected {expected}")]
+    BufferSize {
+        /// Expected length.
+        expected: usize,
+        /// Actual length.
+        got: usize,
+    },
+    /// A network input of the wrong size.
+    #[error("network input has {got} values, expected shape {expected:?}")]
+    InputSize {
+        /// The expected NHWC shape.
+        expected: Vec<usize>,
+        /// The number of values given.
+        got: usize,
+    },
+    /// A candle error (converting outputs to tensors).
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    /// A broken invariant inside the interpreter (a bug, reported instead of panicking).
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,452 @@
+//! MediaPipe's pose pipeline around the two networks, as in its `pose_detection` and
+//! `pose_landmark` graphs:
+//!
+//! 1. Detection: the image letterboxed into 224x224 (black bars, values in [-1, 1]); 2254 SSD
+//!    anchors (5 layers, strides 8, 16, 32, 32, 32, fixed size 1, offset 0.5); boxes and 4 keypoints
+//!    decoded x before y with scale 224; scores `sigmoid(clip(logit, +-100))` kept above 0.5;
+//!    weighted NMS at IoU 0.3.
+//! 2. ROI: centre at keypoint 0 (hips), side `2 |kp1 - kp0|`, rotated so kp0 -> kp1 points up,
+//!    square, scaled by 1.25.
+//! 3. Landmarks: the ROI warped to 256x256 in [0, 1] (edge pixels repeated outside the image); 39
+//!    points (x, y, z, visibility and presence logits), x and y refined on the 64x64 heatmap
+//!    (7x7 window, refined where its peak confidence is at least 0.5), projected back to the image;
+//!    world landmarks rotated by the ROI's rotation; the pose flag says whether a person is there.
+//! 4. Tracking: the next ROI from the auxiliary landmarks 33 (centre) and 34 (scale and rotation),
+//!    again x1.25; the detector runs only when there is no ROI or the pose flag drops below 0.5.
+//!
+//! The first 33 landmarks are BlazePose's body landmarks; [`BLAZEPOSE_TO_COCO`] picks COCO-17.
+
+use std::f32::consts::PI;
+use std::path::{Path, PathBuf};
+
+use super::graph::{Network, Output};
+use super::image::{Border, RgbImage, warp};
+use super::kernels::sigmoid;
+use super::DetectError;
+use crate::data::Keypoints2d;
+
+/// BlazePose's body landmarks (the model outputs 39: 33 body points and 6 auxiliary ones).
+pub const NUM_LANDMARKS: usize = 33;
+const NUM_RAW_LANDMARKS: usize = 39;
+const DETECTOR_SIZE: usize = 224;
+const CROP_SIZE: usize = 256;
+const HEATMAP_SIZE: usize = 64;
+const NUM_ANCHORS: usize = 2254;
+const REFINE_KERNEL: usize = 7;
+const MIN_REFINE_CONFIDENCE: f32 = 0.5;
+const ROI_SCALE: f32 = 1.25;
+
+/// For each COCO-17 keypoint, its BlazePose landmark (nose, eyes, ears, shoulders, elbows, wrists,
+/// hips, knees, ankles; BlazePose's left/right are the person's, as COCO's).
+pub const BLAZEPOSE_TO_COCO: [usize; 17] = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28];
+
+/// Which landmark network to run after the detector.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum LandmarkModel {
+    /// `pose_landmark_lite` (about half the work of full).
+    Lite,
+    /// `pose_landmark_full` (MediaPipe's default).
+    #[default]
+    Full,
+}
+
+impl LandmarkModel {
+    /// The shipped converted model file.
+    pub fn default_path(self) -> PathBuf {
+        let name = match self {
+            Self::Lite => "blazepose_landmark_lite.safetensors",
+            Self::Full => "blazepose_landmark_full.safetensors",
+        };
+        models_dir().join(name)
+    }
+}
+
+fn models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models")
+}
+
+/// The shipped converted pose detector file.
+pub fn detector_path() -> PathBuf {
+    models_dir().join("blazepose_detector.safetensors")
+}
+
+/// A rotated square region of the image in pixels: the landmark network's view of the person.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Roi {
+    /// Centre, pixels.
+    pub center: [f32; 2],
+    /// Side length, pixels.
+    pub size: f32,
+    /// Rotation in radians (image y points down, so positive turns clockwise on screen); the crop's
+    /// up direction is the image's up direction rotated by this.
+    pub rotation: f32,
+}
+
+impl Roi {
+    /// MediaPipe's alignment ROI: centre `p0`, side `2 |p1 - p0| * 1.25`, rotated so that
+    /// `p0 -> p1` points up in the crop.
+    pub fn from_alignment(p0: [f32; 2], p1: [f32; 2]) -> Self {
+        let (dx, dy) = (p1[0] - p0[0], p1[1] - p0[1]);
+        let size = 2.0 * (dx * dx + dy * dy).sqrt() * ROI_SCALE;
+        let rotation = normalize_angle(PI / 2.0 - (-dy).atan2(dx));
+        Self { center: p0, size, rotation }
+    }
+
+    /// The image point (pixels) of a crop point given in crop units (`[0, 1]` across the crop).
+    pub fn to_image(&self, u: f32, v: f32) -> [f32; 2] {
+        let (s, c) = self.rotation.sin_cos();
+        let (x, y) = ((u - 0.5) * self.size, (v - 0.5) * self.size);
+        [c * x - s * y + self.center[0], s * x + c * y + self.center[1]]
+    }
+
+    /// Whether the ROI can be cropped (finite and at least a few pixels wide).
+    pub fn is_usable(&self) -> bool {
+        self.center.iter().all(|v| v.is_finite()) && self.rotation.is_finite() && self.size.is_finite() && self.size >= 4.0
+    }
+}
+
+fn normalize_angle(a: f32) -> f32 {
+    a - 2.0 * PI * ((a + PI) / (2.0 * PI)).floor()
+}
+
+/// One person found by the detector (image pixels).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detection {
+    /// Score in [0, 1].
+    pub score: f32,
+    /// Box `[x_min, y_min, x_max, y_max]`, pixels.
+    pub bbox: [f32; 4],
+    /// Keypoints: 0 hip centre, 1 a point above the head (full-body scale and rotation), 2 shoulder
+    /// centre, 3 a point above the head (upper-body scale), pixels.
+    pub keypoints: [[f32; 2]; 4],
+}
+
+impl Detection {
+    /// The landmark ROI of this detection.
+    pub fn roi(&self) -> Roi {
+        Roi::from_alignment(self.keypoints[0], self.keypoints[1])
+    }
+}
+
+/// One BlazePose landmark in image pixels.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Landmark {
+    /// x, pixels.
+    pub x: f32,
+    /// y, pixels.
+    pub y: f32,
+    /// Depth relative to the hips, in pixels at the ROI's scale (smaller is nearer the camera).
+    pub z: f32,
+    /// Probability that the point is visible (not occluded), in [0, 1].
+    pub visibility: f32,
+    /// Probability that the point is inside the image, in [0, 1].
+    pub presence: f32,
+}
+
+/// One person's pose in one image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pose {
+    /// The 33 BlazePose landmarks, image pixels.
+    pub landmarks: Vec<Landmark>,
+    /// The 33 world landmarks: metres, origin between the hips, axes of the image (x right, y down)
+    /// and z away from the camera.
+    pub world_landmarks: Vec<[f32; 3]>,
+    /// The pose flag: probability that a person is in the ROI.
+    pub score: f32,
+    /// The ROI the landmarks were computed in.
+    pub roi: Roi,
+    /// The ROI for the next frame (from the auxiliary landmarks).
+    pub next_roi: Roi,
+    /// Width and height of the image, pixels.
+    pub image_size: [u32; 2],
+}
+
+impl Pose {
+    /// The COCO-17 keypoints: pixel x, pixel y, confidence = visibility x presence (0 for points
+    /// outside the image).
+    pub fn coco17(&self) -> Keypoints2d {
+        let [w, h] = [self.image_size[0] as f32, self.image_size[1] as f32];
+        let mut out = [[0.0f32; 3]; 17];
+        for (o, &i) in out.iter_mut().zip(&BLAZEPOSE_TO_COCO) {
+            let l = self.landmarks[i];
+            let inside = l.x.is_finite() && l.y.is_finite() && l.x >= 0.0 && l.y >= 0.0 && l.x < w && l.y < h;
+            let conf = if inside { (l.visibility * l.presence).clamp(0.0, 1.0) } else { 0.0 };
+            *o = if inside { [l.x, l.y, conf] } else { [0.0, 0.0, 0.0] };
+        }
+        out
+    }
+}
+
+/// The anchor centres (normalised) of the detector's SSD head, in output order.
+fn anchors() -> Vec<[f32; 2]> {
+    let mut out = Vec::with_capacity(NUM_ANCHORS);
+    // Layers with equal strides share a grid; 2 anchors per layer and cell (aspect 1 + interpolated).
+    for (stride, per_cell) in [(8usize, 2usize), (16, 2), (32, 6)] {
+        let n = DETECTOR_SIZE.div_ceil(stride);
+        for y in 0..n {
+            for x in 0..n {
+                for _ in 0..per_cell {
+                    out.push([(x as f32 + 0.5) / n as f32, (y as f32 + 0.5) / n as f32]);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = iw * ih;
+    let union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    if union > 0.0 { inter / union } else { 0.0 }
+}
+
+/// Weighted non-maximum suppression (MediaPipe's WEIGHTED algorithm): each kept detection is the
+/// score-weighted mean of the boxes and keypoints that overlap the best remaining one by more than
+/// `threshold` IoU, with the best one's score.
+pub fn weighted_nms(mut dets: Vec<Detection>, threshold: f32) -> Vec<Detection> {
+    dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut out = Vec::new();
+    while !dets.is_empty() {
+        let best = dets.remove(0);
+        let (mut cands, rest): (Vec<Detection>, Vec<Detection>) =
+            dets.into_iter().partition(|d| iou(&d.bbox, &best.bbox) > threshold);
+        dets = rest;
+        let mut merged = best.clone();
+        cands.push(best);
+        let total: f32 = cands.iter().map(|d| d.score).sum();
+        if total > 0.0 {
+            merged.bbox = [0.0; 4];
+            merged.keypoints = [[0.0; 2]; 4];
+            for d in &cands {
+                let w = d.score / total;
+                for k in 0..4 {
+                    merged.bbox[k] += w * d.bbox[k];
+                    merged.keypoints[k][0] += w * d.keypoints[k][0];
+                    merged.keypoints[k][1] += w * d.keypoints[k][1];
+                }
+            }
+        }
+        out.push(merged);
+    }
+    out
+}
+
+fn output<'a>(outs: &'a [Output], name: &str, len: usize) -> Result<&'a [f32], DetectError> {
+    outs.iter()
+        .find(|o| o.name == name && o.data.len() == len)
+        .map(|o| o.data.as_slice())
+        .ok_or_else(|| DetectError::Internal(format!("network output {name} with {len} values missing")))
+}
+
+/// The BlazePose detector and one landmark network, with MediaPipe's thresholds.
+#[derive(Debug)]
+pub struct PoseDetector {
+    detector: Network,
+    landmark: Network,
+    anchors: Vec<[f32; 2]>,
+    /// Detections scoring below this are dropped (MediaPipe: 0.5).
+    pub min_detection_score: f32,
+    /// IoU above which detections are merged (0.3).
+    pub nms_iou: f32,
+    /// Poses whose flag is below this are reported missing, and tracking re-detects (0.5).
+    pub min_pose_score: f32,
+}
+
+impl PoseDetector {
+    /// Loads the shipped detector and the chosen landmark network (`assets/models/`).
+    pub fn load(model: LandmarkModel) -> Result<Self, DetectError> {
+        Self::from_files(&detector_path(), &model.default_path())
+    }
+
+    /// Loads a detector and a landmark network from converted model files.
+    pub fn from_files(detector: &Path, landmark: &Path) -> Result<Self, DetectError> {
+        let detector = Network::load(detector)?;
+        let landmark = Network::load(landmark)?;
+        let check = |n: &Network, shape: [usize; 4], path: &Path, outs: &[&str]| {
+            let names = n.output_names();
+            if n.input_shape() != shape || outs.iter().any(|o| !names.contains(o)) {
+                return Err(DetectError::Model { path: path.into(), problem: "unexpected inputs or outputs".into() });
+            }
+            Ok(())
+        };
+        check(&detector, [1, DETECTOR_SIZE, DETECTOR_SIZE, 3], &detector_path(), &["Identity", "Identity_1"])?;
+        check(
+            &landmark,
+            [1, CROP_SIZE, CROP_SIZE, 3],
+            &LandmarkModel::Full.default_path(),
+            &["Identity", "Identity_1", "Identity_3", "Identity_4"],
+        )?;
+        Ok(Self { detector, landmark, anchors: anchors(), min_detection_score: 0.5, nms_iou: 0.3, min_pose_score: 0.5 })
+    }
+
+    /// The detector network.
+    pub fn detector_network(&self) -> &Network {
+        &self.detector
+    }
+
+    /// The landmark network.
+    pub fn landmark_network(&self) -> &Network {
+        &self.landmark
+    }
+
+    /// The letterboxed detector input `[1, 224, 224, 3]` in [-1, 1], with the letterbox: the image
+    /// point of the input's top-left corner and the side of the input square, in pixels.
+    pub fn detector_input(img: &RgbImage) -> (Vec<f32>, [f32; 2], f32) {
+        let (w, h) = (img.width() as f32, img.height() as f32);
+        let side = w.max(h);
+        let origin = [-(side - w) / 2.0, -(side - h) / 2.0];
+        let step = side / DETECTOR_SIZE as f32;
+        let x = warp(img, DETECTOR_SIZE, origin, [step, 0.0], [0.0, step], Border::Zero, 1.0 / 127.5, -1.0);
+        (x, origin, side)
+    }
+
+    /// Every person the detector finds, best first (pixels).
+    pub fn detect_people(&self, img: &RgbImage) -> Result<Vec<Detection>, DetectError> {
+        let (x, origin, side) = Self::detector_input(img);
+        let outs = self.detector.run(&x)?;
+        let boxes = output(&outs, "Identity", NUM_ANCHORS * 12)?;
+        let logits = output(&outs, "Identity_1", NUM_ANCHORS)?;
+        let s = DETECTOR_SIZE as f32;
+        let to_px = |p: [f32; 2]| [p[0] * side + origin[0], p[1] * side + origin[1]];
+        let mut dets = Vec::new();
+        for (i, (a, &logit)) in self.anchors.iter().zip(logits).enumerate() {
+            let score = sigmoid(logit.clamp(-100.0, 100.0));
+            let r = &boxes[i * 12..(i + 1) * 12];
+            if !(score >= self.min_detection_score) || !r.iter().all(|v| v.is_finite()) {
+                continue;
+            }
+            let (cx, cy) = (r[0] / s + a[0], r[1] / s + a[1]);
+            let (bw, bh) = (r[2] / s, r[3] / s);
+            let p0 = to_px([cx - bw / 2.0, cy - bh / 2.0]);
+            let p1 = to_px([cx + bw / 2.0, cy + bh / 2.0]);
+            let mut keypoints = [[0.0; 2]; 4];
+            for (k, kp) in keypoints.iter_mut().enumerate() {
+                *kp = to_px([r[4 + 2 * k] / s + a[0], r[5 + 2 * k] / s + a[1]]);
+            }
+            dets.push(Detection { score, bbox: [p0[0], p0[1], p1[0], p1[1]], keypoints });
+        }
+        Ok(weighted_nms(dets, self.nms_iou))
+    }
+
+    /// The landmark network's input for `roi`: `[1, 256, 256, 3]` in [0, 1], edge pixels repeated.
+    pub fn crop(img: &RgbImage, roi: &Roi) -> Vec<f32> {
+        let (s, c) = roi.rotation.sin_cos();
+        let step = roi.size / CROP_SIZE as f32;
+        let origin = roi.to_image(0.0, 0.0);
+        warp(img, CROP_SIZE, origin, [c * step, s * step], [-s * step, c * step], Border::Replicate, 1.0 / 255.0, 0.0)
+    }
+
+    /// Landmarks of the person in `roi`, or `None` when the pose flag is below `min_pose_score`.
+    pub fn landmarks_in(&self, img: &RgbImage, roi: &Roi) -> Result<Option<Pose>, DetectError> {
+        if !roi.is_usable() {
+            return Ok(None);
+        }
+        let outs = self.landmark.run(&Self::crop(img, roi))?;
+        let pose = decode_landmarks(&outs, roi, [img.width(), img.height()])?;
+        Ok(if pose.score >= self.min_pose_score && pose.next_roi.is_usable() { Some(pose) } else { None })
+    }
+
+    /// The pose of the best-scoring person, or `None` when nobody is found.
+    pub fn detect(&self, img: &RgbImage) -> Result<Option<Pose>, DetectError> {
+        match self.detect_people(img)?.first() {
+            Some(d) => self.landmarks_in(img, &d.roi()),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Heatmap refinement (MediaPipe's `RefineLandmarksFromHeatmapCalculator`): the confidence-weighted
+/// mean cell of the 7x7 window around the point, where its peak confidence is high enough.
+fn refine(x: f32, y: f32, heatmap: &[f32], channel: usize) -> (f32, f32) {
+    let n = HEATMAP_SIZE as i64;
+    let (col, row) = ((x * n as f32) as i64, (y * n as f32) as i64);
+    if !(x.is_finite() && y.is_finite()) || col < 0 || col >= n || row < 0 || row >= n {
+        return (x, y);
+    }
+    let off = (REFINE_KERNEL as i64 - 1) / 2;
+    let (mut sum, mut wc, mut wr, mut peak) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+    for r in (row - off).max(0)..(row + off + 1).min(n) {
+        for c in (col - off).max(0)..(col + off + 1).min(n) {
+            let v = sigmoid(heatmap[((r * n + c) as usize) * NUM_RAW_LANDMARKS + channel]);
+            sum += v;
+            peak = peak.max(v);
+            wc += c as f32 * v;
+            wr += r as f32 * v;
+        }
+    }
+    if peak >= MIN_REFINE_CONFIDENCE && sum > 0.0 { (wc / n as f32 / sum, wr / n as f32 / sum) } else { (x, y) }
+}
+
+/// Decodes the landmark network's outputs for a crop of `roi` into image pixels.
+pub fn decode_landmarks(outs: &[Output], roi: &Roi, image_size: [u32; 2]) -> Result<Pose, DetectError> {
+    let raw = output(outs, "Identity", NUM_RAW_LANDMARKS * 5)?;
+    let flag = output(outs, "Identity_1", 1)?[0];
+    let heatmap = output(outs, "Identity_3", HEATMAP_SIZE * HEATMAP_SIZE * NUM_RAW_LANDMARKS)?;
+    let world = output(outs, "Identity_4", NUM_RAW_LANDMARKS * 3)?;
+    let s = CROP_SIZE as f32;
+    let all: Vec<Landmark> = (0..NUM_RAW_LANDMARKS)
+        .map(|i| {
+            let r = &raw[i * 5..i * 5 + 5];
+            let (x, y) = refine(r[0] / s, r[1] / s, heatmap, i);
+            let [px, py] = roi.to_image(x, y);
+            Landmark { x: px, y: py, z: r[2] / s * roi.size, visibility: sigmoid(r[3]), presence: sigmoid(r[4]) }
+        })
+        .collect();
+    let (sn, cs) = roi.rotation.sin_cos();
+    let world_landmarks = (0..NUM_LANDMARKS)
+        .map(|i| {
+            let (x, y, z) = (world[i * 3], world[i * 3 + 1], world[i * 3 + 2]);
+            [cs * x - sn * y, sn * x + cs * y, z]
+        })
+        .collect();
+    let next_roi = Roi::from_alignment([all[33].x, all[33].y], [all[34].x, all[34].y]);
+    Ok(Pose {
+        landmarks: all[..NUM_LANDMARKS].to_vec(),
+        world_landmarks,
+        score: if flag.is_finite() { flag } else { 0.0 },
+        roi: *roi,
+        next_roi,
+        image_size,
+    })
+}
+
+/// Tracks one person through a sequence of frames from one camera: the landmarks of each frame give
+/// the next frame's ROI; the detector runs on the first frame and whenever the person is lost.
+#[derive(Clone, Debug, Default)]
+pub struct PoseTracker {
+    roi: Option<Roi>,
+    detections: usize,
+}
+
+impl PoseTracker {
+    /// A tracker that has not seen a frame yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The pose in the next frame (`None` when nobody is found).
+    pub fn track(&mut self, detector: &PoseDetector, img: &RgbImage) -> Result<Option<Pose>, DetectError> {
+        if let Some(roi) = self.roi
+            && let Some(pose) = detector.landmarks_in(img, &roi)?
+        {
+            self.roi = Some(pose.next_roi);
+            return Ok(Some(pose));
+        }
+        self.detections += 1;
+        let pose = detector.detect(img)?;
+        self.roi = pose.as_ref().map(|p| p.next_roi);
+        Ok(pose)
+    }
+
+    /// Forgets the tracked person (the next frame runs the detector).
+    pub fn reset(&mut self) {
+        self.roi = None;
+    }
+
+    /// How many times the detector has run.
+    pub fn detector_runs(&self) -> usize {
+        self.detections
+    }
+}
