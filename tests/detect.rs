@@ -93,7 +93,7 @@ fn detector_matches_litert() {
 }
 
 /// A landmark network on `x` against LiteRT's outputs `reference(name)`; landmark coordinates
-/// within `abs + rel |value|` crop pixels.
+/// within `abs + rel max|value|` crop pixels.
 fn check_landmark(net: &Network, x: &[f32], reference: &dyn Fn(&str) -> Vec<f32>, abs: f32, rel: f32, what: &str) {
     let outs = net.run(x).unwrap_or_else(|e| panic!("{e}"));
     let ours = get(&outs, "Identity");
@@ -102,7 +102,9 @@ fn check_landmark(net: &Network, x: &[f32], reference: &dyn Fn(&str) -> Vec<f32>
         v.chunks_exact(5).flat_map(|c| cols.iter().map(|&i| c[i]).collect::<Vec<_>>()).collect()
     };
     let prob = |v: Vec<f32>| -> Vec<f32> { v.into_iter().map(sigmoid).collect() };
-    let (ex, max) = compare(&pick(ours, &[0, 1, 2]), &pick(&theirs, &[0, 1, 2]), abs, rel);
+    let coords = pick(&theirs, &[0, 1, 2]);
+    let scale = coords.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let (ex, max) = compare(&pick(ours, &[0, 1, 2]), &coords, abs + rel * scale, 0.0);
     eprintln!("{what}: landmarks max |err| {max:.2e} crop px");
     assert!(ex <= 0.0, "landmarks differ by {max}");
     // Probabilities within 1e-3 (on the ill-conditioned noise sample, the relative tolerance more).
@@ -123,7 +125,9 @@ fn check_landmark(net: &Network, x: &[f32], reference: &dyn Fn(&str) -> Vec<f32>
     let (ex, max) = compare(get(&outs, "Identity_2"), &seg, 1e-3 * scale, 0.0);
     eprintln!("{what}: segmentation max |err| {max:.2e}");
     assert!(ex <= 0.0, "segmentation differs by {max}");
-    let (ex, max) = compare(get(&outs, "Identity_4"), &reference("Identity_4"), 1e-4 + rel, 1e-3);
+    let world = reference("Identity_4");
+    let scale = world.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let (ex, max) = compare(get(&outs, "Identity_4"), &world, 1e-4 + 2.0 * rel * scale, 1e-3);
     eprintln!("{what}: world landmarks max |err| {max:.2e} m");
     assert!(ex <= 0.0, "world landmarks differ by {max}");
 }
@@ -136,13 +140,13 @@ fn landmark_matches_litert(name: &str) {
     check_landmark(&net, &x, &|o| named(&fx, &format!("{name}.{o}")), 1e-2, 0.0, &format!("{name} avatar"));
     // Random bytes drive the networks far out of distribution (coordinates up to ~450 crop px) and
     // the full model's sample 1 is ill-conditioned: LiteRT's XNNPACK and reference kernels differ
-    // by 0.09 there, the script's numpy interpreter by 0.1 (-23.337 where LiteRT says -23.374 and
-    // we say -23.440; on sample 0 and on the real picture all agree to 1e-3): within
-    // 1e-2 + 3e-3 |value|.
+    // by 0.09 there, the script's numpy interpreter by 0.1, and any change of float32 summation
+    // order here moves it by ~0.2 (on sample 0 and on the real picture all agree to 2e-3): within
+    // 1e-2 + 1e-3 x the largest coordinate.
     let fx = fixture(name);
     for k in 0..2 {
         let x = input(&fx, k, false);
-        check_landmark(&net, &x, &|o| reference(&fx, k, o), 1e-2, 3e-3, &format!("{name} noise {k}"));
+        check_landmark(&net, &x, &|o| reference(&fx, k, o), 1e-2, 1e-3, &format!("{name} noise {k}"));
     }
 }
 

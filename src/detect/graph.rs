@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Mutex;
 
 use candle_core::{Device, Tensor};
 use safetensors::{Dtype, SafeTensors};
@@ -57,7 +58,8 @@ struct InputJson {
 /// A compiled op.
 #[derive(Debug)]
 enum Kind {
-    Conv { win: Window, cin: usize, cout: usize, weights: Vec<f32>, bias: Vec<f32>, act: Activation },
+    /// `residual`: the input index of a fused ADD's other operand (added before the activation).
+    Conv { win: Window, cin: usize, cout: usize, weights: Vec<f32>, bias: Vec<f32>, act: Activation, residual: bool },
     Depthwise { win: Window, channels: usize, weights: Vec<f32>, bias: Vec<f32>, act: Activation },
     Add(Activation),
     Pad([[usize; 2]; 4]),
@@ -108,6 +110,87 @@ pub struct Network {
     outputs: Vec<(String, usize)>,
     shapes: Vec<Vec<usize>>,
     ops: Vec<Op>,
+    /// Activation buffers kept between runs, so that a run neither maps nor zeroes fresh memory.
+    pool: Mutex<Vec<Vec<f32>>>,
+}
+
+/// Takes a buffer of length `n` from the pool (best fit; contents unspecified) or allocates one.
+fn take(pool: &mut Vec<Vec<f32>>, n: usize) -> Vec<f32> {
+    let best = pool.iter().enumerate().filter(|(_, v)| v.capacity() >= n).min_by_key(|(_, v)| v.capacity()).map(|(i, _)| i);
+    let mut v = match best {
+        Some(i) => pool.swap_remove(i),
+        None => Vec::with_capacity(n),
+    };
+    v.resize(n, 0.0);
+    v
+}
+
+/// Rewrites the op list for speed without changing a result beyond float rounding:
+/// - a spatial zero PAD whose only reader is a convolution becomes that convolution's padding;
+/// - an ADD of a convolution's output (no activation, read only by the ADD) and another tensor
+///   becomes the convolution accumulating onto that tensor, with the ADD's activation, run where
+///   the ADD was.
+fn fuse(ops: &mut Vec<Op>, outputs: &[(String, usize)], shapes: &[Vec<usize>]) {
+    let readers = |ops: &[Op], slot: usize| -> usize {
+        ops.iter().map(|o| o.inputs.iter().filter(|&&s| s == slot).count()).sum::<usize>()
+            + outputs.iter().filter(|(_, s)| *s == slot).count()
+    };
+    // PAD into convolutions.
+    let mut i = 0;
+    while i < ops.len() {
+        let fusable = match &ops[i].kind {
+            Kind::Pad(p) if p[0] == [0, 0] && p[3] == [0, 0] && readers(ops, ops[i].output) == 1 => {
+                let (slot, pads, src) = (ops[i].output, *p, ops[i].inputs[0]);
+                ops.iter().position(|o| {
+                    o.inputs.first() == Some(&slot)
+                        && matches!(o.kind, Kind::Conv { .. } | Kind::Depthwise { .. })
+                })
+                .map(|j| (j, pads, src))
+            }
+            _ => None,
+        };
+        if let Some((j, pads, src)) = fusable {
+            if let Kind::Conv { win, .. } | Kind::Depthwise { win, .. } = &mut ops[j].kind {
+                win.pad = [win.pad[0] + pads[1][0], win.pad[1] + pads[1][1], win.pad[2] + pads[2][0], win.pad[3] + pads[2][1]];
+                win.in_hw = [shapes[src][1], shapes[src][2]];
+            }
+            ops[j].inputs[0] = src;
+            ops.remove(i);
+            continue;
+        }
+        i += 1;
+    }
+    // Residual ADDs into convolutions.
+    let mut j = 0;
+    while j < ops.len() {
+        if let Kind::Add(add_act) = ops[j].kind {
+            for (conv_in, other_in) in [(1, 0), (0, 1)] {
+                let slot = ops[j].inputs[conv_in];
+                let other = ops[j].inputs[other_in];
+                let Some(i) = ops.iter().position(|o| o.output == slot) else { continue };
+                let ok = matches!(ops[i].kind, Kind::Conv { act: Activation::None, residual: false, .. })
+                    && readers(ops, slot) == 1
+                    && other != slot;
+                if !ok {
+                    continue;
+                }
+                let mut conv = ops.remove(i);
+                let j2 = if i < j { j - 1 } else { j };
+                if let Kind::Conv { act, residual, .. } = &mut conv.kind {
+                    *act = add_act;
+                    *residual = true;
+                }
+                conv.inputs.push(other);
+                conv.output = ops[j2].output;
+                conv.out_shape = ops[j2].out_shape.clone();
+                conv.name = format!("{}+add", conv.name);
+                ops[j2] = conv;
+                j = j2;
+                break;
+            }
+        }
+        j += 1;
+    }
 }
 
 fn bad(path: &Path, problem: impl Into<String>) -> DetectError {
@@ -249,7 +332,7 @@ impl Network {
                                 }
                             }
                         }
-                        Kind::Conv { win, cin, cout: o_, weights, bias: b, act }
+                        Kind::Conv { win, cin, cout: o_, weights, bias: b, act, residual: false }
                     } else {
                         if i_ != 1 || o_ != cin {
                             return Err(fail("only depth multiplier 1 is supported".into()));
@@ -337,6 +420,7 @@ impl Network {
             .iter()
             .map(|o| slots.get(&o.tensor).map(|&s| (o.name.clone(), s)).ok_or_else(|| bad(path, "output never made")))
             .collect::<Result<_, _>>()?;
+        fuse(&mut ops, &outputs, &shapes);
         // Free every slot after its last use (never the outputs).
         let mut last = vec![None; shapes.len()];
         for (k, op) in ops.iter().enumerate() {
@@ -351,7 +435,7 @@ impl Network {
                 ops[k].frees.push(s);
             }
         }
-        Ok(Self { model, input_slot, input_shape: shapes[input_slot].clone(), outputs, shapes, ops })
+        Ok(Self { model, input_slot, input_shape: shapes[input_slot].clone(), outputs, shapes, ops, pool: Mutex::new(Vec::new()) })
     }
 
     /// The model's name in its file (`detector`, `landmark_lite`, `landmark_full`).
@@ -384,15 +468,19 @@ impl Network {
         if input.len() != expected {
             return Err(DetectError::InputSize { expected: self.input_shape.clone(), got: input.len() });
         }
+        let mut pool = std::mem::take(&mut *self.pool.lock().unwrap_or_else(|e| e.into_inner()));
         let mut vals: Vec<Option<Vec<f32>>> = vec![None; self.shapes.len()];
-        vals[self.input_slot] = Some(input.to_vec());
-        let mut scratch = Vec::new();
+        let mut x = take(&mut pool, input.len());
+        x.copy_from_slice(input);
+        vals[self.input_slot] = Some(x);
         for op in &self.ops {
             let start = profile.as_ref().map(|_| std::time::Instant::now());
-            let out = self.run_op(op, &mut vals, &mut scratch)?;
+            let out = self.run_op(op, &mut vals, &mut pool)?;
             vals[op.output] = Some(out);
             for &s in &op.frees {
-                vals[s] = None;
+                if let Some(v) = vals[s].take() {
+                    pool.push(v);
+                }
             }
             if let (Some(p), Some(t)) = (profile.as_deref_mut(), start) {
                 *p.entry(op.name.clone()).or_default() += t.elapsed().as_secs_f64();
@@ -403,6 +491,7 @@ impl Network {
             let data = vals[*slot].take().ok_or_else(|| DetectError::Internal(format!("output {name} missing")))?;
             outs.push(Output { name: name.clone(), shape: self.shape(*slot), data });
         }
+        *self.pool.lock().unwrap_or_else(|e| e.into_inner()) = pool;
         Ok(outs)
     }
 
@@ -410,7 +499,7 @@ impl Network {
         self.shapes[slot].clone()
     }
 
-    fn run_op(&self, op: &Op, vals: &mut [Option<Vec<f32>>], scratch: &mut Vec<f32>) -> Result<Vec<f32>, DetectError> {
+    fn run_op(&self, op: &Op, vals: &mut [Option<Vec<f32>>], pool: &mut Vec<Vec<f32>>) -> Result<Vec<f32>, DetectError> {
         let get = |k: usize| -> Result<&Vec<f32>, DetectError> {
             op.inputs
                 .get(k)
@@ -419,21 +508,37 @@ impl Network {
         };
         let n_out: usize = op.out_shape.iter().product();
         let shape_in = |k: usize| self.shape(op.inputs[k]);
-        let mut out = vec![0.0f32; n_out];
+        let mut out = take(pool, n_out);
         match &op.kind {
-            Kind::Conv { win, cin, cout, weights, bias, act } => {
+            Kind::Conv { win, cin, cout, weights, bias, act, residual } => {
                 let x = get(0)?;
-                let m = win.out_hw[0] * win.out_hw[1];
-                let pointwise = win.kernel == [1, 1] && win.stride == [1, 1] && win.pad == [0; 4];
-                let lhs = if pointwise {
-                    x.as_slice()
+                let res = if *residual { Some(get(1)?.as_slice()) } else { None };
+                if *cout == 1 && res.is_none() && cin % 8 == 0 {
+                    // One output channel: a depthwise pass with the kernel's taps, then a sum over
+                    // the channels (the weights are already [tap][channel]).
+                    let mut per_channel = take(pool, n_out * cin);
+                    kernels::depthwise(x, *cin, win, weights, &vec![0.0; *cin], Activation::None, &mut per_channel);
+                    for (o, px) in out.iter_mut().zip(per_channel.chunks_exact(*cin)) {
+                        *o = bias[0] + px.iter().sum::<f32>();
+                    }
+                    pool.push(per_channel);
+                    act.apply(&mut out);
+                } else if *cout == 1 && res.is_none() {
+                    kernels::conv_single_output(x, *cin, win, weights, bias[0], &mut out);
+                    act.apply(&mut out);
                 } else {
-                    kernels::im2col(x, *cin, win, scratch);
-                    scratch.as_slice()
-                };
-                let k = win.kernel[0] * win.kernel[1] * cin;
-                kernels::matmul_bias(m, k, *cout, lhs, weights, bias, &mut out);
-                act.apply(&mut out);
+                    let m = win.out_hw[0] * win.out_hw[1];
+                    let pointwise = win.kernel == [1, 1] && win.stride == [1, 1] && win.pad == [0; 4];
+                    let k = win.kernel[0] * win.kernel[1] * cin;
+                    if pointwise {
+                        kernels::matmul_bias(m, k, *cout, x, weights, bias, res, *act, &mut out);
+                    } else {
+                        let mut cols = take(pool, m * k);
+                        kernels::im2col(x, *cin, win, &mut cols);
+                        kernels::matmul_bias(m, k, *cout, &cols, weights, bias, res, *act, &mut out);
+                        pool.push(cols);
+                    }
+                }
             }
             Kind::Depthwise { win, channels, weights, bias, act } => {
                 kernels::depthwise(get(0)?, *channels, win, weights, bias, *act, &mut out);

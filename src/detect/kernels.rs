@@ -1,8 +1,8 @@
 //! The numeric kernels of the BlazePose graphs on plain NHWC `f32` slices (batch 1), written to match
 //! TensorFlow Lite's float kernels: convolution as im2col + `gemm` (the matrix kernel candle's CPU
 //! backend uses, here called directly so that a 1x1 convolution reads the activation in place and the
-//! bias is added inside the product), a direct depthwise convolution (compiled twice, for AVX2 + FMA
-//! when the CPU has them and for plain SSE2), max pooling, bilinear resize with half-pixel centres,
+//! bias is added inside the product), a direct depthwise convolution (compiled twice, for AVX2 when the
+//! CPU has it and for plain SSE2; multiply and add are not fused, as in TFLite's reference kernels), max pooling, bilinear resize with half-pixel centres,
 //! DEPTH_TO_SPACE in TensorFlow's element order, zero padding and a stable sigmoid.
 //!
 //! Every kernel is single-threaded: the crate runs with one rayon thread per inference.
@@ -64,40 +64,77 @@ impl Window {
     }
 }
 
-/// `dst[m, n] = bias[n] + sum_k lhs[m, k] rhs[k, n]`, all row-major, single-threaded.
-pub fn matmul_bias(m: usize, k: usize, n: usize, lhs: &[f32], rhs: &[f32], bias: &[f32], dst: &mut [f32]) {
+/// `dst[m, n] = act(bias[n] + residual[m, n] + sum_k lhs[m, k] rhs[k, n])`, all row-major,
+/// single-threaded (`residual` optional: a fused ADD). Large products run in blocks of rows small
+/// enough that the bias, the product and the activation meet the block in cache.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_bias(
+    m: usize,
+    k: usize,
+    n: usize,
+    lhs: &[f32],
+    rhs: &[f32],
+    bias: &[f32],
+    residual: Option<&[f32]>,
+    act: Activation,
+    dst: &mut [f32],
+) {
     assert!(lhs.len() >= m * k && rhs.len() >= k * n && dst.len() >= m * n && bias.len() == n);
-    for row in dst[..m * n].chunks_exact_mut(n) {
-        row.copy_from_slice(bias);
-    }
-    if m == 0 || n == 0 || k == 0 {
+    assert!(residual.is_none_or(|r| r.len() >= m * n));
+    if m == 0 || n == 0 {
         return;
     }
-    // SAFETY: the asserts above bound every index gemm touches: dst is m x n with row stride n,
-    // lhs m x k with row stride k, rhs k x n with row stride n; the three do not overlap (one is
-    // borrowed mutably).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            true,
-            lhs.as_ptr(),
-            1,
-            k as isize,
-            rhs.as_ptr(),
-            1,
-            n as isize,
-            1.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
+    // About 64 KiB of output per block, but never so few rows that re-packing the weights for each
+    // block costs more than the product (blocks only where the weights are small).
+    let rows = if k * n <= 16 * 1024 { (16 * 1024 / n).max(64) } else { m };
+    let mut r0 = 0;
+    while r0 < m {
+        let r1 = (r0 + rows).min(m);
+        let block = &mut dst[r0 * n..r1 * n];
+        match residual {
+            Some(r) => {
+                for (row, res) in block.chunks_exact_mut(n).zip(r[r0 * n..r1 * n].chunks_exact(n)) {
+                    for ((d, b), x) in row.iter_mut().zip(bias).zip(res) {
+                        *d = b + x;
+                    }
+                }
+            }
+            None => {
+                for row in block.chunks_exact_mut(n) {
+                    row.copy_from_slice(bias);
+                }
+            }
+        }
+        if k > 0 {
+            // SAFETY: the asserts above bound every index gemm touches: dst rows r0..r1 with row
+            // stride n, lhs rows r0..r1 with row stride k, rhs k x n with row stride n; dst does
+            // not overlap the inputs (it is borrowed mutably).
+            unsafe {
+                gemm::gemm(
+                    r1 - r0,
+                    n,
+                    k,
+                    block.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    true,
+                    lhs[r0 * k..].as_ptr(),
+                    1,
+                    k as isize,
+                    rhs.as_ptr(),
+                    1,
+                    n as isize,
+                    1.0f32,
+                    1.0f32,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        }
+        act.apply(block);
+        r0 = r1;
     }
 }
 
@@ -139,17 +176,49 @@ pub fn depthwise(
     assert_eq!(out.len(), win.out_hw[0] * win.out_hw[1] * channels);
     assert_eq!(weights.len(), win.kernel[0] * win.kernel[1] * channels);
     assert_eq!(bias.len(), channels);
+    // Where border pixels are a large share of the output (5x5 kernels on small maps), copy the
+    // input into a zero-padded buffer so that every pixel takes the fast interior path.
+    let [oh, ow] = win.out_hw;
+    let [kh, kw] = win.kernel;
+    let inner = |o: usize, stride: usize, pad: usize, k: usize, size: usize| {
+        (0..o).filter(|&i| i * stride >= pad && i * stride + k <= size + pad).count()
+    };
+    let interior = inner(oh, win.stride[0], win.pad[0], kh, win.in_hw[0])
+        * inner(ow, win.stride[1], win.pad[2], kw, win.in_hw[1]);
+    if win.pad != [0; 4] && 5 * interior < 4 * oh * ow {
+        let [ih, iw] = win.in_hw;
+        let (ph, pw) = (ih + win.pad[0] + win.pad[1], iw + win.pad[2] + win.pad[3]);
+        let mut padded = vec![0.0f32; ph * pw * channels];
+        for y in 0..ih {
+            let dst = ((y + win.pad[0]) * pw + win.pad[2]) * channels;
+            padded[dst..dst + iw * channels].copy_from_slice(&input[y * iw * channels..(y + 1) * iw * channels]);
+        }
+        let win = Window { in_hw: [ph, pw], pad: [0; 4], ..*win };
+        return depthwise_dispatch(&padded, channels, &win, weights, bias, act, out);
+    }
+    depthwise_dispatch(input, channels, win, weights, bias, act, out)
+}
+
+fn depthwise_dispatch(
+    input: &[f32],
+    channels: usize,
+    win: &Window,
+    weights: &[f32],
+    bias: &[f32],
+    act: Activation,
+    out: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
         unsafe { depthwise_avx2(input, channels, win, weights, bias, act, out) };
         return;
     }
-    depthwise_impl::<false>(input, channels, win, weights, bias, act, out)
+    depthwise_impl(input, channels, win, weights, bias, act, out)
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2")]
 fn depthwise_avx2(
     input: &[f32],
     channels: usize,
@@ -159,14 +228,200 @@ fn depthwise_avx2(
     act: Activation,
     out: &mut [f32],
 ) {
-    depthwise_impl::<true>(input, channels, win, weights, bias, act, out)
+    depthwise_impl(input, channels, win, weights, bias, act, out)
 }
 
-/// Channel block held in registers across the taps (4 AVX registers).
-const BLOCK: usize = 32;
+/// Channels per block: one AVX register.
+const LANES: usize = 8;
+/// The largest kernel (taps) the blocked depthwise path keeps in registers.
+const MAX_TAPS: usize = 25;
 
 #[inline(always)]
-fn depthwise_impl<const FMA: bool>(
+fn madd8(acc: &mut [f32; LANES], x: &[f32; LANES], w: &[f32; LANES]) {
+    for j in 0..LANES {
+        acc[j] = x[j] * w[j] + acc[j];
+    }
+}
+
+#[inline(always)]
+fn lanes(xs: &[f32], at: usize) -> &[f32; LANES] {
+    match xs[at..at + LANES].first_chunk::<LANES>() {
+        Some(v) => v,
+        None => unreachable!("a slice of LANES elements"),
+    }
+}
+
+/// The depthwise kernel: for each block of 8 channels, the block's weights stay in registers while
+/// the output row is swept; pixels whose window lies inside the input take a branch-free path.
+#[inline(always)]
+fn depthwise_impl(
+    input: &[f32],
+    channels: usize,
+    win: &Window,
+    weights: &[f32],
+    bias: &[f32],
+    act: Activation,
+    out: &mut [f32],
+) {
+    let [ih, iw] = win.in_hw;
+    let [oh, ow] = win.out_hw;
+    let [kh, kw] = win.kernel;
+    let [sy, sx] = win.stride;
+    let (pt, pl) = (win.pad[0], win.pad[2]);
+    let c = channels;
+    let taps = kh * kw;
+    if taps > MAX_TAPS || c % LANES != 0 {
+        return depthwise_generic(input, channels, win, weights, bias, act, out);
+    }
+    // Input offsets of the taps relative to the window's top-left pixel.
+    let mut tap_off = [0usize; MAX_TAPS];
+    for ky in 0..kh {
+        for kx in 0..kw {
+            tap_off[ky * kw + kx] = (ky * iw + kx) * c;
+        }
+    }
+    // Output columns whose window is inside the input horizontally.
+    let x_lo = pl.div_ceil(sx).min(ow);
+    let x_hi = if iw + pl >= kw { ((iw + pl - kw) / sx + 1).clamp(x_lo, ow) } else { x_lo };
+    for oy in 0..oh {
+        let y0 = (oy * sy) as isize - pt as isize;
+        let inside_y = y0 >= 0 && y0 as usize + kh <= ih;
+        let row_out = oy * ow;
+        let (ky0, ky1, ys) = Window::taps(oy, sy, pt, kh, ih);
+        for cb in (0..c).step_by(LANES) {
+            let mut wv = [[0.0f32; LANES]; MAX_TAPS];
+            for (t, w) in wv.iter_mut().enumerate().take(taps) {
+                *w = *lanes(weights, t * c + cb);
+            }
+            let b = *lanes(bias, cb);
+            if !inside_y {
+                for ox in 0..ow {
+                    edge(input, c, iw, kw, sx, pl, (ky0, ky1, ys), ox, cb, &wv, &b, &mut out[(row_out + ox) * c + cb..][..LANES]);
+                }
+                continue;
+            }
+            for ox in 0..x_lo {
+                edge(input, c, iw, kw, sx, pl, (ky0, ky1, ys), ox, cb, &wv, &b, &mut out[(row_out + ox) * c + cb..][..LANES]);
+            }
+            // The interior: every tap inside the input.
+            let row = &mut out[row_out * c..(row_out + ow) * c];
+            let y0 = y0 as usize;
+            match taps {
+                9 => interior::<9>(input, c, iw, sx, pl, y0, x_lo, x_hi, cb, &tap_off, &wv, &b, row),
+                25 => interior::<25>(input, c, iw, sx, pl, y0, x_lo, x_hi, cb, &tap_off, &wv, &b, row),
+                _ => {
+                    for ox in x_lo..x_hi {
+                        let base = (y0 * iw + ox * sx - pl) * c + cb;
+                        let mut acc = b;
+                        for t in 0..taps {
+                            madd8(&mut acc, lanes(input, base + tap_off[t]), &wv[t]);
+                        }
+                        row[ox * c + cb..][..LANES].copy_from_slice(&acc);
+                    }
+                }
+            }
+            for ox in x_hi..ow {
+                edge(input, c, iw, kw, sx, pl, (ky0, ky1, ys), ox, cb, &wv, &b, &mut out[(row_out + ox) * c + cb..][..LANES]);
+            }
+        }
+        act.apply(&mut out[row_out * c..(row_out + ow) * c]);
+    }
+}
+
+/// The interior columns `x_lo..x_hi` of one output row, one channel block, `T` taps (unrolled, the
+/// weights in registers).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn interior<const T: usize>(
+    input: &[f32],
+    c: usize,
+    iw: usize,
+    sx: usize,
+    pl: usize,
+    y0: usize,
+    x_lo: usize,
+    x_hi: usize,
+    cb: usize,
+    tap_off: &[usize; MAX_TAPS],
+    wv: &[[f32; LANES]; MAX_TAPS],
+    b: &[f32; LANES],
+    row: &mut [f32],
+) {
+    if x_lo >= x_hi {
+        return;
+    }
+    let mut w = [[0.0f32; LANES]; T];
+    let mut off = [0usize; T];
+    w.copy_from_slice(&wv[..T]);
+    off.copy_from_slice(&tap_off[..T]);
+    let last = (y0 * iw + (x_hi - 1) * sx - pl) * c + cb + off.iter().copied().max().unwrap_or(0) + LANES;
+    assert!(last <= input.len() && x_hi * c <= row.len() && cb + LANES <= c);
+    let ptr = input.as_ptr();
+    // SAFETY (both loops): every read is at base(ox) + off[t] .. + LANES with ox < x_hi, at most
+    // `last` <= input.len() (asserted above; base grows with ox), and [f32; LANES] has f32's
+    // alignment.
+    let load = |at: usize| unsafe { &*(ptr.add(at) as *const [f32; LANES]) };
+    let step = sx * c;
+    let mut ox = x_lo;
+    // Four pixels at a time: four independent accumulation chains hide the add latency.
+    while ox + 4 <= x_hi {
+        let base = (y0 * iw + ox * sx - pl) * c + cb;
+        let (mut a0, mut a1, mut a2, mut a3) = (*b, *b, *b, *b);
+        for t in 0..T {
+            let at = base + off[t];
+            madd8(&mut a0, load(at), &w[t]);
+            madd8(&mut a1, load(at + step), &w[t]);
+            madd8(&mut a2, load(at + 2 * step), &w[t]);
+            madd8(&mut a3, load(at + 3 * step), &w[t]);
+        }
+        row[ox * c + cb..][..LANES].copy_from_slice(&a0);
+        row[(ox + 1) * c + cb..][..LANES].copy_from_slice(&a1);
+        row[(ox + 2) * c + cb..][..LANES].copy_from_slice(&a2);
+        row[(ox + 3) * c + cb..][..LANES].copy_from_slice(&a3);
+        ox += 4;
+    }
+    while ox < x_hi {
+        let base = (y0 * iw + ox * sx - pl) * c + cb;
+        let mut acc = *b;
+        for t in 0..T {
+            madd8(&mut acc, load(base + off[t]), &w[t]);
+        }
+        row[ox * c + cb..][..LANES].copy_from_slice(&acc);
+        ox += 1;
+    }
+}
+
+/// One output pixel's channel block of the depthwise kernel, near the border (taps clipped).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn edge(
+    input: &[f32],
+    c: usize,
+    iw: usize,
+    kw: usize,
+    sx: usize,
+    pl: usize,
+    (ky0, ky1, ys): (usize, usize, isize),
+    ox: usize,
+    cb: usize,
+    wv: &[[f32; LANES]; MAX_TAPS],
+    b: &[f32; LANES],
+    out: &mut [f32],
+) {
+    let (kx0, kx1, xs) = Window::taps(ox, sx, pl, kw, iw);
+    let mut acc = *b;
+    for ky in ky0..ky1 {
+        for kx in kx0..kx1 {
+            let i = (((ys + ky as isize) as usize) * iw + (xs + kx as isize) as usize) * c + cb;
+            madd8(&mut acc, lanes(input, i), &wv[ky * kw + kx]);
+        }
+    }
+    out.copy_from_slice(&acc);
+}
+
+/// Any channel count or kernel size: one pixel at a time.
+#[inline(always)]
+fn depthwise_generic(
     input: &[f32],
     channels: usize,
     win: &Window,
@@ -184,41 +439,79 @@ fn depthwise_impl<const FMA: bool>(
         for ox in 0..ow {
             let (kx0, kx1, x_start) = Window::taps(ox, win.stride[1], win.pad[2], kw, iw);
             let dst = &mut out[(oy * ow + ox) * c..][..c];
-            let mut c0 = 0;
-            while c0 < c {
-                let len = BLOCK.min(c - c0);
-                let mut acc = [0.0f32; BLOCK];
-                acc[..len].copy_from_slice(&bias[c0..c0 + len]);
-                if len == BLOCK {
-                    for ky in ky0..ky1 {
-                        let iy = (y_start + ky as isize) as usize;
-                        for kx in kx0..kx1 {
-                            let ix = (x_start + kx as isize) as usize;
-                            let x: &[f32; BLOCK] = input[(iy * iw + ix) * c + c0..][..BLOCK].try_into().unwrap_or(&[0.0; BLOCK]);
-                            let w: &[f32; BLOCK] =
-                                weights[(ky * kw + kx) * c + c0..][..BLOCK].try_into().unwrap_or(&[0.0; BLOCK]);
-                            for j in 0..BLOCK {
-                                acc[j] = if FMA { x[j].mul_add(w[j], acc[j]) } else { x[j] * w[j] + acc[j] };
-                            }
-                        }
-                    }
-                } else {
-                    for ky in ky0..ky1 {
-                        let iy = (y_start + ky as isize) as usize;
-                        for kx in kx0..kx1 {
-                            let ix = (x_start + kx as isize) as usize;
-                            let x = &input[(iy * iw + ix) * c + c0..][..len];
-                            let w = &weights[(ky * kw + kx) * c + c0..][..len];
-                            for j in 0..len {
-                                acc[j] = if FMA { x[j].mul_add(w[j], acc[j]) } else { x[j] * w[j] + acc[j] };
-                            }
-                        }
+            dst.copy_from_slice(bias);
+            for ky in ky0..ky1 {
+                let iy = (y_start + ky as isize) as usize;
+                for kx in kx0..kx1 {
+                    let ix = (x_start + kx as isize) as usize;
+                    let x = &input[(iy * iw + ix) * c..][..c];
+                    let w = &weights[(ky * kw + kx) * c..][..c];
+                    for j in 0..c {
+                        dst[j] = x[j] * w[j] + dst[j];
                     }
                 }
-                dst[c0..c0 + len].copy_from_slice(&acc[..len]);
-                c0 += len;
             }
             act.apply(dst);
+        }
+    }
+}
+
+/// A convolution with a single output channel (a 3x3 head at full resolution, where im2col and a
+/// matrix-vector product would waste most of the time): `weights` is `[(ky * KW + kx) * C + c]`.
+pub fn conv_single_output(input: &[f32], channels: usize, win: &Window, weights: &[f32], bias: f32, out: &mut [f32]) {
+    assert_eq!(input.len(), win.in_hw[0] * win.in_hw[1] * channels);
+    assert_eq!(out.len(), win.out_hw[0] * win.out_hw[1]);
+    assert_eq!(weights.len(), win.kernel[0] * win.kernel[1] * channels);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        unsafe { conv_single_output_avx2(input, channels, win, weights, bias, out) };
+        return;
+    }
+    conv_single_output_impl(input, channels, win, weights, bias, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn conv_single_output_avx2(input: &[f32], channels: usize, win: &Window, weights: &[f32], bias: f32, out: &mut [f32]) {
+    conv_single_output_impl(input, channels, win, weights, bias, out)
+}
+
+#[inline(always)]
+fn conv_single_output_impl(
+    input: &[f32],
+    c: usize,
+    win: &Window,
+    weights: &[f32],
+    bias: f32,
+    out: &mut [f32],
+) {
+    let [ih, iw] = win.in_hw;
+    let [oh, ow] = win.out_hw;
+    let [kh, kw] = win.kernel;
+    for oy in 0..oh {
+        let (ky0, ky1, ys) = Window::taps(oy, win.stride[0], win.pad[0], kh, ih);
+        for ox in 0..ow {
+            let (kx0, kx1, xs) = Window::taps(ox, win.stride[1], win.pad[2], kw, iw);
+            let mut acc = [0.0f32; LANES];
+            let mut tail = 0.0f32;
+            for ky in ky0..ky1 {
+                let iy = (ys + ky as isize) as usize;
+                // The taps of one kernel row are contiguous in the input and in the weights.
+                let x0 = (xs + kx0 as isize) as usize;
+                let n = (kx1 - kx0) * c;
+                let x = &input[(iy * iw + x0) * c..][..n];
+                let w = &weights[(ky * kw + kx0) * c..][..n];
+                let mut xc = x.chunks_exact(LANES);
+                let mut wc = w.chunks_exact(LANES);
+                for (xv, wv) in (&mut xc).zip(&mut wc) {
+                    madd8(&mut acc, lanes(xv, 0), lanes(wv, 0));
+                }
+                for (a, b) in xc.remainder().iter().zip(wc.remainder()) {
+                    tail += a * b;
+                }
+            }
+            out[oy * ow + ox] = bias + tail + acc.iter().sum::<f32>();
         }
     }
 }
@@ -274,8 +567,8 @@ pub fn resize_bilinear(input: &[f32], in_hw: [usize; 2], channels: usize, out_hw
             let d = &input[(y1 * iw + x1) * channels..][..channels];
             let dst = &mut out[(oy * out_hw[1] + ox) * channels..][..channels];
             let (wa, wb, wc, wd) = ((1.0 - fy) * (1.0 - fx), fy * (1.0 - fx), (1.0 - fy) * fx, fy * fx);
-            for j in 0..channels {
-                dst[j] = a[j] * wa + b[j] * wb + c[j] * wc + d[j] * wd;
+            for ((((o, a), b), c), d) in dst.iter_mut().zip(a).zip(b).zip(c).zip(d) {
+                *o = a * wa + b * wb + c * wc + d * wd;
             }
         }
     }

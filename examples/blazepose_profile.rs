@@ -1,0 +1,56 @@
+//! Per-op profile of the BlazePose networks (`cmanet::detect`): runs each network on its first
+//! fixture input and prints the ops that take the most time, grouped by op kind and listed one by
+//! one.
+//!
+//! `RAYON_NUM_THREADS=1 cargo run --release --no-default-features --example blazepose_profile [runs]`
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use cmanet::detect::Network;
+use cmanet::tensor_file::TensorFile;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let runs: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(20);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for (name, detector) in [("detector", true), ("landmark_lite", false), ("landmark_full", false)] {
+        let net = Network::load(&root.join(format!("assets/models/blazepose_{name}.safetensors")))?;
+        let fx = TensorFile::read_safetensors(&root.join(format!("tests/fixtures/blazepose_{name}.safetensors")))?;
+        let raw = fx.required("input0", &[Some(1), None, None, Some(3)])?;
+        let x: Vec<f32> =
+            raw.data.iter().map(|&b| if detector { b as f32 / 127.5 - 1.0 } else { b as f32 / 255.0 }).collect();
+        net.run(&x)?;
+        let mut times = Vec::new();
+        for _ in 0..runs {
+            let start = std::time::Instant::now();
+            net.run(&x)?;
+            times.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+        times.sort_by(f64::total_cmp);
+        let (min, median) = (times[0], times[times.len() / 2]);
+        let mut profile = HashMap::new();
+        let start = std::time::Instant::now();
+        for _ in 0..runs {
+            net.run_profiled(&x, Some(&mut profile))?;
+        }
+        let total = start.elapsed().as_secs_f64() / runs as f64 * 1e3;
+        println!("{{\"model\": \"{name}\", \"runtime\": \"cmanet\", \"min_ms\": {min:.3}, \"median_ms\": {median:.3}}}");
+        let mut kinds: HashMap<String, f64> = HashMap::new();
+        for (op, t) in &profile {
+            let kind = op.split_once('_').map_or(op.as_str(), |(_, k)| k).to_string();
+            *kinds.entry(kind).or_default() += t / runs as f64 * 1e3;
+        }
+        let mut kinds: Vec<_> = kinds.into_iter().collect();
+        kinds.sort_by(|a, b| b.1.total_cmp(&a.1));
+        println!("== {name}: {total:.2} ms per profiled run");
+        for (k, t) in &kinds {
+            println!("  {k:<20} {t:7.2} ms");
+        }
+        let mut ops: Vec<_> = profile.into_iter().collect();
+        ops.sort_by(|a, b| b.1.total_cmp(&a.1));
+        for (op, t) in ops.iter().take(12) {
+            println!("    {op:<28} {:7.3} ms", t / runs as f64 * 1e3);
+        }
+    }
+    Ok(())
+}
