@@ -220,3 +220,97 @@ fn finds_the_rendered_avatar() {
     }
     assert_eq!(tracker.detector_runs(), 1);
 }
+
+fn cmanet(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cmanet")).args(args).output().unwrap_or_else(|e| panic!("{e}"))
+}
+
+const CALIBRATION: &str = r#"
+[cam_01]
+name = "cam_01"
+size = [ 1024.0, 1024.0,]
+matrix = [ [ 1000.0, 0.0, 512.0,], [ 0.0, 1000.0, 500.0,], [ 0.0, 0.0, 1.0,],]
+distortions = [ 0.0, 0.0, 0.0, 0.0,]
+rotation = [ 1.5707963267948966, 0.0, 0.0,]
+translation = [ 0.0, 0.0, 4.0,]
+fisheye = false
+
+[cam_02]
+name = "cam_02"
+size = [ 1024.0, 1024.0,]
+matrix = [ [ 1100.0, 0.0, 512.0,], [ 0.0, 1100.0, 512.0,], [ 0.0, 0.0, 1.0,],]
+distortions = [ 0.0, 0.0, 0.0, 0.0,]
+rotation = [ 1.2, 1.2, -1.2,]
+translation = [ 0.1, 0.2, 4.0,]
+fisheye = false
+
+[metadata]
+adjusted = false
+error = 0.0
+"#;
+
+#[test]
+fn detect_command_writes_mv2d() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let images = root().join("plugin-docs/src/images");
+    let views = [dir.path().join("a"), dir.path().join("b")];
+    for (v, names) in views.iter().zip([["avatar_arms_raised", "avatar_tpose"], ["avatar_squat", "avatar_elbows_bent"]]) {
+        std::fs::create_dir_all(v).unwrap_or_else(|e| panic!("{e}"));
+        for (i, n) in names.iter().enumerate() {
+            std::fs::copy(images.join(format!("{n}.png")), v.join(format!("{i:04}.png"))).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    // A frame without a person (uniform grey) as the third frame of both views.
+    let grey = RgbImage::new(512, 512, vec![128; 512 * 512 * 3]).unwrap_or_else(|e| panic!("{e}"));
+    grey.save_png(&views[0].join("0002.png")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(views[0].join("0002.png"), views[1].join("0002.png")).unwrap_or_else(|e| panic!("{e}"));
+    let calib = dir.path().join("calibration.toml");
+    std::fs::write(&calib, CALIBRATION).unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("out.safetensors");
+    let overlays = dir.path().join("overlays");
+    let (a, b, o) = (views[0].to_str().unwrap_or(""), views[1].to_str().unwrap_or(""), out.to_str().unwrap_or(""));
+    let run = cmanet(&[
+        "detect",
+        "--views",
+        a,
+        b,
+        "--output",
+        o,
+        "--model",
+        "lite",
+        "--calibration",
+        calib.to_str().unwrap_or(""),
+        "--overlays",
+        overlays.to_str().unwrap_or(""),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let data = cmanet::data::Mv2d::read(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((data.num_frames(), data.num_views()), (3, 2));
+    assert_eq!(data.image_size, vec![[512.0, 512.0]; 2]);
+    // Intrinsics scaled from the 1024-px calibration to the 512-px images.
+    assert!((data.intrinsics[0].fx - 500.0).abs() < 1e-6 && (data.intrinsics[0].cy - 250.0).abs() < 1e-6);
+    // Camera 1's rotation is 90 deg about x: its optical axis (the third row of R) is the z-up
+    // world's +y axis, which is our -z (ours = (x, z, -y) of theirs).
+    let e = data.extrinsics.as_ref().unwrap_or_else(|| panic!("extrinsics written"));
+    let optical_axis_world = e[0].rotation.transpose() * nalgebra::Vector3::new(0.0, 0.0, 1.0);
+    assert!((optical_axis_world - nalgebra::Vector3::new(0.0, 0.0, -1.0)).norm() < 1e-9, "{optical_axis_world}");
+    for f in 0..2 {
+        for v in 0..2 {
+            assert!(data.keypoints2d[f][v].iter().all(|k| k[2] > 0.3), "frame {f} view {v}");
+        }
+    }
+    assert!(data.keypoints2d[2].iter().flatten().all(|k| k[2] == 0.0), "no person in the grey frames");
+    assert!(overlays.join("view1/0001.png").exists());
+
+    // Unreadable images and missing folders: a one-line error naming the file, non-zero exit.
+    std::fs::write(views[1].join("0003.jpg"), b"not a jpeg").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(views[0].join("0000.png"), views[0].join("0003.png")).unwrap_or_else(|e| panic!("{e}"));
+    let run = cmanet(&["detect", "--views", a, b, "--output", o]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && err.contains("0003.jpg") && err.contains("cannot decode"), "{err}");
+    let run = cmanet(&["detect", "--views", a, "/nonexistent/folder", "--output", o]);
+    assert!(!run.status.success() && String::from_utf8_lossy(&run.stderr).contains("/nonexistent/folder"));
+    // A calibration with the wrong number of cameras.
+    let run = cmanet(&["detect", "--views", a, "--output", o, "--calibration", calib.to_str().unwrap_or("")]);
+    assert!(!run.status.success() && String::from_utf8_lossy(&run.stderr).contains("2 cameras for 1 view"));
+}

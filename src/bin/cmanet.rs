@@ -1,5 +1,5 @@
 //! The `cmanet` command: synthetic data, estimation (baselines), evaluation and body-model
-//! inspection (training, detection and export arrive with their issues).
+//! inspection, and 2D keypoint detection in image folders (export arrives with its issue).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -162,6 +162,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Detect 2D keypoints (BlazePose) in one image folder per view and write a `cmanet-mv2d` file.
+    Detect(DetectArgs),
     /// Print a body model's size, joints, heights across the first shape component and the
     /// explained variance of its shape space.
     BodyInfo {
@@ -220,6 +222,7 @@ fn main() -> ExitCode {
             train_command(&data, &output, cache, &config, &settings, resume, model)
         }
         Command::Estimate(args) => estimate(args),
+        Command::Detect(args) => detect_command(args),
         Command::Eval { truth, methods, per_sequence, json } => eval(&truth, &methods, per_sequence, json),
     };
     match result {
@@ -512,5 +515,105 @@ fn body_info(path: PathBuf, json: bool) -> Result<(), AnyError> {
         }
         None => println!("shape space explained variance: not recorded in this file"),
     }
+    Ok(())
+}
+
+/// BlazePose landmark networks (`cmanet detect --model`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LandmarkArg {
+    /// `pose_landmark_lite`: faster.
+    Lite,
+    /// `pose_landmark_full`: MediaPipe's default.
+    Full,
+}
+
+/// World axes of a calibration file (`cmanet detect --world-up`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum WorldUpArg {
+    /// z up (Pose2Sim): converted to our +y up.
+    Z,
+    /// y up: kept.
+    Y,
+}
+
+/// Arguments of `cmanet detect`.
+#[derive(clap::Args)]
+struct DetectArgs {
+    /// One image folder per view (frames in file-name order, JPEG or PNG, any size).
+    #[arg(long, num_args = 1.., required = true)]
+    views: Vec<PathBuf>,
+    /// The `cmanet-mv2d` file to write.
+    #[arg(long)]
+    output: PathBuf,
+    /// The landmark network.
+    #[arg(long, value_enum, default_value = "full")]
+    model: LandmarkArg,
+    /// A Pose2Sim / anipose `calibration.toml` with one camera per view, in view order: intrinsics
+    /// (scaled to the images' size) and extrinsics are written. Without it, intrinsics come from
+    /// `--fov` and no extrinsics are written.
+    #[arg(long)]
+    calibration: Option<PathBuf>,
+    /// The world axes of the calibration's extrinsics.
+    #[arg(long, value_enum, default_value = "z")]
+    world_up: WorldUpArg,
+    /// Horizontal field of view in degrees for views without calibration (recorded in the file).
+    #[arg(long, default_value_t = 60.0)]
+    fov: f64,
+    /// Frames per second of the sequence.
+    #[arg(long, default_value_t = 30.0)]
+    fps: f32,
+    /// Write PNG overlays of the keypoints to this folder (`view{v}/{frame}.png`).
+    #[arg(long)]
+    overlays: Option<PathBuf>,
+    /// Views processed in parallel. Default: the number of cores.
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
+fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
+    use cmanet::detect::{LandmarkModel, PoseDetector, SequenceSettings, WorldUp, detect_views, frame_files};
+    if !(args.fov > 1.0 && args.fov < 179.0) {
+        return Err(format!("--fov {}: expected degrees between 1 and 179", args.fov).into());
+    }
+    if !(args.fps > 0.0 && args.fps.is_finite()) {
+        return Err(format!("--fps {}: expected a positive number", args.fps).into());
+    }
+    let model = match args.model {
+        LandmarkArg::Lite => LandmarkModel::Lite,
+        LandmarkArg::Full => LandmarkModel::Full,
+    };
+    let calibration = match &args.calibration {
+        Some(path) => Some((path.clone(), cmanet::data::calibration::read_calibration_toml(path)?)),
+        None => None,
+    };
+    let total: usize = args.views.iter().map(|v| frame_files(v).map(|f| f.len())).sum::<Result<usize, _>>()?;
+    let settings = SequenceSettings {
+        model,
+        default_hfov: args.fov.to_radians(),
+        fps: args.fps,
+        calibration,
+        world_up: match args.world_up {
+            WorldUpArg::Z => WorldUp::Z,
+            WorldUpArg::Y => WorldUp::Y,
+        },
+        overlays: args.overlays.clone(),
+        jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    };
+    let detector = PoseDetector::load(model)?;
+    let bar = progress_bar(total, "detect");
+    let (data, warning) = detect_views(&detector, &args.views, &settings, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
+    data.write(&args.output)?;
+    let found: usize = data.keypoints2d.iter().flatten().filter(|k| k.iter().any(|p| p[2] > 0.0)).count();
+    println!(
+        "{}: {} frames x {} views, a person in {found} of {} images",
+        args.output.display(),
+        data.num_frames(),
+        data.num_views(),
+        data.num_frames() * data.num_views()
+    );
     Ok(())
 }

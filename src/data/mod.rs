@@ -1,6 +1,7 @@
 //! Data: the `cmanet-mv2d` (2D observations in) and `cmanet-mv3d` (estimates out) sequence formats,
 //! and the synthetic multi-view generator.
 
+pub mod calibration;
 pub mod files;
 pub mod format;
 pub mod mv2d;

@@ -8,6 +8,7 @@
 //!   weighted NMS, the rotated ROI, the 256x256 crop, landmark decoding with heatmap refinement,
 //!   projection back to the image and tracking ([`PoseDetector`], [`PoseTracker`]).
 //! - [`image`] is the input image type ([`RgbImage`], JPEG/PNG decoding).
+//! - [`sequence`] turns one image folder per view into a `cmanet-mv2d` sequence ([`detect_views`]).
 //!
 //! Single-threaded, CPU, `f32`. Nothing here imports Bevy.
 
@@ -15,11 +16,13 @@ pub mod graph;
 pub mod image;
 pub mod kernels;
 pub mod pose;
+pub mod sequence;
 
 use std::path::PathBuf;
 
 pub use graph::{Network, Output};
 pub use image::RgbImage;
+pub use sequence::{SequenceSettings, WorldUp, detect_views, draw_keypoints, frame_files};
 pub use pose::{
     BLAZEPOSE_TO_COCO, Detection, LandmarkModel, Landmark, NUM_LANDMARKS, Pose, PoseDetector, PoseTracker, Roi,
 };
@@ -86,6 +89,9 @@ pub enum DetectError {
     /// A candle error (converting outputs to tensors).
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    /// Bad input to a multi-view run (no folders, no images, a calibration that does not fit).
+    #[error("{0}")]
+    Sequence(String),
     /// A broken invariant inside the interpreter (a bug, reported instead of panicking).
     #[error("internal error: {0}")]
     Internal(String),
