@@ -314,3 +314,23 @@ fn detect_command_writes_mv2d() {
     let run = cmanet(&["detect", "--views", a, "--output", o, "--calibration", calib.to_str().unwrap_or("")]);
     assert!(!run.status.success() && String::from_utf8_lossy(&run.stderr).contains("2 cameras for 1 view"));
 }
+
+#[test]
+fn time_offsets_of_the_real_sample() {
+    use cmanet::data::sync::{apply_time_offsets, estimate_time_offsets_calibrated};
+    let data = cmanet::data::Mv2d::read(&root().join("assets/samples/pose2sim_demo/detections.safetensors"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let frames = |d: &cmanet::data::Mv2d| -> Vec<i64> {
+        estimate_time_offsets_calibrated(d, 0, 10, 0.5).unwrap_or_default().iter().map(|o| o.frames).collect()
+    };
+    // cam03 runs 3 to 4 frames behind the others (the two-view reprojection error is smallest
+    // there; the minimum is shallow between 3 and 4: a sub-frame offset).
+    assert_eq!(frames(&data), vec![0, 0, 4, 0]);
+    // Delay view 3 by 3 frames: found.
+    let shifted = apply_time_offsets(&data, &[0, 0, 0, -3]);
+    assert_eq!(shifted.num_frames(), 97);
+    let found = frames(&shifted);
+    assert!(found[..2] == [0, 0] && (3..=4).contains(&found[2]) && found[3] == 3, "{found:?}");
+    // Without extrinsics there is nothing to triangulate with.
+    assert!(estimate_time_offsets_calibrated(&data.clone().without_ground_truth(), 0, 10, 0.5).is_none());
+}

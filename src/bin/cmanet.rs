@@ -568,6 +568,12 @@ struct DetectArgs {
     /// Views processed in parallel. Default: the number of cores.
     #[arg(long)]
     jobs: Option<usize>,
+    /// The views are not synchronised: estimate each view's time offset to the first view (lags up
+    /// to this many frames; from two-view reprojection with `--calibration`, else from the
+    /// keypoints' motion), shift the views and keep the frames all of them have (the offsets are
+    /// printed and recorded in the file's metadata).
+    #[arg(long, value_name = "MAX_LAG")]
+    sync: Option<usize>,
 }
 
 fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
@@ -606,6 +612,29 @@ fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
     if let Some(w) = warning {
         eprintln!("warning: {w}");
     }
+    let data = match args.sync {
+        Some(max_lag) => {
+            use cmanet::data::sync::{estimate_time_offsets, estimate_time_offsets_calibrated};
+            let offsets = match estimate_time_offsets_calibrated(&data, 0, max_lag, 0.5) {
+                Some(offsets) => {
+                    for (v, o) in offsets.iter().enumerate() {
+                        println!("view {v}: offset {:+} frames (median two-view reprojection {:.2} px)", o.frames, o.score);
+                    }
+                    offsets
+                }
+                None => {
+                    let offsets = estimate_time_offsets(&data, 0, max_lag);
+                    for (v, o) in offsets.iter().enumerate() {
+                        println!("view {v}: offset {:+} frames (speed correlation {:.2})", o.frames, o.score);
+                    }
+                    offsets
+                }
+            };
+            let frames: Vec<i64> = offsets.iter().map(|o| o.frames).collect();
+            cmanet::data::sync::apply_time_offsets(&data, &frames)
+        }
+        None => data,
+    };
     data.write(&args.output)?;
     let found: usize = data.keypoints2d.iter().flatten().filter(|k| k.iter().any(|p| p[2] > 0.0)).count();
     println!(

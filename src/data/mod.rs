@@ -6,6 +6,7 @@ pub mod files;
 pub mod format;
 pub mod mv2d;
 pub mod mv3d;
+pub mod sync;
 pub mod synth;
 
 pub use files::sequence_files;
