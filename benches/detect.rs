@@ -33,8 +33,8 @@ fn networks(c: &mut Criterion) {
 }
 
 fn pipeline(c: &mut Criterion) {
-    let img = RgbImage::open(&root().join("plugin-docs/src/images/avatar_arms_raised.png"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let img =
+        RgbImage::open(&root().join("plugin-docs/src/images/avatar_arms_raised.png")).unwrap_or_else(|e| panic!("{e}"));
     for model in [LandmarkModel::Lite, LandmarkModel::Full] {
         let det = PoseDetector::load(model).unwrap_or_else(|e| panic!("{e}"));
         let tag = format!("{model:?}").to_lowercase();

@@ -34,7 +34,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             net.run_profiled(&x, Some(&mut profile))?;
         }
         let total = start.elapsed().as_secs_f64() / runs as f64 * 1e3;
-        println!("{{\"model\": \"{name}\", \"runtime\": \"cmanet\", \"min_ms\": {min:.3}, \"median_ms\": {median:.3}}}");
+        println!(
+            "{{\"model\": \"{name}\", \"runtime\": \"cmanet\", \"min_ms\": {min:.3}, \"median_ms\": {median:.3}}}"
+        );
         let mut kinds: HashMap<String, f64> = HashMap::new();
         for (op, t) in &profile {
             let kind = op.split_once('_').map_or(op.as_str(), |(_, k)| k).to_string();

@@ -254,10 +254,12 @@ fn detect_command_writes_mv2d() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let images = root().join("plugin-docs/src/images");
     let views = [dir.path().join("a"), dir.path().join("b")];
-    for (v, names) in views.iter().zip([["avatar_arms_raised", "avatar_tpose"], ["avatar_squat", "avatar_elbows_bent"]]) {
+    for (v, names) in views.iter().zip([["avatar_arms_raised", "avatar_tpose"], ["avatar_squat", "avatar_elbows_bent"]])
+    {
         std::fs::create_dir_all(v).unwrap_or_else(|e| panic!("{e}"));
         for (i, n) in names.iter().enumerate() {
-            std::fs::copy(images.join(format!("{n}.png")), v.join(format!("{i:04}.png"))).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::copy(images.join(format!("{n}.png")), v.join(format!("{i:04}.png")))
+                .unwrap_or_else(|e| panic!("{e}"));
         }
     }
     // A frame without a person (uniform grey) as the third frame of both views.

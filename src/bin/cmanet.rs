@@ -618,7 +618,10 @@ fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
             let offsets = match estimate_time_offsets_calibrated(&data, 0, max_lag, 0.5) {
                 Some(offsets) => {
                     for (v, o) in offsets.iter().enumerate() {
-                        println!("view {v}: offset {:+} frames (median two-view reprojection {:.2} px)", o.frames, o.score);
+                        println!(
+                            "view {v}: offset {:+} frames (median two-view reprojection {:.2} px)",
+                            o.frames, o.score
+                        );
                     }
                     offsets
                 }

@@ -52,17 +52,14 @@ fn invalid(path: &Path, key: &str, problem: impl Into<String>) -> DataError {
 }
 
 fn numbers(item: &toml_edit::Item) -> Option<Vec<f64>> {
-    item.as_array()?
-        .iter()
-        .map(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
-        .collect()
+    item.as_array()?.iter().map(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64))).collect()
 }
 
 /// Reads a Pose2Sim / anipose `calibration.toml`: every table with a `matrix` key is a camera, in
 /// file order.
 pub fn read_calibration_toml(path: &Path) -> Result<Vec<CalibratedCamera>, DataError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| DataError::File(FileError::Io { path: path.into(), source }))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| DataError::File(FileError::Io { path: path.into(), source }))?;
     let doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         DataError::File(FileError::Container {
             path: path.into(),

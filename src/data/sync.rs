@@ -61,8 +61,9 @@ fn speed(a: &Keypoints2d, b: &Keypoints2d) -> Option<f32> {
 
 /// Per-frame speed signal of view `v` (`None` where unknown), lightly smoothed.
 fn signal(data: &Mv2d, v: usize) -> Vec<Option<f32>> {
-    let raw: Vec<Option<f32>> =
-        (0..data.num_frames().saturating_sub(1)).map(|f| speed(&data.keypoints2d[f][v], &data.keypoints2d[f + 1][v])).collect();
+    let raw: Vec<Option<f32>> = (0..data.num_frames().saturating_sub(1))
+        .map(|f| speed(&data.keypoints2d[f][v], &data.keypoints2d[f + 1][v]))
+        .collect();
     // A 3-frame median keeps real motion and drops single-frame detector glitches.
     (0..raw.len())
         .map(|f| {
@@ -91,7 +92,8 @@ fn correlation(a: &[Option<f32>], b: &[Option<f32>], lag: i64) -> Option<(f64, u
     if n < 10 {
         return None;
     }
-    let (ma, mb) = (pairs.iter().map(|p| p.0).sum::<f64>() / n as f64, pairs.iter().map(|p| p.1).sum::<f64>() / n as f64);
+    let (ma, mb) =
+        (pairs.iter().map(|p| p.0).sum::<f64>() / n as f64, pairs.iter().map(|p| p.1).sum::<f64>() / n as f64);
     let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
     for (x, y) in &pairs {
         sab += (x - ma) * (y - mb);

@@ -59,12 +59,31 @@ struct InputJson {
 #[derive(Debug)]
 enum Kind {
     /// `residual`: the input index of a fused ADD's other operand (added before the activation).
-    Conv { win: Window, cin: usize, cout: usize, weights: Vec<f32>, bias: Vec<f32>, act: Activation, residual: bool },
-    Depthwise { win: Window, channels: usize, weights: Vec<f32>, bias: Vec<f32>, act: Activation },
+    Conv {
+        win: Window,
+        cin: usize,
+        cout: usize,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+        act: Activation,
+        residual: bool,
+    },
+    Depthwise {
+        win: Window,
+        channels: usize,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+        act: Activation,
+    },
     Add(Activation),
     Pad([[usize; 2]; 4]),
-    MaxPool { win: Window, channels: usize },
-    Resize { channels: usize },
+    MaxPool {
+        win: Window,
+        channels: usize,
+    },
+    Resize {
+        channels: usize,
+    },
     DepthToSpace(usize),
     Reshape,
     Concat(usize),
@@ -116,7 +135,8 @@ pub struct Network {
 
 /// Takes a buffer of length `n` from the pool (best fit; contents unspecified) or allocates one.
 fn take(pool: &mut Vec<Vec<f32>>, n: usize) -> Vec<f32> {
-    let best = pool.iter().enumerate().filter(|(_, v)| v.capacity() >= n).min_by_key(|(_, v)| v.capacity()).map(|(i, _)| i);
+    let best =
+        pool.iter().enumerate().filter(|(_, v)| v.capacity() >= n).min_by_key(|(_, v)| v.capacity()).map(|(i, _)| i);
     let mut v = match best {
         Some(i) => pool.swap_remove(i),
         None => Vec::with_capacity(n),
@@ -141,17 +161,22 @@ fn fuse(ops: &mut Vec<Op>, outputs: &[(String, usize)], shapes: &[Vec<usize>]) {
         let fusable = match &ops[i].kind {
             Kind::Pad(p) if p[0] == [0, 0] && p[3] == [0, 0] && readers(ops, ops[i].output) == 1 => {
                 let (slot, pads, src) = (ops[i].output, *p, ops[i].inputs[0]);
-                ops.iter().position(|o| {
-                    o.inputs.first() == Some(&slot)
-                        && matches!(o.kind, Kind::Conv { .. } | Kind::Depthwise { .. })
-                })
-                .map(|j| (j, pads, src))
+                ops.iter()
+                    .position(|o| {
+                        o.inputs.first() == Some(&slot) && matches!(o.kind, Kind::Conv { .. } | Kind::Depthwise { .. })
+                    })
+                    .map(|j| (j, pads, src))
             }
             _ => None,
         };
         if let Some((j, pads, src)) = fusable {
             if let Kind::Conv { win, .. } | Kind::Depthwise { win, .. } = &mut ops[j].kind {
-                win.pad = [win.pad[0] + pads[1][0], win.pad[1] + pads[1][1], win.pad[2] + pads[2][0], win.pad[3] + pads[2][1]];
+                win.pad = [
+                    win.pad[0] + pads[1][0],
+                    win.pad[1] + pads[1][1],
+                    win.pad[2] + pads[2][0],
+                    win.pad[3] + pads[2][1],
+                ];
                 win.in_hw = [shapes[src][1], shapes[src][2]];
             }
             ops[j].inputs[0] = src;
@@ -250,9 +275,7 @@ impl Network {
                 Dtype::F16 => {
                     t.data().chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect()
                 }
-                Dtype::F32 => {
-                    t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
-                }
+                Dtype::F32 => t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
                 d => return Err(bad(path, format!("{name}: dtype {d:?}"))),
             };
             Ok((t.shape().to_vec(), data))
@@ -283,7 +306,9 @@ impl Network {
             let mut values = Vec::new();
             for i in op.inputs.iter().flatten() {
                 if let Some(t) = i.tensor {
-                    acts.push(slots.get(&t).copied().ok_or_else(|| fail(format!("tensor {t} used before it is made")))?);
+                    acts.push(
+                        slots.get(&t).copied().ok_or_else(|| fail(format!("tensor {t} used before it is made")))?,
+                    );
                 } else if let Some(p) = &i.param {
                     params.push(param(p)?);
                 } else if let Some(v) = &i.value {
@@ -293,7 +318,8 @@ impl Network {
             let [out_id] = op.outputs.as_slice() else { return Err(fail("expected one output".into())) };
             let output = slot_of(*out_id, &mut slots, &mut shapes)?;
             let out_shape = shapes[output].clone();
-            let in_shape = |k: usize| acts.get(k).map(|&s| shapes[s].clone()).ok_or_else(|| fail("missing input".into()));
+            let in_shape =
+                |k: usize| acts.get(k).map(|&s| shapes[s].clone()).ok_or_else(|| fail("missing input".into()));
             let o = &op.options;
             let nhwc = |s: &[usize]| -> Result<[usize; 4], DetectError> {
                 <[usize; 4]>::try_from(s).map_err(|_| fail(format!("expected NHWC, got {s:?}")))
@@ -302,7 +328,8 @@ impl Network {
                 "CONV_2D" | "DEPTHWISE_CONV_2D" => {
                     let [(ws, w), (bs, b)] = <[_; 2]>::try_from(params).map_err(|_| fail("weight and bias".into()))?;
                     let [_, ih, iw, cin] = nhwc(&in_shape(0)?)?;
-                    let [o_, i_, kh, kw] = <[usize; 4]>::try_from(ws.as_slice()).map_err(|_| fail("weight rank".into()))?;
+                    let [o_, i_, kh, kw] =
+                        <[usize; 4]>::try_from(ws.as_slice()).map_err(|_| fail("weight rank".into()))?;
                     if bs != [o_] {
                         return Err(fail("bias shape".into()));
                     }
@@ -311,7 +338,8 @@ impl Network {
                         return Err(fail("dilation is not supported".into()));
                     }
                     let pad = pad_of(o).map_err(fail)?;
-                    let out_hw = Window::output_size([ih, iw], [kh, kw], stride, pad).ok_or_else(|| fail("window".into()))?;
+                    let out_hw =
+                        Window::output_size([ih, iw], [kh, kw], stride, pad).ok_or_else(|| fail("window".into()))?;
                     let win = Window { in_hw: [ih, iw], out_hw, kernel: [kh, kw], stride, pad };
                     let act = activation(o).map_err(fail)?;
                     if nhwc(&out_shape)? != [1, out_hw[0], out_hw[1], o_] {
@@ -327,7 +355,8 @@ impl Network {
                             for ic in 0..cin {
                                 for ky in 0..kh {
                                     for kx in 0..kw {
-                                        weights[((ky * kw + kx) * cin + ic) * o_ + oc] = w[((oc * cin + ic) * kh + ky) * kw + kx];
+                                        weights[((ky * kw + kx) * cin + ic) * o_ + oc] =
+                                            w[((oc * cin + ic) * kh + ky) * kw + kx];
                                     }
                                 }
                             }
@@ -371,8 +400,11 @@ impl Network {
                     let kernel = [opt_usize(o, "filter_height", 1), opt_usize(o, "filter_width", 1)];
                     let stride = [opt_usize(o, "stride_h", 1), opt_usize(o, "stride_w", 1)];
                     let pad = pad_of(o).map_err(fail)?;
-                    let out_hw = Window::output_size([ih, iw], kernel, stride, pad).ok_or_else(|| fail("window".into()))?;
-                    if nhwc(&out_shape)? != [1, out_hw[0], out_hw[1], c] || activation(o).map_err(fail)? != Activation::None {
+                    let out_hw =
+                        Window::output_size([ih, iw], kernel, stride, pad).ok_or_else(|| fail("window".into()))?;
+                    if nhwc(&out_shape)? != [1, out_hw[0], out_hw[1], c]
+                        || activation(o).map_err(fail)? != Activation::None
+                    {
                         return Err(fail("output shape or activation".into()));
                     }
                     Kind::MaxPool { win: Window { in_hw: [ih, iw], out_hw, kernel, stride, pad }, channels: c }
@@ -435,7 +467,15 @@ impl Network {
                 ops[k].frees.push(s);
             }
         }
-        Ok(Self { model, input_slot, input_shape: shapes[input_slot].clone(), outputs, shapes, ops, pool: Mutex::new(Vec::new()) })
+        Ok(Self {
+            model,
+            input_slot,
+            input_shape: shapes[input_slot].clone(),
+            outputs,
+            shapes,
+            ops,
+            pool: Mutex::new(Vec::new()),
+        })
     }
 
     /// The model's name in its file (`detector`, `landmark_lite`, `landmark_full`).
@@ -499,7 +539,12 @@ impl Network {
         self.shapes[slot].clone()
     }
 
-    fn run_op(&self, op: &Op, vals: &mut [Option<Vec<f32>>], pool: &mut Vec<Vec<f32>>) -> Result<Vec<f32>, DetectError> {
+    fn run_op(
+        &self,
+        op: &Op,
+        vals: &mut [Option<Vec<f32>>],
+        pool: &mut Vec<Vec<f32>>,
+    ) -> Result<Vec<f32>, DetectError> {
         let get = |k: usize| -> Result<&Vec<f32>, DetectError> {
             op.inputs
                 .get(k)
@@ -557,7 +602,13 @@ impl Network {
             Kind::MaxPool { win, channels } => kernels::max_pool(get(0)?, *channels, win, &mut out),
             Kind::Resize { channels } => {
                 let s = shape_in(0);
-                kernels::resize_bilinear(get(0)?, [s[1], s[2]], *channels, [op.out_shape[1], op.out_shape[2]], &mut out);
+                kernels::resize_bilinear(
+                    get(0)?,
+                    [s[1], s[2]],
+                    *channels,
+                    [op.out_shape[1], op.out_shape[2]],
+                    &mut out,
+                );
             }
             Kind::DepthToSpace(block) => {
                 let s = shape_in(0);

@@ -113,6 +113,7 @@ pub enum Border {
 /// Samples `out_size x out_size` pixels: output pixel centre `(u + 0.5, v + 0.5)` maps to the image
 /// point `origin + (u + 0.5) * du + (v + 0.5) * dv` (pixel units, pixel `i` spanning `[i, i + 1)`),
 /// bilinear; each byte `b` becomes `b * scale + offset`. Output NHWC `[1, S, S, 3]`.
+#[allow(clippy::too_many_arguments)]
 pub fn warp(
     img: &RgbImage,
     out_size: usize,

@@ -47,7 +47,12 @@ pub struct Window {
 
 impl Window {
     /// The output size of a window over `in_hw` with this kernel, stride and padding.
-    pub fn output_size(in_hw: [usize; 2], kernel: [usize; 2], stride: [usize; 2], pad: [usize; 4]) -> Option<[usize; 2]> {
+    pub fn output_size(
+        in_hw: [usize; 2],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        pad: [usize; 4],
+    ) -> Option<[usize; 2]> {
         let h = (in_hw[0] + pad[0] + pad[1]).checked_sub(kernel[0])? / stride[0] + 1;
         let w = (in_hw[1] + pad[2] + pad[3]).checked_sub(kernel[1])? / stride[1] + 1;
         Some([h, w])
@@ -183,8 +188,8 @@ pub fn depthwise(
     let inner = |o: usize, stride: usize, pad: usize, k: usize, size: usize| {
         (0..o).filter(|&i| i * stride >= pad && i * stride + k <= size + pad).count()
     };
-    let interior = inner(oh, win.stride[0], win.pad[0], kh, win.in_hw[0])
-        * inner(ow, win.stride[1], win.pad[2], kw, win.in_hw[1]);
+    let interior =
+        inner(oh, win.stride[0], win.pad[0], kh, win.in_hw[0]) * inner(ow, win.stride[1], win.pad[2], kw, win.in_hw[1]);
     if win.pad != [0; 4] && 5 * interior < 4 * oh * ow {
         let [ih, iw] = win.in_hw;
         let (ph, pw) = (ih + win.pad[0] + win.pad[1], iw + win.pad[2] + win.pad[3]);
@@ -239,7 +244,7 @@ const MAX_TAPS: usize = 25;
 #[inline(always)]
 fn madd8(acc: &mut [f32; LANES], x: &[f32; LANES], w: &[f32; LANES]) {
     for j in 0..LANES {
-        acc[j] = x[j] * w[j] + acc[j];
+        acc[j] += x[j] * w[j];
     }
 }
 
@@ -270,7 +275,7 @@ fn depthwise_impl(
     let (pt, pl) = (win.pad[0], win.pad[2]);
     let c = channels;
     let taps = kh * kw;
-    if taps > MAX_TAPS || c % LANES != 0 {
+    if taps > MAX_TAPS || !c.is_multiple_of(LANES) {
         return depthwise_generic(input, channels, win, weights, bias, act, out);
     }
     // Input offsets of the taps relative to the window's top-left pixel.
@@ -296,12 +301,38 @@ fn depthwise_impl(
             let b = *lanes(bias, cb);
             if !inside_y {
                 for ox in 0..ow {
-                    edge(input, c, iw, kw, sx, pl, (ky0, ky1, ys), ox, cb, &wv, &b, &mut out[(row_out + ox) * c + cb..][..LANES]);
+                    edge(
+                        input,
+                        c,
+                        iw,
+                        kw,
+                        sx,
+                        pl,
+                        (ky0, ky1, ys),
+                        ox,
+                        cb,
+                        &wv,
+                        &b,
+                        &mut out[(row_out + ox) * c + cb..][..LANES],
+                    );
                 }
                 continue;
             }
             for ox in 0..x_lo {
-                edge(input, c, iw, kw, sx, pl, (ky0, ky1, ys), ox, cb, &wv, &b, &mut out[(row_out + ox) * c + cb..][..LANES]);
+                edge(
+                    input,
+                    c,
+                    iw,
+                    kw,
+                    sx,
+                    pl,
+                    (ky0, ky1, ys),
+                    ox,
+                    cb,
+                    &wv,
+                    &b,
+                    &mut out[(row_out + ox) * c + cb..][..LANES],
+                );
             }
             // The interior: every tap inside the input.
             let row = &mut out[row_out * c..(row_out + ow) * c];
@@ -321,7 +352,20 @@ fn depthwise_impl(
                 }
             }
             for ox in x_hi..ow {
-                edge(input, c, iw, kw, sx, pl, (ky0, ky1, ys), ox, cb, &wv, &b, &mut out[(row_out + ox) * c + cb..][..LANES]);
+                edge(
+                    input,
+                    c,
+                    iw,
+                    kw,
+                    sx,
+                    pl,
+                    (ky0, ky1, ys),
+                    ox,
+                    cb,
+                    &wv,
+                    &b,
+                    &mut out[(row_out + ox) * c + cb..][..LANES],
+                );
             }
         }
         act.apply(&mut out[row_out * c..(row_out + ow) * c]);
@@ -447,7 +491,7 @@ fn depthwise_generic(
                     let x = &input[(iy * iw + ix) * c..][..c];
                     let w = &weights[(ky * kw + kx) * c..][..c];
                     for j in 0..c {
-                        dst[j] = x[j] * w[j] + dst[j];
+                        dst[j] += x[j] * w[j];
                     }
                 }
             }
@@ -478,14 +522,7 @@ fn conv_single_output_avx2(input: &[f32], channels: usize, win: &Window, weights
 }
 
 #[inline(always)]
-fn conv_single_output_impl(
-    input: &[f32],
-    c: usize,
-    win: &Window,
-    weights: &[f32],
-    bias: f32,
-    out: &mut [f32],
-) {
+fn conv_single_output_impl(input: &[f32], c: usize, win: &Window, weights: &[f32], bias: f32, out: &mut [f32]) {
     let [ih, iw] = win.in_hw;
     let [oh, ow] = win.out_hw;
     let [kh, kw] = win.kernel;

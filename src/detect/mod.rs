@@ -22,10 +22,10 @@ use std::path::PathBuf;
 
 pub use graph::{Network, Output};
 pub use image::RgbImage;
-pub use sequence::{SequenceSettings, WorldUp, detect_views, draw_keypoints, frame_files};
 pub use pose::{
-    BLAZEPOSE_TO_COCO, Detection, LandmarkModel, Landmark, NUM_LANDMARKS, Pose, PoseDetector, PoseTracker, Roi,
+    BLAZEPOSE_TO_COCO, Detection, Landmark, LandmarkModel, NUM_LANDMARKS, Pose, PoseDetector, PoseTracker, Roi,
 };
+pub use sequence::{SequenceSettings, WorldUp, detect_views, draw_keypoints, frame_files};
 
 /// What can go wrong when loading a model or detecting a pose.
 #[derive(Debug, thiserror::Error)]

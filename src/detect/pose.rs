@@ -19,10 +19,10 @@
 use std::f32::consts::PI;
 use std::path::{Path, PathBuf};
 
+use super::DetectError;
 use super::graph::{Network, Output};
 use super::image::{Border, RgbImage, warp};
 use super::kernels::sigmoid;
-use super::DetectError;
 use crate::data::Keypoints2d;
 
 /// BlazePose's body landmarks (the model outputs 39: 33 body points and 6 auxiliary ones).
@@ -101,7 +101,10 @@ impl Roi {
 
     /// Whether the ROI can be cropped (finite and at least a few pixels wide).
     pub fn is_usable(&self) -> bool {
-        self.center.iter().all(|v| v.is_finite()) && self.rotation.is_finite() && self.size.is_finite() && self.size >= 4.0
+        self.center.iter().all(|v| v.is_finite())
+            && self.rotation.is_finite()
+            && self.size.is_finite()
+            && self.size >= 4.0
     }
 }
 
@@ -314,7 +317,7 @@ impl PoseDetector {
         for (i, (a, &logit)) in self.anchors.iter().zip(logits).enumerate() {
             let score = sigmoid(logit.clamp(-100.0, 100.0));
             let r = &boxes[i * 12..(i + 1) * 12];
-            if !(score >= self.min_detection_score) || !r.iter().all(|v| v.is_finite()) {
+            if score.is_nan() || score < self.min_detection_score || !r.iter().all(|v| v.is_finite()) {
                 continue;
             }
             let (cx, cy) = (r[0] / s + a[0], r[1] / s + a[1]);

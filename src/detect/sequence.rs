@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::DetectError;
 use super::image::RgbImage;
 use super::pose::{LandmarkModel, PoseDetector, PoseTracker};
-use super::DetectError;
 use crate::data::calibration::{CalibratedCamera, extrinsics_from_z_up};
 use crate::data::{Keypoints2d, Mv2d};
 use crate::geometry::Intrinsics;
@@ -83,9 +83,9 @@ pub fn frame_files(dir: &Path) -> Result<Vec<PathBuf>, DetectError> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.is_file()
-                && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                    matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png")
-                })
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png"))
         })
         .collect();
     files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
@@ -158,7 +158,10 @@ fn run_view(
             Some(first) if first != s => {
                 return Err(DetectError::Decode {
                     path: file.clone(),
-                    problem: format!("{}x{} differs from the view's first frame ({}x{})", s[0], s[1], first[0], first[1]),
+                    problem: format!(
+                        "{}x{} differs from the view's first frame ({}x{})",
+                        s[0], s[1], first[0], first[1]
+                    ),
                 });
             }
             _ => {}
@@ -226,7 +229,8 @@ pub fn detect_views(
                 })
                 .collect();
             for (v, h) in handles {
-                results[v] = Some(h.join().unwrap_or_else(|_| Err(DetectError::Internal("a view thread panicked".into()))));
+                results[v] =
+                    Some(h.join().unwrap_or_else(|_| Err(DetectError::Internal("a view thread panicked".into()))));
             }
         });
     }
@@ -251,7 +255,7 @@ pub fn detect_views(
                 .iter()
                 .map(|c| match settings.world_up {
                     WorldUp::Z => extrinsics_from_z_up(&c.extrinsics),
-                    WorldUp::Y => c.extrinsics.clone(),
+                    WorldUp::Y => c.extrinsics,
                 })
                 .collect();
             metadata.insert(
@@ -265,7 +269,8 @@ pub fn detect_views(
         }
         None => {
             let deg = settings.default_hfov.to_degrees();
-            metadata.insert("intrinsics".into(), format!("default: centred, square pixels, horizontal fov {deg:.1} deg"));
+            metadata
+                .insert("intrinsics".into(), format!("default: centred, square pixels, horizontal fov {deg:.1} deg"));
             let k = image_size
                 .iter()
                 .map(|s| Intrinsics::from_horizontal_fov(settings.default_hfov, s[0] as f64, s[1] as f64))
