@@ -336,3 +336,27 @@ fn time_offsets_of_the_real_sample() {
     // Without extrinsics there is nothing to triangulate with.
     assert!(estimate_time_offsets_calibrated(&data.clone().without_ground_truth(), 0, 10, 0.5).is_none());
 }
+
+#[test]
+fn left_right_swaps_are_outvoted() {
+    use cmanet::data::labels::{flip_left_right, resolve_left_right_calibrated};
+    let data = cmanet::data::Mv2d::read(&root().join("assets/samples/pose2sim_demo/detections_synced.safetensors"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let settings = cmanet::geometry::TriangulationSettings::default();
+    // The detector itself swaps cam02 (it sees the subject from behind) in about a quarter of the
+    // frames, and no other camera.
+    let mut resolved = data.clone();
+    let flips = resolve_left_right_calibrated(&mut resolved, &settings, 0.5).unwrap_or_default();
+    eprintln!("mirrored frames per view: {flips:?}");
+    assert!(flips[1] >= 10 && flips[0] + flips[2] + flips[3] <= 2, "{flips:?}");
+    // Swap cam03 in frames 10..20 on purpose: all repaired, the rest untouched.
+    let mut swapped = resolved.clone();
+    for f in 10..20 {
+        swapped.keypoints2d[f][2] = flip_left_right(&swapped.keypoints2d[f][2]);
+    }
+    let flips = resolve_left_right_calibrated(&mut swapped, &settings, 0.5).unwrap_or_default();
+    assert_eq!(flips[2], 10, "{flips:?}");
+    for f in 0..swapped.num_frames() {
+        assert_eq!(swapped.keypoints2d[f][2], resolved.keypoints2d[f][2], "frame {f}");
+    }
+}

@@ -12,12 +12,16 @@ import json
 import numpy as np
 from safetensors.numpy import load_file
 
+FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("mv2d")
     ap.add_argument("mv3d")
     ap.add_argument("--min-confidence", type=float, default=0.5)
+    ap.add_argument("--mirror-best", action="store_true",
+                    help="per view and frame, score the better of the recorded and the left/right-mirrored labelling")
     args = ap.parse_args()
     d, e = load_file(args.mv2d), load_file(args.mv3d)
     kp, k, r, t, x = d["keypoints2d"], d["intrinsics"], d["extrinsics_R"], d["extrinsics_t"], e["joints3d"]
@@ -28,8 +32,14 @@ def main():
             pc = x[f] @ r[v].T + t[v]
             uv = pc @ k[v].T
             uv = uv[:, :2] / uv[:, 2:3]
-            m = kp[f, v, :, 2] > args.min_confidence
-            errs[v] += list(np.linalg.norm(uv[m] - kp[f, v, m, :2], axis=1))
+            cands = [kp[f, v], kp[f, v, FLIP]] if args.mirror_best else [kp[f, v]]
+            best = None
+            for c in cands:
+                m = c[:, 2] > args.min_confidence
+                e_ = np.linalg.norm(uv[m] - c[m, :2], axis=1)
+                if best is None or e_.mean() < best.mean():
+                    best = e_
+            errs[v] += list(best)
     out = {"frames": int(frames), "views": []}
     for v in range(views):
         a = np.array(errs[v])

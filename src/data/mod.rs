@@ -4,6 +4,7 @@
 pub mod calibration;
 pub mod files;
 pub mod format;
+pub mod labels;
 pub mod mv2d;
 pub mod mv3d;
 pub mod sync;

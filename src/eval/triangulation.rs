@@ -7,15 +7,26 @@ use std::time::Instant;
 use nalgebra::Vector3;
 
 use crate::body::{BodyParams, NUM_KEYPOINTS};
+use crate::data::labels::resolve_left_right_calibrated;
 use crate::data::{DataError, Keypoints3d, Mv2d, Mv3d, Mv3dFrame};
 use crate::geometry::{TriangulationSettings, triangulate_keypoints};
+
+/// A view's keypoints are mirrored (left and right exchanged) before triangulation when the
+/// mirrored labelling's reprojection error, against the point triangulated from the other views, is
+/// below this fraction of the recorded labelling's.
+pub const LEFT_RIGHT_MARGIN: f64 = 0.5;
 
 /// Triangulates every frame of `data` with its true cameras. A keypoint that fewer than two views
 /// see keeps its position from the previous frame (or, in the first frames, the mean of the
 /// keypoints that were triangulated); how often that happened is written to the metadata
-/// (`untriangulated`).
+/// (`untriangulated`). Views whose left and right are swapped in a frame are relabelled first
+/// ([`resolve_left_right_calibrated`]).
 pub fn triangulate_sequence(data: &Mv2d, settings: &TriangulationSettings) -> Result<Mv3d, DataError> {
     data.validate()?;
+    // A view whose detector swapped the person's left and right is outvoted by the others.
+    let mut resolved = data.clone();
+    resolve_left_right_calibrated(&mut resolved, settings, LEFT_RIGHT_MARGIN);
+    let data = &resolved;
     let cameras = data.cameras().ok_or_else(|| {
         DataError::Mismatch("triangulation needs the true cameras (extrinsics_R/t) in the input".into())
     })?;

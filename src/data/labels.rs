@@ -1,0 +1,80 @@
+//! Left/right labelling repairs for 2D detections. A detector can swap the person's left and right
+//! in a view (typically the one that sees the person from behind); with calibrated cameras the
+//! labelling consistent with the other views can be chosen per view and frame.
+
+use nalgebra::{Matrix3x4, Vector3};
+
+use super::format::Keypoints2d;
+use super::mv2d::Mv2d;
+use crate::body::NUM_KEYPOINTS;
+use crate::geometry::{TriangulationSettings, triangulate_keypoints};
+
+/// For each COCO-17 keypoint, its mirror: left and right exchanged (the nose stays).
+pub const COCO_FLIP: [usize; NUM_KEYPOINTS] = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15];
+
+/// The keypoints with left and right exchanged.
+pub fn flip_left_right(kp: &Keypoints2d) -> Keypoints2d {
+    std::array::from_fn(|j| kp[COCO_FLIP[j]])
+}
+
+fn project(p: &Matrix3x4<f64>, x: &Vector3<f64>) -> Option<[f64; 2]> {
+    let y = p * x.push(1.0);
+    (y[2] > 1e-9).then(|| [y[0] / y[2], y[1] / y[2]])
+}
+
+/// Mean pixel distance of the confident keypoints of `kp` to the projections of `points`.
+fn error(p: &Matrix3x4<f64>, kp: &Keypoints2d, points: &[Option<Vector3<f64>>], min_confidence: f32) -> Option<f64> {
+    let mut sum = 0.0;
+    let mut n = 0;
+    for (k, x) in kp.iter().zip(points) {
+        if k[2] < min_confidence {
+            continue;
+        }
+        if let Some(x) = x
+            && let Some(uv) = project(p, x)
+        {
+            sum += ((uv[0] - k[0] as f64).powi(2) + (uv[1] - k[1] as f64).powi(2)).sqrt();
+            n += 1;
+        }
+    }
+    (n >= 6).then(|| sum / n as f64)
+}
+
+/// Chooses, for every frame and view, the left/right labelling consistent with the other views:
+/// the keypoints are triangulated from the other views alone (robustly) and projected into the
+/// view; when the mirrored labelling lies closer to them by a clear margin (its mean error below
+/// `margin` times the recorded one's), the view's keypoints are mirrored. Returns the number of
+/// frames mirrored per view, or `None` when the sequence has no extrinsics (or fewer than 3 views:
+/// two views cannot outvote each other).
+pub fn resolve_left_right_calibrated(
+    data: &mut Mv2d,
+    settings: &TriangulationSettings,
+    margin: f64,
+) -> Option<Vec<usize>> {
+    let cameras = data.cameras()?;
+    let views = data.num_views();
+    if views < 3 {
+        return None;
+    }
+    let proj: Vec<Matrix3x4<f64>> = cameras.iter().map(|c| c.projection_matrix()).collect();
+    let min_conf = settings.min_confidence as f32;
+    let mut flips = vec![0; views];
+    for frame in &mut data.keypoints2d {
+        for v in 0..views {
+            let others: Vec<usize> = (0..views).filter(|&u| u != v).collect();
+            let p: Vec<Matrix3x4<f64>> = others.iter().map(|&u| proj[u]).collect();
+            let k: Vec<Keypoints2d> = others.iter().map(|&u| frame[u]).collect();
+            let points: Vec<Option<Vector3<f64>>> =
+                triangulate_keypoints(&p, &k, settings).iter().map(|t| t.as_ref().map(|t| t.point)).collect();
+            let flipped = flip_left_right(&frame[v]);
+            if let (Some(straight), Some(mirrored)) =
+                (error(&proj[v], &frame[v], &points, min_conf), error(&proj[v], &flipped, &points, min_conf))
+                && mirrored < margin * straight
+            {
+                frame[v] = flipped;
+                flips[v] += 1;
+            }
+        }
+    }
+    Some(flips)
+}
