@@ -67,6 +67,8 @@ enum Kind {
         bias: Vec<f32>,
         act: Activation,
         residual: bool,
+        /// The weights packed for the AVX2 kernel (when the CPU has it).
+        packed: Option<kernels::PackedWeights>,
     },
     Depthwise {
         win: Window,
@@ -361,7 +363,11 @@ impl Network {
                                 }
                             }
                         }
-                        Kind::Conv { win, cin, cout: o_, weights, bias: b, act, residual: false }
+                        {
+                            let packed = kernels::PackedWeights::supported()
+                                .then(|| kernels::PackedWeights::new(&weights, &b, kh * kw * cin, o_));
+                            Kind::Conv { win, cin, cout: o_, weights, bias: b, act, residual: false, packed }
+                        }
                     } else {
                         if i_ != 1 || o_ != cin {
                             return Err(fail("only depth multiplier 1 is supported".into()));
@@ -555,7 +561,7 @@ impl Network {
         let shape_in = |k: usize| self.shape(op.inputs[k]);
         let mut out = take(pool, n_out);
         match &op.kind {
-            Kind::Conv { win, cin, cout, weights, bias, act, residual } => {
+            Kind::Conv { win, cin, cout, weights, bias, act, residual, packed } => {
                 let x = get(0)?;
                 let res = if *residual { Some(get(1)?.as_slice()) } else { None };
                 if *cout == 1 && res.is_none() && cin % 8 == 0 {
@@ -575,12 +581,19 @@ impl Network {
                     let m = win.out_hw[0] * win.out_hw[1];
                     let pointwise = win.kernel == [1, 1] && win.stride == [1, 1] && win.pad == [0; 4];
                     let k = win.kernel[0] * win.kernel[1] * cin;
-                    if pointwise {
-                        kernels::matmul_bias(m, k, *cout, x, weights, bias, res, *act, &mut out);
+                    let mut cols = Vec::new();
+                    let lhs = if pointwise {
+                        x.as_slice()
                     } else {
-                        let mut cols = take(pool, m * k);
+                        cols = take(pool, m * k);
                         kernels::im2col(x, *cin, win, &mut cols);
-                        kernels::matmul_bias(m, k, *cout, &cols, weights, bias, res, *act, &mut out);
+                        cols.as_slice()
+                    };
+                    match packed {
+                        Some(p) => kernels::matmul_packed(m, lhs, p, res, *act, &mut out),
+                        None => kernels::matmul_bias(m, k, *cout, lhs, weights, bias, res, *act, &mut out),
+                    }
+                    if !cols.is_empty() {
                         pool.push(cols);
                     }
                 }

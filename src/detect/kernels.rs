@@ -1,9 +1,14 @@
 //! The numeric kernels of the BlazePose graphs on plain NHWC `f32` slices (batch 1), written to match
-//! TensorFlow Lite's float kernels: convolution as im2col + `gemm` (the matrix kernel candle's CPU
-//! backend uses, here called directly so that a 1x1 convolution reads the activation in place and the
-//! bias is added inside the product), a direct depthwise convolution (compiled twice, for AVX2 when the
-//! CPU has it and for plain SSE2; multiply and add are not fused, as in TFLite's reference kernels), max pooling, bilinear resize with half-pixel centres,
-//! DEPTH_TO_SPACE in TensorFlow's element order, zero padding and a stable sigmoid.
+//! TensorFlow Lite's float kernels:
+//!
+//! - convolutions as a matrix product (1x1 in place, others through im2col): a 6 x 16
+//!   register-blocked AVX2/FMA kernel on weights packed once at load time, with bias, residual and
+//!   activation applied in registers ([`matmul_packed`]); `gemm` (the matrix kernel candle's CPU
+//!   backend uses) on CPUs without AVX2 and FMA ([`matmul_bias`]);
+//! - a direct depthwise convolution, 8 channels per register, compiled for AVX2 + FMA with a plain
+//!   fallback;
+//! - max pooling, bilinear resize with half-pixel centres, DEPTH_TO_SPACE in TensorFlow's element
+//!   order, zero padding and a stable sigmoid.
 //!
 //! Every kernel is single-threaded: the crate runs with one rayon thread per inference.
 
@@ -143,6 +148,182 @@ pub fn matmul_bias(
     }
 }
 
+/// Convolution weights `[k][n]` repacked for [`matmul_packed`]: panels of 16 output channels,
+/// `[panel][k][16]`, the last panel zero-padded.
+#[derive(Clone, Debug)]
+pub struct PackedWeights {
+    k: usize,
+    n: usize,
+    data: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// Output channels per panel of [`PackedWeights`] (two AVX registers).
+const PANEL: usize = 16;
+/// Pixels (rows) per pass of the packed kernel: 6 x 2 accumulators + 2 weights + 1 broadcast
+/// registers of the 16.
+const ROWS: usize = 6;
+
+impl PackedWeights {
+    /// Packs row-major `rhs` (`k x n`) and the bias (`n`).
+    pub fn new(rhs: &[f32], bias: &[f32], k: usize, n: usize) -> Self {
+        let panels = n.div_ceil(PANEL);
+        let mut data = vec![0.0; panels * k * PANEL];
+        for p in 0..panels {
+            for kk in 0..k {
+                for j in 0..PANEL.min(n - p * PANEL) {
+                    data[(p * k + kk) * PANEL + j] = rhs[kk * n + p * PANEL + j];
+                }
+            }
+        }
+        let mut b = vec![0.0; panels * PANEL];
+        b[..n].copy_from_slice(bias);
+        Self { k, n, data, bias: b }
+    }
+
+    /// Whether this CPU runs [`matmul_packed`] (AVX2 and FMA).
+    pub fn supported() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+}
+
+/// `dst[m, n] = act(bias + residual + lhs[m, k] w[k, n])` with pre-packed weights: a 6 x 16
+/// register-blocked AVX2/FMA kernel that reads the activations in place. Falls back to `gemm` on
+/// CPUs without AVX2 and FMA.
+pub fn matmul_packed(
+    m: usize,
+    lhs: &[f32],
+    w: &PackedWeights,
+    residual: Option<&[f32]>,
+    act: Activation,
+    dst: &mut [f32],
+) {
+    let (k, n) = (w.k, w.n);
+    assert!(lhs.len() >= m * k && dst.len() >= m * n && residual.is_none_or(|r| r.len() >= m * n));
+    #[cfg(target_arch = "x86_64")]
+    if PackedWeights::supported() {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above); the asserts bound the slices.
+        unsafe { matmul_packed_avx2(m, lhs, w, residual, act, dst) };
+        return;
+    }
+    // Unpack and use gemm (slow path, only on old CPUs).
+    let mut rhs = vec![0.0; k * n];
+    for kk in 0..k {
+        for j in 0..n {
+            rhs[kk * n + j] = w.data[((j / PANEL) * k + kk) * PANEL + j % PANEL];
+        }
+    }
+    matmul_bias(m, k, n, lhs, &rhs, &w.bias[..n], residual, act, dst);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn matmul_packed_avx2(
+    m: usize,
+    lhs: &[f32],
+    w: &PackedWeights,
+    residual: Option<&[f32]>,
+    act: Activation,
+    dst: &mut [f32],
+) {
+    let mut r = 0;
+    while r < m {
+        let rows = ROWS.min(m - r);
+        for p in 0..w.n.div_ceil(PANEL) {
+            // SAFETY: rows r..r + rows < m and panel p < panels, within the asserted bounds.
+            unsafe {
+                match rows {
+                    6 => micro::<6>(r, p, lhs, w, residual, act, dst),
+                    5 => micro::<5>(r, p, lhs, w, residual, act, dst),
+                    4 => micro::<4>(r, p, lhs, w, residual, act, dst),
+                    3 => micro::<3>(r, p, lhs, w, residual, act, dst),
+                    2 => micro::<2>(r, p, lhs, w, residual, act, dst),
+                    _ => micro::<1>(r, p, lhs, w, residual, act, dst),
+                }
+            }
+        }
+        r += rows;
+    }
+}
+
+/// `R` output rows (pixels) x one panel of 16 output channels.
+///
+/// # Safety
+/// AVX2 and FMA available; rows `r..r + R` within `lhs` (`k` per row), `dst` and `residual` (`n`
+/// per row); `p` a panel of `w`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::needless_range_loop)]
+unsafe fn micro<const R: usize>(
+    r: usize,
+    p: usize,
+    lhs: &[f32],
+    w: &PackedWeights,
+    residual: Option<&[f32]>,
+    act: Activation,
+    dst: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let (k, n) = (w.k, w.n);
+    let c0 = p * PANEL;
+    let cols = PANEL.min(n - c0);
+    // SAFETY (whole body): every pointer below stays inside the slices per the caller's contract:
+    // bias and weights are padded to whole panels; lhs rows r..r + R have k values; dst and residual
+    // rows have n values, of which columns c0..c0 + cols are touched (through a 16-wide temporary
+    // when the panel is partial).
+    unsafe {
+        let bias0 = _mm256_loadu_ps(w.bias.as_ptr().add(c0));
+        let bias1 = _mm256_loadu_ps(w.bias.as_ptr().add(c0 + 8));
+        let mut acc = [[bias0, bias1]; R];
+        if let Some(res) = residual {
+            for i in 0..R {
+                let mut tmp = [0.0f32; PANEL];
+                tmp[..cols].copy_from_slice(&res[(r + i) * n + c0..][..cols]);
+                acc[i][0] = _mm256_add_ps(acc[i][0], _mm256_loadu_ps(tmp.as_ptr()));
+                acc[i][1] = _mm256_add_ps(acc[i][1], _mm256_loadu_ps(tmp.as_ptr().add(8)));
+            }
+        }
+        let a = lhs.as_ptr().add(r * k);
+        let b = w.data.as_ptr().add(p * k * PANEL);
+        for kk in 0..k {
+            let b0 = _mm256_loadu_ps(b.add(kk * PANEL));
+            let b1 = _mm256_loadu_ps(b.add(kk * PANEL + 8));
+            for i in 0..R {
+                let x = _mm256_broadcast_ss(&*a.add(i * k + kk));
+                acc[i][0] = _mm256_fmadd_ps(x, b0, acc[i][0]);
+                acc[i][1] = _mm256_fmadd_ps(x, b1, acc[i][1]);
+            }
+        }
+        let (lo, hi) = match act {
+            Activation::None => (f32::NEG_INFINITY, f32::INFINITY),
+            Activation::Relu => (0.0, f32::INFINITY),
+            Activation::Relu6 => (0.0, 6.0),
+        };
+        let (vlo, vhi) = (_mm256_set1_ps(lo), _mm256_set1_ps(hi));
+        for i in 0..R {
+            let v0 = _mm256_min_ps(_mm256_max_ps(acc[i][0], vlo), vhi);
+            let v1 = _mm256_min_ps(_mm256_max_ps(acc[i][1], vlo), vhi);
+            let out = dst.as_mut_ptr().add((r + i) * n + c0);
+            if cols == PANEL {
+                _mm256_storeu_ps(out, v0);
+                _mm256_storeu_ps(out.add(8), v1);
+            } else {
+                let mut tmp = [0.0f32; PANEL];
+                _mm256_storeu_ps(tmp.as_mut_ptr(), v0);
+                _mm256_storeu_ps(tmp.as_mut_ptr().add(8), v1);
+                std::ptr::copy_nonoverlapping(tmp.as_ptr(), out, cols);
+            }
+        }
+    }
+}
+
 /// Gathers the im2col matrix of a convolution: row `oy * OW + ox`, column `(ky * KW + kx) * C + c`,
 /// zero outside the input.
 pub fn im2col(input: &[f32], channels: usize, win: &Window, out: &mut Vec<f32>) {
@@ -164,6 +345,11 @@ pub fn im2col(input: &[f32], channels: usize, win: &Window, out: &mut Vec<f32>) 
             }
         }
     }
+}
+
+thread_local! {
+    /// The zero-padded copy of a depthwise input, kept between calls.
+    static PADDED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Depthwise convolution (multiplier 1) on NHWC: `weights` is `[KH * KW][C]`, `bias` `[C]`, the
@@ -193,13 +379,18 @@ pub fn depthwise(
     if win.pad != [0; 4] && 5 * interior < 4 * oh * ow {
         let [ih, iw] = win.in_hw;
         let (ph, pw) = (ih + win.pad[0] + win.pad[1], iw + win.pad[2] + win.pad[3]);
-        let mut padded = vec![0.0f32; ph * pw * channels];
-        for y in 0..ih {
-            let dst = ((y + win.pad[0]) * pw + win.pad[2]) * channels;
-            padded[dst..dst + iw * channels].copy_from_slice(&input[y * iw * channels..(y + 1) * iw * channels]);
-        }
-        let win = Window { in_hw: [ph, pw], pad: [0; 4], ..*win };
-        return depthwise_dispatch(&padded, channels, &win, weights, bias, act, out);
+        let win2 = Window { in_hw: [ph, pw], pad: [0; 4], ..*win };
+        PADDED.with(|cell| {
+            let mut padded = cell.borrow_mut();
+            padded.clear();
+            padded.resize(ph * pw * channels, 0.0);
+            for y in 0..ih {
+                let dst = ((y + win.pad[0]) * pw + win.pad[2]) * channels;
+                padded[dst..dst + iw * channels].copy_from_slice(&input[y * iw * channels..(y + 1) * iw * channels]);
+            }
+            depthwise_dispatch(&padded, channels, &win2, weights, bias, act, out);
+        });
+        return;
     }
     depthwise_dispatch(input, channels, win, weights, bias, act, out)
 }
@@ -214,16 +405,16 @@ fn depthwise_dispatch(
     out: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
         unsafe { depthwise_avx2(input, channels, win, weights, bias, act, out) };
         return;
     }
-    depthwise_impl(input, channels, win, weights, bias, act, out)
+    depthwise_impl::<false>(input, channels, win, weights, bias, act, out)
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn depthwise_avx2(
     input: &[f32],
     channels: usize,
@@ -233,7 +424,7 @@ fn depthwise_avx2(
     act: Activation,
     out: &mut [f32],
 ) {
-    depthwise_impl(input, channels, win, weights, bias, act, out)
+    depthwise_impl::<true>(input, channels, win, weights, bias, act, out)
 }
 
 /// Channels per block: one AVX register.
@@ -242,9 +433,9 @@ const LANES: usize = 8;
 const MAX_TAPS: usize = 25;
 
 #[inline(always)]
-fn madd8(acc: &mut [f32; LANES], x: &[f32; LANES], w: &[f32; LANES]) {
+fn madd8<const FMA: bool>(acc: &mut [f32; LANES], x: &[f32; LANES], w: &[f32; LANES]) {
     for j in 0..LANES {
-        acc[j] += x[j] * w[j];
+        acc[j] = if FMA { x[j].mul_add(w[j], acc[j]) } else { acc[j] + x[j] * w[j] };
     }
 }
 
@@ -259,7 +450,7 @@ fn lanes(xs: &[f32], at: usize) -> &[f32; LANES] {
 /// The depthwise kernel: for each block of 8 channels, the block's weights stay in registers while
 /// the output row is swept; pixels whose window lies inside the input take a branch-free path.
 #[inline(always)]
-fn depthwise_impl(
+fn depthwise_impl<const FMA: bool>(
     input: &[f32],
     channels: usize,
     win: &Window,
@@ -276,7 +467,7 @@ fn depthwise_impl(
     let c = channels;
     let taps = kh * kw;
     if taps > MAX_TAPS || !c.is_multiple_of(LANES) {
-        return depthwise_generic(input, channels, win, weights, bias, act, out);
+        return depthwise_generic::<FMA>(input, channels, win, weights, bias, act, out);
     }
     // Input offsets of the taps relative to the window's top-left pixel.
     let mut tap_off = [0usize; MAX_TAPS];
@@ -301,7 +492,7 @@ fn depthwise_impl(
             let b = *lanes(bias, cb);
             if !inside_y {
                 for ox in 0..ow {
-                    edge(
+                    edge::<FMA>(
                         input,
                         c,
                         iw,
@@ -319,7 +510,7 @@ fn depthwise_impl(
                 continue;
             }
             for ox in 0..x_lo {
-                edge(
+                edge::<FMA>(
                     input,
                     c,
                     iw,
@@ -338,21 +529,21 @@ fn depthwise_impl(
             let row = &mut out[row_out * c..(row_out + ow) * c];
             let y0 = y0 as usize;
             match taps {
-                9 => interior::<9>(input, c, iw, sx, pl, y0, x_lo, x_hi, cb, &tap_off, &wv, &b, row),
-                25 => interior::<25>(input, c, iw, sx, pl, y0, x_lo, x_hi, cb, &tap_off, &wv, &b, row),
+                9 => interior::<FMA, 9>(input, c, iw, sx, pl, y0, x_lo, x_hi, cb, &tap_off, &wv, &b, row),
+                25 => interior::<FMA, 25>(input, c, iw, sx, pl, y0, x_lo, x_hi, cb, &tap_off, &wv, &b, row),
                 _ => {
                     for ox in x_lo..x_hi {
                         let base = (y0 * iw + ox * sx - pl) * c + cb;
                         let mut acc = b;
                         for t in 0..taps {
-                            madd8(&mut acc, lanes(input, base + tap_off[t]), &wv[t]);
+                            madd8::<FMA>(&mut acc, lanes(input, base + tap_off[t]), &wv[t]);
                         }
                         row[ox * c + cb..][..LANES].copy_from_slice(&acc);
                     }
                 }
             }
             for ox in x_hi..ow {
-                edge(
+                edge::<FMA>(
                     input,
                     c,
                     iw,
@@ -376,7 +567,7 @@ fn depthwise_impl(
 /// weights in registers).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn interior<const T: usize>(
+fn interior<const FMA: bool, const T: usize>(
     input: &[f32],
     c: usize,
     iw: usize,
@@ -413,10 +604,10 @@ fn interior<const T: usize>(
         let (mut a0, mut a1, mut a2, mut a3) = (*b, *b, *b, *b);
         for t in 0..T {
             let at = base + off[t];
-            madd8(&mut a0, load(at), &w[t]);
-            madd8(&mut a1, load(at + step), &w[t]);
-            madd8(&mut a2, load(at + 2 * step), &w[t]);
-            madd8(&mut a3, load(at + 3 * step), &w[t]);
+            madd8::<FMA>(&mut a0, load(at), &w[t]);
+            madd8::<FMA>(&mut a1, load(at + step), &w[t]);
+            madd8::<FMA>(&mut a2, load(at + 2 * step), &w[t]);
+            madd8::<FMA>(&mut a3, load(at + 3 * step), &w[t]);
         }
         row[ox * c + cb..][..LANES].copy_from_slice(&a0);
         row[(ox + 1) * c + cb..][..LANES].copy_from_slice(&a1);
@@ -428,7 +619,7 @@ fn interior<const T: usize>(
         let base = (y0 * iw + ox * sx - pl) * c + cb;
         let mut acc = *b;
         for t in 0..T {
-            madd8(&mut acc, load(base + off[t]), &w[t]);
+            madd8::<FMA>(&mut acc, load(base + off[t]), &w[t]);
         }
         row[ox * c + cb..][..LANES].copy_from_slice(&acc);
         ox += 1;
@@ -438,7 +629,7 @@ fn interior<const T: usize>(
 /// One output pixel's channel block of the depthwise kernel, near the border (taps clipped).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn edge(
+fn edge<const FMA: bool>(
     input: &[f32],
     c: usize,
     iw: usize,
@@ -457,7 +648,7 @@ fn edge(
     for ky in ky0..ky1 {
         for kx in kx0..kx1 {
             let i = (((ys + ky as isize) as usize) * iw + (xs + kx as isize) as usize) * c + cb;
-            madd8(&mut acc, lanes(input, i), &wv[ky * kw + kx]);
+            madd8::<FMA>(&mut acc, lanes(input, i), &wv[ky * kw + kx]);
         }
     }
     out.copy_from_slice(&acc);
@@ -465,7 +656,7 @@ fn edge(
 
 /// Any channel count or kernel size: one pixel at a time.
 #[inline(always)]
-fn depthwise_generic(
+fn depthwise_generic<const FMA: bool>(
     input: &[f32],
     channels: usize,
     win: &Window,
@@ -507,22 +698,29 @@ pub fn conv_single_output(input: &[f32], channels: usize, win: &Window, weights:
     assert_eq!(out.len(), win.out_hw[0] * win.out_hw[1]);
     assert_eq!(weights.len(), win.kernel[0] * win.kernel[1] * channels);
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
         unsafe { conv_single_output_avx2(input, channels, win, weights, bias, out) };
         return;
     }
-    conv_single_output_impl(input, channels, win, weights, bias, out)
+    conv_single_output_impl::<false>(input, channels, win, weights, bias, out)
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 fn conv_single_output_avx2(input: &[f32], channels: usize, win: &Window, weights: &[f32], bias: f32, out: &mut [f32]) {
-    conv_single_output_impl(input, channels, win, weights, bias, out)
+    conv_single_output_impl::<true>(input, channels, win, weights, bias, out)
 }
 
 #[inline(always)]
-fn conv_single_output_impl(input: &[f32], c: usize, win: &Window, weights: &[f32], bias: f32, out: &mut [f32]) {
+fn conv_single_output_impl<const FMA: bool>(
+    input: &[f32],
+    c: usize,
+    win: &Window,
+    weights: &[f32],
+    bias: f32,
+    out: &mut [f32],
+) {
     let [ih, iw] = win.in_hw;
     let [oh, ow] = win.out_hw;
     let [kh, kw] = win.kernel;
@@ -542,7 +740,7 @@ fn conv_single_output_impl(input: &[f32], c: usize, win: &Window, weights: &[f32
                 let mut xc = x.chunks_exact(LANES);
                 let mut wc = w.chunks_exact(LANES);
                 for (xv, wv) in (&mut xc).zip(&mut wc) {
-                    madd8(&mut acc, lanes(xv, 0), lanes(wv, 0));
+                    madd8::<FMA>(&mut acc, lanes(xv, 0), lanes(wv, 0));
                 }
                 for (a, b) in xc.remainder().iter().zip(wc.remainder()) {
                     tail += a * b;
