@@ -233,10 +233,14 @@ fn matmul_packed_avx2(
     act: Activation,
     dst: &mut [f32],
 ) {
+    let panels = w.n.div_ceil(PANEL);
+    // A last panel of at most 8 channels runs with one register per row (and twice the rows).
+    let half = w.n % PANEL != 0 && w.n % PANEL <= PANEL / 2;
+    let full = if half { panels - 1 } else { panels };
     let mut r = 0;
     while r < m {
         let rows = ROWS.min(m - r);
-        for p in 0..w.n.div_ceil(PANEL) {
+        for p in 0..full {
             // SAFETY: rows r..r + rows < m and panel p < panels, within the asserted bounds.
             unsafe {
                 match rows {
@@ -250,6 +254,92 @@ fn matmul_packed_avx2(
             }
         }
         r += rows;
+    }
+    if half {
+        let p = panels - 1;
+        let mut r = 0;
+        while r < m {
+            // SAFETY: rows r..r + step <= m and the last panel, within the asserted bounds.
+            let step = unsafe {
+                match m - r {
+                    12.. => {
+                        micro8::<12>(r, p, lhs, w, residual, act, dst);
+                        12
+                    }
+                    8.. => {
+                        micro8::<8>(r, p, lhs, w, residual, act, dst);
+                        8
+                    }
+                    4.. => {
+                        micro8::<4>(r, p, lhs, w, residual, act, dst);
+                        4
+                    }
+                    _ => {
+                        micro8::<1>(r, p, lhs, w, residual, act, dst);
+                        1
+                    }
+                }
+            };
+            r += step;
+        }
+    }
+}
+
+/// `R` output rows (pixels) x the first 8 channels of panel `p` (a last panel of at most 8).
+///
+/// # Safety
+/// As [`micro`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::needless_range_loop)]
+unsafe fn micro8<const R: usize>(
+    r: usize,
+    p: usize,
+    lhs: &[f32],
+    w: &PackedWeights,
+    residual: Option<&[f32]>,
+    act: Activation,
+    dst: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let (k, n) = (w.k, w.n);
+    let c0 = p * PANEL;
+    let cols = (PANEL / 2).min(n - c0);
+    // SAFETY (whole body): as in `micro`, touching only columns c0..c0 + cols (<= 8).
+    unsafe {
+        let mut acc = [_mm256_loadu_ps(w.bias.as_ptr().add(c0)); R];
+        if let Some(res) = residual {
+            for i in 0..R {
+                let mut tmp = [0.0f32; 8];
+                tmp[..cols].copy_from_slice(&res[(r + i) * n + c0..][..cols]);
+                acc[i] = _mm256_add_ps(acc[i], _mm256_loadu_ps(tmp.as_ptr()));
+            }
+        }
+        let a = lhs.as_ptr().add(r * k);
+        let b = w.data.as_ptr().add(p * k * PANEL);
+        for kk in 0..k {
+            let b0 = _mm256_loadu_ps(b.add(kk * PANEL));
+            for i in 0..R {
+                acc[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*a.add(i * k + kk)), b0, acc[i]);
+            }
+        }
+        let (lo, hi) = match act {
+            Activation::None => (f32::NEG_INFINITY, f32::INFINITY),
+            Activation::Relu => (0.0, f32::INFINITY),
+            Activation::Relu6 => (0.0, 6.0),
+        };
+        let (vlo, vhi) = (_mm256_set1_ps(lo), _mm256_set1_ps(hi));
+        for i in 0..R {
+            let v = _mm256_min_ps(_mm256_max_ps(acc[i], vlo), vhi);
+            let out = dst.as_mut_ptr().add((r + i) * n + c0);
+            if cols == 8 {
+                _mm256_storeu_ps(out, v);
+            } else {
+                let mut tmp = [0.0f32; 8];
+                _mm256_storeu_ps(tmp.as_mut_ptr(), v);
+                std::ptr::copy_nonoverlapping(tmp.as_ptr(), out, cols);
+            }
+        }
     }
 }
 
