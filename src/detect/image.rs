@@ -147,6 +147,19 @@ pub fn warp(
             let (x0, y0) = (sx.floor(), sy.floor());
             let (fx, fy) = (sx - x0, sy - y0);
             let (x0, y0) = (x0 as i64, y0 as i64);
+            if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+                // All four taps inside: read them directly.
+                let i = ((y0 * w + x0) * 3) as usize;
+                let j = i + (w * 3) as usize;
+                let (r0, r1) = (&img.data[i..i + 6], &img.data[j..j + 6]);
+                for k in 0..3 {
+                    let (a, b, c, d) = (r0[k] as f32, r0[k + 3] as f32, r1[k] as f32, r1[k + 3] as f32);
+                    let top = a + (b - a) * fx;
+                    let bottom = c + (d - c) * fx;
+                    out.push((top + (bottom - top) * fy) * scale + offset);
+                }
+                continue;
+            }
             let (a, b, c, d) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
             for k in 0..3 {
                 let top = a[k] + (b[k] - a[k]) * fx;
