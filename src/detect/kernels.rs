@@ -310,9 +310,15 @@ unsafe fn micro8<const R: usize>(
         let mut acc = [_mm256_loadu_ps(w.bias.as_ptr().add(c0)); R];
         if let Some(res) = residual {
             for i in 0..R {
-                let mut tmp = [0.0f32; 8];
-                tmp[..cols].copy_from_slice(&res[(r + i) * n + c0..][..cols]);
-                acc[i] = _mm256_add_ps(acc[i], _mm256_loadu_ps(tmp.as_ptr()));
+                let src = res.as_ptr().add((r + i) * n + c0);
+                let v = if cols == 8 {
+                    _mm256_loadu_ps(src)
+                } else {
+                    let mut tmp = [0.0f32; 8];
+                    std::ptr::copy_nonoverlapping(src, tmp.as_mut_ptr(), cols);
+                    _mm256_loadu_ps(tmp.as_ptr())
+                };
+                acc[i] = _mm256_add_ps(acc[i], v);
             }
         }
         let a = lhs.as_ptr().add(r * k);
@@ -374,10 +380,16 @@ unsafe fn micro<const R: usize>(
         let mut acc = [[bias0, bias1]; R];
         if let Some(res) = residual {
             for i in 0..R {
-                let mut tmp = [0.0f32; PANEL];
-                tmp[..cols].copy_from_slice(&res[(r + i) * n + c0..][..cols]);
-                acc[i][0] = _mm256_add_ps(acc[i][0], _mm256_loadu_ps(tmp.as_ptr()));
-                acc[i][1] = _mm256_add_ps(acc[i][1], _mm256_loadu_ps(tmp.as_ptr().add(8)));
+                let src = res.as_ptr().add((r + i) * n + c0);
+                let (v0, v1) = if cols == PANEL {
+                    (_mm256_loadu_ps(src), _mm256_loadu_ps(src.add(8)))
+                } else {
+                    let mut tmp = [0.0f32; PANEL];
+                    std::ptr::copy_nonoverlapping(src, tmp.as_mut_ptr(), cols);
+                    (_mm256_loadu_ps(tmp.as_ptr()), _mm256_loadu_ps(tmp.as_ptr().add(8)))
+                };
+                acc[i][0] = _mm256_add_ps(acc[i][0], v0);
+                acc[i][1] = _mm256_add_ps(acc[i][1], v1);
             }
         }
         let a = lhs.as_ptr().add(r * k);
@@ -431,7 +443,13 @@ pub fn im2col(input: &[f32], channels: usize, win: &Window, out: &mut Vec<f32>) 
             for ky in ky0..ky1 {
                 let iy = (y_start + ky as isize) as usize;
                 let src = &input[(iy * iw + (x_start + kx0 as isize) as usize) * channels..][..(kx1 - kx0) * channels];
-                row[(ky * kw + kx0) * channels..][..src.len()].copy_from_slice(src);
+                let dst = &mut row[(ky * kw + kx0) * channels..][..src.len()];
+                // Constant lengths for the common cases (3x3 over 3 channels): no memcpy call.
+                match src.len() {
+                    9 => dst[..9].copy_from_slice(&src[..9]),
+                    6 => dst[..6].copy_from_slice(&src[..6]),
+                    _ => dst.copy_from_slice(src),
+                }
             }
         }
     }
@@ -569,17 +587,19 @@ fn depthwise_impl<const FMA: bool>(
     // Output columns whose window is inside the input horizontally.
     let x_lo = pl.div_ceil(sx).min(ow);
     let x_hi = if iw + pl >= kw { ((iw + pl - kw) / sx + 1).clamp(x_lo, ow) } else { x_lo };
-    for oy in 0..oh {
-        let y0 = (oy * sy) as isize - pt as isize;
-        let inside_y = y0 >= 0 && y0 as usize + kh <= ih;
-        let row_out = oy * ow;
-        let (ky0, ky1, ys) = Window::taps(oy, sy, pt, kh, ih);
-        for cb in (0..c).step_by(LANES) {
-            let mut wv = [[0.0f32; LANES]; MAX_TAPS];
-            for (t, w) in wv.iter_mut().enumerate().take(taps) {
-                *w = *lanes(weights, t * c + cb);
-            }
-            let b = *lanes(bias, cb);
+    // Channel blocks outermost: one block's input window (a few rows of pixels, one cache line
+    // each) stays in L1 while the output rows are swept.
+    for cb in (0..c).step_by(LANES) {
+        let mut wv = [[0.0f32; LANES]; MAX_TAPS];
+        for (t, w) in wv.iter_mut().enumerate().take(taps) {
+            *w = *lanes(weights, t * c + cb);
+        }
+        let b = *lanes(bias, cb);
+        for oy in 0..oh {
+            let y0 = (oy * sy) as isize - pt as isize;
+            let inside_y = y0 >= 0 && y0 as usize + kh <= ih;
+            let row_out = oy * ow;
+            let (ky0, ky1, ys) = Window::taps(oy, sy, pt, kh, ih);
             if !inside_y {
                 for ox in 0..ow {
                     edge::<FMA>(
@@ -649,8 +669,8 @@ fn depthwise_impl<const FMA: bool>(
                 );
             }
         }
-        act.apply(&mut out[row_out * c..(row_out + ow) * c]);
     }
+    act.apply(out);
 }
 
 /// The interior columns `x_lo..x_hi` of one output row, one channel block, `T` taps (unrolled, the
