@@ -581,20 +581,27 @@ impl Network {
                     let m = win.out_hw[0] * win.out_hw[1];
                     let pointwise = win.kernel == [1, 1] && win.stride == [1, 1] && win.pad == [0; 4];
                     let k = win.kernel[0] * win.kernel[1] * cin;
-                    let mut cols = Vec::new();
-                    let lhs = if pointwise {
-                        x.as_slice()
-                    } else {
-                        cols = take(pool, m * k);
-                        kernels::im2col(x, *cin, win, &mut cols);
-                        cols.as_slice()
-                    };
                     match packed {
-                        Some(p) => kernels::matmul_packed(m, lhs, p, res, *act, &mut out),
-                        None => kernels::matmul_bias(m, k, *cout, lhs, weights, bias, res, *act, &mut out),
-                    }
-                    if !cols.is_empty() {
-                        pool.push(cols);
+                        Some(p) if pointwise => kernels::matmul_packed(m, x, p, res, *act, &mut out),
+                        Some(p) => {
+                            // im2col in blocks of pixels that stay in cache, each multiplied at once.
+                            const BLOCK: usize = 96;
+                            let mut cols = take(pool, BLOCK * k);
+                            for p0 in (0..m).step_by(BLOCK) {
+                                let p1 = (p0 + BLOCK).min(m);
+                                kernels::im2col_range(x, *cin, win, p0..p1, &mut cols);
+                                let r = res.map(|r| &r[p0 * cout..p1 * cout]);
+                                kernels::matmul_packed(p1 - p0, &cols, p, r, *act, &mut out[p0 * cout..p1 * cout]);
+                            }
+                            pool.push(cols);
+                        }
+                        None if pointwise => kernels::matmul_bias(m, k, *cout, x, weights, bias, res, *act, &mut out),
+                        None => {
+                            let mut cols = take(pool, m * k);
+                            kernels::im2col(x, *cin, win, &mut cols);
+                            kernels::matmul_bias(m, k, *cout, &cols, weights, bias, res, *act, &mut out);
+                            pool.push(cols);
+                        }
                     }
                 }
             }

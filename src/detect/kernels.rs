@@ -429,27 +429,33 @@ unsafe fn micro<const R: usize>(
 /// Gathers the im2col matrix of a convolution: row `oy * OW + ox`, column `(ky * KW + kx) * C + c`,
 /// zero outside the input.
 pub fn im2col(input: &[f32], channels: usize, win: &Window, out: &mut Vec<f32>) {
+    let pixels = win.out_hw[0] * win.out_hw[1];
+    im2col_range(input, channels, win, 0..pixels, out);
+}
+
+/// The rows `pixels` (output pixel indices `oy * OW + ox`) of the im2col matrix.
+pub fn im2col_range(input: &[f32], channels: usize, win: &Window, pixels: std::ops::Range<usize>, out: &mut Vec<f32>) {
     let [ih, iw] = win.in_hw;
-    let [oh, ow] = win.out_hw;
+    let ow = win.out_hw[1];
     let [kh, kw] = win.kernel;
     let cols = kh * kw * channels;
     out.clear();
-    out.resize(oh * ow * cols, 0.0);
-    for oy in 0..oh {
+    out.resize(pixels.len() * cols, 0.0);
+    let first = pixels.start;
+    for p in pixels {
+        let (oy, ox) = (p / ow, p % ow);
         let (ky0, ky1, y_start) = Window::taps(oy, win.stride[0], win.pad[0], kh, ih);
-        for ox in 0..ow {
-            let (kx0, kx1, x_start) = Window::taps(ox, win.stride[1], win.pad[2], kw, iw);
-            let row = &mut out[(oy * ow + ox) * cols..][..cols];
-            for ky in ky0..ky1 {
-                let iy = (y_start + ky as isize) as usize;
-                let src = &input[(iy * iw + (x_start + kx0 as isize) as usize) * channels..][..(kx1 - kx0) * channels];
-                let dst = &mut row[(ky * kw + kx0) * channels..][..src.len()];
-                // Constant lengths for the common cases (3x3 over 3 channels): no memcpy call.
-                match src.len() {
-                    9 => dst[..9].copy_from_slice(&src[..9]),
-                    6 => dst[..6].copy_from_slice(&src[..6]),
-                    _ => dst.copy_from_slice(src),
-                }
+        let (kx0, kx1, x_start) = Window::taps(ox, win.stride[1], win.pad[2], kw, iw);
+        let row = &mut out[(p - first) * cols..][..cols];
+        for ky in ky0..ky1 {
+            let iy = (y_start + ky as isize) as usize;
+            let src = &input[(iy * iw + (x_start + kx0 as isize) as usize) * channels..][..(kx1 - kx0) * channels];
+            let dst = &mut row[(ky * kw + kx0) * channels..][..src.len()];
+            // Constant lengths for the common cases (3x3 over 3 channels): no memcpy call.
+            match src.len() {
+                9 => dst[..9].copy_from_slice(&src[..9]),
+                6 => dst[..6].copy_from_slice(&src[..6]),
+                _ => dst.copy_from_slice(src),
             }
         }
     }
