@@ -135,16 +135,34 @@ pub struct Network {
     pool: Mutex<Vec<Vec<f32>>>,
 }
 
-/// Takes a buffer of length `n` from the pool (best fit; contents unspecified) or allocates one.
-fn take(pool: &mut Vec<Vec<f32>>, n: usize) -> Vec<f32> {
-    let best =
-        pool.iter().enumerate().filter(|(_, v)| v.capacity() >= n).min_by_key(|(_, v)| v.capacity()).map(|(i, _)| i);
-    let mut v = match best {
+/// An activation: a pooled buffer and the length in use (the buffer keeps its full length, so
+/// reusing it never writes it first).
+struct Buf {
+    data: Vec<f32>,
+    len: usize,
+}
+
+impl std::ops::Deref for Buf {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.data[..self.len]
+    }
+}
+
+impl std::ops::DerefMut for Buf {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.data[..self.len]
+    }
+}
+
+/// Takes a buffer of `n` values from the pool (best fit; contents unspecified) or allocates one.
+fn take(pool: &mut Vec<Vec<f32>>, n: usize) -> Buf {
+    let best = pool.iter().enumerate().filter(|(_, v)| v.len() >= n).min_by_key(|(_, v)| v.len()).map(|(i, _)| i);
+    let data = match best {
         Some(i) => pool.swap_remove(i),
-        None => Vec::with_capacity(n),
+        None => vec![0.0; n],
     };
-    v.resize(n, 0.0);
-    v
+    Buf { data, len: n }
 }
 
 /// Rewrites the op list for speed without changing a result beyond float rounding:
@@ -515,7 +533,7 @@ impl Network {
             return Err(DetectError::InputSize { expected: self.input_shape.clone(), got: input.len() });
         }
         let mut pool = std::mem::take(&mut *self.pool.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut vals: Vec<Option<Vec<f32>>> = vec![None; self.shapes.len()];
+        let mut vals: Vec<Option<Buf>> = (0..self.shapes.len()).map(|_| None).collect();
         let mut x = take(&mut pool, input.len());
         x.copy_from_slice(input);
         vals[self.input_slot] = Some(x);
@@ -525,7 +543,7 @@ impl Network {
             vals[op.output] = Some(out);
             for &s in &op.frees {
                 if let Some(v) = vals[s].take() {
-                    pool.push(v);
+                    pool.push(v.data);
                 }
             }
             if let (Some(p), Some(t)) = (profile.as_deref_mut(), start) {
@@ -534,8 +552,9 @@ impl Network {
         }
         let mut outs = Vec::new();
         for (name, slot) in &self.outputs {
-            let data = vals[*slot].take().ok_or_else(|| DetectError::Internal(format!("output {name} missing")))?;
-            outs.push(Output { name: name.clone(), shape: self.shape(*slot), data });
+            let buf = vals[*slot].take().ok_or_else(|| DetectError::Internal(format!("output {name} missing")))?;
+            outs.push(Output { name: name.clone(), shape: self.shape(*slot), data: buf.to_vec() });
+            pool.push(buf.data);
         }
         *self.pool.lock().unwrap_or_else(|e| e.into_inner()) = pool;
         Ok(outs)
@@ -545,13 +564,8 @@ impl Network {
         self.shapes[slot].clone()
     }
 
-    fn run_op(
-        &self,
-        op: &Op,
-        vals: &mut [Option<Vec<f32>>],
-        pool: &mut Vec<Vec<f32>>,
-    ) -> Result<Vec<f32>, DetectError> {
-        let get = |k: usize| -> Result<&Vec<f32>, DetectError> {
+    fn run_op(&self, op: &Op, vals: &mut [Option<Buf>], pool: &mut Vec<Vec<f32>>) -> Result<Buf, DetectError> {
+        let get = |k: usize| -> Result<&Buf, DetectError> {
             op.inputs
                 .get(k)
                 .and_then(|&s| vals[s].as_ref())
@@ -563,7 +577,7 @@ impl Network {
         match &op.kind {
             Kind::Conv { win, cin, cout, weights, bias, act, residual, packed } => {
                 let x = get(0)?;
-                let res = if *residual { Some(get(1)?.as_slice()) } else { None };
+                let res = if *residual { Some(&get(1)?[..]) } else { None };
                 if *cout == 1 && res.is_none() && cin % 8 == 0 {
                     // One output channel: a depthwise pass with the kernel's taps, then a sum over
                     // the channels (the weights are already [tap][channel]).
@@ -572,7 +586,7 @@ impl Network {
                     for (o, px) in out.iter_mut().zip(per_channel.chunks_exact(*cin)) {
                         *o = bias[0] + px.iter().sum::<f32>();
                     }
-                    pool.push(per_channel);
+                    pool.push(per_channel.data);
                     act.apply(&mut out);
                 } else if *cout == 1 && res.is_none() {
                     kernels::conv_single_output(x, *cin, win, weights, bias[0], &mut out);
@@ -589,18 +603,25 @@ impl Network {
                             let mut cols = take(pool, BLOCK * k);
                             for p0 in (0..m).step_by(BLOCK) {
                                 let p1 = (p0 + BLOCK).min(m);
-                                kernels::im2col_range(x, *cin, win, p0..p1, &mut cols);
+                                kernels::im2col_range(x, *cin, win, p0..p1, &mut cols[..(p1 - p0) * k]);
                                 let r = res.map(|r| &r[p0 * cout..p1 * cout]);
-                                kernels::matmul_packed(p1 - p0, &cols, p, r, *act, &mut out[p0 * cout..p1 * cout]);
+                                kernels::matmul_packed(
+                                    p1 - p0,
+                                    &cols[..(p1 - p0) * k],
+                                    p,
+                                    r,
+                                    *act,
+                                    &mut out[p0 * cout..p1 * cout],
+                                );
                             }
-                            pool.push(cols);
+                            pool.push(cols.data);
                         }
                         None if pointwise => kernels::matmul_bias(m, k, *cout, x, weights, bias, res, *act, &mut out),
                         None => {
                             let mut cols = take(pool, m * k);
                             kernels::im2col(x, *cin, win, &mut cols);
                             kernels::matmul_bias(m, k, *cout, &cols, weights, bias, res, *act, &mut out);
-                            pool.push(cols);
+                            pool.push(cols.data);
                         }
                     }
                 }
@@ -610,7 +631,7 @@ impl Network {
             }
             Kind::Add(act) => {
                 let (a, b) = (get(0)?, get(1)?);
-                for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+                for ((o, x), y) in out.iter_mut().zip(a.iter()).zip(b.iter()) {
                     *o = x + y;
                 }
                 act.apply(&mut out);
@@ -649,7 +670,7 @@ impl Network {
                 }
             }
             Kind::Logistic => {
-                for (o, x) in out.iter_mut().zip(get(0)?) {
+                for (o, x) in out.iter_mut().zip(get(0)?.iter()) {
                     *o = kernels::sigmoid(*x);
                 }
             }

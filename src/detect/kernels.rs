@@ -428,25 +428,30 @@ unsafe fn micro<const R: usize>(
 
 /// Gathers the im2col matrix of a convolution: row `oy * OW + ox`, column `(ky * KW + kx) * C + c`,
 /// zero outside the input.
-pub fn im2col(input: &[f32], channels: usize, win: &Window, out: &mut Vec<f32>) {
+/// `out` holds `OH * OW * KH * KW * C` values (its contents are overwritten).
+pub fn im2col(input: &[f32], channels: usize, win: &Window, out: &mut [f32]) {
     let pixels = win.out_hw[0] * win.out_hw[1];
     im2col_range(input, channels, win, 0..pixels, out);
 }
 
-/// The rows `pixels` (output pixel indices `oy * OW + ox`) of the im2col matrix.
-pub fn im2col_range(input: &[f32], channels: usize, win: &Window, pixels: std::ops::Range<usize>, out: &mut Vec<f32>) {
+/// The rows `pixels` (output pixel indices `oy * OW + ox`) of the im2col matrix, into `out`
+/// (`pixels.len() * KH * KW * C` values, overwritten).
+pub fn im2col_range(input: &[f32], channels: usize, win: &Window, pixels: std::ops::Range<usize>, out: &mut [f32]) {
     let [ih, iw] = win.in_hw;
     let ow = win.out_hw[1];
     let [kh, kw] = win.kernel;
     let cols = kh * kw * channels;
-    out.clear();
-    out.resize(pixels.len() * cols, 0.0);
+    assert_eq!(out.len(), pixels.len() * cols);
     let first = pixels.start;
     for p in pixels {
         let (oy, ox) = (p / ow, p % ow);
         let (ky0, ky1, y_start) = Window::taps(oy, win.stride[0], win.pad[0], kh, ih);
         let (kx0, kx1, x_start) = Window::taps(ox, win.stride[1], win.pad[2], kw, iw);
         let row = &mut out[(p - first) * cols..][..cols];
+        if ky1 - ky0 < kh || kx1 - kx0 < kw {
+            // Taps outside the input read zero.
+            row.fill(0.0);
+        }
         for ky in ky0..ky1 {
             let iy = (y_start + ky as isize) as usize;
             let src = &input[(iy * iw + (x_start + kx0 as isize) as usize) * channels..][..(kx1 - kx0) * channels];
@@ -495,14 +500,24 @@ pub fn depthwise(
         let (ph, pw) = (ih + win.pad[0] + win.pad[1], iw + win.pad[2] + win.pad[3]);
         let win2 = Window { in_hw: [ph, pw], pad: [0; 4], ..*win };
         PADDED.with(|cell| {
-            let mut padded = cell.borrow_mut();
-            padded.clear();
-            padded.resize(ph * pw * channels, 0.0);
-            for y in 0..ih {
-                let dst = ((y + win.pad[0]) * pw + win.pad[2]) * channels;
-                padded[dst..dst + iw * channels].copy_from_slice(&input[y * iw * channels..(y + 1) * iw * channels]);
+            let mut buf = cell.borrow_mut();
+            let n = ph * pw * channels;
+            if buf.len() < n {
+                buf.resize(n, 0.0);
             }
-            depthwise_dispatch(&padded, channels, &win2, weights, bias, act, out);
+            let padded = &mut buf[..n];
+            let row = pw * channels;
+            // Zero only the border (the interior is overwritten by the copy).
+            padded[..win.pad[0] * row].fill(0.0);
+            padded[(win.pad[0] + ih) * row..].fill(0.0);
+            for y in 0..ih {
+                let start = (y + win.pad[0]) * row;
+                let (left, right) = (win.pad[2] * channels, (win.pad[2] + iw) * channels);
+                padded[start..start + left].fill(0.0);
+                padded[start + right..start + row].fill(0.0);
+                padded[start + left..start + right].copy_from_slice(&input[y * iw * channels..(y + 1) * iw * channels]);
+            }
+            depthwise_dispatch(padded, channels, &win2, weights, bias, act, out);
         });
         return;
     }
