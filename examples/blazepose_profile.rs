@@ -2,7 +2,7 @@
 //! fixture input and prints the ops that take the most time, grouped by op kind and listed one by
 //! one.
 //!
-//! `RAYON_NUM_THREADS=1 cargo run --release --no-default-features --example blazepose_profile [runs]`
+//! `RAYON_NUM_THREADS=1 cargo run --release --no-default-features --example blazepose_profile [runs] [avatar]`
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,11 +12,19 @@ use cmanet::tensor_file::TensorFile;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runs: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(20);
+    let avatar = std::env::args().nth(2).is_some_and(|a| a == "avatar");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     for (name, detector) in [("detector", true), ("landmark_lite", false), ("landmark_full", false)] {
         let net = Network::load(&root.join(format!("assets/models/blazepose_{name}.safetensors")))?;
-        let fx = TensorFile::read_safetensors(&root.join(format!("tests/fixtures/blazepose_{name}.safetensors")))?;
-        let raw = fx.required("input0", &[Some(1), None, None, Some(3)])?;
+        // `avatar` as the second argument: the rendered person of tests/fixtures/blazepose_avatar
+        // instead of random bytes (real images can run at another speed: denormal numbers).
+        let (file, key) = if avatar {
+            ("avatar", if detector { "detector.input" } else { "landmark.input" })
+        } else {
+            (name, "input0")
+        };
+        let fx = TensorFile::read_safetensors(&root.join(format!("tests/fixtures/blazepose_{file}.safetensors")))?;
+        let raw = fx.required(key, &[Some(1), None, None, Some(3)])?;
         let x: Vec<f32> =
             raw.data.iter().map(|&b| if detector { b as f32 / 127.5 - 1.0 } else { b as f32 / 255.0 }).collect();
         net.run(&x)?;

@@ -138,15 +138,22 @@ pub fn warp(
         let i = ((y * w + x) * 3) as usize;
         [img.data[i] as f32, img.data[i + 1] as f32, img.data[i + 2] as f32]
     };
-    let mut out = Vec::with_capacity(out_size * out_size * 3);
+    let mut out = vec![0.0f32; out_size * out_size * 3];
+    let mut pixels = out.chunks_exact_mut(3);
     for v in 0..out_size {
         for u in 0..out_size {
+            let Some(dst) = pixels.next() else { return out };
             let (fu, fv) = (u as f32 + 0.5, v as f32 + 0.5);
             let sx = origin[0] + fu * du[0] + fv * dv[0] - 0.5;
             let sy = origin[1] + fu * du[1] + fv * dv[1] - 0.5;
-            let (x0, y0) = (sx.floor(), sy.floor());
-            let (fx, fy) = (sx - x0, sy - y0);
-            let (x0, y0) = (x0 as i64, y0 as i64);
+            // floor without a libm call (the default x86-64 target has no SSE4.1 `roundss`);
+            // non-finite or huge coordinates saturate and land on the border path.
+            let floor = |v: f32| -> i64 {
+                let t = v as i64;
+                if (t as f32) > v { t - 1 } else { t }
+            };
+            let (x0, y0) = (floor(sx), floor(sy));
+            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
             if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
                 // All four taps inside: read them directly.
                 let i = ((y0 * w + x0) * 3) as usize;
@@ -156,7 +163,7 @@ pub fn warp(
                     let (a, b, c, d) = (r0[k] as f32, r0[k + 3] as f32, r1[k] as f32, r1[k + 3] as f32);
                     let top = a + (b - a) * fx;
                     let bottom = c + (d - c) * fx;
-                    out.push((top + (bottom - top) * fy) * scale + offset);
+                    dst[k] = (top + (bottom - top) * fy) * scale + offset;
                 }
                 continue;
             }
@@ -164,7 +171,7 @@ pub fn warp(
             for k in 0..3 {
                 let top = a[k] + (b[k] - a[k]) * fx;
                 let bottom = c[k] + (d[k] - c[k]) * fx;
-                out.push((top + (bottom - top) * fy) * scale + offset);
+                dst[k] = (top + (bottom - top) * fy) * scale + offset;
             }
         }
     }

@@ -235,7 +235,7 @@ fn matmul_packed_avx2(
 ) {
     let panels = w.n.div_ceil(PANEL);
     // A last panel of at most 8 channels runs with one register per row (and twice the rows).
-    let half = w.n % PANEL != 0 && w.n % PANEL <= PANEL / 2;
+    let half = !w.n.is_multiple_of(PANEL) && w.n % PANEL <= PANEL / 2;
     let full = if half { panels - 1 } else { panels };
     let mut r = 0;
     while r < m {
