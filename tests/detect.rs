@@ -360,3 +360,23 @@ fn left_right_swaps_are_outvoted() {
         assert_eq!(swapped.keypoints2d[f][2], resolved.keypoints2d[f][2], "frame {f}");
     }
 }
+
+#[test]
+fn left_right_swaps_from_motion_alone() {
+    use cmanet::data::labels::{resolve_left_right_calibrated, resolve_left_right_temporal};
+    let data = cmanet::data::Mv2d::read(&root().join("assets/samples/pose2sim_demo/detections_synced.safetensors"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut calibrated = data.clone();
+    resolve_left_right_calibrated(&mut calibrated, &cmanet::geometry::TriangulationSettings::default(), 0.5);
+    let mut temporal = data.without_ground_truth();
+    let flips = resolve_left_right_temporal(&mut temporal, 0.3, 0.5);
+    let agree = (0..temporal.num_frames())
+        .flat_map(|f| (0..4).map(move |v| (f, v)))
+        .filter(|&(f, v)| temporal.keypoints2d[f][v] == calibrated.keypoints2d[f][v])
+        .count();
+    eprintln!(
+        "mirrored per view {flips:?}; agrees with the calibrated labelling in {agree} of {}",
+        4 * temporal.num_frames()
+    );
+    assert!(agree as f64 >= 0.95 * (4 * temporal.num_frames()) as f64, "{agree}");
+}

@@ -78,3 +78,58 @@ pub fn resolve_left_right_calibrated(
     }
     Some(flips)
 }
+
+/// Mean pixel distance between the confident keypoints two frames of one view share.
+fn frame_distance(a: &Keypoints2d, b: &Keypoints2d, min_confidence: f32) -> Option<f32> {
+    let mut sum = 0.0;
+    let mut n = 0;
+    for (p, q) in a.iter().zip(b) {
+        if p[2] >= min_confidence && q[2] >= min_confidence {
+            sum += ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt();
+            n += 1;
+        }
+    }
+    (n >= 6).then(|| sum / n as f32)
+}
+
+/// Chooses each view's left/right labelling per frame without cameras, from motion continuity: a
+/// frame is mirrored when its mirrored keypoints lie closer to the previous (relabelled) frame of
+/// the same view by a clear margin (mean distance below `margin` times the recorded one's). The
+/// labelling of the whole view is then chosen so that most frames keep the detector's labels (the
+/// detector is right most of the time). Returns the number of frames mirrored per view.
+///
+/// Real motion is continuous at video frame rates while a detector's swap is a jump, but limbs
+/// that cross (legs in a stride seen from the side) can look alike both ways: the calibrated
+/// [`resolve_left_right_calibrated`] is more reliable when the cameras are known.
+pub fn resolve_left_right_temporal(data: &mut Mv2d, min_confidence: f32, margin: f32) -> Vec<usize> {
+    let views = data.num_views();
+    let mut flips = vec![0; views];
+    for (v, count) in flips.iter_mut().enumerate() {
+        let mut mirrored = vec![false; data.num_frames()];
+        let mut previous: Option<Keypoints2d> = None;
+        for (f, m) in mirrored.iter_mut().enumerate() {
+            let kp = data.keypoints2d[f][v];
+            let flipped = flip_left_right(&kp);
+            if let Some(prev) = &previous
+                && let (Some(straight), Some(mirror)) =
+                    (frame_distance(&kp, prev, min_confidence), frame_distance(&flipped, prev, min_confidence))
+            {
+                *m = mirror < margin * straight;
+            }
+            let chosen = if *m { flipped } else { kp };
+            if chosen.iter().filter(|k| k[2] >= min_confidence).count() >= 6 {
+                previous = Some(chosen);
+            }
+        }
+        // The chain fixes the labels up to one global choice: keep the detector's in most frames.
+        let flipped_frames = mirrored.iter().filter(|&&m| m).count();
+        let invert = 2 * flipped_frames > mirrored.len();
+        for (f, &m) in mirrored.iter().enumerate() {
+            if m != invert {
+                data.keypoints2d[f][v] = flip_left_right(&data.keypoints2d[f][v]);
+                *count += 1;
+            }
+        }
+    }
+    flips
+}
