@@ -608,15 +608,21 @@ fn depthwise_impl<const FMA: bool>(
     // Output columns whose window is inside the input horizontally.
     let x_lo = pl.div_ceil(sx).min(ow);
     let x_hi = if iw + pl >= kw { ((iw + pl - kw) / sx + 1).clamp(x_lo, ow) } else { x_lo };
-    // Channel blocks outermost: one block's input window (a few rows of pixels, one cache line
-    // each) stays in L1 while the output rows are swept.
-    for cb in (0..c).step_by(LANES) {
-        let mut wv = [[0.0f32; LANES]; MAX_TAPS];
-        for (t, w) in wv.iter_mut().enumerate().take(taps) {
-            *w = *lanes(weights, t * c + cb);
-        }
-        let b = *lanes(bias, cb);
-        for oy in 0..oh {
+    // Loop order: for a small input, channel blocks outermost (one block's input window, a few
+    // rows of one cache line per pixel, stays in L1 while the rows are swept); for a large one,
+    // rows outermost (the window's rows stay in L2 across the channel blocks, where sweeping the
+    // whole input once per block would stream it from memory again for every block).
+    let blocks = c / LANES;
+    let small = input.len() * std::mem::size_of::<f32>() <= 512 * 1024;
+    let (outer, inner) = if small { (blocks, oh) } else { (oh, blocks) };
+    for i in 0..outer {
+        for j in 0..inner {
+            let (cb, oy) = if small { (i * LANES, j) } else { (j * LANES, i) };
+            let mut wv = [[0.0f32; LANES]; MAX_TAPS];
+            for (t, w) in wv.iter_mut().enumerate().take(taps) {
+                *w = *lanes(weights, t * c + cb);
+            }
+            let b = *lanes(bias, cb);
             let y0 = (oy * sy) as isize - pt as isize;
             let inside_y = y0 >= 0 && y0 as usize + kh <= ih;
             let row_out = oy * ow;
