@@ -380,3 +380,90 @@ fn left_right_swaps_from_motion_alone() {
     );
     assert!(agree as f64 >= 0.95 * (4 * temporal.num_frames()) as f64, "{agree}");
 }
+
+/// Deterministic pseudo-random values in [-1, 1].
+fn noise(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+#[test]
+fn packed_matmul_matches_a_plain_product() {
+    use cmanet::detect::kernels::{Activation, PackedWeights, matmul_packed};
+    for &(m, k, n) in &[(1, 3, 5), (7, 27, 24), (13, 16, 8), (25, 9, 39), (6, 40, 12), (50, 33, 48), (3, 1152, 20)] {
+        for (residual, act) in [(false, Activation::None), (true, Activation::Relu6), (true, Activation::Relu)] {
+            let (lhs, rhs, bias) = (noise(m * k, 1), noise(k * n, 2), noise(n, 3));
+            let res = noise(m * n, 4);
+            let mut out = vec![0.0; m * n];
+            let packed = PackedWeights::new(&rhs, &bias, k, n);
+            matmul_packed(m, &lhs, &packed, residual.then_some(res.as_slice()), act, &mut out);
+            for i in 0..m {
+                for j in 0..n {
+                    let mut want = bias[j] + if residual { res[i * n + j] } else { 0.0 };
+                    for t in 0..k {
+                        want += lhs[i * k + t] * rhs[t * n + j];
+                    }
+                    let want = match act {
+                        Activation::None => want,
+                        Activation::Relu => want.max(0.0),
+                        Activation::Relu6 => want.clamp(0.0, 6.0),
+                    };
+                    let got = out[i * n + j];
+                    assert!(
+                        (got - want).abs() <= 1e-4 * (1.0 + want.abs()) * (k as f32).sqrt(),
+                        "{m}x{k}x{n} [{i},{j}]: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn depthwise_matches_a_plain_loop() {
+    use cmanet::detect::kernels::{Activation, Window, depthwise};
+    // (size, channels, kernel, stride, pad [t, b, l, r])
+    let cases = [
+        (9, 8, 3, 1, [1, 1, 1, 1]),
+        (10, 16, 3, 2, [0, 1, 0, 1]),
+        (7, 24, 5, 1, [2, 2, 2, 2]),
+        (12, 8, 5, 2, [1, 2, 1, 2]),
+        (6, 12, 3, 1, [1, 1, 1, 1]),
+        (5, 8, 3, 1, [0, 0, 0, 0]),
+        (40, 64, 3, 2, [1, 1, 1, 1]),
+    ];
+    for (i, &(size, c, k, stride, pad)) in cases.iter().enumerate() {
+        let Some(out_hw) = Window::output_size([size, size], [k, k], [stride, stride], pad) else { continue };
+        let win = Window { in_hw: [size, size], out_hw, kernel: [k, k], stride: [stride, stride], pad };
+        let (x, w, b) = (noise(size * size * c, 10 + i as u64), noise(k * k * c, 20), noise(c, 30));
+        let mut out = vec![0.0; out_hw[0] * out_hw[1] * c];
+        depthwise(&x, c, &win, &w, &b, Activation::Relu6, &mut out);
+        for oy in 0..out_hw[0] {
+            for ox in 0..out_hw[1] {
+                for ch in 0..c {
+                    let mut want = b[ch];
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            let (iy, ix) = (
+                                (oy * stride + ky) as isize - pad[0] as isize,
+                                (ox * stride + kx) as isize - pad[2] as isize,
+                            );
+                            if iy >= 0 && ix >= 0 && (iy as usize) < size && (ix as usize) < size {
+                                want += x[((iy as usize) * size + ix as usize) * c + ch] * w[(ky * k + kx) * c + ch];
+                            }
+                        }
+                    }
+                    let got = out[(oy * out_hw[1] + ox) * c + ch];
+                    assert!((got - want.clamp(0.0, 6.0)).abs() < 1e-5, "case {i} [{oy},{ox},{ch}]: {got} vs {want}");
+                }
+            }
+        }
+    }
+}
