@@ -613,7 +613,7 @@ fn depthwise_impl<const FMA: bool>(
     // rows outermost (the window's rows stay in L2 across the channel blocks, where sweeping the
     // whole input once per block would stream it from memory again for every block).
     let blocks = c / LANES;
-    let small = input.len() * std::mem::size_of::<f32>() <= 512 * 1024;
+    let small = std::mem::size_of_val(input) <= 512 * 1024;
     let (outer, inner) = if small { (blocks, oh) } else { (oh, blocks) };
     for i in 0..outer {
         for j in 0..inner {
