@@ -11,7 +11,7 @@ use cmanet::net::input::encode_batch;
 use cmanet::net::irv::Irv;
 use cmanet::net::{Cmanet, Config};
 use cmanet::train::{
-    LabelledFrame, Stage1Weights, TrainSettings, TrainingSequence, label_batch, labelled_frames, pseudo_labels,
+    LabelledFrame, LossWeights, TrainSettings, TrainingSequence, label_batch, labelled_frames, pseudo_labels,
     stage1_loss, train,
 };
 
@@ -53,12 +53,12 @@ fn a_few_steps_of_stage_one_lower_its_loss() {
     let batch = encode_batch(&inputs, &dev).unwrap();
     let refs: Vec<&LabelledFrame> = frames.iter().collect();
     let labels = label_batch(&refs, batch.mask.dim(1).unwrap(), &dev).unwrap();
-    let weights = Stage1Weights::default();
+    let weights = LossWeights::default();
     let mut adam =
         AdamW::new(varmap.all_vars(), ParamsAdamW { lr: 1e-3, weight_decay: 0.0, ..Default::default() }).unwrap();
     let first = stage1_loss(&irv, &body, &batch, &labels, &weights).unwrap();
     let start = first.total.to_scalar::<f32>().unwrap();
-    assert!(start.is_finite() && first.reprojection > 0.0);
+    assert!(start.is_finite() && first.reprojection > 0.0 && first.keypoints > 0.0 && first.translation > 0.0);
     for _ in 0..40 {
         let loss = stage1_loss(&irv, &body, &batch, &labels, &weights).unwrap();
         adam.backward_step(&loss.total).unwrap();

@@ -442,9 +442,12 @@ fn train_command(
     let weights = train(config, &body, &frames, settings, output, resume, &mut |p| {
         let done = if p.stage == 1 { p.step } else { settings.stage1_steps + p.step };
         bar.set_position(done as u64 + 1);
+        let [reprojection, keypoints, _, camera, translation, _, _] = p.terms;
         bar.set_message(format!(
-            "stage {} loss {:.3} (reproj {:.3} smpl {:.3} cam {:.3})",
-            p.stage, p.total, p.reprojection, p.smpl, p.camera
+            "stage {} loss {:.3} (reproj {reprojection:.3} kp {:.1} mm cam {camera:.4} transl {translation:.4})",
+            p.stage,
+            p.total,
+            1000.0 * keypoints
         ));
     })?;
     bar.finish_and_clear();

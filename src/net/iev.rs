@@ -9,6 +9,7 @@ use candle_nn::{LayerNorm, Linear, VarBuilder, layer_norm, linear};
 use super::config::Config;
 use super::input::VIEW_INPUT_DIM;
 use super::params::{BODY_DIM, CAMERA_DIM};
+use super::zero_linear;
 
 /// A pre-norm transformer encoder layer with masked multi-head self-attention.
 #[derive(Clone, Debug)]
@@ -50,14 +51,6 @@ impl EncoderLayer {
         let mlp = self.fc2.forward(&self.fc1.forward(&self.norm2.forward(&x)?)?.gelu()?)?;
         x + mlp
     }
-}
-
-/// A linear layer that starts at zero (weights and bias), so a fresh IEV leaves the screened
-/// estimate exactly as it is and training only learns corrections; loaded weights replace it.
-fn zero_linear(input: usize, output: usize, vb: VarBuilder) -> Result<Linear> {
-    let weight = vb.get_with_hints((output, input), "weight", candle_nn::Init::Const(0.0))?;
-    let bias = vb.get_with_hints(output, "bias", candle_nn::Init::Const(0.0))?;
-    Ok(Linear::new(weight, Some(bias)))
 }
 
 /// The inter-view module.

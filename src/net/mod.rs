@@ -22,3 +22,15 @@ pub mod sequence;
 pub use config::Config;
 pub use input::{MultiViewFrame, ViewObservation, encode_batch};
 pub use model::{Cmanet, Estimate, Forward, NetError, WEIGHTS_FORMAT};
+
+/// A linear layer that starts at zero (weights and bias), so a fresh module leaves its input
+/// estimate exactly as it is and training only learns corrections; loaded weights replace it.
+pub(crate) fn zero_linear(
+    input: usize,
+    output: usize,
+    vb: candle_nn::VarBuilder,
+) -> candle_core::Result<candle_nn::Linear> {
+    let weight = vb.get_with_hints((output, input), "weight", candle_nn::Init::Const(0.0))?;
+    let bias = vb.get_with_hints(output, "bias", candle_nn::Init::Const(0.0))?;
+    Ok(candle_nn::Linear::new(weight, Some(bias)))
+}

@@ -16,6 +16,6 @@ pub mod trainer;
 pub use data::{TrainingSequence, training_files};
 pub use labelled::{LabelledFrame, label_batch, labelled_frames};
 pub use pseudo::{PseudoLabels, pseudo_labels};
-pub use stage1::{Stage1Loss, Stage1Weights, stage1_loss};
-pub use stage2::{Stage2Loss, Stage2Weights, stage2_loss};
+pub use stage1::{LossTerms, LossWeights, stage1_loss};
+pub use stage2::stage2_loss;
 pub use trainer::{CurvePoint, TrainError, TrainSettings, save_weights, train};

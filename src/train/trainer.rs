@@ -9,8 +9,8 @@ use candle_core::{DType, Device, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 
 use super::labelled::{LabelledFrame, label_batch};
-use super::stage1::{Stage1Weights, stage1_loss};
-use super::stage2::{Stage2Weights, stage2_loss};
+use super::stage1::{LossWeights, stage1_loss};
+use super::stage2::stage2_loss;
 use crate::body::{BodyModel, BodyTensors};
 use crate::data::synth::random::Rng;
 use crate::net::input::encode_batch;
@@ -47,16 +47,20 @@ pub struct TrainSettings {
     pub stage2_steps: usize,
     /// Frames per batch. Default: 32.
     pub batch_frames: usize,
-    /// Adam learning rate. Default: 1e-3.
+    /// Adam learning rate at the start of each stage; it follows a cosine down to 2% of it by the
+    /// stage's end. Default: 1e-3.
     pub learning_rate: f64,
+    /// Probability that a training frame keeps only a random subset (two or more) of its views.
+    /// Default: 0.5.
+    pub view_dropout: f64,
     /// Seed of the batch sampling. Default: 0.
     pub seed: u64,
     /// Steps between checkpoints. Default: 250.
     pub checkpoint_every: usize,
-    /// Stage-1 loss weights. Default: [`Stage1Weights::default`].
-    pub stage1: Stage1Weights,
-    /// Stage-2 loss weights. Default: [`Stage2Weights::default`].
-    pub stage2: Stage2Weights,
+    /// Stage-1 loss weights. Default: [`LossWeights::default`].
+    pub stage1: LossWeights,
+    /// Stage-2 loss weights. Default: [`LossWeights::default`].
+    pub stage2: LossWeights,
 }
 
 impl Default for TrainSettings {
@@ -66,10 +70,11 @@ impl Default for TrainSettings {
             stage2_steps: 1500,
             batch_frames: 32,
             learning_rate: 1e-3,
+            view_dropout: 0.5,
             seed: 0,
             checkpoint_every: 250,
-            stage1: Stage1Weights::default(),
-            stage2: Stage2Weights::default(),
+            stage1: LossWeights::default(),
+            stage2: LossWeights::default(),
         }
     }
 }
@@ -83,18 +88,13 @@ pub struct CurvePoint {
     pub step: usize,
     /// The weighted total.
     pub total: f32,
-    /// Reprojection term.
-    pub reprojection: f32,
-    /// Pseudo-label body term.
-    pub smpl: f32,
-    /// Pseudo-label camera term.
-    pub camera: f32,
-    /// View agreement term (stage 1 only; 0 in stage 2).
-    pub views: f32,
+    /// The loss terms, unweighted.
+    pub terms: [f32; 7],
 }
 
-/// Header of `curves.csv`.
-pub const CURVES_HEADER: &str = "stage,step,total,reprojection,smpl,camera,views";
+/// Header of `curves.csv`: stage, step, the weighted total and the unweighted terms in the order
+/// of [`CurvePoint::terms`].
+pub const CURVES_HEADER: &str = "stage,step,total,reprojection,keypoints,smpl,camera,translation,views,confidence";
 
 /// Writes every variable of `varmap` as a weights file with `config` and extra metadata.
 pub fn save_weights(varmap: &VarMap, config: &Config, path: &Path, extra: &[(&str, String)]) -> Result<(), TrainError> {
@@ -120,6 +120,29 @@ fn vars_with_prefix(varmap: &VarMap, prefix: &str) -> Vec<Var> {
     let mut named: Vec<(&String, &Var)> = data.iter().filter(|(n, _)| n.starts_with(prefix)).collect();
     named.sort_by(|a, b| a.0.cmp(b.0));
     named.into_iter().map(|(_, v)| v.clone()).collect()
+}
+
+/// The learning rate at `progress` (0..1) through a stage: a cosine from `start` to 2% of it.
+pub fn cosine_rate(start: f64, progress: f64) -> f64 {
+    let floor = 0.02 * start;
+    floor + (start - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress.clamp(0.0, 1.0)).cos())
+}
+
+/// With probability `p`, the frame with a random subset of two or more of its views (labels
+/// kept in step); otherwise the frame as it is.
+fn drop_views(frame: &LabelledFrame, p: f64, rng: &mut Rng) -> LabelledFrame {
+    let v = frame.frame.views.len();
+    if v <= 2 || rng.uniform() >= p {
+        return frame.clone();
+    }
+    let keep = 2 + rng.below(v - 1); // 2..=v
+    let mut order: Vec<usize> = (0..v).collect();
+    for i in (1..v).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    let mut kept: Vec<usize> = order[..keep].to_vec();
+    kept.sort_unstable();
+    frame.with_views(&kept)
 }
 
 /// Where training resumes: (stage, step) of the checkpoint in `out_dir`, if any.
@@ -189,24 +212,38 @@ pub fn train(
         let prefix = if stage == 1 { "irv." } else { "iev." };
         let mut adam = AdamW::new(vars_with_prefix(&varmap, prefix), params.clone())?;
         for step in first..steps {
-            let picked: Vec<&LabelledFrame> =
-                (0..settings.batch_frames.max(1)).map(|_| &frames[rng.below(frames.len())]).collect();
+            let progress_in_stage = step as f64 / steps.max(1) as f64;
+            adam.set_learning_rate(cosine_rate(settings.learning_rate, progress_in_stage));
+            let picked: Vec<LabelledFrame> = (0..settings.batch_frames.max(1))
+                .map(|_| drop_views(&frames[rng.below(frames.len())], settings.view_dropout, &mut rng))
+                .collect();
+            let picked: Vec<&LabelledFrame> = picked.iter().collect();
             let inputs: Vec<_> = picked.iter().map(|f| f.frame.clone()).collect();
             let batch = encode_batch(&inputs, &device)?;
             let labels = label_batch(&picked, batch.mask.dim(1)?, &device)?;
-            // (total, reprojection, smpl, camera, views) of this step's loss.
-            let (total, reprojection, smpl, camera, views) = if stage == 1 {
-                let loss = stage1_loss(&irv, &body, &batch, &labels, &settings.stage1)?;
-                (loss.total, loss.reprojection, loss.smpl, loss.camera, loss.views)
+            let loss = if stage == 1 {
+                stage1_loss(&irv, &body, &batch, &labels, &settings.stage1)?
             } else {
-                let loss = stage2_loss(&net.forward(batch)?, &body, &labels, &settings.stage2)?;
-                (loss.total, loss.reprojection, loss.smpl, loss.camera, 0.0)
+                stage2_loss(&net.forward(batch)?, &body, &labels, &settings.stage2)?
             };
-            adam.backward_step(&total)?;
-            let point = CurvePoint { stage, step, total: total.to_scalar()?, reprojection, smpl, camera, views };
+            adam.backward_step(&loss.total)?;
+            let point = CurvePoint {
+                stage,
+                step,
+                total: loss.total.to_scalar()?,
+                terms: [
+                    loss.reprojection,
+                    loss.keypoints,
+                    loss.smpl,
+                    loss.camera,
+                    loss.translation,
+                    loss.views,
+                    loss.confidence,
+                ],
+            };
             let p = &point;
-            writeln!(csv, "{},{},{},{},{},{},{}", p.stage, p.step, p.total, p.reprojection, p.smpl, p.camera, p.views)
-                .map_err(io)?;
+            let terms: Vec<String> = p.terms.iter().map(|t| t.to_string()).collect();
+            writeln!(csv, "{},{},{},{}", p.stage, p.step, p.total, terms.join(",")).map_err(io)?;
             progress(p);
             if (step + 1) % settings.checkpoint_every.max(1) == 0 {
                 save_weights(
