@@ -48,9 +48,18 @@ impl EncoderLayer {
         let attention = candle_nn::ops::softmax_last_dim(&scores)?;
         let mixed = attention.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
         let x = (x + self.out.forward(&mixed)?)?;
-        let mlp = self.fc2.forward(&self.fc1.forward(&self.norm2.forward(&x)?)?.gelu()?)?;
+        let mlp = self.fc2.forward(&gelu(&self.fc1.forward(&self.norm2.forward(&x)?)?)?)?;
         x + mlp
     }
+}
+
+/// GELU, tanh approximation (what candle's `Tensor::gelu` computes), written as
+/// `x * sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3))` (the same function: `(1 + tanh z) / 2 =
+/// sigmoid(2z)`), about five times faster on candle's CPU kernels for the IEV's small tensors.
+fn gelu(x: &Tensor) -> Result<Tensor> {
+    let scale = 2.0 * (2.0 / std::f64::consts::PI).sqrt();
+    let inner = ((x.sqr()?.mul(x)? * 0.044715)? + x)?;
+    x * candle_nn::ops::sigmoid(&(inner * scale)?)?
 }
 
 /// The inter-view module.

@@ -16,12 +16,14 @@ pub mod input;
 pub mod irv;
 pub mod model;
 pub mod params;
+pub mod pipeline;
 pub mod screening;
 pub mod sequence;
 
 pub use config::Config;
 pub use input::{MultiViewFrame, ViewObservation, encode_batch};
 pub use model::{Cmanet, Estimate, Forward, NetError, WEIGHTS_FORMAT};
+pub use pipeline::Pipeline;
 
 /// A linear layer that starts at zero (weights and bias), so a fresh module leaves its input
 /// estimate exactly as it is and training only learns corrections; loaded weights replace it.

@@ -10,8 +10,9 @@ use super::config::Config;
 use super::iev::Iev;
 use super::input::{EncodedBatch, MultiViewFrame, encode_batch};
 use super::irv::{Irv, IrvOutput};
-use super::params::{PARAM_DIM, decode};
-use super::screening::{Screened, screen};
+use super::params::{CAMERA_DIM, PARAM_DIM, decode_body, decode_cameras};
+use super::pipeline::Pipeline;
+use super::screening::{Screened, first_view, screen};
 use crate::body::{BodyError, BodyModel, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS};
 use crate::data::Keypoints3d;
 use crate::geometry::{Extrinsics, matrix_to_axis_angle};
@@ -77,6 +78,8 @@ pub struct Estimate {
 pub struct Cmanet {
     /// The sizes.
     pub config: Config,
+    /// Which parts run (the ablations of the model card). Default: [`Pipeline::Full`].
+    pub pipeline: Pipeline,
     irv: Irv,
     iev: Iev,
     body: BodyTensors,
@@ -90,6 +93,7 @@ impl Cmanet {
         let device = vb.device().clone();
         Ok(Self {
             config: config.clone(),
+            pipeline: Pipeline::Full,
             irv: Irv::new(vb.pp("irv"), config)?,
             iev: Iev::new(vb.pp("iev"), config)?,
             body: BodyTensors::new(model, &device, DType::F32)?,
@@ -122,10 +126,17 @@ impl Cmanet {
         let irv = self.irv.forward(&batch.inputs.reshape((b * v, d))?)?;
         let params = irv.params.reshape((b, v, PARAM_DIM))?;
         let confidence = irv.confidence.reshape((b, v))?;
-        let screened = screen(&self.body, &batch, &params, &confidence)?;
-        let features = irv.feature.reshape((b, v, ()))?;
-        let (cameras, body) =
-            self.iev.forward(&batch.inputs, &features, &batch.mask, &screened.cameras, &screened.body)?;
+        let screened = if self.pipeline.screens() {
+            screen(&self.body, &batch, &params, &confidence)?
+        } else {
+            first_view(&batch, &params)?
+        };
+        let (cameras, body) = if self.pipeline.refines() {
+            let features = irv.feature.reshape((b, v, ()))?;
+            self.iev.forward(&batch.inputs, &features, &batch.mask, &screened.cameras, &screened.body)?
+        } else {
+            (screened.cameras.clone(), screened.body.clone())
+        };
         Ok(Forward { batch, irv, screened, cameras, body })
     }
 
@@ -135,19 +146,25 @@ impl Cmanet {
         out.pop().ok_or_else(|| NetError::Candle(candle_core::Error::Msg("empty batch".into())))
     }
 
-    /// Estimates several frames at once (they may have different numbers of views).
+    /// Estimates several frames at once (they may have different numbers of views). Candle's
+    /// kernels run inline on one thread ([`crate::compute::single_threaded`]).
     pub fn estimate_batch(&self, frames: &[MultiViewFrame]) -> Result<Vec<Estimate>, NetError> {
+        crate::compute::single_threaded(|| self.estimate_batch_here(frames))
+    }
+
+    fn estimate_batch_here(&self, frames: &[MultiViewFrame]) -> Result<Vec<Estimate>, NetError> {
         if frames.is_empty() {
             return Ok(Vec::new());
         }
         let fwd = self.forward(encode_batch(frames, &self.device)?)?;
         let (b, v, _) = fwd.batch.inputs.dims3()?;
-        // Decode every view's camera with the shared body.
-        let body = fwd.body.unsqueeze(1)?.repeat((1, v, 1))?;
-        let params = Tensor::cat(&[&fwd.cameras, &body], 2)?.reshape((b * v, PARAM_DIM))?;
-        let decoded = decode(&params, &fwd.batch.centres.reshape((b * v, 2))?, &fwd.batch.sizes.reshape(b * v)?)?;
-        let body_pose = decoded.body_pose.reshape((b, v, NUM_BODY_JOINTS, 3, 3))?.narrow(1, 0, 1)?.squeeze(1)?;
-        let betas = decoded.betas.reshape((b, v, NUM_BETAS))?.narrow(1, 0, 1)?.squeeze(1)?;
+        // Every view's camera, and the shared body once.
+        let (rotation, translation) = decode_cameras(
+            &fwd.cameras.reshape((b * v, CAMERA_DIM))?,
+            &fwd.batch.centres.reshape((b * v, 2))?,
+            &fwd.batch.sizes.reshape(b * v)?,
+        )?;
+        let (body_pose, betas) = decode_body(&fwd.body)?;
         let eye = Tensor::eye(3, DType::F32, &self.device)?.reshape((1, 1, 3, 3))?.repeat((b, 1, 1, 1))?;
         let posed = self.body.forward(
             &Tensor::cat(&[&eye, &body_pose], 1)?,
@@ -159,8 +176,8 @@ impl Cmanet {
         let betas: Vec<f32> = betas.flatten_all()?.to_vec1()?;
         let joints: Vec<f32> = posed.joints.flatten_all()?.to_vec1()?;
         let keypoints: Vec<f32> = posed.keypoints.flatten_all()?.to_vec1()?;
-        let rotations: Vec<f32> = decoded.rotation.flatten_all()?.to_vec1()?;
-        let translations: Vec<f32> = decoded.translation.flatten_all()?.to_vec1()?;
+        let rotations: Vec<f32> = rotation.flatten_all()?.to_vec1()?;
+        let translations: Vec<f32> = translation.flatten_all()?.to_vec1()?;
         let mut out = Vec::with_capacity(b);
         for (t, frame) in frames.iter().enumerate() {
             let kp: Keypoints3d = std::array::from_fn(|k| {

@@ -155,7 +155,8 @@ fn checkpoint_position(path: &Path) -> Option<(u8, usize)> {
 
 /// Trains CMANet on `frames`, writing `checkpoint.safetensors`, `curves.csv` and finally
 /// `cmanet.safetensors` into `out_dir`; with `resume`, starts from the checkpoint there.
-/// `progress` sees every curve point. Returns the path of the final weights.
+/// `progress` sees every curve point. Returns the path of the final weights. Candle's kernels run
+/// inline on one thread ([`crate::compute::single_threaded`]).
 pub fn train(
     config: &Config,
     model: &BodyModel,
@@ -163,7 +164,19 @@ pub fn train(
     settings: &TrainSettings,
     out_dir: &Path,
     resume: bool,
-    progress: &mut dyn FnMut(&CurvePoint),
+    progress: &mut (dyn FnMut(&CurvePoint) + Send),
+) -> Result<PathBuf, TrainError> {
+    crate::compute::single_threaded(|| train_here(config, model, frames, settings, out_dir, resume, progress))
+}
+
+fn train_here(
+    config: &Config,
+    model: &BodyModel,
+    frames: &[LabelledFrame],
+    settings: &TrainSettings,
+    out_dir: &Path,
+    resume: bool,
+    progress: &mut (dyn FnMut(&CurvePoint) + Send),
 ) -> Result<PathBuf, TrainError> {
     if frames.is_empty() {
         return Err(TrainError::BadInput("no training frames".into()));
