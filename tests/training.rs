@@ -93,3 +93,23 @@ fn training_writes_curves_and_checkpoints_and_resumes() {
     assert_eq!(resumed, vec![(2, 3)]);
     assert_eq!(std::fs::read_to_string(out.join("curves.csv")).unwrap().lines().count(), 11);
 }
+
+#[test]
+fn training_can_start_from_matching_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, frames) = labelled(dir.path());
+    let first = dir.path().join("first");
+    let settings =
+        TrainSettings { stage1_steps: 3, stage2_steps: 0, batch_frames: 4, checkpoint_every: 100, ..Default::default() };
+    let trained = train(&Config::small(), &model, &frames, &settings, &first, false, &mut |_| {}).unwrap();
+    // No steps at all, started from the first run: the same network.
+    let second = dir.path().join("second");
+    let copy = TrainSettings { stage1_steps: 0, init_from: Some(trained.clone()), ..settings };
+    let copied = train(&Config::small(), &model, &frames, &copy, &second, false, &mut |_| {}).unwrap();
+    let a = Cmanet::load(&trained, &Device::Cpu).unwrap().estimate(&frames[0].frame).unwrap();
+    let b = Cmanet::load(&copied, &Device::Cpu).unwrap().estimate(&frames[0].frame).unwrap();
+    assert_eq!(a, b);
+    // A file that is not there is an error, not a silent fresh start.
+    let missing = TrainSettings { init_from: Some(dir.path().join("nope.safetensors")), ..copy };
+    assert!(train(&Config::small(), &model, &frames, &missing, &second, false, &mut |_| {}).is_err());
+}

@@ -12,7 +12,7 @@ use cmanet::data::{Mv2d, Mv3d, sequence_files};
 use cmanet::eval::{Report, triangulate_sequence};
 use cmanet::fit::{FitSettings, Fitter};
 use cmanet::geometry::TriangulationSettings;
-use cmanet::net::{Cmanet, Config, Pipeline};
+use cmanet::net::{Cmanet, Config, Pipeline, shipped_weights_path};
 use cmanet::train::{PseudoLabels, TrainSettings, labelled_frames, train, training_files};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -120,10 +120,10 @@ enum Command {
         #[arg(long, value_enum, default_value = "small")]
         preset: Preset,
         /// Adam steps of stage 1 (IRV).
-        #[arg(long, default_value_t = 3000)]
+        #[arg(long, default_value_t = 18000)]
         stage1_steps: usize,
         /// Adam steps of stage 2 (IEV, IRV frozen).
-        #[arg(long, default_value_t = 1500)]
+        #[arg(long, default_value_t = 10000)]
         stage2_steps: usize,
         /// Frames per batch.
         #[arg(long, default_value_t = 32)]
@@ -140,6 +140,10 @@ enum Command {
         /// Continue from `<output>/checkpoint.safetensors`.
         #[arg(long)]
         resume: bool,
+        /// Start from these weights (variables whose name and shape match), e.g. a new IEV over a
+        /// trained IRV with `--stage1-steps 0`.
+        #[arg(long)]
+        init: Option<PathBuf>,
         /// Body model (default: the shipped open body).
         #[arg(long)]
         model: Option<PathBuf>,
@@ -246,6 +250,7 @@ fn main() -> ExitCode {
             seed,
             robust_scale,
             resume,
+            init,
             model,
         } => {
             let mut settings = TrainSettings {
@@ -254,6 +259,7 @@ fn main() -> ExitCode {
                 batch_frames: batch,
                 learning_rate,
                 seed,
+                init_from: init,
                 ..Default::default()
             };
             settings.stage1.robust_scale = robust_scale;
@@ -339,9 +345,6 @@ fn parallel(n: usize, jobs: usize, work: impl Fn(usize) -> Result<(), AnyError> 
     results.into_iter().collect()
 }
 
-fn default_weights_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmanet.safetensors")
-}
 
 fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -385,7 +388,7 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
     if method == Method::Cmanet && calibrated {
         return Err("cmanet estimates the cameras itself: drop --calibrated".into());
     }
-    let weights = weights.unwrap_or_else(default_weights_path);
+    let weights = weights.unwrap_or_else(shipped_weights_path);
     // Load once up front: a missing or bad weights file stops the run before any work.
     let network = match method {
         Method::Cmanet => {

@@ -7,8 +7,8 @@
 //! reliable view; [`iev::Iev`] attends across the views and refines every camera and the shared body.
 //! The canonical frame is the body's root frame (shared/DESIGN.md).
 //!
-//! Work in progress (issue 4): the architecture and its API are here; training and shipped weights
-//! are not yet.
+//! [`Cmanet::shipped`] loads the weights this crate ships; `train` made them (plugin-docs, model
+//! card).
 
 pub mod config;
 pub mod iev;
@@ -22,7 +22,7 @@ pub mod sequence;
 
 pub use config::Config;
 pub use input::{MultiViewFrame, ViewObservation, encode_batch};
-pub use model::{Cmanet, Estimate, Forward, NetError, WEIGHTS_FORMAT};
+pub use model::{Cmanet, Estimate, Forward, NetError, WEIGHTS_FORMAT, shipped_weights_path};
 pub use pipeline::Pipeline;
 
 /// A linear layer that starts at zero (weights and bias), so a fresh module leaves its input

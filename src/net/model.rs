@@ -10,7 +10,7 @@ use super::config::Config;
 use super::iev::Iev;
 use super::input::{EncodedBatch, MultiViewFrame, encode_batch};
 use super::irv::{Irv, IrvOutput};
-use super::params::{CAMERA_DIM, PARAM_DIM, decode_body, decode_cameras};
+use super::params::{BODY_DIM, CAMERA_DIM, PARAM_DIM, decode_body, decode_cameras};
 use super::pipeline::Pipeline;
 use super::screening::{Screened, first_view, screen};
 use crate::body::{BodyError, BodyModel, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS};
@@ -19,6 +19,11 @@ use crate::geometry::{Extrinsics, matrix_to_axis_angle};
 
 /// The `format` metadata value of a weights file.
 pub const WEIGHTS_FORMAT: &str = "cmanet-weights";
+
+/// Where the shipped weights are: `assets/models/cmanet.safetensors` in the crate.
+pub fn shipped_weights_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmanet.safetensors")
+}
 
 /// What can go wrong loading or running the network.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +106,12 @@ impl Cmanet {
         })
     }
 
+    /// The weights this crate ships (`assets/models/cmanet.safetensors`, trained by `cmanet train`;
+    /// the model card in plugin-docs says how).
+    pub fn shipped(device: &Device) -> Result<Self, NetError> {
+        Self::load(&shipped_weights_path(), device)
+    }
+
     /// Loads weights written by training (`format = cmanet-weights`, the config as JSON in the
     /// `config` metadata) over the shipped open body model.
     pub fn load(path: &Path, device: &Device) -> Result<Self, NetError> {
@@ -122,8 +133,25 @@ impl Cmanet {
 
     /// The whole network on encoded frames.
     pub fn forward(&self, batch: EncodedBatch) -> Result<Forward, NetError> {
+        self.forward_from(batch, false)
+    }
+
+    /// [`Cmanet::forward`] with the IRV's outputs detached from its weights, so a backward pass
+    /// reaches only the IEV (training's stage 2, where the IRV is frozen) and costs half as much.
+    pub fn forward_with_frozen_irv(&self, batch: EncodedBatch) -> Result<Forward, NetError> {
+        self.forward_from(batch, true)
+    }
+
+    fn forward_from(&self, batch: EncodedBatch, frozen_irv: bool) -> Result<Forward, NetError> {
         let (b, v, d) = batch.inputs.dims3()?;
-        let irv = self.irv.forward(&batch.inputs.reshape((b * v, d))?)?;
+        let mut irv = self.irv.forward(&batch.inputs.reshape((b * v, d))?)?;
+        if frozen_irv {
+            irv = IrvOutput {
+                params: irv.params.detach(),
+                feature: irv.feature.detach(),
+                confidence: irv.confidence.detach(),
+            };
+        }
         let params = irv.params.reshape((b, v, PARAM_DIM))?;
         let confidence = irv.confidence.reshape((b, v))?;
         let screened = if self.pipeline.screens() {
@@ -133,7 +161,16 @@ impl Cmanet {
         };
         let (cameras, body) = if self.pipeline.refines() {
             let features = irv.feature.reshape((b, v, ()))?;
-            self.iev.forward(&batch.inputs, &features, &batch.mask, &screened.cameras, &screened.body)?
+            let view_bodies = params.narrow(2, CAMERA_DIM, BODY_DIM)?;
+            self.iev.forward(
+                &batch.inputs,
+                &features,
+                &view_bodies.contiguous()?,
+                &screened.scores,
+                &batch.mask,
+                &screened.cameras,
+                &screened.body,
+            )?
         } else {
             (screened.cameras.clone(), screened.body.clone())
         };

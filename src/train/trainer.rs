@@ -41,9 +41,9 @@ pub enum TrainError {
 /// The recipe.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainSettings {
-    /// Adam steps of stage 1. Default: 3000.
+    /// Adam steps of stage 1. Default: 18000.
     pub stage1_steps: usize,
-    /// Adam steps of stage 2. Default: 1500.
+    /// Adam steps of stage 2. Default: 10000.
     pub stage2_steps: usize,
     /// Frames per batch. Default: 32.
     pub batch_frames: usize,
@@ -57,6 +57,10 @@ pub struct TrainSettings {
     pub seed: u64,
     /// Steps between checkpoints. Default: 250.
     pub checkpoint_every: usize,
+    /// Weights to start from: every variable whose name and shape match is loaded, the others
+    /// keep their initialisation (for example a new IEV over a trained IRV). Ignored when resuming
+    /// from a checkpoint. Default: none.
+    pub init_from: Option<PathBuf>,
     /// Stage-1 loss weights. Default: [`LossWeights::default`].
     pub stage1: LossWeights,
     /// Stage-2 loss weights. Default: [`LossWeights::default`].
@@ -66,13 +70,14 @@ pub struct TrainSettings {
 impl Default for TrainSettings {
     fn default() -> Self {
         Self {
-            stage1_steps: 3000,
-            stage2_steps: 1500,
+            stage1_steps: 18000,
+            stage2_steps: 10000,
             batch_frames: 32,
             learning_rate: 1e-3,
             view_dropout: 0.5,
             seed: 0,
             checkpoint_every: 250,
+            init_from: None,
             stage1: LossWeights::default(),
             stage2: LossWeights::default(),
         }
@@ -145,6 +150,23 @@ fn drop_views(frame: &LabelledFrame, p: f64, rng: &mut Rng) -> LabelledFrame {
     frame.with_views(&kept)
 }
 
+/// Loads every variable of `varmap` that `path` holds with the same shape; returns how many.
+fn load_matching(varmap: &VarMap, path: &Path) -> Result<usize, TrainError> {
+    let file = candle_core::safetensors::load(path, &Device::Cpu)
+        .map_err(|e| TrainError::BadInput(format!("{}: {e}", path.display())))?;
+    let data = varmap.data().lock().map_err(|_| TrainError::BadInput("weights are locked".into()))?;
+    let mut loaded = 0;
+    for (name, var) in data.iter() {
+        if let Some(t) = file.get(name)
+            && t.dims() == var.dims()
+        {
+            var.set(t)?;
+            loaded += 1;
+        }
+    }
+    Ok(loaded)
+}
+
 /// Where training resumes: (stage, step) of the checkpoint in `out_dir`, if any.
 fn checkpoint_position(path: &Path) -> Option<(u8, usize)> {
     let bytes = std::fs::read(path).ok()?;
@@ -194,6 +216,8 @@ fn train_here(
     if resume && let Some(position) = checkpoint_position(&checkpoint) {
         varmap.load(&checkpoint)?;
         start = position;
+    } else if let Some(init) = &settings.init_from {
+        load_matching(&varmap, init)?;
     }
     // Keep the curve rows up to the checkpoint; later ones are recomputed.
     let kept: Vec<String> = std::fs::read_to_string(&curves)
@@ -237,7 +261,7 @@ fn train_here(
             let loss = if stage == 1 {
                 stage1_loss(&irv, &body, &batch, &labels, &settings.stage1)?
             } else {
-                stage2_loss(&net.forward(batch)?, &body, &labels, &settings.stage2)?
+                stage2_loss(&net.forward_with_frozen_irv(batch)?, &body, &labels, &settings.stage2)?
             };
             adam.backward_step(&loss.total)?;
             let point = CurvePoint {
