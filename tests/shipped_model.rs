@@ -33,12 +33,17 @@ fn shipped_weights_estimate_unseen_sequences_with_unknown_cameras() {
     let (_, full_pa, full_cam) = results[0];
     assert!(full_pa < BOUND_PA_MPJPE_LIMBS_MM, "PA-MPJPE limbs {full_pa:.1} mm");
     assert!(full_cam < BOUND_CAMERA_DEG, "camera rotation error {full_cam:.2} deg");
-    // Leaving the IEV out must cost accuracy: the second stage is doing something.
+    // Leaving the IEV out costs body accuracy, leaving the camera refinement out camera accuracy.
     let (_, without_iev_pa, _) = results[3];
-    assert!(without_iev_pa > full_pa, "without IEV {without_iev_pa:.1} mm vs full {full_pa:.1} mm");
+    assert!(without_iev_pa > full_pa + 5.0, "without IEV {without_iev_pa:.1} mm vs full {full_pa:.1} mm");
+    let (_, _, unrefined_cam) = results[4];
+    assert!(unrefined_cam > full_cam + 1.0, "unrefined cameras {unrefined_cam:.2} deg vs {full_cam:.2} deg");
 }
 
-/// Set from the model card's validation numbers with a margin (see plugin-docs, model card).
-const BOUND_PA_MPJPE_LIMBS_MM: f64 = 1e9;
-/// Same.
-const BOUND_CAMERA_DEG: f64 = 1e9;
+/// These six 20-frame sequences measured 41.4 mm PA-MPJPE (limbs) and a median camera rotation
+/// error of 4.8 degrees with the shipped weights (`cargo test --release --test shipped_model --
+/// --nocapture` prints every pipeline's figures); the bounds leave a margin for other CPUs' float
+/// rounding, not for a worse model.
+const BOUND_PA_MPJPE_LIMBS_MM: f64 = 46.0;
+/// See [`BOUND_PA_MPJPE_LIMBS_MM`].
+const BOUND_CAMERA_DEG: f64 = 6.0;

@@ -99,8 +99,13 @@ fn training_can_start_from_matching_weights() {
     let dir = tempfile::tempdir().unwrap();
     let (model, frames) = labelled(dir.path());
     let first = dir.path().join("first");
-    let settings =
-        TrainSettings { stage1_steps: 3, stage2_steps: 0, batch_frames: 4, checkpoint_every: 100, ..Default::default() };
+    let settings = TrainSettings {
+        stage1_steps: 3,
+        stage2_steps: 0,
+        batch_frames: 4,
+        checkpoint_every: 100,
+        ..Default::default()
+    };
     let trained = train(&Config::small(), &model, &frames, &settings, &first, false, &mut |_| {}).unwrap();
     // No steps at all, started from the first run: the same network.
     let second = dir.path().join("second");

@@ -13,8 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-runs/model_card}
 WEIGHTS=${2:-assets/models/cmanet.safetensors}
-cargo build --release --quiet --no-default-features --bin cmanet
-CMANET=${CARGO_TARGET_DIR:-target}/release/cmanet
+if [ -z "${CMANET:-}" ]; then   # CMANET=path/to/cmanet uses that binary instead of building one
+  cargo build --release --quiet --no-default-features --bin cmanet
+  CMANET=${CARGO_TARGET_DIR:-target}/release/cmanet
+fi
 mkdir -p "$WORK"
 
 synth() { # name, then synth arguments
@@ -40,7 +42,7 @@ for set in val noise_x2 two_views eight_views; do
   methods=(--method "triangulate=$WORK/est/$set/triangulate" --method "fit=$WORK/est/$set/fit"
            --method "cmanet=$WORK/est/$set/cmanet")
   if [ "$set" = val ]; then
-    for p in irv-single-view without-screening without-iev; do
+    for p in irv-single-view without-screening without-iev without-camera-refinement; do
       estimate "$set" "cmanet-$p" --method cmanet --weights "$WEIGHTS" --pipeline "$p" --jobs 1
       methods+=(--method "cmanet ($p)=$WORK/est/$set/cmanet-$p")
     done

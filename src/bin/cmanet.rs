@@ -48,6 +48,8 @@ enum PipelineArg {
     WithoutScreening,
     /// IRV and screening, no IEV.
     WithoutIev,
+    /// The network's cameras without the geometric refinement against the fused body.
+    WithoutCameraRefinement,
 }
 
 impl From<PipelineArg> for Pipeline {
@@ -57,6 +59,7 @@ impl From<PipelineArg> for Pipeline {
             PipelineArg::IrvSingleView => Pipeline::IrvSingleView,
             PipelineArg::WithoutScreening => Pipeline::WithoutScreening,
             PipelineArg::WithoutIev => Pipeline::WithoutIev,
+            PipelineArg::WithoutCameraRefinement => Pipeline::WithoutCameraRefinement,
         }
     }
 }
@@ -344,7 +347,6 @@ fn parallel(n: usize, jobs: usize, work: impl Fn(usize) -> Result<(), AnyError> 
     });
     results.into_iter().collect()
 }
-
 
 fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

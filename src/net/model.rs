@@ -6,6 +6,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use nalgebra::{Matrix3, Vector3};
 
+use super::camera_refinement::refine_cameras;
 use super::config::Config;
 use super::iev::Iev;
 use super::input::{EncodedBatch, MultiViewFrame, encode_batch};
@@ -215,13 +216,14 @@ impl Cmanet {
         let keypoints: Vec<f32> = posed.keypoints.flatten_all()?.to_vec1()?;
         let rotations: Vec<f32> = rotation.flatten_all()?.to_vec1()?;
         let translations: Vec<f32> = translation.flatten_all()?.to_vec1()?;
+        let sizes: Vec<f32> = fwd.batch.sizes.flatten_all()?.to_vec1()?;
         let mut out = Vec::with_capacity(b);
         for (t, frame) in frames.iter().enumerate() {
             let kp: Keypoints3d = std::array::from_fn(|k| {
                 let i = (t * NUM_KEYPOINTS + k) * 3;
                 [keypoints[i], keypoints[i + 1], keypoints[i + 2]]
             });
-            let cameras: Vec<Option<Extrinsics>> = (0..frame.views.len())
+            let mut cameras: Vec<Option<Extrinsics>> = (0..frame.views.len())
                 .map(|i| {
                     fwd.batch.present[t][i].then(|| {
                         let at = t * v + i;
@@ -235,6 +237,10 @@ impl Cmanet {
                     })
                 })
                 .collect();
+            if self.pipeline.refines_cameras() {
+                let sizes: Vec<f64> = (0..frame.views.len()).map(|i| sizes[t * v + i] as f64).collect();
+                refine_cameras(&kp, &mut cameras, frame, &sizes);
+            }
             let keypoints_cam = cameras
                 .iter()
                 .map(|c| {

@@ -1,6 +1,5 @@
-//! Training CMANet (issue 4, work in progress): the data it may see and the losses, cached
-//! pseudo-labels, both stages' losses and the training loop with checkpoints and CSV curves. The
-//! recipe, the PNG plot and the shipped weights follow.
+//! Training CMANet: the data it may see and the losses, cached pseudo-labels, both stages' losses
+//! and the training loop with checkpoints and CSV curves (plugin-docs: training, model card).
 //!
 //! Nothing in training may read 3D ground truth: [`TrainingSequence`] has no field that could hold
 //! it, so a loader that forgot to drop it would not compile.
