@@ -113,9 +113,7 @@ fn network(c: &mut Criterion, model: &BodyModel) {
     }
     let data = sequence(model, 4, 32);
     let frames: Vec<MultiViewFrame> = (0..32).map(|t| frame_of(&data, t)).collect();
-    c.bench_function("cmanet_batch_32_frames_4_views", |b| {
-        b.iter(|| net.estimate_batch(black_box(&frames)).is_ok())
-    });
+    c.bench_function("cmanet_batch_32_frames_4_views", |b| b.iter(|| net.estimate_batch(black_box(&frames)).is_ok()));
 }
 
 fn main() {
