@@ -158,3 +158,48 @@ fn a_fresh_iev_keeps_the_cameras_and_fuses_the_score_weighted_mean_body() {
     let spread = (0..BODY_DIM).map(|k| (bodies[0][k] - bodies[1][k]).abs()).fold(0f32, f32::max);
     assert!(spread > 1e-3, "the views' bodies differ: {spread}");
 }
+
+#[test]
+fn nan_keypoints_and_dark_views_are_missing_and_a_frame_nobody_sees_is_an_error() {
+    let (net, _varmap) = network();
+    let mut f = frame(3);
+    // View 1 returns NaN everywhere, view 2 went dark (confidence 0): both count as missing.
+    if let Some(v) = f.views[1].as_mut() {
+        v.keypoints = [[f32::NAN; 3]; 17];
+    }
+    if let Some(v) = f.views[2].as_mut() {
+        v.keypoints.iter_mut().for_each(|k| k[2] = 0.0);
+    }
+    let estimate = net.estimate(&f).unwrap();
+    assert!(estimate.cameras[0].is_some() && estimate.cameras[1].is_none() && estimate.cameras[2].is_none());
+    assert!(estimate.keypoints.iter().flatten().all(|x| x.is_finite()));
+    // Nobody sees anything: a typed error naming the frame, in a batch too.
+    if let Some(v) = f.views[0].as_mut() {
+        v.keypoints.iter_mut().for_each(|k| k[2] = 0.0);
+    }
+    assert!(matches!(net.estimate(&f), Err(NetError::NoUsableView { frame: 0 })));
+    let good = frame(2);
+    assert!(matches!(net.estimate_batch(&[good, f]), Err(NetError::NoUsableView { frame: 1 })));
+}
+
+#[test]
+fn a_sequence_repeats_the_nearest_usable_frame_where_no_view_sees_the_person() {
+    use cmanet::data::synth::{SynthConfig, generate_sequence};
+    let (net, _varmap) = network();
+    let model = BodyModel::open_body().unwrap();
+    let mut data = generate_sequence(&model, &SynthConfig { frames: 4, ..Default::default() }, 3, 0)
+        .unwrap()
+        .without_ground_truth();
+    for t in [0, 2] {
+        data.keypoints2d[t].iter_mut().flatten().for_each(|k| k[2] = 0.0);
+    }
+    let out = net.estimate_sequence(&data, &mut |_| {}).unwrap();
+    assert_eq!(out.frames.len(), 4);
+    assert_eq!(out.metadata["frames_repeated"], "2");
+    assert_eq!(out.frames[0].joints3d, out.frames[1].joints3d, "frame 0 takes the first usable frame");
+    assert_eq!(out.frames[2].joints3d, out.frames[1].joints3d, "frame 2 repeats frame 1");
+    assert_ne!(out.frames[3].joints3d, out.frames[1].joints3d);
+    // Nothing usable at all: an error, not a made-up body.
+    data.keypoints2d.iter_mut().flatten().flatten().for_each(|k| k[2] = 0.0);
+    assert!(matches!(net.estimate_sequence(&data, &mut |_| {}), Err(NetError::NoUsableView { .. })));
+}

@@ -37,6 +37,13 @@ pub enum NetError {
         /// What is wrong.
         problem: String,
     },
+    /// A frame in which no view saw enough of the person (fewer than four keypoints with
+    /// confidence, or only non-finite ones, in every view).
+    #[error("frame {frame} of the batch: no view saw enough of the person (at least four keypoints)")]
+    NoUsableView {
+        /// The frame's index in the batch.
+        frame: usize,
+    },
     /// The body model failed.
     #[error(transparent)]
     Body(#[from] BodyError),
@@ -185,7 +192,8 @@ impl Cmanet {
     }
 
     /// Estimates several frames at once (they may have different numbers of views). Candle's
-    /// kernels run inline on one thread ([`crate::compute::single_threaded`]).
+    /// kernels run inline on one thread ([`crate::compute::single_threaded`]). A frame in which no
+    /// view is usable is an error ([`NetError::NoUsableView`]), not a guess.
     pub fn estimate_batch(&self, frames: &[MultiViewFrame]) -> Result<Vec<Estimate>, NetError> {
         crate::compute::single_threaded(|| self.estimate_batch_here(frames))
     }
@@ -194,7 +202,11 @@ impl Cmanet {
         if frames.is_empty() {
             return Ok(Vec::new());
         }
-        let fwd = self.forward(encode_batch(frames, &self.device)?)?;
+        let batch = encode_batch(frames, &self.device)?;
+        if let Some(frame) = batch.present.iter().position(|p| !p.contains(&true)) {
+            return Err(NetError::NoUsableView { frame });
+        }
+        let fwd = self.forward(batch)?;
         let (b, v, _) = fwd.batch.inputs.dims3()?;
         // Every view's camera, and the shared body once.
         let (rotation, translation) = decode_cameras(
