@@ -2,7 +2,8 @@
 //! robust triangulation of the 17 keypoints from 4 and 8 calibrated views, and multi-view SMPLify
 //! (`fit`, unknown cameras) on one 4-view frame and on a 16-frame chunk (divide by 16 for the
 //! per-frame cost of batched fitting). Also the batched body model on its own (`body_forward`):
-//! one forward and backward pass of 1 and 64 bodies, the inner step of fitting and training.
+//! one forward and backward pass of 1 and 64 bodies, the inner step of fitting and training. And
+//! CMANet with the shipped weights on 2, 4 and 8 views, and batched.
 
 use std::hint::black_box;
 
@@ -12,7 +13,7 @@ use cmanet::data::Mv2d;
 use cmanet::data::synth::{SynthConfig, generate_sequence};
 use cmanet::fit::{FitSettings, Fitter};
 use cmanet::geometry::{TriangulationSettings, triangulate_keypoints};
-use cmanet::net::{Cmanet, Config, MultiViewFrame, ViewObservation};
+use cmanet::net::{Cmanet, MultiViewFrame, ViewObservation};
 use criterion::Criterion;
 
 /// A synthetic sequence seen by exactly `views` cameras, cut to its first `frames` frames.
@@ -87,28 +88,32 @@ fn body_forward(c: &mut Criterion, model: &BodyModel) {
     group.finish();
 }
 
-/// CMANet's forward pass on one 4-view and one 8-view frame (untrained weights: the cost does not
-/// depend on the values).
-fn network(c: &mut Criterion, model: &BodyModel) {
-    let varmap = candle_nn::VarMap::new();
-    let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    let net = match Cmanet::new(vb, &Config::small(), model) {
-        Ok(n) => n,
-        Err(e) => panic!("network: {e}"),
-    };
-    for views in [4, 8] {
-        let data = sequence(model, views, 1);
-        let frame = MultiViewFrame {
-            views: data.keypoints2d[0]
-                .iter()
-                .zip(&data.intrinsics)
-                .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i }))
-                .collect(),
-        };
-        c.bench_function(&format!("cmanet_small_{views}_views"), |b| {
-            b.iter(|| net.estimate(black_box(&frame)).is_ok())
-        });
+/// A multi-view frame of the sequence (every view present).
+fn frame_of(data: &Mv2d, t: usize) -> MultiViewFrame {
+    MultiViewFrame {
+        views: data.keypoints2d[t]
+            .iter()
+            .zip(&data.intrinsics)
+            .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i }))
+            .collect(),
     }
+}
+
+/// CMANet with the shipped weights: one frame of 2, 4 and 8 views (`estimate`, the plugin's
+/// call), and a batch of 32 four-view frames in one `estimate_batch` (divide by 32 for the
+/// throughput per frame).
+fn network(c: &mut Criterion, model: &BodyModel) {
+    let net = match Cmanet::shipped(&Device::Cpu) {
+        Ok(n) => n,
+        Err(e) => panic!("shipped network: {e}"),
+    };
+    for views in [2, 4, 8] {
+        let frame = frame_of(&sequence(model, views, 1), 0);
+        c.bench_function(&format!("cmanet_{views}_views"), |b| b.iter(|| net.estimate(black_box(&frame)).is_ok()));
+    }
+    let data = sequence(model, 4, 32);
+    let frames: Vec<MultiViewFrame> = (0..32).map(|t| frame_of(&data, t)).collect();
+    c.bench_function("cmanet_batch_32_frames_4_views", |b| b.iter(|| net.estimate_batch(black_box(&frames)).is_ok()));
 }
 
 fn main() {

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod body;
+pub mod compute;
 pub mod data;
 pub mod detect;
 pub mod eval;

@@ -10,13 +10,19 @@ use cmanet::net::{Cmanet, Config, MultiViewFrame, NetError, ViewObservation, WEI
 use cmanet::tensor_file::TensorWriter;
 use nalgebra::Vector3;
 
-/// An untrained network whose IEV heads are random too (a fresh IEV starts at zero corrections,
-/// which would make its attention and masks invisible to these tests).
+/// An untrained network whose zero-initialised layers (the IRV's correction, the IEV's heads and
+/// pooling) are random too: a fresh network would give every view the same estimate and make the
+/// IEV's attention and masks invisible to these tests.
 fn network() -> (Cmanet, VarMap) {
+    randomised(&["irv.delta", "iev.camera_head", "iev.body_head", "iev.pool"])
+}
+
+/// A network whose layers `layers` (which start at zero) are random.
+fn randomised(layers: &[&str]) -> (Cmanet, VarMap) {
     let mut varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     let net = Cmanet::new(vb, &Config::small(), &BodyModel::open_body().unwrap()).unwrap();
-    for head in ["iev.camera_head", "iev.body_head"] {
+    for head in layers {
         for part in ["weight", "bias"] {
             let name = format!("{head}.{part}");
             let shape = varmap.data().lock().unwrap()[&name].shape().clone();
@@ -24,13 +30,6 @@ fn network() -> (Cmanet, VarMap) {
         }
     }
     (net, varmap)
-}
-
-/// A network exactly as `Cmanet::new` makes it.
-fn fresh_network() -> Cmanet {
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    Cmanet::new(vb, &Config::small(), &BodyModel::open_body().unwrap()).unwrap()
 }
 
 /// A standing body's keypoints seen by `views` cameras around it.
@@ -136,12 +135,71 @@ fn weights_round_trip_and_bad_files_are_refused() {
 }
 
 #[test]
-fn a_fresh_iev_keeps_the_screened_estimate() {
-    let net = fresh_network();
+fn a_fresh_iev_keeps_the_cameras_and_fuses_the_score_weighted_mean_body() {
+    use cmanet::net::params::{BODY_DIM, CAMERA_DIM, PARAM_DIM};
+    // The IRV's views differ (random correction layer); the IEV is fresh.
+    let (net, _varmap) = randomised(&["irv.delta"]);
     let fwd = net.forward(cmanet::net::encode_batch(&[frame(3)], &Device::Cpu).unwrap()).unwrap();
     let diff = |a: &candle_core::Tensor, b: &candle_core::Tensor| {
         (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
     };
     assert_eq!(diff(&fwd.cameras, &fwd.screened.cameras), 0.0);
-    assert_eq!(diff(&fwd.body, &fwd.screened.body), 0.0);
+    // The views' bodies, weighted by their screening scores.
+    let bodies = fwd.irv.params.reshape((3, PARAM_DIM)).unwrap().narrow(1, CAMERA_DIM, BODY_DIM).unwrap();
+    let bodies: Vec<Vec<f32>> = bodies.to_vec2().unwrap();
+    let scores: Vec<f32> = fwd.screened.scores.flatten_all().unwrap().to_vec1().unwrap();
+    let total: f32 = scores.iter().map(|s| s + 1e-6).sum();
+    let expected: Vec<f32> = (0..BODY_DIM)
+        .map(|k| bodies.iter().zip(&scores).map(|(b, s)| b[k] * (s + 1e-6)).sum::<f32>() / total)
+        .collect();
+    let body: Vec<f32> = fwd.body.flatten_all().unwrap().to_vec1().unwrap();
+    let worst = body.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert!(worst < 1e-4, "{worst}");
+    let spread = (0..BODY_DIM).map(|k| (bodies[0][k] - bodies[1][k]).abs()).fold(0f32, f32::max);
+    assert!(spread > 1e-3, "the views' bodies differ: {spread}");
+}
+
+#[test]
+fn nan_keypoints_and_dark_views_are_missing_and_a_frame_nobody_sees_is_an_error() {
+    let (net, _varmap) = network();
+    let mut f = frame(3);
+    // View 1 returns NaN everywhere, view 2 went dark (confidence 0): both count as missing.
+    if let Some(v) = f.views[1].as_mut() {
+        v.keypoints = [[f32::NAN; 3]; 17];
+    }
+    if let Some(v) = f.views[2].as_mut() {
+        v.keypoints.iter_mut().for_each(|k| k[2] = 0.0);
+    }
+    let estimate = net.estimate(&f).unwrap();
+    assert!(estimate.cameras[0].is_some() && estimate.cameras[1].is_none() && estimate.cameras[2].is_none());
+    assert!(estimate.keypoints.iter().flatten().all(|x| x.is_finite()));
+    // Nobody sees anything: a typed error naming the frame, in a batch too.
+    if let Some(v) = f.views[0].as_mut() {
+        v.keypoints.iter_mut().for_each(|k| k[2] = 0.0);
+    }
+    assert!(matches!(net.estimate(&f), Err(NetError::NoUsableView { frame: 0 })));
+    let good = frame(2);
+    assert!(matches!(net.estimate_batch(&[good, f]), Err(NetError::NoUsableView { frame: 1 })));
+}
+
+#[test]
+fn a_sequence_repeats_the_nearest_usable_frame_where_no_view_sees_the_person() {
+    use cmanet::data::synth::{SynthConfig, generate_sequence};
+    let (net, _varmap) = network();
+    let model = BodyModel::open_body().unwrap();
+    let mut data = generate_sequence(&model, &SynthConfig { frames: 4, ..Default::default() }, 3, 0)
+        .unwrap()
+        .without_ground_truth();
+    for t in [0, 2] {
+        data.keypoints2d[t].iter_mut().flatten().for_each(|k| k[2] = 0.0);
+    }
+    let out = net.estimate_sequence(&data, &mut |_| {}).unwrap();
+    assert_eq!(out.frames.len(), 4);
+    assert_eq!(out.metadata["frames_repeated"], "2");
+    assert_eq!(out.frames[0].joints3d, out.frames[1].joints3d, "frame 0 takes the first usable frame");
+    assert_eq!(out.frames[2].joints3d, out.frames[1].joints3d, "frame 2 repeats frame 1");
+    assert_ne!(out.frames[3].joints3d, out.frames[1].joints3d);
+    // Nothing usable at all: an error, not a made-up body.
+    data.keypoints2d.iter_mut().flatten().flatten().for_each(|k| k[2] = 0.0);
+    assert!(matches!(net.estimate_sequence(&data, &mut |_| {}), Err(NetError::NoUsableView { .. })));
 }

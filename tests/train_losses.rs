@@ -85,3 +85,49 @@ fn agreement_losses() {
     let all = Tensor::new(&[[1f32, 1.0, 1.0]], &dev).unwrap();
     assert!(view_agreement(&three, &all).unwrap().to_scalar::<f32>().unwrap() > 0.1);
 }
+
+#[test]
+fn translation_code_inverts_the_decoding_and_code_agreement_is_huber() {
+    use cmanet::net::params::{PARAM_DIM, decode};
+    use cmanet::train::losses::{CODE_HUBER, code_agreement, keypoint_agreement, translation_code};
+    let dev = Device::Cpu;
+    // Three views: different rotations, codes, centres and sizes.
+    let mut rows = Vec::new();
+    let codes = [[0.05f32, -0.02, 0.3], [-0.1, 0.08, -0.4], [0.0, 0.0, 0.0]];
+    for (i, code) in codes.iter().enumerate() {
+        let r = axis_angle_to_matrix(&Vector3::new(0.3 * i as f32, 1.0 - 0.6 * i as f32, 0.2));
+        let mut p = vec![0f32; PARAM_DIM];
+        p[..6].copy_from_slice(&[r[(0, 0)], r[(1, 0)], r[(2, 0)], r[(0, 1)], r[(1, 1)], r[(2, 1)]]);
+        p[6..9].copy_from_slice(code);
+        rows.extend(p);
+    }
+    let params = Tensor::from_vec(rows, (3, PARAM_DIM), &dev).unwrap();
+    let centres = Tensor::new(&[[0.1f32, -0.2], [-0.3, 0.05], [0.0, 0.0]], &dev).unwrap();
+    let sizes = Tensor::new(&[0.4f32, 0.9, 0.2], &dev).unwrap();
+    let decoded = decode(&params, &centres, &sizes).unwrap();
+    let back = translation_code(&decoded.rotation, &decoded.translation, &centres, &sizes).unwrap();
+    let back: Vec<Vec<f32>> = back.to_vec2().unwrap();
+    for (b, c) in back.iter().zip(&codes) {
+        for k in 0..3 {
+            assert!((b[k] - c[k]).abs() < 1e-4, "{back:?} vs {codes:?}");
+        }
+    }
+    // Huber: quadratic near zero, linear far away, zero weight ignores a view.
+    let label = Tensor::zeros((1, 3), DType::F32, &dev).unwrap();
+    let one = Tensor::new(&[1f32], &dev).unwrap();
+    let loss = |x: f32| {
+        let code = Tensor::new(&[[0f32, 0.0, x]], &dev).unwrap();
+        code_agreement(&code, &label, &one, &one).unwrap().to_scalar::<f32>().unwrap()
+    };
+    assert!((loss(0.1) - 0.005).abs() < 1e-6);
+    let slope = loss(3.0) - loss(2.0);
+    assert!((slope - CODE_HUBER as f32).abs() < 1e-5, "{slope}");
+    let code = Tensor::new(&[[5f32, 5.0, 5.0]], &dev).unwrap();
+    let ignored = code_agreement(&code, &label, &one, &Tensor::new(&[0f32], &dev).unwrap()).unwrap();
+    assert_eq!(ignored.to_scalar::<f32>().unwrap(), 0.0);
+    // Keypoint agreement is the mean distance in metres.
+    let a = Tensor::zeros((1, 17, 3), DType::F32, &dev).unwrap();
+    let b = (Tensor::ones((1, 17, 3), DType::F32, &dev).unwrap() * (0.02 / 3f64.sqrt())).unwrap();
+    let d = keypoint_agreement(&a, &b, &one).unwrap().to_scalar::<f32>().unwrap();
+    assert!((d - 0.02).abs() < 1e-5, "{d}");
+}

@@ -11,7 +11,7 @@ use cmanet::net::input::encode_batch;
 use cmanet::net::irv::Irv;
 use cmanet::net::{Cmanet, Config};
 use cmanet::train::{
-    LabelledFrame, Stage1Weights, TrainSettings, TrainingSequence, label_batch, labelled_frames, pseudo_labels,
+    LabelledFrame, LossWeights, TrainSettings, TrainingSequence, label_batch, labelled_frames, pseudo_labels,
     stage1_loss, train,
 };
 
@@ -53,12 +53,12 @@ fn a_few_steps_of_stage_one_lower_its_loss() {
     let batch = encode_batch(&inputs, &dev).unwrap();
     let refs: Vec<&LabelledFrame> = frames.iter().collect();
     let labels = label_batch(&refs, batch.mask.dim(1).unwrap(), &dev).unwrap();
-    let weights = Stage1Weights::default();
+    let weights = LossWeights::default();
     let mut adam =
         AdamW::new(varmap.all_vars(), ParamsAdamW { lr: 1e-3, weight_decay: 0.0, ..Default::default() }).unwrap();
     let first = stage1_loss(&irv, &body, &batch, &labels, &weights).unwrap();
     let start = first.total.to_scalar::<f32>().unwrap();
-    assert!(start.is_finite() && first.reprojection > 0.0);
+    assert!(start.is_finite() && first.reprojection > 0.0 && first.keypoints > 0.0 && first.translation > 0.0);
     for _ in 0..40 {
         let loss = stage1_loss(&irv, &body, &batch, &labels, &weights).unwrap();
         adam.backward_step(&loss.total).unwrap();
@@ -92,4 +92,29 @@ fn training_writes_curves_and_checkpoints_and_resumes() {
     train(&Config::small(), &model, &frames, &settings, &out, true, &mut |p| resumed.push((p.stage, p.step))).unwrap();
     assert_eq!(resumed, vec![(2, 3)]);
     assert_eq!(std::fs::read_to_string(out.join("curves.csv")).unwrap().lines().count(), 11);
+}
+
+#[test]
+fn training_can_start_from_matching_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, frames) = labelled(dir.path());
+    let first = dir.path().join("first");
+    let settings = TrainSettings {
+        stage1_steps: 3,
+        stage2_steps: 0,
+        batch_frames: 4,
+        checkpoint_every: 100,
+        ..Default::default()
+    };
+    let trained = train(&Config::small(), &model, &frames, &settings, &first, false, &mut |_| {}).unwrap();
+    // No steps at all, started from the first run: the same network.
+    let second = dir.path().join("second");
+    let copy = TrainSettings { stage1_steps: 0, init_from: Some(trained.clone()), ..settings };
+    let copied = train(&Config::small(), &model, &frames, &copy, &second, false, &mut |_| {}).unwrap();
+    let a = Cmanet::load(&trained, &Device::Cpu).unwrap().estimate(&frames[0].frame).unwrap();
+    let b = Cmanet::load(&copied, &Device::Cpu).unwrap().estimate(&frames[0].frame).unwrap();
+    assert_eq!(a, b);
+    // A file that is not there is an error, not a silent fresh start.
+    let missing = TrainSettings { init_from: Some(dir.path().join("nope.safetensors")), ..copy };
+    assert!(train(&Config::small(), &model, &frames, &missing, &second, false, &mut |_| {}).is_err());
 }

@@ -12,7 +12,7 @@ use cmanet::data::{Mv2d, Mv3d, sequence_files};
 use cmanet::eval::{Report, triangulate_sequence};
 use cmanet::fit::{FitSettings, Fitter};
 use cmanet::geometry::TriangulationSettings;
-use cmanet::net::{Cmanet, Config};
+use cmanet::net::{Cmanet, Config, Pipeline, shipped_weights_path};
 use cmanet::train::{PseudoLabels, TrainSettings, labelled_frames, train, training_files};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -37,6 +37,33 @@ enum Method {
     Cmanet,
 }
 
+/// Which parts of CMANet run (`--method cmanet`); the ablations of the model card.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum PipelineArg {
+    /// IRV, screening and IEV.
+    Full,
+    /// IRV alone on the first present view.
+    IrvSingleView,
+    /// IEV started from the first present view instead of the screened one.
+    WithoutScreening,
+    /// IRV and screening, no IEV.
+    WithoutIev,
+    /// The network's cameras without the geometric refinement against the fused body.
+    WithoutCameraRefinement,
+}
+
+impl From<PipelineArg> for Pipeline {
+    fn from(p: PipelineArg) -> Self {
+        match p {
+            PipelineArg::Full => Pipeline::Full,
+            PipelineArg::IrvSingleView => Pipeline::IrvSingleView,
+            PipelineArg::WithoutScreening => Pipeline::WithoutScreening,
+            PipelineArg::WithoutIev => Pipeline::WithoutIev,
+            PipelineArg::WithoutCameraRefinement => Pipeline::WithoutCameraRefinement,
+        }
+    }
+}
+
 /// Network size presets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Preset {
@@ -56,7 +83,7 @@ struct EstimateArgs {
     #[arg(long)]
     output: PathBuf,
     /// The method.
-    #[arg(long, value_enum, default_value = "fit")]
+    #[arg(long, value_enum, default_value = "cmanet")]
     method: Method,
     /// Use the true cameras from the input (without it, no method reads the extrinsics).
     #[arg(long)]
@@ -70,6 +97,9 @@ struct EstimateArgs {
     /// CMANet weights (`--method cmanet`). Default: `assets/models/cmanet.safetensors`.
     #[arg(long)]
     weights: Option<PathBuf>,
+    /// Which parts of CMANet run (`--method cmanet`).
+    #[arg(long, value_enum, default_value = "full")]
+    pipeline: PipelineArg,
     /// Print a JSON summary (files, frames, seconds) at the end.
     #[arg(long)]
     json: bool,
@@ -93,10 +123,10 @@ enum Command {
         #[arg(long, value_enum, default_value = "small")]
         preset: Preset,
         /// Adam steps of stage 1 (IRV).
-        #[arg(long, default_value_t = 3000)]
+        #[arg(long, default_value_t = 18000)]
         stage1_steps: usize,
         /// Adam steps of stage 2 (IEV, IRV frozen).
-        #[arg(long, default_value_t = 1500)]
+        #[arg(long, default_value_t = 10000)]
         stage2_steps: usize,
         /// Frames per batch.
         #[arg(long, default_value_t = 32)]
@@ -113,6 +143,10 @@ enum Command {
         /// Continue from `<output>/checkpoint.safetensors`.
         #[arg(long)]
         resume: bool,
+        /// Start from these weights (variables whose name and shape match), e.g. a new IEV over a
+        /// trained IRV with `--stage1-steps 0`.
+        #[arg(long)]
+        init: Option<PathBuf>,
         /// Body model (default: the shipped open body).
         #[arg(long)]
         model: Option<PathBuf>,
@@ -134,6 +168,9 @@ enum Command {
         /// Most cameras per sequence.
         #[arg(long, default_value_t = 8)]
         max_views: usize,
+        /// Multiplier of the simulated detector's pixel noise (1 = the default detector).
+        #[arg(long, default_value_t = 1.0)]
+        noise_scale: f32,
         /// Output folder (files `seq_0000.safetensors`, ...).
         #[arg(long)]
         output: PathBuf,
@@ -188,8 +225,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::BodyInfo { model, json } => body_info(model.unwrap_or_else(open_body_path), json),
-        Command::Synth { seed, sequences, frames, min_views, max_views, output, no_ground_truth, model } => {
-            synth(seed, sequences, frames, (min_views, max_views), &output, no_ground_truth, model)
+        Command::Synth {
+            seed,
+            sequences,
+            frames,
+            min_views,
+            max_views,
+            noise_scale,
+            output,
+            no_ground_truth,
+            model,
+        } => {
+            let mut config = SynthConfig { frames, ..Default::default() };
+            config.rig.min_views = min_views;
+            config.rig.max_views = max_views;
+            config.detector.noise_sigma *= noise_scale;
+            config.detector.min_noise_px *= noise_scale;
+            synth(seed, sequences, &config, &output, no_ground_truth, model)
         }
         Command::Train {
             data,
@@ -203,6 +255,7 @@ fn main() -> ExitCode {
             seed,
             robust_scale,
             resume,
+            init,
             model,
         } => {
             let mut settings = TrainSettings {
@@ -211,6 +264,7 @@ fn main() -> ExitCode {
                 batch_frames: batch,
                 learning_rate,
                 seed,
+                init_from: init,
                 ..Default::default()
             };
             settings.stage1.robust_scale = robust_scale;
@@ -297,10 +351,6 @@ fn parallel(n: usize, jobs: usize, work: impl Fn(usize) -> Result<(), AnyError> 
     results.into_iter().collect()
 }
 
-fn default_weights_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmanet.safetensors")
-}
-
 fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -308,21 +358,18 @@ fn default_jobs() -> usize {
 fn synth(
     seed: u64,
     sequences: usize,
-    frames: usize,
-    views: (usize, usize),
+    config: &SynthConfig,
     output: &Path,
     no_ground_truth: bool,
     model: Option<PathBuf>,
 ) -> Result<(), AnyError> {
-    let mut config = SynthConfig { frames, ..Default::default() };
-    config.rig.min_views = views.0;
-    config.rig.max_views = views.1;
+    let frames = config.frames;
     let body = load_body(model.as_deref())?;
     std::fs::create_dir_all(output).map_err(|e| format!("{}: {e}", output.display()))?;
     let bar = progress_bar(sequences, "synth");
     let started = std::time::Instant::now();
     parallel(sequences, default_jobs(), |i| {
-        let data = generate_sequence(&body, &config, seed, i)?;
+        let data = generate_sequence(&body, config, seed, i)?;
         let data = if no_ground_truth { data.without_ground_truth() } else { data };
         data.write(&output.join(format!("seq_{i:04}.safetensors")))?;
         bar.inc(1);
@@ -338,7 +385,7 @@ fn synth(
 }
 
 fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
-    let EstimateArgs { input, output, method, calibrated, model, jobs, weights, json } = args;
+    let EstimateArgs { input, output, method, calibrated, model, jobs, weights, pipeline, json } = args;
     let (input, output) = (input.as_path(), output.as_path());
     if method == Method::Triangulate && !calibrated {
         return Err("triangulate needs the true cameras: pass --calibrated".into());
@@ -346,10 +393,14 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
     if method == Method::Cmanet && calibrated {
         return Err("cmanet estimates the cameras itself: drop --calibrated".into());
     }
-    let weights = weights.unwrap_or_else(default_weights_path);
+    let weights = weights.unwrap_or_else(shipped_weights_path);
     // Load once up front: a missing or bad weights file stops the run before any work.
     let network = match method {
-        Method::Cmanet => Some(Cmanet::load(&weights, &candle_core::Device::Cpu)?),
+        Method::Cmanet => {
+            let mut net = Cmanet::load(&weights, &candle_core::Device::Cpu)?;
+            net.pipeline = pipeline.into();
+            Some(net)
+        }
         _ => None,
     };
     let pairs = file_pairs(input, output)?;
@@ -445,9 +496,12 @@ fn train_command(
     let weights = train(config, &body, &frames, settings, output, resume, &mut |p| {
         let done = if p.stage == 1 { p.step } else { settings.stage1_steps + p.step };
         bar.set_position(done as u64 + 1);
+        let [reprojection, keypoints, _, camera, translation, _, _] = p.terms;
         bar.set_message(format!(
-            "stage {} loss {:.3} (reproj {:.3} smpl {:.3} cam {:.3})",
-            p.stage, p.total, p.reprojection, p.smpl, p.camera
+            "stage {} loss {:.3} (reproj {reprojection:.3} kp {:.1} mm cam {camera:.4} transl {translation:.4})",
+            p.stage,
+            p.total,
+            1000.0 * keypoints
         ));
     })?;
     bar.finish_and_clear();

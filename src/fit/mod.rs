@@ -127,7 +127,7 @@ impl Fitter {
         &self,
         data: &Mv2d,
         calibrated: bool,
-        progress: &mut dyn FnMut(usize),
+        progress: &mut (dyn FnMut(usize) + Send),
     ) -> Result<Mv3d, FitError> {
         Ok(self.fit_sequence_with_objective(data, calibrated, progress)?.0)
     }
@@ -135,11 +135,21 @@ impl Fitter {
     /// [`Fitter::fit_sequence`], also returning every frame's final objective: how well the fit
     /// explains the keypoints (robust reprojection plus priors), a measure of how far a fitted
     /// frame can be trusted, for instance as a pseudo-label.
+    /// Candle's kernels run inline on one thread ([`crate::compute::single_threaded`]).
     pub fn fit_sequence_with_objective(
         &self,
         data: &Mv2d,
         calibrated: bool,
-        progress: &mut dyn FnMut(usize),
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<(Mv3d, Vec<f64>), FitError> {
+        crate::compute::single_threaded(|| self.fit_sequence_here(data, calibrated, progress))
+    }
+
+    fn fit_sequence_here(
+        &self,
+        data: &Mv2d,
+        calibrated: bool,
+        progress: &mut (dyn FnMut(usize) + Send),
     ) -> Result<(Mv3d, Vec<f64>), FitError> {
         if data.num_views() < 2 {
             return Err(FitError::BadInput(format!("{} view(s); fitting needs at least 2", data.num_views())));

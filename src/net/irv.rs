@@ -1,6 +1,7 @@
 //! IRV, the intra-view module: one network applied to every view on its own. From the view's
 //! encoded keypoints it estimates, by iterative error feedback (Kanazawa et al. 2018), the view's
 //! camera, a body pose and shape, a feature vector for the inter-view module and a confidence.
+//! The correction layer starts at zero, so an untrained IRV returns the starting estimate.
 
 use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
@@ -8,6 +9,7 @@ use candle_nn::{Linear, VarBuilder, linear};
 use super::config::Config;
 use super::input::VIEW_INPUT_DIM;
 use super::params::{PARAM_DIM, initial_params};
+use super::zero_linear;
 
 /// One residual block: `h + W2 relu(W1 h)`.
 #[derive(Clone, Debug)]
@@ -57,7 +59,7 @@ impl Irv {
             blocks: (0..cfg.irv_blocks)
                 .map(|i| ResidualBlock::new(vb.pp(format!("block{i}")), cfg.hidden))
                 .collect::<Result<_>>()?,
-            delta: linear(cfg.hidden, PARAM_DIM, vb.pp("delta"))?,
+            delta: zero_linear(cfg.hidden, PARAM_DIM, vb.pp("delta"))?,
             feature: linear(cfg.hidden, cfg.feature_dim, vb.pp("feature"))?,
             confidence: linear(cfg.hidden, 1, vb.pp("confidence"))?,
             iterations: cfg.irv_iterations,

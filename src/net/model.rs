@@ -6,18 +6,25 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use nalgebra::{Matrix3, Vector3};
 
+use super::camera_refinement::refine_cameras;
 use super::config::Config;
 use super::iev::Iev;
 use super::input::{EncodedBatch, MultiViewFrame, encode_batch};
 use super::irv::{Irv, IrvOutput};
-use super::params::{PARAM_DIM, decode};
-use super::screening::{Screened, screen};
+use super::params::{BODY_DIM, CAMERA_DIM, PARAM_DIM, decode_body, decode_cameras};
+use super::pipeline::Pipeline;
+use super::screening::{Screened, first_view, screen};
 use crate::body::{BodyError, BodyModel, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS};
 use crate::data::Keypoints3d;
 use crate::geometry::{Extrinsics, matrix_to_axis_angle};
 
 /// The `format` metadata value of a weights file.
 pub const WEIGHTS_FORMAT: &str = "cmanet-weights";
+
+/// Where the shipped weights are: `assets/models/cmanet.safetensors` in the crate.
+pub fn shipped_weights_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmanet.safetensors")
+}
 
 /// What can go wrong loading or running the network.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +36,13 @@ pub enum NetError {
         path: std::path::PathBuf,
         /// What is wrong.
         problem: String,
+    },
+    /// A frame in which no view saw enough of the person (fewer than four keypoints with
+    /// confidence, or only non-finite ones, in every view).
+    #[error("frame {frame} of the batch: no view saw enough of the person (at least four keypoints)")]
+    NoUsableView {
+        /// The frame's index in the batch.
+        frame: usize,
     },
     /// The body model failed.
     #[error(transparent)]
@@ -77,6 +91,8 @@ pub struct Estimate {
 pub struct Cmanet {
     /// The sizes.
     pub config: Config,
+    /// Which parts run (the ablations of the model card). Default: [`Pipeline::Full`].
+    pub pipeline: Pipeline,
     irv: Irv,
     iev: Iev,
     body: BodyTensors,
@@ -90,11 +106,18 @@ impl Cmanet {
         let device = vb.device().clone();
         Ok(Self {
             config: config.clone(),
+            pipeline: Pipeline::Full,
             irv: Irv::new(vb.pp("irv"), config)?,
             iev: Iev::new(vb.pp("iev"), config)?,
             body: BodyTensors::new(model, &device, DType::F32)?,
             device,
         })
+    }
+
+    /// The weights this crate ships (`assets/models/cmanet.safetensors`, trained by `cmanet train`;
+    /// the model card in plugin-docs says how).
+    pub fn shipped(device: &Device) -> Result<Self, NetError> {
+        Self::load(&shipped_weights_path(), device)
     }
 
     /// Loads weights written by training (`format = cmanet-weights`, the config as JSON in the
@@ -118,14 +141,47 @@ impl Cmanet {
 
     /// The whole network on encoded frames.
     pub fn forward(&self, batch: EncodedBatch) -> Result<Forward, NetError> {
+        self.forward_from(batch, false)
+    }
+
+    /// [`Cmanet::forward`] with the IRV's outputs detached from its weights, so a backward pass
+    /// reaches only the IEV (training's stage 2, where the IRV is frozen) and costs half as much.
+    pub fn forward_with_frozen_irv(&self, batch: EncodedBatch) -> Result<Forward, NetError> {
+        self.forward_from(batch, true)
+    }
+
+    fn forward_from(&self, batch: EncodedBatch, frozen_irv: bool) -> Result<Forward, NetError> {
         let (b, v, d) = batch.inputs.dims3()?;
-        let irv = self.irv.forward(&batch.inputs.reshape((b * v, d))?)?;
+        let mut irv = self.irv.forward(&batch.inputs.reshape((b * v, d))?)?;
+        if frozen_irv {
+            irv = IrvOutput {
+                params: irv.params.detach(),
+                feature: irv.feature.detach(),
+                confidence: irv.confidence.detach(),
+            };
+        }
         let params = irv.params.reshape((b, v, PARAM_DIM))?;
         let confidence = irv.confidence.reshape((b, v))?;
-        let screened = screen(&self.body, &batch, &params, &confidence)?;
-        let features = irv.feature.reshape((b, v, ()))?;
-        let (cameras, body) =
-            self.iev.forward(&batch.inputs, &features, &batch.mask, &screened.cameras, &screened.body)?;
+        let screened = if self.pipeline.screens() {
+            screen(&self.body, &batch, &params, &confidence)?
+        } else {
+            first_view(&batch, &params)?
+        };
+        let (cameras, body) = if self.pipeline.refines() {
+            let features = irv.feature.reshape((b, v, ()))?;
+            let view_bodies = params.narrow(2, CAMERA_DIM, BODY_DIM)?;
+            self.iev.forward(
+                &batch.inputs,
+                &features,
+                &view_bodies.contiguous()?,
+                &screened.scores,
+                &batch.mask,
+                &screened.cameras,
+                &screened.body,
+            )?
+        } else {
+            (screened.cameras.clone(), screened.body.clone())
+        };
         Ok(Forward { batch, irv, screened, cameras, body })
     }
 
@@ -135,19 +191,30 @@ impl Cmanet {
         out.pop().ok_or_else(|| NetError::Candle(candle_core::Error::Msg("empty batch".into())))
     }
 
-    /// Estimates several frames at once (they may have different numbers of views).
+    /// Estimates several frames at once (they may have different numbers of views). Candle's
+    /// kernels run inline on one thread ([`crate::compute::single_threaded`]). A frame in which no
+    /// view is usable is an error ([`NetError::NoUsableView`]), not a guess.
     pub fn estimate_batch(&self, frames: &[MultiViewFrame]) -> Result<Vec<Estimate>, NetError> {
+        crate::compute::single_threaded(|| self.estimate_batch_here(frames))
+    }
+
+    fn estimate_batch_here(&self, frames: &[MultiViewFrame]) -> Result<Vec<Estimate>, NetError> {
         if frames.is_empty() {
             return Ok(Vec::new());
         }
-        let fwd = self.forward(encode_batch(frames, &self.device)?)?;
+        let batch = encode_batch(frames, &self.device)?;
+        if let Some(frame) = batch.present.iter().position(|p| !p.contains(&true)) {
+            return Err(NetError::NoUsableView { frame });
+        }
+        let fwd = self.forward(batch)?;
         let (b, v, _) = fwd.batch.inputs.dims3()?;
-        // Decode every view's camera with the shared body.
-        let body = fwd.body.unsqueeze(1)?.repeat((1, v, 1))?;
-        let params = Tensor::cat(&[&fwd.cameras, &body], 2)?.reshape((b * v, PARAM_DIM))?;
-        let decoded = decode(&params, &fwd.batch.centres.reshape((b * v, 2))?, &fwd.batch.sizes.reshape(b * v)?)?;
-        let body_pose = decoded.body_pose.reshape((b, v, NUM_BODY_JOINTS, 3, 3))?.narrow(1, 0, 1)?.squeeze(1)?;
-        let betas = decoded.betas.reshape((b, v, NUM_BETAS))?.narrow(1, 0, 1)?.squeeze(1)?;
+        // Every view's camera, and the shared body once.
+        let (rotation, translation) = decode_cameras(
+            &fwd.cameras.reshape((b * v, CAMERA_DIM))?,
+            &fwd.batch.centres.reshape((b * v, 2))?,
+            &fwd.batch.sizes.reshape(b * v)?,
+        )?;
+        let (body_pose, betas) = decode_body(&fwd.body)?;
         let eye = Tensor::eye(3, DType::F32, &self.device)?.reshape((1, 1, 3, 3))?.repeat((b, 1, 1, 1))?;
         let posed = self.body.forward(
             &Tensor::cat(&[&eye, &body_pose], 1)?,
@@ -159,15 +226,16 @@ impl Cmanet {
         let betas: Vec<f32> = betas.flatten_all()?.to_vec1()?;
         let joints: Vec<f32> = posed.joints.flatten_all()?.to_vec1()?;
         let keypoints: Vec<f32> = posed.keypoints.flatten_all()?.to_vec1()?;
-        let rotations: Vec<f32> = decoded.rotation.flatten_all()?.to_vec1()?;
-        let translations: Vec<f32> = decoded.translation.flatten_all()?.to_vec1()?;
+        let rotations: Vec<f32> = rotation.flatten_all()?.to_vec1()?;
+        let translations: Vec<f32> = translation.flatten_all()?.to_vec1()?;
+        let sizes: Vec<f32> = fwd.batch.sizes.flatten_all()?.to_vec1()?;
         let mut out = Vec::with_capacity(b);
         for (t, frame) in frames.iter().enumerate() {
             let kp: Keypoints3d = std::array::from_fn(|k| {
                 let i = (t * NUM_KEYPOINTS + k) * 3;
                 [keypoints[i], keypoints[i + 1], keypoints[i + 2]]
             });
-            let cameras: Vec<Option<Extrinsics>> = (0..frame.views.len())
+            let mut cameras: Vec<Option<Extrinsics>> = (0..frame.views.len())
                 .map(|i| {
                     fwd.batch.present[t][i].then(|| {
                         let at = t * v + i;
@@ -181,6 +249,10 @@ impl Cmanet {
                     })
                 })
                 .collect();
+            if self.pipeline.refines_cameras() {
+                let sizes: Vec<f64> = (0..frame.views.len()).map(|i| sizes[t * v + i] as f64).collect();
+                refine_cameras(&kp, &mut cameras, frame, &sizes);
+            }
             let keypoints_cam = cameras
                 .iter()
                 .map(|c| {

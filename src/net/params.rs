@@ -48,18 +48,30 @@ pub struct Decoded {
 /// Decodes `[N, PARAM_DIM]` parameters of views whose person sits at `centres` `[N, 2]` with size
 /// `sizes` `[N]` (normalised image units).
 pub fn decode(params: &Tensor, centres: &Tensor, sizes: &Tensor) -> Result<Decoded> {
-    let n = params.dim(0)?;
-    let rotation = rotation_6d_to_matrix_tensor(&params.narrow(1, 0, 6)?)?;
-    let code = params.narrow(1, 6, 3)?;
+    let (rotation, translation) = decode_cameras(&params.narrow(1, 0, CAMERA_DIM)?, centres, sizes)?;
+    let (body_pose, betas) = decode_body(&params.narrow(1, CAMERA_DIM, BODY_DIM)?)?;
+    Ok(Decoded { rotation, translation, body_pose, betas })
+}
+
+/// The camera part `[N, CAMERA_DIM]` as body-to-camera rotations `[N, 3, 3]` and translations
+/// `[N, 3]`, for views whose person sits at `centres` `[N, 2]` with size `sizes` `[N]`.
+pub fn decode_cameras(cameras: &Tensor, centres: &Tensor, sizes: &Tensor) -> Result<(Tensor, Tensor)> {
+    let rotation = rotation_6d_to_matrix_tensor(&cameras.narrow(1, 0, 6)?)?;
+    let code = cameras.narrow(1, 6, 3)?;
     let depth = (sizes.recip()? * BODY_SIZE)?.unsqueeze(1)?.mul(&code.narrow(1, 2, 1)?.exp()?)?; // [N,1]
     let xy = (centres + code.narrow(1, 0, 2)?)?.broadcast_mul(&depth)?;
     let centre_cam = Tensor::cat(&[&xy, &depth], 1)?; // where the canonical centre lands
-    let canonical = Tensor::new(&CANONICAL_CENTRE.map(|x| x as f32), params.device())?.reshape((1, 3, 1))?;
+    let canonical = Tensor::new(&CANONICAL_CENTRE.map(|x| x as f32), cameras.device())?.reshape((1, 3, 1))?;
     let rotated = rotation.broadcast_matmul(&canonical)?.squeeze(D::Minus1)?;
     let translation = (centre_cam - rotated)?;
-    let body = params.narrow(1, CAMERA_DIM, BODY_DIM)?;
+    Ok((rotation, translation))
+}
+
+/// The body part `[N, BODY_DIM]` as joint rotations `[N, 23, 3, 3]` and shapes `[N, 10]`.
+pub fn decode_body(body: &Tensor) -> Result<(Tensor, Tensor)> {
+    let n = body.dim(0)?;
     let body_pose =
         rotation_6d_to_matrix_tensor(&body.narrow(1, 0, NUM_BODY_JOINTS * 6)?.reshape((n, NUM_BODY_JOINTS, 6))?)?;
     let betas = body.narrow(1, NUM_BODY_JOINTS * 6, NUM_BETAS)?;
-    Ok(Decoded { rotation, translation, body_pose, betas })
+    Ok((body_pose, betas))
 }

@@ -60,6 +60,18 @@ pub fn screen(body: &BodyTensors, batch: &EncodedBatch, params: &Tensor, confide
         .zip(&batch.present)
         .map(|(row, present)| (0..v).filter(|&i| present[i]).max_by(|&a, &c| row[a].total_cmp(&row[c])).unwrap_or(0))
         .collect();
+    start_from(params, scores, chosen)
+}
+
+/// No screening: every frame starts from its first present view (all present views score 1).
+pub fn first_view(batch: &EncodedBatch, params: &Tensor) -> Result<Screened> {
+    let chosen = batch.present.iter().map(|present| present.iter().position(|&p| p).unwrap_or(0)).collect();
+    start_from(params, batch.mask.clone(), chosen)
+}
+
+/// The start: every view's camera and the `chosen` view's body.
+fn start_from(params: &Tensor, scores: Tensor, chosen: Vec<usize>) -> Result<Screened> {
+    let b = params.dim(0)?;
     let index = Tensor::from_vec(chosen.iter().map(|&i| i as u32).collect::<Vec<_>>(), b, params.device())?;
     let bodies = params.narrow(2, CAMERA_DIM, BODY_DIM)?; // [B,V,BODY]
     let index = index.reshape((b, 1, 1))?.broadcast_as((b, 1, BODY_DIM))?.contiguous()?;

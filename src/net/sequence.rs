@@ -15,12 +15,17 @@ use crate::geometry::Extrinsics;
 impl Cmanet {
     /// Estimates every frame of `data` (its extrinsics and ground truth are never read). A view
     /// the network cannot use in a frame keeps its camera from the nearest earlier frame (or a
-    /// camera 4 m in front of the body), so the output always has every view.
+    /// camera 4 m in front of the body), so the output always has every view; a frame no view can
+    /// use repeats the previous frame's body (the metadata counts such frames as `frames_repeated`).
+    /// Only a sequence whose first usable frame never comes is an error.
     pub fn estimate_sequence(&self, data: &Mv2d, progress: &mut dyn FnMut(usize)) -> Result<Mv3d, NetError> {
         let fallback =
             Extrinsics::look_at(&Vector3::new(0.0, 1.0, 4.0), &Vector3::new(0.0, 1.0, 0.0), &Vector3::y(), 0.0);
         let mut last: Vec<Extrinsics> = vec![fallback; data.num_views()];
-        let mut frames = Vec::with_capacity(data.num_frames());
+        let mut frames: Vec<Mv3dFrame> = Vec::with_capacity(data.num_frames());
+        // Frames seen by no view: repeated from the previous one, or (before the first usable
+        // frame) from the first usable one.
+        let (mut repeated, mut pending) = (0usize, 0usize);
         for (t, views) in data.keypoints2d.iter().enumerate() {
             let start = Instant::now();
             let frame = MultiViewFrame {
@@ -30,7 +35,27 @@ impl Cmanet {
                     .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i }))
                     .collect(),
             };
-            let estimate = self.estimate(&frame)?;
+            let estimate = match self.estimate(&frame) {
+                Ok(e) => e,
+                Err(NetError::NoUsableView { .. }) => {
+                    repeated += 1;
+                    match frames.last() {
+                        Some(previous) => {
+                            let mut previous: Mv3dFrame = Clone::clone(previous);
+                            previous.seconds = start.elapsed().as_secs_f64();
+                            frames.push(previous);
+                            progress(t + 1);
+                            continue;
+                        }
+                        None => {
+                            pending += 1;
+                            progress(t + 1);
+                            continue;
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            };
             for (slot, camera) in last.iter_mut().zip(&estimate.cameras) {
                 if let Some(c) = camera {
                     *slot = *c;
@@ -45,18 +70,26 @@ impl Cmanet {
                     })
                 })
                 .collect();
-            frames.push(Mv3dFrame {
+            let current = Mv3dFrame {
                 joints3d_cam,
                 joints3d: estimate.keypoints,
                 extrinsics: last.clone(),
                 params: BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() },
                 seconds: start.elapsed().as_secs_f64(),
-            });
+            };
+            for _ in 0..std::mem::take(&mut pending) {
+                frames.push(current.clone());
+            }
+            frames.push(current);
             progress(t + 1);
+        }
+        if pending > 0 {
+            return Err(NetError::NoUsableView { frame: data.num_frames().saturating_sub(1) });
         }
         let metadata = BTreeMap::from([
             ("method".to_string(), "cmanet".to_string()),
             ("world".to_string(), "canonical".to_string()),
+            ("frames_repeated".to_string(), repeated.to_string()),
         ]);
         Ok(Mv3d { fps: data.fps, frames, metadata })
     }

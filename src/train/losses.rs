@@ -8,9 +8,29 @@
 use candle_core::{D, DType, Result, Tensor};
 
 use crate::body::BodyTensors;
+use crate::net::params::{BODY_SIZE, CANONICAL_CENTRE};
 
 /// Keypoints below this confidence do not enter the reprojection loss.
 pub const CONFIDENT: f32 = 0.5;
+
+/// The canonical-frame keypoints `[N, 17, 3]` of bodies `body_pose` `[N, 23, 3, 3]`, `betas`
+/// `[N, 10]` (root unrotated, no translation).
+pub fn canonical_keypoints(body: &BodyTensors, body_pose: &Tensor, betas: &Tensor) -> Result<Tensor> {
+    let n = body_pose.dim(0)?;
+    let eye = Tensor::eye(3, DType::F32, body_pose.device())?.reshape((1, 1, 3, 3))?.repeat((n, 1, 1, 1))?;
+    let rotations = Tensor::cat(&[&eye, body_pose], 1)?;
+    let zeros = Tensor::zeros((n, 3), DType::F32, body_pose.device())?;
+    Ok(body.forward(&rotations, betas, &zeros, false).map_err(candle_core::Error::wrap)?.keypoints)
+}
+
+/// Canonical keypoints `[N, 17, 3]` seen through body-to-camera `rotation` `[N, 3, 3]` and
+/// `translation` `[N, 3]`.
+pub fn to_camera(keypoints: &Tensor, rotation: &Tensor, translation: &Tensor) -> Result<Tensor> {
+    rotation
+        .matmul(&keypoints.transpose(1, 2)?.contiguous()?)?
+        .transpose(1, 2)?
+        .broadcast_add(&translation.unsqueeze(1)?)
+}
 
 /// The camera-frame keypoints `[N, 17, 3]` of bodies `body_pose` `[N, 23, 3, 3]`, `betas`
 /// `[N, 10]` seen through body-to-camera `rotation` `[N, 3, 3]` and `translation` `[N, 3]`.
@@ -21,12 +41,45 @@ pub fn camera_keypoints(
     body_pose: &Tensor,
     betas: &Tensor,
 ) -> Result<Tensor> {
-    let n = body_pose.dim(0)?;
-    let eye = Tensor::eye(3, DType::F32, body_pose.device())?.reshape((1, 1, 3, 3))?.repeat((n, 1, 1, 1))?;
-    let rotations = Tensor::cat(&[&eye, body_pose], 1)?;
-    let zeros = Tensor::zeros((n, 3), DType::F32, body_pose.device())?;
-    let kp = body.forward(&rotations, betas, &zeros, false).map_err(candle_core::Error::wrap)?.keypoints;
-    rotation.matmul(&kp.transpose(1, 2)?.contiguous()?)?.transpose(1, 2)?.broadcast_add(&translation.unsqueeze(1)?)
+    to_camera(&canonical_keypoints(body, body_pose, betas)?, rotation, translation)
+}
+
+/// Agreement of canonical keypoints `[N, 17, 3]` with the labels' `[N, 17, 3]`: the mean
+/// Euclidean distance in metres (what PA-MPJPE measures, before alignment), weighted by `trust`
+/// `[N]`.
+pub fn keypoint_agreement(keypoints: &Tensor, label: &Tensor, trust: &Tensor) -> Result<Tensor> {
+    let distance = ((keypoints - label)?.sqr()?.sum(D::Minus1)? + 1e-8)?.sqrt()?.mean(1)?;
+    weighted_mean(&distance, trust)
+}
+
+/// The translation code (see [`crate::net::params::decode`]) that reproduces a label's
+/// body-to-camera `rotation` `[N, 3, 3]` and `translation` `[N, 3]` for views whose person sits at
+/// `centres` `[N, 2]` with size `sizes` `[N]`: `[N, 3]`, finite whenever the label's canonical
+/// centre lies in front of the camera (clamped otherwise).
+pub fn translation_code(rotation: &Tensor, translation: &Tensor, centres: &Tensor, sizes: &Tensor) -> Result<Tensor> {
+    let canonical = Tensor::new(&CANONICAL_CENTRE.map(|x| x as f32), rotation.device())?.reshape((1, 3, 1))?;
+    let centre_cam = (rotation.broadcast_matmul(&canonical)?.squeeze(D::Minus1)? + translation)?;
+    let depth = centre_cam.narrow(1, 2, 1)?.maximum(1e-2)?;
+    let xy = (centre_cam.narrow(1, 0, 2)?.broadcast_div(&depth)? - centres)?;
+    let log_depth = depth.broadcast_mul(&(sizes / BODY_SIZE)?.unsqueeze(1)?)?.log()?;
+    Tensor::cat(&[&xy, &log_depth], 1)
+}
+
+/// Beyond this (in units of the person's size, or of log depth) a translation-code error counts
+/// linearly, not squared, so a wild label cannot dominate a batch.
+pub const CODE_HUBER: f64 = 0.2;
+
+/// Agreement of predicted translation codes `[N, 3]` with the labels' `[N, 3]`: Huber distance
+/// (quadratic below [`CODE_HUBER`]) with the image offset in units of the person's size, weighted
+/// by `weight` `[N]`.
+pub fn code_agreement(code: &Tensor, label: &Tensor, sizes: &Tensor, weight: &Tensor) -> Result<Tensor> {
+    let scale = Tensor::cat(&[&sizes.unsqueeze(1)?, &sizes.unsqueeze(1)?, &sizes.ones_like()?.unsqueeze(1)?], 1)?;
+    let error = (code - label)?.broadcast_div(&scale)?.abs()?;
+    let quadratic = error.minimum(CODE_HUBER)?;
+    let linear = (&error - &quadratic)?;
+    // 0.5 q^2 + delta * (|e| - q): the Huber function.
+    let huber = ((quadratic.sqr()? * 0.5)? + (linear * CODE_HUBER)?)?;
+    weighted_mean(&huber.sum(1)?, weight)
 }
 
 /// Mean robust reprojection loss over `N` views: `camera` `[N, 17, 3]` keypoints in each camera,

@@ -1,6 +1,5 @@
-//! Training CMANet (issue 4, work in progress): the data it may see and the losses, cached
-//! pseudo-labels, both stages' losses and the training loop with checkpoints and CSV curves. The
-//! recipe, the PNG plot and the shipped weights follow.
+//! Training CMANet: the data it may see and the losses, cached pseudo-labels, both stages' losses
+//! and the training loop with checkpoints and CSV curves (plugin-docs: training, model card).
 //!
 //! Nothing in training may read 3D ground truth: [`TrainingSequence`] has no field that could hold
 //! it, so a loader that forgot to drop it would not compile.
@@ -16,6 +15,6 @@ pub mod trainer;
 pub use data::{TrainingSequence, training_files};
 pub use labelled::{LabelledFrame, label_batch, labelled_frames};
 pub use pseudo::{PseudoLabels, pseudo_labels};
-pub use stage1::{Stage1Loss, Stage1Weights, stage1_loss};
-pub use stage2::{Stage2Loss, Stage2Weights, stage2_loss};
+pub use stage1::{LossTerms, LossWeights, stage1_loss};
+pub use stage2::stage2_loss;
 pub use trainer::{CurvePoint, TrainError, TrainSettings, save_weights, train};

@@ -9,8 +9,8 @@ use candle_core::{DType, Device, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 
 use super::labelled::{LabelledFrame, label_batch};
-use super::stage1::{Stage1Weights, stage1_loss};
-use super::stage2::{Stage2Weights, stage2_loss};
+use super::stage1::{LossWeights, stage1_loss};
+use super::stage2::stage2_loss;
 use crate::body::{BodyModel, BodyTensors};
 use crate::data::synth::random::Rng;
 use crate::net::input::encode_batch;
@@ -41,35 +41,45 @@ pub enum TrainError {
 /// The recipe.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainSettings {
-    /// Adam steps of stage 1. Default: 3000.
+    /// Adam steps of stage 1. Default: 18000.
     pub stage1_steps: usize,
-    /// Adam steps of stage 2. Default: 1500.
+    /// Adam steps of stage 2. Default: 10000.
     pub stage2_steps: usize,
     /// Frames per batch. Default: 32.
     pub batch_frames: usize,
-    /// Adam learning rate. Default: 1e-3.
+    /// Adam learning rate at the start of each stage; it follows a cosine down to 2% of it by the
+    /// stage's end. Default: 1e-3.
     pub learning_rate: f64,
+    /// Probability that a training frame keeps only a random subset (two or more) of its views.
+    /// Default: 0.5.
+    pub view_dropout: f64,
     /// Seed of the batch sampling. Default: 0.
     pub seed: u64,
     /// Steps between checkpoints. Default: 250.
     pub checkpoint_every: usize,
-    /// Stage-1 loss weights. Default: [`Stage1Weights::default`].
-    pub stage1: Stage1Weights,
-    /// Stage-2 loss weights. Default: [`Stage2Weights::default`].
-    pub stage2: Stage2Weights,
+    /// Weights to start from: every variable whose name and shape match is loaded, the others
+    /// keep their initialisation (for example a new IEV over a trained IRV). Ignored when resuming
+    /// from a checkpoint. Default: none.
+    pub init_from: Option<PathBuf>,
+    /// Stage-1 loss weights. Default: [`LossWeights::default`].
+    pub stage1: LossWeights,
+    /// Stage-2 loss weights. Default: [`LossWeights::default`].
+    pub stage2: LossWeights,
 }
 
 impl Default for TrainSettings {
     fn default() -> Self {
         Self {
-            stage1_steps: 3000,
-            stage2_steps: 1500,
+            stage1_steps: 18000,
+            stage2_steps: 10000,
             batch_frames: 32,
             learning_rate: 1e-3,
+            view_dropout: 0.5,
             seed: 0,
             checkpoint_every: 250,
-            stage1: Stage1Weights::default(),
-            stage2: Stage2Weights::default(),
+            init_from: None,
+            stage1: LossWeights::default(),
+            stage2: LossWeights::default(),
         }
     }
 }
@@ -83,18 +93,13 @@ pub struct CurvePoint {
     pub step: usize,
     /// The weighted total.
     pub total: f32,
-    /// Reprojection term.
-    pub reprojection: f32,
-    /// Pseudo-label body term.
-    pub smpl: f32,
-    /// Pseudo-label camera term.
-    pub camera: f32,
-    /// View agreement term (stage 1 only; 0 in stage 2).
-    pub views: f32,
+    /// The loss terms, unweighted.
+    pub terms: [f32; 7],
 }
 
-/// Header of `curves.csv`.
-pub const CURVES_HEADER: &str = "stage,step,total,reprojection,smpl,camera,views";
+/// Header of `curves.csv`: stage, step, the weighted total and the unweighted terms in the order
+/// of [`CurvePoint::terms`].
+pub const CURVES_HEADER: &str = "stage,step,total,reprojection,keypoints,smpl,camera,translation,views,confidence";
 
 /// Writes every variable of `varmap` as a weights file with `config` and extra metadata.
 pub fn save_weights(varmap: &VarMap, config: &Config, path: &Path, extra: &[(&str, String)]) -> Result<(), TrainError> {
@@ -122,6 +127,46 @@ fn vars_with_prefix(varmap: &VarMap, prefix: &str) -> Vec<Var> {
     named.into_iter().map(|(_, v)| v.clone()).collect()
 }
 
+/// The learning rate at `progress` (0..1) through a stage: a cosine from `start` to 2% of it.
+pub fn cosine_rate(start: f64, progress: f64) -> f64 {
+    let floor = 0.02 * start;
+    floor + (start - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress.clamp(0.0, 1.0)).cos())
+}
+
+/// With probability `p`, the frame with a random subset of two or more of its views (labels
+/// kept in step); otherwise the frame as it is.
+fn drop_views(frame: &LabelledFrame, p: f64, rng: &mut Rng) -> LabelledFrame {
+    let v = frame.frame.views.len();
+    if v <= 2 || rng.uniform() >= p {
+        return frame.clone();
+    }
+    let keep = 2 + rng.below(v - 1); // 2..=v
+    let mut order: Vec<usize> = (0..v).collect();
+    for i in (1..v).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    let mut kept: Vec<usize> = order[..keep].to_vec();
+    kept.sort_unstable();
+    frame.with_views(&kept)
+}
+
+/// Loads every variable of `varmap` that `path` holds with the same shape; returns how many.
+fn load_matching(varmap: &VarMap, path: &Path) -> Result<usize, TrainError> {
+    let file = candle_core::safetensors::load(path, &Device::Cpu)
+        .map_err(|e| TrainError::BadInput(format!("{}: {e}", path.display())))?;
+    let data = varmap.data().lock().map_err(|_| TrainError::BadInput("weights are locked".into()))?;
+    let mut loaded = 0;
+    for (name, var) in data.iter() {
+        if let Some(t) = file.get(name)
+            && t.dims() == var.dims()
+        {
+            var.set(t)?;
+            loaded += 1;
+        }
+    }
+    Ok(loaded)
+}
+
 /// Where training resumes: (stage, step) of the checkpoint in `out_dir`, if any.
 fn checkpoint_position(path: &Path) -> Option<(u8, usize)> {
     let bytes = std::fs::read(path).ok()?;
@@ -132,7 +177,8 @@ fn checkpoint_position(path: &Path) -> Option<(u8, usize)> {
 
 /// Trains CMANet on `frames`, writing `checkpoint.safetensors`, `curves.csv` and finally
 /// `cmanet.safetensors` into `out_dir`; with `resume`, starts from the checkpoint there.
-/// `progress` sees every curve point. Returns the path of the final weights.
+/// `progress` sees every curve point. Returns the path of the final weights. Candle's kernels run
+/// inline on one thread ([`crate::compute::single_threaded`]).
 pub fn train(
     config: &Config,
     model: &BodyModel,
@@ -140,7 +186,19 @@ pub fn train(
     settings: &TrainSettings,
     out_dir: &Path,
     resume: bool,
-    progress: &mut dyn FnMut(&CurvePoint),
+    progress: &mut (dyn FnMut(&CurvePoint) + Send),
+) -> Result<PathBuf, TrainError> {
+    crate::compute::single_threaded(|| train_here(config, model, frames, settings, out_dir, resume, progress))
+}
+
+fn train_here(
+    config: &Config,
+    model: &BodyModel,
+    frames: &[LabelledFrame],
+    settings: &TrainSettings,
+    out_dir: &Path,
+    resume: bool,
+    progress: &mut (dyn FnMut(&CurvePoint) + Send),
 ) -> Result<PathBuf, TrainError> {
     if frames.is_empty() {
         return Err(TrainError::BadInput("no training frames".into()));
@@ -158,6 +216,8 @@ pub fn train(
     if resume && let Some(position) = checkpoint_position(&checkpoint) {
         varmap.load(&checkpoint)?;
         start = position;
+    } else if let Some(init) = &settings.init_from {
+        load_matching(&varmap, init)?;
     }
     // Keep the curve rows up to the checkpoint; later ones are recomputed.
     let kept: Vec<String> = std::fs::read_to_string(&curves)
@@ -189,24 +249,38 @@ pub fn train(
         let prefix = if stage == 1 { "irv." } else { "iev." };
         let mut adam = AdamW::new(vars_with_prefix(&varmap, prefix), params.clone())?;
         for step in first..steps {
-            let picked: Vec<&LabelledFrame> =
-                (0..settings.batch_frames.max(1)).map(|_| &frames[rng.below(frames.len())]).collect();
+            let progress_in_stage = step as f64 / steps.max(1) as f64;
+            adam.set_learning_rate(cosine_rate(settings.learning_rate, progress_in_stage));
+            let picked: Vec<LabelledFrame> = (0..settings.batch_frames.max(1))
+                .map(|_| drop_views(&frames[rng.below(frames.len())], settings.view_dropout, &mut rng))
+                .collect();
+            let picked: Vec<&LabelledFrame> = picked.iter().collect();
             let inputs: Vec<_> = picked.iter().map(|f| f.frame.clone()).collect();
             let batch = encode_batch(&inputs, &device)?;
             let labels = label_batch(&picked, batch.mask.dim(1)?, &device)?;
-            // (total, reprojection, smpl, camera, views) of this step's loss.
-            let (total, reprojection, smpl, camera, views) = if stage == 1 {
-                let loss = stage1_loss(&irv, &body, &batch, &labels, &settings.stage1)?;
-                (loss.total, loss.reprojection, loss.smpl, loss.camera, loss.views)
+            let loss = if stage == 1 {
+                stage1_loss(&irv, &body, &batch, &labels, &settings.stage1)?
             } else {
-                let loss = stage2_loss(&net.forward(batch)?, &body, &labels, &settings.stage2)?;
-                (loss.total, loss.reprojection, loss.smpl, loss.camera, 0.0)
+                stage2_loss(&net.forward_with_frozen_irv(batch)?, &body, &labels, &settings.stage2)?
             };
-            adam.backward_step(&total)?;
-            let point = CurvePoint { stage, step, total: total.to_scalar()?, reprojection, smpl, camera, views };
+            adam.backward_step(&loss.total)?;
+            let point = CurvePoint {
+                stage,
+                step,
+                total: loss.total.to_scalar()?,
+                terms: [
+                    loss.reprojection,
+                    loss.keypoints,
+                    loss.smpl,
+                    loss.camera,
+                    loss.translation,
+                    loss.views,
+                    loss.confidence,
+                ],
+            };
             let p = &point;
-            writeln!(csv, "{},{},{},{},{},{},{}", p.stage, p.step, p.total, p.reprojection, p.smpl, p.camera, p.views)
-                .map_err(io)?;
+            let terms: Vec<String> = p.terms.iter().map(|t| t.to_string()).collect();
+            writeln!(csv, "{},{},{},{}", p.stage, p.step, p.total, terms.join(",")).map_err(io)?;
             progress(p);
             if (step + 1) % settings.checkpoint_every.max(1) == 0 {
                 save_weights(

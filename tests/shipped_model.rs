@@ -1,0 +1,49 @@
+//! The shipped weights (`assets/models/cmanet.safetensors`) are a trained network: on synthetic
+//! sequences it never saw (another seed than training and validation), with unknown cameras, it
+//! lands within bounds set from the model card's measurements with a margin, and every pipeline
+//! of the ablations runs.
+
+use cmanet::body::BodyModel;
+use cmanet::data::synth::{SynthConfig, generate_sequence};
+use cmanet::eval::metrics::Errors;
+use cmanet::net::{Cmanet, Pipeline};
+
+#[test]
+fn shipped_weights_estimate_unseen_sequences_with_unknown_cameras() {
+    let model = BodyModel::open_body().unwrap();
+    let mut net = Cmanet::shipped(&candle_core::Device::Cpu).unwrap();
+    let config = SynthConfig { frames: 20, ..Default::default() };
+    let sequences: Vec<_> = (0..6).map(|i| generate_sequence(&model, &config, 9, i).unwrap()).collect();
+    let mut results = Vec::new();
+    for pipeline in Pipeline::ALL {
+        net.pipeline = pipeline;
+        let mut errors: Option<Errors> = None;
+        for truth in &sequences {
+            let estimate = net.estimate_sequence(&truth.clone().without_ground_truth(), &mut |_| {}).unwrap();
+            let e = Errors::measure(truth, &estimate).unwrap();
+            match errors.as_mut() {
+                Some(all) => all.extend(&e),
+                None => errors = Some(e),
+            }
+        }
+        let summary = errors.unwrap().summary();
+        results.push((pipeline, summary.pa_mpjpe_mm[1], summary.camera_rotation_deg_median));
+    }
+    eprintln!("{results:?}");
+    let (_, full_pa, full_cam) = results[0];
+    assert!(full_pa < BOUND_PA_MPJPE_LIMBS_MM, "PA-MPJPE limbs {full_pa:.1} mm");
+    assert!(full_cam < BOUND_CAMERA_DEG, "camera rotation error {full_cam:.2} deg");
+    // Leaving the IEV out costs body accuracy, leaving the camera refinement out camera accuracy.
+    let (_, without_iev_pa, _) = results[3];
+    assert!(without_iev_pa > full_pa + 5.0, "without IEV {without_iev_pa:.1} mm vs full {full_pa:.1} mm");
+    let (_, _, unrefined_cam) = results[4];
+    assert!(unrefined_cam > full_cam + 1.0, "unrefined cameras {unrefined_cam:.2} deg vs {full_cam:.2} deg");
+}
+
+/// These six 20-frame sequences measured 41.4 mm PA-MPJPE (limbs) and a median camera rotation
+/// error of 4.8 degrees with the shipped weights (`cargo test --release --test shipped_model --
+/// --nocapture` prints every pipeline's figures); the bounds leave a margin for other CPUs' float
+/// rounding, not for a worse model.
+const BOUND_PA_MPJPE_LIMBS_MM: f64 = 46.0;
+/// See [`BOUND_PA_MPJPE_LIMBS_MM`].
+const BOUND_CAMERA_DEG: f64 = 6.0;
