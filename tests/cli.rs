@@ -40,6 +40,21 @@ fn synth_estimate_eval_round_trip() {
     assert!(pa > 0.0 && pa < 200.0, "PA-MPJPE {pa}");
     assert_eq!(overall["camera_rotation_deg_median"], 0.0);
 
+    // The default method is the shipped CMANet (unknown cameras), with or without the left/right
+    // repair.
+    for extra in [&[][..], &["--keep-left-right"][..]] {
+        let (val_s, net_s) = (s(&val), s(&dir.path().join(format!("net{}", extra.len()))));
+        let mut args = vec!["estimate", "--input", &val_s, "--output", &net_s];
+        args.extend_from_slice(extra);
+        let out = cmanet(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        let out = cmanet(&["eval", "--truth", &s(&val), "--method", &format!("cmanet={net_s}"), "--json"]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let overall = &report["methods"][0]["overall"];
+        assert_eq!(overall["frames"], 8);
+        assert!(overall["camera_rotation_deg_median"].as_f64().unwrap() < 30.0, "{overall}");
+    }
+
     // Without ground truth the files still estimate, but a calibrated method is refused.
     let out = cmanet(&[
         "synth",

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use cmanet::body::{BodyModel, JOINT_NAMES, NUM_BETAS, open_body_path};
+use cmanet::data::labels::resolve_left_right_temporal;
 use cmanet::data::synth::{SynthConfig, generate_sequence};
 use cmanet::data::{Mv2d, Mv3d, sequence_files};
 use cmanet::eval::{Report, triangulate_sequence};
@@ -64,6 +65,11 @@ impl From<PipelineArg> for Pipeline {
     }
 }
 
+/// Keypoints at least this confident take part in the left/right repair.
+const RELABEL_MIN_CONFIDENCE: f32 = 0.3;
+/// A frame is mirrored when its mirror is this much closer to the previous frame.
+const RELABEL_MARGIN: f32 = 0.5;
+
 /// Network size presets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Preset {
@@ -100,6 +106,11 @@ struct EstimateArgs {
     /// Which parts of CMANet run (`--method cmanet`).
     #[arg(long, value_enum, default_value = "full")]
     pipeline: PipelineArg,
+    /// Keep the detector's left/right labels as they are. By default `fit` and `cmanet` first
+    /// repair frames in which a view's left and right were swapped, from motion continuity
+    /// (`data::labels::resolve_left_right_temporal`); `triangulate` repairs them with the cameras.
+    #[arg(long)]
+    keep_left_right: bool,
     /// Print a JSON summary (files, frames, seconds) at the end.
     #[arg(long)]
     json: bool,
@@ -385,7 +396,8 @@ fn synth(
 }
 
 fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
-    let EstimateArgs { input, output, method, calibrated, model, jobs, weights, pipeline, json } = args;
+    let EstimateArgs { input, output, method, calibrated, model, jobs, weights, pipeline, keep_left_right, json } =
+        args;
     let (input, output) = (input.as_path(), output.as_path());
     if method == Method::Triangulate && !calibrated {
         return Err("triangulate needs the true cameras: pass --calibrated".into());
@@ -409,7 +421,10 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
     for (src, dst) in &pairs {
         let data = Mv2d::read(src)?;
         // Without --calibrated nothing downstream can see the true cameras or any ground truth.
-        let data = if calibrated { data } else { data.without_ground_truth() };
+        let mut data = if calibrated { data } else { data.without_ground_truth() };
+        if !keep_left_right && method != Method::Triangulate {
+            resolve_left_right_temporal(&mut data, RELABEL_MIN_CONFIDENCE, RELABEL_MARGIN);
+        }
         inputs.push((data, dst.clone()));
     }
     let total_frames: usize = inputs.iter().map(|(d, _)| d.num_frames()).sum();
