@@ -627,8 +627,9 @@ fn depthwise_impl<const FMA: bool>(
             let inside_y = y0 >= 0 && y0 as usize + kh <= ih;
             let row_out = oy * ow;
             let (ky0, ky1, ys) = Window::taps(oy, sy, pt, kh, ih);
-            if !inside_y {
-                for ox in 0..ow {
+            // Output columns whose window crosses the input's border.
+            let edges = |columns: std::ops::Range<usize>, out: &mut [f32]| {
+                for ox in columns {
                     edge::<FMA>(
                         input,
                         c,
@@ -644,24 +645,12 @@ fn depthwise_impl<const FMA: bool>(
                         &mut out[(row_out + ox) * c + cb..][..LANES],
                     );
                 }
+            };
+            if !inside_y {
+                edges(0..ow, out);
                 continue;
             }
-            for ox in 0..x_lo {
-                edge::<FMA>(
-                    input,
-                    c,
-                    iw,
-                    kw,
-                    sx,
-                    pl,
-                    (ky0, ky1, ys),
-                    ox,
-                    cb,
-                    &wv,
-                    &b,
-                    &mut out[(row_out + ox) * c + cb..][..LANES],
-                );
-            }
+            edges(0..x_lo, out);
             // The interior: every tap inside the input.
             let row = &mut out[row_out * c..(row_out + ow) * c];
             let y0 = y0 as usize;
@@ -679,22 +668,7 @@ fn depthwise_impl<const FMA: bool>(
                     }
                 }
             }
-            for ox in x_hi..ow {
-                edge::<FMA>(
-                    input,
-                    c,
-                    iw,
-                    kw,
-                    sx,
-                    pl,
-                    (ky0, ky1, ys),
-                    ox,
-                    cb,
-                    &wv,
-                    &b,
-                    &mut out[(row_out + ox) * c + cb..][..LANES],
-                );
-            }
+            edges(x_hi..ow, out);
         }
     }
     act.apply(out);

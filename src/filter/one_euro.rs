@@ -35,12 +35,13 @@ pub enum FilterError {
 }
 
 /// The smoothing factor of a first-order low-pass filter at `cutoff` Hz over `dt` seconds.
-fn alpha(cutoff: f64, dt: f64) -> f64 {
+pub(super) fn alpha(cutoff: f64, dt: f64) -> f64 {
     let tau = 1.0 / (2.0 * std::f64::consts::PI * cutoff.max(1e-9));
     1.0 / (1.0 + tau / dt)
 }
 
-fn time_step(last: Option<f64>, t: f64) -> Result<Option<f64>, FilterError> {
+/// The time step since `last` (`None` for the first sample), or why `t` cannot follow it.
+pub(super) fn time_step(last: Option<f64>, t: f64) -> Result<Option<f64>, FilterError> {
     match last {
         None if t.is_finite() => Ok(None),
         None => Err(FilterError::BadTimeStep(t)),

@@ -2,7 +2,7 @@
 //! translation by One Euro filters, the shape by a plain low-pass at the rest cutoff (it does not
 //! move, so any change is noise).
 
-use super::one_euro::{FilterError, OneEuroRotation, OneEuroSettings, OneEuroVector};
+use super::one_euro::{FilterError, OneEuroRotation, OneEuroSettings, OneEuroVector, alpha, time_step};
 use crate::body::{BodyParams, NUM_BETAS, NUM_JOINTS};
 use crate::geometry::{axis_angle_to_quaternion, quaternion_to_axis_angle};
 
@@ -39,12 +39,7 @@ impl PoseFilter {
         if !params.is_finite() {
             return Err(FilterError::NonFinite);
         }
-        let dt = match self.last_time {
-            Some(last) if !(t - last).is_finite() || t <= last => return Err(FilterError::BadTimeStep(t - last)),
-            Some(last) => Some(t - last),
-            None if !t.is_finite() => return Err(FilterError::BadTimeStep(t)),
-            None => None,
-        };
+        let dt = time_step(self.last_time, t)?;
         let mut out = params.clone();
         for (joint, filter) in self.rotations.iter_mut().enumerate() {
             let q = axis_angle_to_quaternion(&params.local_rotation(joint).cast::<f64>());
@@ -54,8 +49,7 @@ impl PoseFilter {
         out.transl = self.root.filter(t, params.transl.cast::<f64>())?.cast::<f32>();
         let betas = match (self.betas, dt) {
             (Some(previous), Some(dt)) => {
-                let tau = 1.0 / (2.0 * std::f64::consts::PI * self.settings.min_cutoff.max(1e-9));
-                let a = (1.0 / (1.0 + tau / dt)) as f32;
+                let a = alpha(self.settings.min_cutoff, dt) as f32;
                 std::array::from_fn(|k| previous[k] + a * (params.betas[k] - previous[k]))
             }
             _ => params.betas,

@@ -18,6 +18,7 @@ pub mod irv;
 pub mod model;
 pub mod params;
 pub mod pipeline;
+pub mod projection;
 pub mod screening;
 pub mod sequence;
 

@@ -13,6 +13,7 @@ use super::input::{EncodedBatch, MultiViewFrame, encode_batch};
 use super::irv::{Irv, IrvOutput};
 use super::params::{BODY_DIM, CAMERA_DIM, PARAM_DIM, decode_body, decode_cameras};
 use super::pipeline::Pipeline;
+use super::projection::pose_canonical;
 use super::screening::{Screened, first_view, screen};
 use crate::body::{BodyError, BodyModel, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS};
 use crate::data::Keypoints3d;
@@ -215,13 +216,7 @@ impl Cmanet {
             &fwd.batch.sizes.reshape(b * v)?,
         )?;
         let (body_pose, betas) = decode_body(&fwd.body)?;
-        let eye = Tensor::eye(3, DType::F32, &self.device)?.reshape((1, 1, 3, 3))?.repeat((b, 1, 1, 1))?;
-        let posed = self.body.forward(
-            &Tensor::cat(&[&eye, &body_pose], 1)?,
-            &betas,
-            &Tensor::zeros((b, 3), DType::F32, &self.device)?,
-            false,
-        )?;
+        let posed = pose_canonical(&self.body, &body_pose, &betas)?;
         let pose: Vec<f32> = body_pose.flatten_all()?.to_vec1()?;
         let betas: Vec<f32> = betas.flatten_all()?.to_vec1()?;
         let joints: Vec<f32> = posed.joints.flatten_all()?.to_vec1()?;

@@ -3,10 +3,11 @@
 //! onto its keypoints — and start the canonical parameters from that view's body and every view's
 //! camera.
 
-use candle_core::{D, DType, Result, Tensor};
+use candle_core::{D, Result, Tensor};
 
 use super::input::EncodedBatch;
 use super::params::{BODY_DIM, CAMERA_DIM, PARAM_DIM, decode};
+use super::projection::{camera_keypoints, project};
 use crate::body::{BodyTensors, NUM_KEYPOINTS};
 
 /// Reprojection error (in units of the person's size) at which a view's score halves.
@@ -31,14 +32,8 @@ pub fn self_reprojection_error(body: &BodyTensors, batch: &EncodedBatch, params:
     let (b, v, _) = batch.inputs.dims3()?;
     let flat = params.reshape((b * v, PARAM_DIM))?;
     let decoded = decode(&flat, &batch.centres.reshape((b * v, 2))?, &batch.sizes.reshape(b * v)?)?;
-    let eye = Tensor::eye(3, DType::F32, params.device())?.reshape((1, 1, 3, 3))?.repeat((b * v, 1, 1, 1))?;
-    let rotations = Tensor::cat(&[&eye, &decoded.body_pose], 1)?;
-    let zeros = Tensor::zeros((b * v, 3), DType::F32, params.device())?;
-    let kp = body.forward(&rotations, &decoded.betas, &zeros, false).map_err(candle_core::Error::wrap)?.keypoints;
-    let cam = decoded.rotation.matmul(&kp.transpose(1, 2)?.contiguous()?)?.transpose(1, 2)?;
-    let cam = cam.broadcast_add(&decoded.translation.unsqueeze(1)?)?; // [BV,17,3]
-    let z = cam.narrow(2, 2, 1)?.maximum(1e-2)?;
-    let projected = cam.narrow(2, 0, 2)?.broadcast_div(&z)?;
+    let cam = camera_keypoints(body, &decoded.rotation, &decoded.translation, &decoded.body_pose, &decoded.betas)?;
+    let projected = project(&cam)?;
     let (observed, confidence) = batch.observed()?;
     let sizes = batch.sizes.reshape((b * v, 1, 1))?;
     let distance = (projected - observed)?.sqr()?.sum(D::Minus1)?.sqrt()?.broadcast_div(&sizes.squeeze(2)?)?;

@@ -7,42 +7,12 @@
 
 use candle_core::{D, DType, Result, Tensor};
 
-use crate::body::BodyTensors;
 use crate::net::params::{BODY_SIZE, CANONICAL_CENTRE};
+use crate::net::projection::project;
+pub use crate::net::projection::{camera_keypoints, canonical_keypoints, to_camera};
 
 /// Keypoints below this confidence do not enter the reprojection loss.
 pub const CONFIDENT: f32 = 0.5;
-
-/// The canonical-frame keypoints `[N, 17, 3]` of bodies `body_pose` `[N, 23, 3, 3]`, `betas`
-/// `[N, 10]` (root unrotated, no translation).
-pub fn canonical_keypoints(body: &BodyTensors, body_pose: &Tensor, betas: &Tensor) -> Result<Tensor> {
-    let n = body_pose.dim(0)?;
-    let eye = Tensor::eye(3, DType::F32, body_pose.device())?.reshape((1, 1, 3, 3))?.repeat((n, 1, 1, 1))?;
-    let rotations = Tensor::cat(&[&eye, body_pose], 1)?;
-    let zeros = Tensor::zeros((n, 3), DType::F32, body_pose.device())?;
-    Ok(body.forward(&rotations, betas, &zeros, false).map_err(candle_core::Error::wrap)?.keypoints)
-}
-
-/// Canonical keypoints `[N, 17, 3]` seen through body-to-camera `rotation` `[N, 3, 3]` and
-/// `translation` `[N, 3]`.
-pub fn to_camera(keypoints: &Tensor, rotation: &Tensor, translation: &Tensor) -> Result<Tensor> {
-    rotation
-        .matmul(&keypoints.transpose(1, 2)?.contiguous()?)?
-        .transpose(1, 2)?
-        .broadcast_add(&translation.unsqueeze(1)?)
-}
-
-/// The camera-frame keypoints `[N, 17, 3]` of bodies `body_pose` `[N, 23, 3, 3]`, `betas`
-/// `[N, 10]` seen through body-to-camera `rotation` `[N, 3, 3]` and `translation` `[N, 3]`.
-pub fn camera_keypoints(
-    body: &BodyTensors,
-    rotation: &Tensor,
-    translation: &Tensor,
-    body_pose: &Tensor,
-    betas: &Tensor,
-) -> Result<Tensor> {
-    to_camera(&canonical_keypoints(body, body_pose, betas)?, rotation, translation)
-}
 
 /// Agreement of canonical keypoints `[N, 17, 3]` with the labels' `[N, 17, 3]`: the mean
 /// Euclidean distance in metres (what PA-MPJPE measures, before alignment), weighted by `trust`
@@ -95,9 +65,7 @@ pub fn reprojection(
     sizes: &Tensor,
     robust_scale: f64,
 ) -> Result<Tensor> {
-    let z = camera.narrow(2, 2, 1)?.maximum(1e-2)?;
-    let projected = camera.narrow(2, 0, 2)?.broadcast_div(&z)?;
-    let r2 = (projected - observed)?.sqr()?.sum(D::Minus1)?.broadcast_div(&sizes.sqr()?.unsqueeze(1)?)?;
+    let r2 = (project(camera)? - observed)?.sqr()?.sum(D::Minus1)?.broadcast_div(&sizes.sqr()?.unsqueeze(1)?)?;
     let s2 = robust_scale * robust_scale;
     let robust = ((&r2 * s2)? / (r2 + s2)?)?;
     let weight = (confidence.ge(CONFIDENT)?.to_dtype(DType::F32)? * confidence)?;

@@ -84,6 +84,12 @@ fn per_view(t: &Tensor, v: usize) -> Result<Tensor> {
     t.unsqueeze(1)?.broadcast_as(expanded)?.reshape(flat)
 }
 
+/// Every view's weight against its frame's label `[B * V]`: the label's trust, 0 for missing views.
+fn view_trust(labels: &LabelBatch, batch: &EncodedBatch) -> Result<Tensor> {
+    let n = batch.mask.elem_count();
+    per_view(&labels.trust, batch.mask.dim(1)?)?.mul(&batch.mask.reshape(n)?)
+}
+
 /// Per-view losses of `N = B * V` decoded views against the frames' labels; `pose` `[N, 23, 3, 3]`,
 /// `betas` `[N, 10]` are each view's body, `params` `[N, PARAM_DIM]` its raw parameters.
 /// Returns the terms (the total without the stage-1 terms), the decoded parameters and every
@@ -104,7 +110,7 @@ pub(super) fn view_losses(
     let (observed, confidence) = batch.observed()?;
     let reproj = reprojection(&camera, &observed, &confidence, &sizes, w.robust_scale)?;
     // Every present view against its frame's label, weighted by the label's trust.
-    let trust = labels.trust.unsqueeze(1)?.broadcast_as((b, v))?.reshape(n)?.mul(&batch.mask.reshape(n)?)?;
+    let trust = view_trust(labels, batch)?;
     let label_pose = per_view(&labels.body_pose, v)?;
     let label_betas = per_view(&labels.betas, v)?;
     let label_keypoints = per_view(&labels.keypoints, v)?;
@@ -148,7 +154,7 @@ pub fn stage1_loss(
     let (mut terms, decoded, distance) = view_losses(body, batch, labels, &params, w)?;
     let views = view_agreement(&decoded.body_pose.reshape((b, v, NUM_BODY_JOINTS, 3, 3))?, &batch.mask)?;
     let target = (distance / -CONFIDENCE_SCALE)?.exp()?;
-    let trust = labels.trust.unsqueeze(1)?.broadcast_as((b, v))?.reshape(n)?.mul(&batch.mask.reshape(n)?)?;
+    let trust = view_trust(labels, batch)?;
     let confidence = weighted_squared_distance(&out.confidence.unsqueeze(1)?, &target.unsqueeze(1)?, &trust)?;
     terms.total = ((terms.total + (&views * w.views)?)? + (&confidence * w.confidence)?)?;
     terms.views = views.to_scalar()?;

@@ -150,21 +150,19 @@ fn drop_views(frame: &LabelledFrame, p: f64, rng: &mut Rng) -> LabelledFrame {
     frame.with_views(&kept)
 }
 
-/// Loads every variable of `varmap` that `path` holds with the same shape; returns how many.
-fn load_matching(varmap: &VarMap, path: &Path) -> Result<usize, TrainError> {
+/// Loads every variable of `varmap` that `path` holds with the same shape.
+fn load_matching(varmap: &VarMap, path: &Path) -> Result<(), TrainError> {
     let file = candle_core::safetensors::load(path, &Device::Cpu)
         .map_err(|e| TrainError::BadInput(format!("{}: {e}", path.display())))?;
     let data = varmap.data().lock().map_err(|_| TrainError::BadInput("weights are locked".into()))?;
-    let mut loaded = 0;
     for (name, var) in data.iter() {
         if let Some(t) = file.get(name)
             && t.dims() == var.dims()
         {
             var.set(t)?;
-            loaded += 1;
         }
     }
-    Ok(loaded)
+    Ok(())
 }
 
 /// Where training resumes: (stage, step) of the checkpoint in `out_dir`, if any.
