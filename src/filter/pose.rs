@@ -33,6 +33,15 @@ impl PoseFilter {
         self.settings
     }
 
+    /// Changes the knobs without forgetting the past.
+    pub fn set_settings(&mut self, settings: OneEuroSettings) {
+        for rotation in &mut self.rotations {
+            rotation.settings = settings;
+        }
+        self.root.settings = settings;
+        self.settings = settings;
+    }
+
     /// The smoothed pose after the sample `params` at time `t` (seconds). A sample with a
     /// non-finite number, or not later than the last one, is refused and changes nothing.
     pub fn filter(&mut self, t: f64, params: &BodyParams) -> Result<BodyParams, FilterError> {

@@ -1,6 +1,117 @@
-//! The Bevy side of cmanet (feature `bevy`). So far: finding the SMPL joints of a spawned avatar and
-//! posing them; `CmanetPlugin` itself arrives with the plugin issue.
+//! The Bevy plugin (feature `bevy`): camera textures or image sequences in, a moving avatar out.
+//!
+//! ```ignore
+//! app.add_plugins(CmanetPlugin::default());
+//! commands.spawn((Camera3d::default(), RenderTarget::Image(image.into()), CaptureView::default()));
+//! commands.spawn((
+//!     WorldAssetRoot(asset_server.load(GltfAssetLabel::Scene(0).from_asset("avatar/open_body.glb"))),
+//!     CmanetAvatar::default(),
+//! ));
+//! ```
+//!
+//! Systems, in order ([`CmanetSystems`]): `Capture` (read-backs and image sequences into
+//! [`CapturedFrame`]), `Inference` (detection and CMANet on `AsyncComputeTaskPool`, results as
+//! [`PoseEstimated`]), `Filter` (One Euro smoothing into [`CmanetPose`]) in `Update`; `Retarget`
+//! (bone writes) in `PostUpdate` after `AnimationSystems` and before
+//! `TransformSystems::Propagate`. plugin-docs has the chapter.
 
+pub mod capture;
+pub mod gizmos;
+pub mod inference;
+pub mod messages;
+pub mod placement;
+pub mod retarget;
 pub mod rig;
+pub mod settings;
+pub mod smoothing;
 
+use bevy::prelude::*;
+use bevy::transform::TransformSystems;
+
+pub use capture::{CaptureView, CapturedFrame, CapturedPixels, ImageSequence, intrinsics_from_projection};
+pub use gizmos::LatestEstimate;
+pub use inference::{CmanetBodyModel, ModelFiles, PREVIEW_WIDTH, ViewPreview, ViewStatus};
+pub use messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate};
+pub use placement::{PlacedView, body_in_world, params_in_world};
+pub use retarget::{AvatarBones, BoneMap, BoneRest, CmanetAvatar, bone_transforms};
 pub use rig::{AvatarRig, axis_angle_to_quat};
+pub use settings::CmanetSettings;
+pub use smoothing::CmanetPose;
+
+/// The system sets of the plugin, in the order they run.
+#[derive(SystemSet, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmanetSystems {
+    /// `Update`: views' pixels into [`CapturedFrame`].
+    Capture,
+    /// `Update`: starting and collecting inference; writes [`PoseEstimated`].
+    Inference,
+    /// `Update`: smoothing into [`CmanetPose`]; gizmos.
+    Filter,
+    /// `PostUpdate`, after `AnimationSystems`, before `TransformSystems::Propagate`: bone writes.
+    Retarget,
+}
+
+/// Markerless multi-view motion capture: add it, mark two or more views with [`CaptureView`] and
+/// a character with [`CmanetAvatar`].
+#[derive(Clone, Debug, Default)]
+pub struct CmanetPlugin {
+    /// The networks to load. Default: the shipped CMANet weights and BlazePose lite.
+    pub models: ModelFiles,
+    /// The knobs to start with. Default: [`CmanetSettings::default`].
+    pub settings: CmanetSettings,
+    /// Draw gizmos (needs Bevy's gizmo plugin, part of `DefaultPlugins`). Default: true in apps
+    /// that have `GizmoPlugin`.
+    pub gizmos: GizmoChoice,
+}
+
+/// Whether the plugin adds its gizmo system.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GizmoChoice {
+    /// When the app has Bevy's `GizmoPlugin` (`DefaultPlugins`). Default.
+    #[default]
+    Auto,
+    /// Never.
+    Off,
+}
+
+impl Plugin for CmanetPlugin {
+    fn build(&self, app: &mut App) {
+        app.insert_resource(self.settings.clone())
+            .register_type::<CmanetSettings>()
+            .insert_resource(inference::Inference::new(self.models.clone()))
+            .insert_resource(smoothing::Smoother(crate::filter::PoseFilter::new(self.settings.one_euro())))
+            .init_resource::<CmanetPose>()
+            .init_resource::<LatestEstimate>()
+            .add_message::<PoseEstimated>()
+            .configure_sets(
+                Update,
+                (CmanetSystems::Capture, CmanetSystems::Inference, CmanetSystems::Filter).chain(),
+            )
+            .configure_sets(
+                PostUpdate,
+                CmanetSystems::Retarget.after(bevy::app::AnimationSystems).before(TransformSystems::Propagate),
+            )
+            .add_observer(capture::on_readback)
+            .add_observer(retarget::on_scene_ready)
+            .add_systems(Startup, inference::start_loading)
+            .add_systems(
+                Update,
+                (
+                    (capture::start_readbacks, capture::stop_readbacks, capture::play_sequences)
+                        .in_set(CmanetSystems::Capture),
+                    inference::run_inference.in_set(CmanetSystems::Inference),
+                    (smoothing::smooth_poses, gizmos::keep_latest).in_set(CmanetSystems::Filter),
+                ),
+            )
+            .add_systems(
+                PostUpdate,
+                (retarget::find_bones, retarget::drive_avatars).chain().in_set(CmanetSystems::Retarget),
+            );
+    }
+
+    fn finish(&self, app: &mut App) {
+        if self.gizmos == GizmoChoice::Auto && app.is_plugin_added::<bevy::gizmos::GizmoPlugin>() {
+            app.add_systems(Update, gizmos::draw_gizmos.after(CmanetSystems::Filter));
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Capture: where the views' pixels come from. A [`CaptureView`] on a camera that renders to an
+//! image is read back from the GPU every frame (`Readback`); a [`CaptureView`] with an
+//! [`ImageSequence`] plays a folder of frames at its frame rate, read on the CPU. Either way the
+//! newest pixels land in the view's [`CapturedFrame`] (tests and custom sources may insert it
+//! themselves), which inference picks up.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bevy::camera::RenderTarget;
+use bevy::diagnostic::FrameCount;
+use bevy::prelude::*;
+use bevy::render::gpu_readback::{Readback, ReadbackComplete};
+use bevy::render::render_resource::TextureFormat;
+
+use super::messages::{CmanetWarning, warn};
+use crate::detect::{DetectError, RgbImage, frame_files};
+use crate::geometry::Intrinsics;
+
+/// Marks a camera (rendering to an image) or an image source as one of the capture's views.
+#[derive(Component, Clone, Debug, PartialEq)]
+pub struct CaptureView {
+    /// The view's intrinsics in pixels. Default: `None`, taken from the camera's perspective
+    /// projection and its target's size, or from the [`ImageSequence`].
+    pub intrinsics: Option<Intrinsics>,
+    /// Whether this entity's `GlobalTransform` is the camera's true place in the world (Bevy
+    /// camera axes, looking down -z). The network estimates every camera relative to the body
+    /// either way; known places only put the body in the world. Default: true.
+    pub place_from_transform: bool,
+}
+
+impl Default for CaptureView {
+    fn default() -> Self {
+        Self { intrinsics: None, place_from_transform: true }
+    }
+}
+
+/// A view's newest pixels, with when they were captured.
+#[derive(Component, Clone, Debug)]
+pub struct CapturedFrame {
+    /// The pixels.
+    pub pixels: CapturedPixels,
+    /// The app frame (`FrameCount`) of the capture: views with the same number are estimated
+    /// together.
+    pub frame: u32,
+    /// `Time::elapsed_secs_f64` at the capture (the filter's clock).
+    pub time: f64,
+    /// Wall clock at the capture (for latency).
+    pub instant: Instant,
+    /// The intrinsics the source knows, if any ([`CaptureView::intrinsics`] wins).
+    pub intrinsics: Option<Intrinsics>,
+}
+
+/// Pixels of a captured frame, converted to RGB off the main thread.
+#[derive(Clone, Debug)]
+pub enum CapturedPixels {
+    /// A GPU read-back: 8-bit RGBA (or BGRA) rows of `row_bytes` bytes each (padded).
+    Rgba8 {
+        /// Width, pixels.
+        width: u32,
+        /// Height, pixels.
+        height: u32,
+        /// Bytes per row in `data` (at least `4 * width`).
+        row_bytes: usize,
+        /// Whether the channels are in BGRA order.
+        bgra: bool,
+        /// The bytes.
+        data: Arc<Vec<u8>>,
+    },
+    /// An RGB image already in memory.
+    Rgb(Arc<RgbImage>),
+    /// An image file (PNG or JPEG), decoded when it is used.
+    File(PathBuf),
+}
+
+impl CapturedPixels {
+    /// The pixels as an RGB image; an error names what is wrong (empty, truncated, unreadable).
+    pub fn to_rgb(&self) -> Result<RgbImage, DetectError> {
+        match self {
+            Self::Rgb(image) => Ok(RgbImage::clone(image)),
+            Self::File(path) => RgbImage::open(path),
+            Self::Rgba8 { width, height, row_bytes, bgra, data } => {
+                let (w, h) = (*width as usize, *height as usize);
+                if w == 0 || h == 0 {
+                    return Err(DetectError::EmptyImage);
+                }
+                let expected = row_bytes * (h - 1) + 4 * w;
+                if *row_bytes < 4 * w || data.len() < expected {
+                    return Err(DetectError::BufferSize { got: data.len(), expected: expected.max(4 * w * h) });
+                }
+                let mut rgb = Vec::with_capacity(w * h * 3);
+                for row in data.chunks(*row_bytes).take(h) {
+                    for px in row[..4 * w].chunks_exact(4) {
+                        if *bgra {
+                            rgb.extend_from_slice(&[px[2], px[1], px[0]]);
+                        } else {
+                            rgb.extend_from_slice(&px[..3]);
+                        }
+                    }
+                }
+                RgbImage::new(*width, *height, rgb)
+            }
+        }
+    }
+}
+
+/// A folder of numbered frames played as a view at `fps` (put it next to a [`CaptureView`]).
+#[derive(Component, Clone, Debug, PartialEq)]
+pub struct ImageSequence {
+    /// The frames, in order.
+    pub frames: Vec<PathBuf>,
+    /// Frames per second.
+    pub fps: f64,
+    /// Whether to start again after the last frame (otherwise it holds the last one). Default: true.
+    pub looping: bool,
+    /// The camera's intrinsics for these images.
+    pub intrinsics: Intrinsics,
+    started: Option<f64>,
+    shown: Option<usize>,
+}
+
+impl ImageSequence {
+    /// The PNG / JPEG frames of `dir` (sorted by name) played at `fps`.
+    pub fn from_folder(dir: &Path, fps: f64, intrinsics: Intrinsics) -> Result<Self, DetectError> {
+        Ok(Self::new(frame_files(dir)?, fps, intrinsics))
+    }
+
+    /// These frames played at `fps`.
+    pub fn new(frames: Vec<PathBuf>, fps: f64, intrinsics: Intrinsics) -> Self {
+        Self { frames, fps, looping: true, intrinsics, started: None, shown: None }
+    }
+
+    /// The frame to show `elapsed` seconds after the start; `None` when there is none.
+    pub fn frame_at(&self, elapsed: f64) -> Option<usize> {
+        if self.frames.is_empty() || !(self.fps > 0.0) || !elapsed.is_finite() {
+            return None;
+        }
+        let i = (elapsed.max(0.0) * self.fps).floor() as usize;
+        Some(if self.looping { i % self.frames.len() } else { i.min(self.frames.len() - 1) })
+    }
+}
+
+/// Starts a GPU read-back on every capture camera that renders to an image.
+pub(crate) fn start_readbacks(
+    mut commands: Commands,
+    cameras: Query<(Entity, &RenderTarget), (With<CaptureView>, With<Camera>, Without<Readback>)>,
+) {
+    for (entity, target) in &cameras {
+        if let RenderTarget::Image(image) = target {
+            commands.entity(entity).insert(Readback::texture(image.handle.clone()));
+        }
+    }
+}
+
+/// Stops the read-back of cameras that are no longer capture views.
+pub(crate) fn stop_readbacks(mut commands: Commands, mut removed: RemovedComponents<CaptureView>) {
+    for entity in removed.read() {
+        if let Ok(mut e) = commands.get_entity(entity) {
+            e.try_remove::<Readback>();
+        }
+    }
+}
+
+/// The intrinsics of a Bevy perspective camera rendering `width` x `height` pixels.
+pub fn intrinsics_from_projection(projection: &Projection, width: u32, height: u32) -> Option<Intrinsics> {
+    match projection {
+        Projection::Perspective(p) if p.fov > 0.0 && width > 0 && height > 0 => {
+            Some(Intrinsics::from_vertical_fov(p.fov as f64, width as f64, height as f64))
+        }
+        _ => None,
+    }
+}
+
+/// Stores a finished read-back as the view's [`CapturedFrame`].
+pub(crate) fn on_readback(
+    readback: On<ReadbackComplete>,
+    views: Query<(&RenderTarget, Option<&Projection>), With<CaptureView>>,
+    images: Res<Assets<Image>>,
+    frame: Res<FrameCount>,
+    time: Res<Time>,
+    mut commands: Commands,
+) {
+    let entity = readback.entity;
+    let Ok((RenderTarget::Image(target), projection)) = views.get(entity) else { return };
+    let Some(image) = images.get(&target.handle) else { return };
+    let (width, height) = (image.width(), image.height());
+    let bgra = match image.texture_descriptor.format {
+        TextureFormat::Rgba8Unorm | TextureFormat::Rgba8UnormSrgb => false,
+        TextureFormat::Bgra8Unorm | TextureFormat::Bgra8UnormSrgb => true,
+        other => {
+            warn(&mut commands, CmanetWarning::ViewFailed {
+                entity,
+                message: format!("its target has format {other:?}; use Rgba8UnormSrgb"),
+            });
+            commands.entity(entity).try_remove::<Readback>();
+            return;
+        }
+    };
+    let row_bytes = if height > 0 { readback.data.len() / height as usize } else { 0 };
+    commands.entity(entity).try_insert(CapturedFrame {
+        pixels: CapturedPixels::Rgba8 { width, height, row_bytes, bgra, data: Arc::new(readback.data.clone()) },
+        frame: frame.0,
+        time: time.elapsed_secs_f64(),
+        instant: Instant::now(),
+        intrinsics: projection.and_then(|p| intrinsics_from_projection(p, width, height)),
+    });
+}
+
+/// Shows the current frame of every [`ImageSequence`].
+pub(crate) fn play_sequences(
+    mut commands: Commands,
+    mut sequences: Query<(Entity, &mut ImageSequence), With<CaptureView>>,
+    frame: Res<FrameCount>,
+    time: Res<Time>,
+) {
+    let now = time.elapsed_secs_f64();
+    for (entity, mut sequence) in &mut sequences {
+        let started = *sequence.started.get_or_insert(now);
+        let Some(i) = sequence.frame_at(now - started) else { continue };
+        if sequence.shown == Some(i) {
+            continue;
+        }
+        sequence.shown = Some(i);
+        commands.entity(entity).try_insert(CapturedFrame {
+            pixels: CapturedPixels::File(sequence.frames[i].clone()),
+            frame: frame.0,
+            time: now,
+            instant: Instant::now(),
+            intrinsics: Some(sequence.intrinsics),
+        });
+    }
+}

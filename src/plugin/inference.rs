@@ -1,0 +1,444 @@
+//! Inference: the detector and CMANet, loaded and run on `AsyncComputeTaskPool`, never on the
+//! frame's thread. Views captured in the same app frame are estimated together; one frame is in
+//! flight at a time, and while it runs only the newest complete set of views waits (older ones
+//! are dropped), so the estimate is never behind by more than one frame of work.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy::tasks::{AsyncComputeTaskPool, Task, futures::check_ready};
+use candle_core::Device;
+use nalgebra::{Matrix3, Vector3};
+
+use super::capture::{CaptureView, CapturedFrame, CapturedPixels};
+use super::messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate, warn};
+use super::placement::{PlacedView, body_in_world, params_in_world};
+use super::settings::CmanetSettings;
+use crate::body::{BodyModel, BodyParams};
+use crate::data::{Keypoints2d, Keypoints3d};
+use crate::detect::{LandmarkModel, PoseDetector, PoseTracker, RgbImage};
+use crate::geometry::{Extrinsics, Intrinsics};
+use crate::net::{Cmanet, Estimate, MultiViewFrame, NetError, ViewObservation};
+
+/// Which networks the plugin loads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelFiles {
+    /// CMANet weights. Default: the shipped `assets/models/cmanet.safetensors`.
+    pub weights: PathBuf,
+    /// BlazePose landmark network. Default: [`LandmarkModel::Lite`] (fast enough for live use).
+    pub landmark: LandmarkModel,
+}
+
+impl Default for ModelFiles {
+    fn default() -> Self {
+        Self { weights: crate::net::shipped_weights_path(), landmark: LandmarkModel::Lite }
+    }
+}
+
+/// What the latest estimate saw in one view (on every `CaptureView` entity once it was used).
+#[derive(Component, Clone, Debug, Default, PartialEq)]
+pub struct ViewStatus {
+    /// The app frame of the capture.
+    pub frame: u32,
+    /// The detected keypoints in pixels; `None` when no person was found.
+    pub keypoints2d: Option<Keypoints2d>,
+    /// Width and height of the view's image, pixels.
+    pub image_size: [u32; 2],
+    /// Mean keypoint confidence (0 when nobody was found).
+    pub confidence: f32,
+    /// Why the view could not be used, if it could not.
+    pub error: Option<String>,
+    /// A small RGBA copy of the image (at most [`PREVIEW_WIDTH`] wide) for panels.
+    pub preview: Option<ViewPreview>,
+}
+
+/// Width of [`ViewStatus::preview`] images, pixels.
+pub const PREVIEW_WIDTH: u32 = 320;
+
+/// A small RGBA image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewPreview {
+    /// Width, pixels.
+    pub width: u32,
+    /// Height, pixels.
+    pub height: u32,
+    /// RGBA bytes, row by row.
+    pub rgba: Arc<Vec<u8>>,
+}
+
+/// The loaded networks and the body model.
+#[derive(Clone)]
+struct Networks {
+    detector: Arc<PoseDetector>,
+    network: Arc<Cmanet>,
+    body: Arc<BodyModel>,
+}
+
+/// One view of a set going to inference.
+struct ViewInput {
+    entity: Entity,
+    pixels: CapturedPixels,
+    intrinsics: Option<Intrinsics>,
+    world_to_camera: Option<Extrinsics>,
+}
+
+/// Views captured in one app frame.
+struct FrameSet {
+    frame: u32,
+    time: f64,
+    instant: Instant,
+    views: Vec<ViewInput>,
+}
+
+/// What the task did with one view.
+struct ViewOutcome {
+    keypoints2d: Option<Keypoints2d>,
+    image_size: [u32; 2],
+    intrinsics: Option<Intrinsics>,
+    error: Option<String>,
+    preview: Option<ViewPreview>,
+}
+
+/// What the task returns.
+struct FrameOutcome {
+    set: FrameSet,
+    trackers: HashMap<Entity, PoseTracker>,
+    views: Vec<ViewOutcome>,
+    /// `None` when fewer than `min_views` views saw the person.
+    estimate: Option<Result<Estimate, NetError>>,
+    detection: Duration,
+    network: Duration,
+}
+
+/// The inference state: loading, the frame in flight, the newest waiting set.
+#[derive(Resource)]
+pub(crate) struct Inference {
+    files: ModelFiles,
+    loading: Option<Task<Result<Networks, String>>>,
+    networks: Option<Networks>,
+    trackers: Option<HashMap<Entity, PoseTracker>>,
+    running: Option<Task<FrameOutcome>>,
+    pending: Option<FrameSet>,
+    last_frame: Option<u32>,
+    held: HashMap<Entity, Extrinsics>,
+}
+
+impl Inference {
+    pub(crate) fn new(files: ModelFiles) -> Self {
+        Self {
+            files,
+            loading: None,
+            networks: None,
+            trackers: Some(HashMap::new()),
+            running: None,
+            pending: None,
+            last_frame: None,
+            held: HashMap::new(),
+        }
+    }
+}
+
+/// The body model the estimates are posed with (for gizmos and retargeting), once loaded.
+#[derive(Resource, Clone)]
+pub struct CmanetBodyModel(pub Arc<BodyModel>);
+
+/// Starts loading the networks off the main thread.
+pub(crate) fn start_loading(mut state: ResMut<Inference>) {
+    let files = state.files.clone();
+    state.loading = Some(AsyncComputeTaskPool::get().spawn(async move { load(&files) }));
+}
+
+fn load(files: &ModelFiles) -> Result<Networks, String> {
+    let network = Cmanet::load(&files.weights, &Device::Cpu).map_err(|e| e.to_string())?;
+    let detector = PoseDetector::load(files.landmark).map_err(|e| e.to_string())?;
+    let body = BodyModel::open_body().map_err(|e| e.to_string())?;
+    Ok(Networks { detector: Arc::new(detector), network: Arc::new(network), body: Arc::new(body) })
+}
+
+/// Polls loading and the frame in flight, publishes finished estimates, and starts the newest
+/// complete set of views.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_inference(
+    mut commands: Commands,
+    mut state: ResMut<Inference>,
+    settings: Res<CmanetSettings>,
+    views: Query<(Entity, &CaptureView, Option<&CapturedFrame>, Option<&GlobalTransform>)>,
+    statuses: Query<&ViewStatus>,
+    mut writer: MessageWriter<PoseEstimated>,
+) {
+    if let Some(task) = state.loading.as_mut()
+        && let Some(loaded) = check_ready(task)
+    {
+        state.loading = None;
+        match loaded {
+            Ok(networks) => {
+                commands.insert_resource(CmanetBodyModel(networks.body.clone()));
+                state.networks = Some(networks);
+                commands.trigger(ModelLoaded { weights: state.files.weights.clone() });
+            }
+            Err(message) => warn(&mut commands, CmanetWarning::ModelFailed { message }),
+        }
+    }
+    if let Some(task) = state.running.as_mut()
+        && let Some(outcome) = check_ready(task)
+    {
+        state.running = None;
+        publish(&mut commands, &mut state, &settings, outcome, &statuses, &mut writer);
+    }
+    if settings.enabled
+        && let Some(set) = newest_set(&views, state.last_frame)
+    {
+        state.last_frame = Some(set.frame);
+        state.pending = Some(set); // an older waiting set is dropped: the newest wins
+    }
+    if state.running.is_none()
+        && let Some(networks) = state.networks.clone()
+        && let Some(trackers) = state.trackers.take()
+    {
+        match state.pending.take() {
+            Some(set) => {
+                let min_views = settings.min_views.max(1);
+                state.running = Some(
+                    AsyncComputeTaskPool::get()
+                        .spawn(async move { estimate_frame(&networks, trackers, set, min_views) }),
+                );
+            }
+            None => state.trackers = Some(trackers),
+        }
+    }
+}
+
+/// The views captured in the newest app frame later than `after`, sorted by entity.
+fn newest_set(
+    views: &Query<(Entity, &CaptureView, Option<&CapturedFrame>, Option<&GlobalTransform>)>,
+    after: Option<u32>,
+) -> Option<FrameSet> {
+    let newest = views.iter().filter_map(|(_, _, c, _)| c.map(|c| c.frame)).max()?;
+    if after.is_some_and(|a| newest <= a) {
+        return None;
+    }
+    let mut inputs: Vec<(ViewInput, f64, Instant)> = views
+        .iter()
+        .filter_map(|(entity, view, captured, transform)| {
+            let captured = captured.filter(|c| c.frame == newest)?;
+            let world_to_camera = view.place_from_transform.then_some(transform).flatten().map(|t| {
+                let (_, rotation, position) = t.to_scale_rotation_translation();
+                let q = nalgebra::UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(
+                    rotation.w as f64,
+                    rotation.x as f64,
+                    rotation.y as f64,
+                    rotation.z as f64,
+                ));
+                Extrinsics::from_bevy_camera(&q, &Vector3::new(position.x, position.y, position.z).cast::<f64>())
+            });
+            let input = ViewInput {
+                entity,
+                pixels: captured.pixels.clone(),
+                intrinsics: view.intrinsics.or(captured.intrinsics),
+                world_to_camera,
+            };
+            Some((input, captured.time, captured.instant))
+        })
+        .collect();
+    inputs.sort_by_key(|(v, _, _)| v.entity);
+    let time = inputs.iter().map(|(_, t, _)| *t).fold(f64::NEG_INFINITY, f64::max);
+    let instant = inputs.iter().map(|(_, _, i)| *i).min()?;
+    Some(FrameSet { frame: newest, time, instant, views: inputs.into_iter().map(|(v, _, _)| v).collect() })
+}
+
+/// Detection in every view, then CMANet (runs on the task pool).
+fn estimate_frame(
+    networks: &Networks,
+    mut trackers: HashMap<Entity, PoseTracker>,
+    set: FrameSet,
+    min_views: usize,
+) -> FrameOutcome {
+    let started = Instant::now();
+    let views: Vec<ViewOutcome> = set
+        .views
+        .iter()
+        .map(|view| {
+            let tracker = trackers.entry(view.entity).or_default();
+            detect_view(&networks.detector, tracker, view)
+        })
+        .collect();
+    let detection = started.elapsed();
+    let frame = MultiViewFrame {
+        views: views
+            .iter()
+            .map(|v| match (v.keypoints2d, v.intrinsics) {
+                (Some(keypoints), Some(intrinsics)) => Some(ViewObservation { keypoints, intrinsics }),
+                _ => None,
+            })
+            .collect(),
+    };
+    let seen = frame.views.iter().flatten().count();
+    let started = Instant::now();
+    let estimate = (seen >= min_views).then(|| networks.network.estimate(&frame));
+    FrameOutcome { set, trackers, views, estimate, detection, network: started.elapsed() }
+}
+
+fn detect_view(detector: &PoseDetector, tracker: &mut PoseTracker, view: &ViewInput) -> ViewOutcome {
+    let failed = |error: String, image_size: [u32; 2], preview: Option<ViewPreview>| ViewOutcome {
+        keypoints2d: None,
+        image_size,
+        intrinsics: view.intrinsics,
+        error: Some(error),
+        preview,
+    };
+    let image = match view.pixels.to_rgb() {
+        Ok(image) => image,
+        Err(e) => {
+            tracker.reset();
+            return failed(e.to_string(), [0, 0], None);
+        }
+    };
+    let image_size = [image.width(), image.height()];
+    let preview = Some(preview(&image));
+    if view.intrinsics.is_none() {
+        return failed("no intrinsics: set CaptureView::intrinsics".into(), image_size, preview);
+    }
+    match tracker.track(detector, &image) {
+        Ok(pose) => ViewOutcome {
+            keypoints2d: pose.map(|p| p.coco17()),
+            image_size,
+            intrinsics: view.intrinsics,
+            error: None,
+            preview,
+        },
+        Err(e) => {
+            tracker.reset();
+            failed(e.to_string(), image_size, preview)
+        }
+    }
+}
+
+/// A nearest-neighbour RGBA copy of `image` at most [`PREVIEW_WIDTH`] wide.
+fn preview(image: &RgbImage) -> ViewPreview {
+    let (w, h) = (image.width(), image.height());
+    let width = w.min(PREVIEW_WIDTH);
+    let height = ((h as u64 * width as u64) / w as u64).max(1) as u32;
+    let src = image.as_raw();
+    let mut rgba = Vec::with_capacity((width * height * 4) as usize);
+    for y in 0..height {
+        let sy = (y as u64 * h as u64 / height as u64) as usize;
+        for x in 0..width {
+            let sx = (x as u64 * w as u64 / width as u64) as usize;
+            let i = (sy * w as usize + sx) * 3;
+            rgba.extend_from_slice(&[src[i], src[i + 1], src[i + 2], 255]);
+        }
+    }
+    ViewPreview { width, height, rgba: Arc::new(rgba) }
+}
+
+fn mean_confidence(keypoints: &Option<Keypoints2d>) -> f32 {
+    keypoints.map_or(0.0, |k| k.iter().map(|p| if p[2].is_finite() { p[2] } else { 0.0 }).sum::<f32>() / k.len() as f32)
+}
+
+/// Hands a finished frame to the app: view statuses, warnings, and the [`PoseEstimated`] message.
+fn publish(
+    commands: &mut Commands,
+    state: &mut Inference,
+    settings: &CmanetSettings,
+    outcome: FrameOutcome,
+    statuses: &Query<&ViewStatus>,
+    writer: &mut MessageWriter<PoseEstimated>,
+) {
+    let FrameOutcome { set, trackers, views, estimate, detection, network } = outcome;
+    state.trackers = Some(trackers);
+    for (input, view) in set.views.iter().zip(&views) {
+        let previous = statuses.get(input.entity).ok().and_then(|s| s.error.clone());
+        if let Some(error) = &view.error
+            && previous.as_ref() != Some(error)
+        {
+            warn(commands, CmanetWarning::ViewFailed { entity: input.entity, message: error.clone() });
+        }
+        if let Ok(mut entity) = commands.get_entity(input.entity) {
+            entity.try_insert(ViewStatus {
+                frame: set.frame,
+                keypoints2d: view.keypoints2d,
+                image_size: view.image_size,
+                confidence: mean_confidence(&view.keypoints2d),
+                error: view.error.clone(),
+                preview: view.preview.clone(),
+            });
+        }
+    }
+    if !settings.hold_rig {
+        state.held.clear();
+    }
+    let estimate = match estimate {
+        None | Some(Err(NetError::NoUsableView { .. })) => return,
+        Some(Err(e)) => {
+            warn(commands, CmanetWarning::EstimationFailed { frame: set.frame, message: e.to_string() });
+            return;
+        }
+        Some(Ok(estimate)) => estimate,
+    };
+    let Some(body) = state.networks.as_ref().map(|n| n.body.clone()) else { return };
+    let placed: Vec<PlacedView> = set
+        .views
+        .iter()
+        .zip(&views)
+        .zip(&estimate.cameras)
+        .filter_map(|((input, view), camera)| {
+            let world_to_camera = input.world_to_camera.or_else(|| state.held.get(&input.entity).copied())?;
+            Some(PlacedView {
+                body_to_camera: (*camera)?,
+                world_to_camera,
+                weight: mean_confidence(&view.keypoints2d) as f64,
+            })
+        })
+        .collect();
+    let body_to_world = body_in_world(&placed).unwrap_or_else(|| Extrinsics::new(Matrix3::identity(), Vector3::zeros()));
+    let canonical = BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() };
+    let pelvis_rest = body.rest_joints(&estimate.betas)[0];
+    let params = params_in_world(&canonical, &body_to_world, &pelvis_rest);
+    let to_world = |p: &Vector3<f32>| (body_to_world.rotation * p.cast::<f64>() + body_to_world.translation).cast::<f32>();
+    let joints = estimate.joints.map(|j| to_world(&j));
+    let keypoints: Keypoints3d = estimate.keypoints.map(|k| {
+        let p = to_world(&Vector3::from(k));
+        [p.x, p.y, p.z]
+    });
+    let world_to_body = body_to_world.inverse();
+    let view_estimates = set
+        .views
+        .iter()
+        .zip(&views)
+        .zip(&estimate.cameras)
+        .map(|((input, view), camera)| {
+            let camera_in_world = input
+                .world_to_camera
+                .or_else(|| state.held.get(&input.entity).copied())
+                .or_else(|| camera.map(|c| c.compose(&world_to_body)));
+            if settings.hold_rig
+                && input.world_to_camera.is_none()
+                && let Some(placed) = camera_in_world
+            {
+                state.held.entry(input.entity).or_insert(placed);
+            }
+            ViewEstimate {
+                entity: input.entity,
+                keypoints2d: view.keypoints2d,
+                image_size: view.image_size,
+                confidence: mean_confidence(&view.keypoints2d),
+                intrinsics: view.intrinsics,
+                camera: *camera,
+                camera_in_world,
+            }
+        })
+        .collect();
+    writer.write(PoseEstimated {
+        frame: set.frame,
+        time: set.time,
+        params,
+        joints,
+        keypoints_canonical: estimate.keypoints,
+        keypoints,
+        views: view_estimates,
+        timing: PoseTiming { detection, network, latency: set.instant.elapsed() },
+    });
+}

@@ -1,0 +1,123 @@
+//! What the plugin tells the app: [`PoseEstimated`] for every estimated frame (a buffered message),
+//! [`ModelLoaded`] once the networks are ready and [`CmanetWarning`] when something goes wrong
+//! that the app survives (observer events).
+
+use std::time::Duration;
+
+use bevy::prelude::*;
+use nalgebra::Vector3;
+
+use crate::body::{BodyParams, NUM_JOINTS};
+use crate::data::{Keypoints2d, Keypoints3d};
+use crate::geometry::{Extrinsics, Intrinsics};
+
+/// One view's part of an estimated frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewEstimate {
+    /// The `CaptureView` entity.
+    pub entity: Entity,
+    /// The detected 2D keypoints in pixels (`None` when no person was found in the view).
+    pub keypoints2d: Option<Keypoints2d>,
+    /// Width and height of the image the keypoints are in, pixels.
+    pub image_size: [u32; 2],
+    /// Mean keypoint confidence of the detection, 0 when nothing was found.
+    pub confidence: f32,
+    /// The intrinsics the view was read with.
+    pub intrinsics: Option<Intrinsics>,
+    /// The estimated camera, body (canonical frame) to camera (OpenCV axes); `None` when the
+    /// network could not use the view.
+    pub camera: Option<Extrinsics>,
+    /// The estimated camera in the world (OpenCV axes: world to camera); `None` as above.
+    pub camera_in_world: Option<Extrinsics>,
+}
+
+/// Where the time of one estimated frame went.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PoseTiming {
+    /// 2D keypoint detection, all views.
+    pub detection: Duration,
+    /// CMANet.
+    pub network: Duration,
+    /// From the views' capture to the estimate arriving back on the main thread.
+    pub latency: Duration,
+}
+
+/// The pose of one multi-view frame, as estimated (unsmoothed; the avatar gets the smoothed pose,
+/// [`super::CmanetPose`]).
+#[derive(Message, Clone, Debug, PartialEq)]
+pub struct PoseEstimated {
+    /// The app frame (`FrameCount`) at which the views were captured.
+    pub frame: u32,
+    /// `Time::elapsed_secs_f64` at the capture, seconds.
+    pub time: f64,
+    /// SMPL parameters in the world: `global_orient` and `transl` place the body in the world
+    /// frame of the views (see the plugin chapter), `body_pose` and `betas` are the shared body.
+    pub params: BodyParams,
+    /// The 24 SMPL joints in the world, metres.
+    pub joints: [Vector3<f32>; NUM_JOINTS],
+    /// The 17 COCO keypoints in the canonical frame (the body's root frame), metres.
+    pub keypoints_canonical: Keypoints3d,
+    /// The 17 COCO keypoints in the world, metres.
+    pub keypoints: Keypoints3d,
+    /// Every view of the frame, sorted by entity.
+    pub views: Vec<ViewEstimate>,
+    /// Where the time went.
+    pub timing: PoseTiming,
+}
+
+/// The detector and CMANet are loaded; estimation starts.
+#[derive(Event, Clone, Debug, PartialEq)]
+pub struct ModelLoaded {
+    /// The CMANet weights file.
+    pub weights: std::path::PathBuf,
+}
+
+/// Something went wrong that the app survives; the plugin logs it as a warning too.
+#[derive(Event, Clone, Debug, PartialEq)]
+pub enum CmanetWarning {
+    /// The networks could not be loaded: nothing is estimated.
+    ModelFailed {
+        /// What went wrong.
+        message: String,
+    },
+    /// A view's image could not be used (empty, unreadable, wrong pixel format).
+    ViewFailed {
+        /// The `CaptureView` entity.
+        entity: Entity,
+        /// What is wrong.
+        message: String,
+    },
+    /// An avatar's rig lacks bones; those joints are skipped (reported once per avatar).
+    MissingBones {
+        /// The `CmanetAvatar` entity.
+        entity: Entity,
+        /// The SMPL joints (by SMPL name) that were not found.
+        joints: Vec<&'static str>,
+    },
+    /// Estimation of a frame failed.
+    EstimationFailed {
+        /// The app frame the views were captured at.
+        frame: u32,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for CmanetWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ModelFailed { message } => write!(f, "cmanet: the networks could not be loaded: {message}"),
+            Self::ViewFailed { entity, message } => write!(f, "cmanet: view {entity}: {message}"),
+            Self::MissingBones { entity, joints } => {
+                write!(f, "cmanet: avatar {entity} lacks the bones {joints:?}; they are not driven")
+            }
+            Self::EstimationFailed { frame, message } => write!(f, "cmanet: frame {frame}: {message}"),
+        }
+    }
+}
+
+/// Logs a warning and triggers it for observers.
+pub(crate) fn warn(commands: &mut Commands, warning: CmanetWarning) {
+    bevy::log::warn!("{warning}");
+    commands.trigger(warning);
+}

@@ -1,0 +1,325 @@
+//! `CmanetPlugin` in headless apps (`MinimalPlugins`, manual time, no GPU): estimated poses drive
+//! the shipped avatar's bones, an `AnimationPlayer` does not override them, and bad input (a rig
+//! missing bones, an empty image, a model that fails to load) leaves the app running with a
+//! warning; permuting the views does not change the avatar.
+#![cfg(feature = "bevy")]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bevy::animation::{AnimatedBy, AnimationTargetId, animated_field};
+use bevy::gltf::GltfPlugin;
+use bevy::mesh::MeshPlugin;
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+use bevy::world_serialization::WorldSerializationPlugin;
+use cmanet::body::{BodyModel, BodyParams, JOINT_NAMES, NUM_JOINTS, joint_index};
+use cmanet::data::calibration::read_calibration_toml;
+use cmanet::detect::{RgbImage, frame_files};
+use cmanet::plugin::{
+    AvatarBones, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose, CmanetSettings,
+    CmanetWarning, ModelFiles, ModelLoaded, PoseEstimated,
+};
+use nalgebra::Vector3;
+
+#[derive(Resource, Default)]
+struct Seen {
+    loaded: bool,
+    warnings: Vec<CmanetWarning>,
+    estimates: Vec<PoseEstimated>,
+}
+
+fn app_with(models: ModelFiles, settings: CmanetSettings) -> App {
+    let mut app = App::new();
+    app.add_plugins((
+        MinimalPlugins,
+        AssetPlugin { file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(), ..default() },
+        TransformPlugin,
+        WorldSerializationPlugin,
+        MeshPlugin,
+        AnimationPlugin,
+        GltfPlugin::default(),
+        CmanetPlugin { models, settings, ..default() },
+    ))
+    .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(1.0 / 30.0)))
+    .init_resource::<Seen>()
+    .add_observer(|_: On<ModelLoaded>, mut seen: ResMut<Seen>| seen.loaded = true)
+    .add_observer(|w: On<CmanetWarning>, mut seen: ResMut<Seen>| seen.warnings.push(w.event().clone()))
+    .add_systems(Last, |mut m: MessageReader<PoseEstimated>, mut seen: ResMut<Seen>| {
+        seen.estimates.extend(m.read().cloned())
+    });
+    app.finish();
+    app.cleanup();
+    app
+}
+
+fn app() -> App {
+    app_with(ModelFiles::default(), CmanetSettings::default())
+}
+
+/// Updates until `done` or about 30 s of wall time (async work needs real time).
+fn run_until(app: &mut App, what: &str, done: impl Fn(&mut World) -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        app.update();
+        if done(app.world_mut()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn spawn_avatar(app: &mut App, avatar: CmanetAvatar) -> Entity {
+    let scene = app.world().resource::<AssetServer>().load(GltfAssetLabel::Scene(0).from_asset("avatar/open_body.glb"));
+    let root = app.world_mut().spawn((WorldAssetRoot(scene), avatar)).id();
+    run_until(app, "the avatar's bones", |w| w.get::<AvatarBones>(root).is_some() && w.resource::<Seen>().loaded);
+    root
+}
+
+fn joint_positions(app: &App, root: Entity) -> [Vec3; NUM_JOINTS] {
+    let bones = app.world().get::<AvatarBones>(root).expect("bones found");
+    std::array::from_fn(|j| {
+        bones.rig.joints[j].and_then(|e| app.world().get::<GlobalTransform>(e)).map_or(Vec3::NAN, |g| g.translation())
+    })
+}
+
+fn test_pose() -> BodyParams {
+    let mut params = BodyParams::default();
+    params.global_orient = Vector3::new(0.1, 0.8, -0.05);
+    params.set_local_rotation(joint_index("left_elbow").unwrap(), Vector3::new(0.0, -1.2, 0.3));
+    params.set_local_rotation(joint_index("left_shoulder").unwrap(), Vector3::new(0.0, 0.0, 0.8));
+    params.set_local_rotation(joint_index("right_hip").unwrap(), Vector3::new(-0.9, 0.0, 0.0));
+    params.set_local_rotation(joint_index("spine1").unwrap(), Vector3::new(0.3, 0.2, 0.0));
+    params.betas[0] = 1.5;
+    params.betas[1] = -0.8;
+    params.transl = Vector3::new(0.4, 0.05, -1.0);
+    params
+}
+
+fn send_pose(app: &mut App, params: &BodyParams, frame: u32) {
+    let time = app.world().resource::<Time>().elapsed_secs_f64();
+    app.world_mut().write_message(PoseEstimated {
+        frame,
+        time,
+        params: params.clone(),
+        joints: [Vector3::zeros(); NUM_JOINTS],
+        keypoints_canonical: [[0.0; 3]; 17],
+        keypoints: [[0.0; 3]; 17],
+        views: Vec::new(),
+        timing: Default::default(),
+    });
+}
+
+#[test]
+fn pose_messages_drive_the_avatar_to_the_body_models_joints() {
+    let mut app = app();
+    let root = spawn_avatar(&mut app, CmanetAvatar::default());
+    let params = test_pose();
+    send_pose(&mut app, &params, 1);
+    app.update();
+    let expected = BodyModel::open_body().unwrap().pose(&params, false).unwrap().joints;
+    let got = joint_positions(&app, root);
+    for j in 0..NUM_JOINTS {
+        let e = Vec3::new(expected[j].x, expected[j].y, expected[j].z);
+        assert!(got[j].distance(e) < 1e-4, "{}: {} vs {}", JOINT_NAMES[j], got[j], e);
+    }
+    // Moved from the rest pose for real (the test could fail).
+    let rest = BodyModel::open_body().unwrap().rest_joints(&[0.0; 10]);
+    assert!(got[20].distance(Vec3::new(rest[20].x, rest[20].y, rest[20].z)) > 0.2);
+    assert!(app.world().resource::<Seen>().warnings.is_empty());
+}
+
+#[test]
+fn smoothing_follows_the_settings_and_the_raw_pose_stays_available() {
+    let mut app = app();
+    let root = spawn_avatar(&mut app, CmanetAvatar { root_motion: false, shape: false, ..default() });
+    let elbow = joint_index("left_elbow").unwrap();
+    let mut params = BodyParams::default();
+    send_pose(&mut app, &params, 1);
+    app.update();
+    params.set_local_rotation(elbow, Vector3::new(0.0, 0.0, 1.5));
+    send_pose(&mut app, &params, 2);
+    app.update();
+    let bone = app.world().get::<AvatarBones>(root).unwrap().rig.joints[elbow].unwrap();
+    let smoothed = app.world().get::<Transform>(bone).unwrap().rotation.to_scaled_axis().z;
+    assert!(smoothed > 0.01 && smoothed < 1.4, "a jump is smoothed, not copied: {smoothed}");
+    let pose = app.world().resource::<CmanetPose>();
+    assert_eq!(pose.raw.as_ref().unwrap().local_rotation(elbow).z, 1.5);
+    app.world_mut().resource_mut::<CmanetSettings>().smoothing = false;
+    app.update();
+    let raw = app.world().get::<Transform>(bone).unwrap().rotation.to_scaled_axis().z;
+    assert!((raw - 1.5).abs() < 1e-5, "{raw}");
+}
+
+#[test]
+fn an_animation_player_on_the_rig_does_not_override_the_estimated_pose() {
+    let mut app = app();
+    let root = spawn_avatar(&mut app, CmanetAvatar::default());
+    let elbow = joint_index("left_elbow").unwrap();
+    let bone = app.world().get::<AvatarBones>(root).unwrap().rig.joints[elbow].unwrap();
+    let name = Name::new(JOINT_NAMES[elbow]);
+    let target = AnimationTargetId::from_name(&name);
+    let clip_rotation = Quat::from_rotation_x(1.0);
+    let mut clip = AnimationClip::default();
+    clip.add_curve_to_target(
+        target,
+        AnimatableCurve::new(animated_field!(Transform::rotation), ConstantCurve::new(Interval::UNIT, clip_rotation)),
+    );
+    let clip = app.world_mut().resource_mut::<Assets<AnimationClip>>().add(clip);
+    let (graph, node) = AnimationGraph::from_clip(clip);
+    let graph = app.world_mut().resource_mut::<Assets<AnimationGraph>>().add(graph);
+    let mut player = AnimationPlayer::default();
+    player.play(node).repeat();
+    app.world_mut().entity_mut(root).insert((player, AnimationGraphHandle(graph)));
+    app.world_mut().entity_mut(bone).insert((target, AnimatedBy(root)));
+    // With no estimate yet, the clip drives the bone (so the check below can fail).
+    run_until(&mut app, "the clip to play", |w| w.get::<Transform>(bone).unwrap().rotation.angle_between(clip_rotation) < 1e-3);
+    let mut params = BodyParams::default();
+    params.set_local_rotation(elbow, Vector3::new(0.0, 0.0, 1.2));
+    send_pose(&mut app, &params, 1);
+    for _ in 0..3 {
+        app.update();
+        let r = app.world().get::<Transform>(bone).unwrap().rotation;
+        assert!(r.angle_between(Quat::from_rotation_z(1.2)) < 1e-4, "the clip overrode the pose: {r}");
+    }
+}
+
+#[test]
+fn a_rig_missing_bones_is_reported_once_and_the_rest_is_driven() {
+    let mut app = app();
+    run_until(&mut app, "the model", |w| w.resource::<Seen>().loaded);
+    let root = app.world_mut().spawn((Transform::default(), CmanetAvatar { shape: false, root_motion: false, ..default() })).id();
+    let pelvis = app.world_mut().spawn((Name::new("pelvis"), Transform::from_xyz(0.0, 1.0, 0.0), ChildOf(root))).id();
+    let spine = app.world_mut().spawn((Name::new("spine1"), Transform::from_xyz(0.0, 0.1, 0.0), ChildOf(pelvis))).id();
+    let mut params = BodyParams::default();
+    params.set_local_rotation(3, Vector3::new(0.5, 0.0, 0.0));
+    send_pose(&mut app, &params, 1);
+    for _ in 0..5 {
+        app.update();
+    }
+    let warnings = &app.world().resource::<Seen>().warnings;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    match &warnings[0] {
+        CmanetWarning::MissingBones { entity, joints } => {
+            assert_eq!(*entity, root);
+            assert_eq!(joints.len(), NUM_JOINTS - 2);
+            assert!(joints.contains(&"left_elbow"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let r = app.world().get::<Transform>(spine).unwrap().rotation;
+    assert!(r.angle_between(Quat::from_rotation_x(0.5)) < 1e-5);
+}
+
+fn empty_frame(frame: u32) -> CapturedFrame {
+    CapturedFrame {
+        pixels: CapturedPixels::Rgba8 { width: 0, height: 0, row_bytes: 0, bgra: false, data: Arc::new(Vec::new()) },
+        frame,
+        time: 0.0,
+        instant: Instant::now(),
+        intrinsics: None,
+    }
+}
+
+#[test]
+fn a_view_with_an_empty_image_is_a_warning_not_a_crash() {
+    let mut app = app();
+    run_until(&mut app, "the model", |w| w.resource::<Seen>().loaded);
+    let views: Vec<Entity> = (0..2).map(|_| app.world_mut().spawn((CaptureView::default(), empty_frame(5))).id()).collect();
+    run_until(&mut app, "two view warnings", |w| w.resource::<Seen>().warnings.len() >= 2);
+    for _ in 0..10 {
+        app.update();
+    }
+    let seen = app.world().resource::<Seen>();
+    assert!(seen.estimates.is_empty());
+    for w in &seen.warnings {
+        match w {
+            CmanetWarning::ViewFailed { entity, message } => {
+                assert!(views.contains(entity));
+                assert!(message.contains("empty"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(seen.warnings.len(), 2, "reported once per view: {:?}", seen.warnings);
+}
+
+#[test]
+fn a_model_that_fails_to_load_is_a_warning_and_the_app_keeps_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("cmanet.safetensors");
+    std::fs::write(&weights, b"not a safetensors file").unwrap();
+    let mut app = app_with(ModelFiles { weights: weights.clone(), ..default() }, CmanetSettings::default());
+    run_until(&mut app, "the failure", |w| !w.resource::<Seen>().warnings.is_empty());
+    app.world_mut().spawn((CaptureView::default(), empty_frame(3)));
+    app.world_mut().spawn((CaptureView::default(), empty_frame(3)));
+    for _ in 0..20 {
+        app.update();
+    }
+    let seen = app.world().resource::<Seen>();
+    assert!(!seen.loaded && seen.estimates.is_empty());
+    assert_eq!(seen.warnings.len(), 1, "{:?}", seen.warnings);
+    match &seen.warnings[0] {
+        CmanetWarning::ModelFailed { message } => assert!(message.contains("cmanet.safetensors"), "{message}"),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// The shipped real sample's first frame from its four calibrated cameras: image file, intrinsics
+/// and the camera's place as a Bevy transform (+y up).
+fn pose2sim_views() -> Vec<(std::path::PathBuf, cmanet::geometry::Intrinsics, Transform)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/pose2sim_demo");
+    let cameras = read_calibration_toml(&dir.join("calibration.toml")).unwrap();
+    cameras
+        .iter()
+        .enumerate()
+        .map(|(i, camera)| {
+            let file = frame_files(&dir.join(format!("cam{:02}", i + 1))).unwrap().remove(0);
+            let image = RgbImage::open(&file).unwrap();
+            let intrinsics = camera.intrinsics_for(image.width() as f64, image.height() as f64);
+            let (q, p) = camera.extrinsics.to_bevy_camera(); // the sample is already +y up
+            let rotation = Quat::from_xyzw(q.i as f32, q.j as f32, q.k as f32, q.w as f32);
+            (file, intrinsics, Transform::from_xyz(p.x as f32, p.y as f32, p.z as f32).with_rotation(rotation))
+        })
+        .collect()
+}
+
+/// Runs the real sample's first frame through the plugin with the views spawned in `order`;
+/// returns the avatar's local bone transforms and the estimate.
+fn estimate_in_order(order: &[usize]) -> (Vec<Transform>, PoseEstimated) {
+    let mut app = app_with(ModelFiles::default(), CmanetSettings { smoothing: false, ..default() });
+    let root = spawn_avatar(&mut app, CmanetAvatar::default());
+    let views = pose2sim_views();
+    for &i in order {
+        let (file, intrinsics, transform) = views[i].clone();
+        app.world_mut().spawn((
+            CaptureView::default(),
+            transform,
+            GlobalTransform::from(transform),
+            CapturedFrame { pixels: CapturedPixels::File(file), frame: 7, time: 0.0, instant: Instant::now(), intrinsics: Some(intrinsics) },
+        ));
+    }
+    run_until(&mut app, "an estimate", |w| !w.resource::<Seen>().estimates.is_empty());
+    app.update();
+    let bones = app.world().get::<AvatarBones>(root).unwrap().rig.joints;
+    let transforms = bones.iter().map(|e| *app.world().get::<Transform>(e.unwrap()).unwrap()).collect();
+    let estimate = app.world().resource::<Seen>().estimates[0].clone();
+    (transforms, estimate)
+}
+
+#[test]
+fn permuting_the_views_does_not_change_the_avatar() {
+    let (a, estimate) = estimate_in_order(&[0, 1, 2, 3]);
+    let (b, _) = estimate_in_order(&[2, 0, 3, 1]);
+    assert_eq!(estimate.views.len(), 4);
+    assert!(estimate.views.iter().filter(|v| v.keypoints2d.is_some()).count() >= 2);
+    assert!(estimate.timing.network > Duration::ZERO && estimate.timing.detection > Duration::ZERO);
+    // The person stands upright in the calibrated world: the pelvis-to-neck direction is mostly +y.
+    let up = (estimate.joints[12] - estimate.joints[0]).normalize();
+    assert!(up.y > 0.8, "the body is not upright in the world: {up:?}");
+    for (j, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert!(x.rotation.angle_between(y.rotation) < 1e-3, "{}: {:?} vs {:?}", JOINT_NAMES[j], x.rotation, y.rotation);
+        assert!(x.translation.distance(y.translation) < 1e-3, "{}", JOINT_NAMES[j]);
+    }
+}
