@@ -85,8 +85,7 @@ fn joint_positions(app: &App, root: Entity) -> [Vec3; NUM_JOINTS] {
 }
 
 fn test_pose() -> BodyParams {
-    let mut params = BodyParams::default();
-    params.global_orient = Vector3::new(0.1, 0.8, -0.05);
+    let mut params = BodyParams { global_orient: Vector3::new(0.1, 0.8, -0.05), ..Default::default() };
     params.set_local_rotation(joint_index("left_elbow").unwrap(), Vector3::new(0.0, -1.2, 0.3));
     params.set_local_rotation(joint_index("left_shoulder").unwrap(), Vector3::new(0.0, 0.0, 0.8));
     params.set_local_rotation(joint_index("right_hip").unwrap(), Vector3::new(-0.9, 0.0, 0.0));
@@ -174,7 +173,9 @@ fn an_animation_player_on_the_rig_does_not_override_the_estimated_pose() {
     app.world_mut().entity_mut(root).insert((player, AnimationGraphHandle(graph)));
     app.world_mut().entity_mut(bone).insert((target, AnimatedBy(root)));
     // With no estimate yet, the clip drives the bone (so the check below can fail).
-    run_until(&mut app, "the clip to play", |w| w.get::<Transform>(bone).unwrap().rotation.angle_between(clip_rotation) < 1e-3);
+    run_until(&mut app, "the clip to play", |w| {
+        w.get::<Transform>(bone).unwrap().rotation.angle_between(clip_rotation) < 1e-3
+    });
     let mut params = BodyParams::default();
     params.set_local_rotation(elbow, Vector3::new(0.0, 0.0, 1.2));
     send_pose(&mut app, &params, 1);
@@ -189,7 +190,10 @@ fn an_animation_player_on_the_rig_does_not_override_the_estimated_pose() {
 fn a_rig_missing_bones_is_reported_once_and_the_rest_is_driven() {
     let mut app = app();
     run_until(&mut app, "the model", |w| w.resource::<Seen>().loaded);
-    let root = app.world_mut().spawn((Transform::default(), CmanetAvatar { shape: false, root_motion: false, ..default() })).id();
+    let root = app
+        .world_mut()
+        .spawn((Transform::default(), CmanetAvatar { shape: false, root_motion: false, ..default() }))
+        .id();
     let pelvis = app.world_mut().spawn((Name::new("pelvis"), Transform::from_xyz(0.0, 1.0, 0.0), ChildOf(root))).id();
     let spine = app.world_mut().spawn((Name::new("spine1"), Transform::from_xyz(0.0, 0.1, 0.0), ChildOf(pelvis))).id();
     let mut params = BodyParams::default();
@@ -226,7 +230,8 @@ fn empty_frame(frame: u32) -> CapturedFrame {
 fn a_view_with_an_empty_image_is_a_warning_not_a_crash() {
     let mut app = app();
     run_until(&mut app, "the model", |w| w.resource::<Seen>().loaded);
-    let views: Vec<Entity> = (0..2).map(|_| app.world_mut().spawn((CaptureView::default(), empty_frame(5))).id()).collect();
+    let views: Vec<Entity> =
+        (0..2).map(|_| app.world_mut().spawn((CaptureView::default(), empty_frame(5))).id()).collect();
     run_until(&mut app, "two view warnings", |w| w.resource::<Seen>().warnings.len() >= 2);
     for _ in 0..10 {
         app.update();
@@ -297,7 +302,13 @@ fn estimate_in_order(order: &[usize]) -> (Vec<Transform>, PoseEstimated) {
             CaptureView::default(),
             transform,
             GlobalTransform::from(transform),
-            CapturedFrame { pixels: CapturedPixels::File(file), frame: 7, time: 0.0, instant: Instant::now(), intrinsics: Some(intrinsics) },
+            CapturedFrame {
+                pixels: CapturedPixels::File(file),
+                frame: 7,
+                time: 0.0,
+                instant: Instant::now(),
+                intrinsics: Some(intrinsics),
+            },
         ));
     }
     run_until(&mut app, "an estimate", |w| !w.resource::<Seen>().estimates.is_empty());
@@ -319,7 +330,13 @@ fn permuting_the_views_does_not_change_the_avatar() {
     let up = (estimate.joints[12] - estimate.joints[0]).normalize();
     assert!(up.y > 0.8, "the body is not upright in the world: {up:?}");
     for (j, (x, y)) in a.iter().zip(&b).enumerate() {
-        assert!(x.rotation.angle_between(y.rotation) < 1e-3, "{}: {:?} vs {:?}", JOINT_NAMES[j], x.rotation, y.rotation);
+        assert!(
+            x.rotation.angle_between(y.rotation) < 1e-3,
+            "{}: {:?} vs {:?}",
+            JOINT_NAMES[j],
+            x.rotation,
+            y.rotation
+        );
         assert!(x.translation.distance(y.translation) < 1e-3, "{}", JOINT_NAMES[j]);
     }
 }

@@ -133,7 +133,7 @@ impl ImageSequence {
 
     /// The frame to show `elapsed` seconds after the start; `None` when there is none.
     pub fn frame_at(&self, elapsed: f64) -> Option<usize> {
-        if self.frames.is_empty() || !(self.fps > 0.0) || !elapsed.is_finite() {
+        if self.frames.is_empty() || self.fps.is_nan() || self.fps <= 0.0 || !elapsed.is_finite() {
             return None;
         }
         let i = (elapsed.max(0.0) * self.fps).floor() as usize;
@@ -142,6 +142,7 @@ impl ImageSequence {
 }
 
 /// Starts a GPU read-back on every capture camera that renders to an image.
+#[allow(clippy::type_complexity)]
 pub(crate) fn start_readbacks(
     mut commands: Commands,
     cameras: Query<(Entity, &RenderTarget), (With<CaptureView>, With<Camera>, Without<Readback>)>,
@@ -189,10 +190,13 @@ pub(crate) fn on_readback(
         TextureFormat::Rgba8Unorm | TextureFormat::Rgba8UnormSrgb => false,
         TextureFormat::Bgra8Unorm | TextureFormat::Bgra8UnormSrgb => true,
         other => {
-            warn(&mut commands, CmanetWarning::ViewFailed {
-                entity,
-                message: format!("its target has format {other:?}; use Rgba8UnormSrgb"),
-            });
+            warn(
+                &mut commands,
+                CmanetWarning::ViewFailed {
+                    entity,
+                    message: format!("its target has format {other:?}; use Rgba8UnormSrgb"),
+                },
+            );
             commands.entity(entity).try_remove::<Readback>();
             return;
         }

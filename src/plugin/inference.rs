@@ -257,14 +257,43 @@ fn estimate_frame(
     min_views: usize,
 ) -> FrameOutcome {
     let started = Instant::now();
-    let views: Vec<ViewOutcome> = set
-        .views
-        .iter()
-        .map(|view| {
-            let tracker = trackers.entry(view.entity).or_default();
-            detect_view(&networks.detector, tracker, view)
-        })
-        .collect();
+    // Views are independent: detect them on as many threads as the machine has cores.
+    let mut jobs: Vec<(&ViewInput, PoseTracker)> =
+        set.views.iter().map(|v| (v, trackers.remove(&v.entity).unwrap_or_default())).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len()).max(1);
+    let chunk = jobs.len().div_ceil(threads).max(1);
+    let views: Vec<ViewOutcome> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks_mut(chunk)
+            .map(|part| {
+                let detector = &networks.detector;
+                let n = part.len();
+                let handle = scope.spawn(move || {
+                    part.iter_mut().map(|(view, tracker)| detect_view(detector, tracker, view)).collect::<Vec<_>>()
+                });
+                (handle, n)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(handle, n)| {
+                handle.join().unwrap_or_else(|_| {
+                    (0..n)
+                        .map(|_| ViewOutcome {
+                            keypoints2d: None,
+                            image_size: [0, 0],
+                            intrinsics: None,
+                            error: Some("the detector failed on this image".into()),
+                            preview: None,
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    });
+    for (view, tracker) in jobs {
+        trackers.insert(view.entity, tracker);
+    }
     let detection = started.elapsed();
     let frame = MultiViewFrame {
         views: views
@@ -393,11 +422,13 @@ fn publish(
             })
         })
         .collect();
-    let body_to_world = body_in_world(&placed).unwrap_or_else(|| Extrinsics::new(Matrix3::identity(), Vector3::zeros()));
+    let body_to_world =
+        body_in_world(&placed).unwrap_or_else(|| Extrinsics::new(Matrix3::identity(), Vector3::zeros()));
     let canonical = BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() };
     let pelvis_rest = body.rest_joints(&estimate.betas)[0];
     let params = params_in_world(&canonical, &body_to_world, &pelvis_rest);
-    let to_world = |p: &Vector3<f32>| (body_to_world.rotation * p.cast::<f64>() + body_to_world.translation).cast::<f32>();
+    let to_world =
+        |p: &Vector3<f32>| (body_to_world.rotation * p.cast::<f64>() + body_to_world.translation).cast::<f32>();
     let joints = estimate.joints.map(|j| to_world(&j));
     let keypoints: Keypoints3d = estimate.keypoints.map(|k| {
         let p = to_world(&Vector3::from(k));

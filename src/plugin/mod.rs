@@ -19,6 +19,8 @@ pub mod capture;
 pub mod gizmos;
 pub mod inference;
 pub mod messages;
+#[cfg(feature = "egui")]
+pub mod panel;
 pub mod placement;
 pub mod retarget;
 pub mod rig;
@@ -32,6 +34,8 @@ pub use capture::{CaptureView, CapturedFrame, CapturedPixels, ImageSequence, int
 pub use gizmos::LatestEstimate;
 pub use inference::{CmanetBodyModel, ModelFiles, PREVIEW_WIDTH, ViewPreview, ViewStatus};
 pub use messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate};
+#[cfg(feature = "egui")]
+pub use panel::{CmanetPanelPlugin, PanelState};
 pub use placement::{PlacedView, body_in_world, params_in_world};
 pub use retarget::{AvatarBones, BoneMap, BoneRest, CmanetAvatar, bone_transforms};
 pub use rig::{AvatarRig, axis_angle_to_quat};
@@ -83,10 +87,7 @@ impl Plugin for CmanetPlugin {
             .init_resource::<CmanetPose>()
             .init_resource::<LatestEstimate>()
             .add_message::<PoseEstimated>()
-            .configure_sets(
-                Update,
-                (CmanetSystems::Capture, CmanetSystems::Inference, CmanetSystems::Filter).chain(),
-            )
+            .configure_sets(Update, (CmanetSystems::Capture, CmanetSystems::Inference, CmanetSystems::Filter).chain())
             .configure_sets(
                 PostUpdate,
                 CmanetSystems::Retarget.after(bevy::app::AnimationSystems).before(TransformSystems::Propagate),

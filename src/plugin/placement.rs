@@ -31,7 +31,7 @@ pub fn body_in_world(views: &[PlacedView]) -> Option<Extrinsics> {
     for view in views {
         let placed = view.world_to_camera.inverse().compose(&view.body_to_camera);
         let finite = placed.rotation.iter().chain(placed.translation.iter()).all(|x| x.is_finite());
-        if !(view.weight > 0.0) || !finite {
+        if view.weight.is_nan() || view.weight <= 0.0 || !finite {
             continue;
         }
         rotations.push((UnitQuaternion::from_matrix(&placed.rotation), view.weight));

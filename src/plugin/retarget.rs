@@ -53,9 +53,29 @@ impl BoneMap {
     /// Mixamo rigs; `prefix` is what the exporter put before the names (`"mixamorig:"` usually).
     pub fn mixamo(prefix: &str) -> Self {
         const NAMES: [&str; NUM_JOINTS] = [
-            "Hips", "LeftUpLeg", "RightUpLeg", "Spine", "LeftLeg", "RightLeg", "Spine1", "LeftFoot", "RightFoot",
-            "Spine2", "LeftToeBase", "RightToeBase", "Neck", "LeftShoulder", "RightShoulder", "Head", "LeftArm",
-            "RightArm", "LeftForeArm", "RightForeArm", "LeftHand", "RightHand", "LeftHandMiddle1",
+            "Hips",
+            "LeftUpLeg",
+            "RightUpLeg",
+            "Spine",
+            "LeftLeg",
+            "RightLeg",
+            "Spine1",
+            "LeftFoot",
+            "RightFoot",
+            "Spine2",
+            "LeftToeBase",
+            "RightToeBase",
+            "Neck",
+            "LeftShoulder",
+            "RightShoulder",
+            "Head",
+            "LeftArm",
+            "RightArm",
+            "LeftForeArm",
+            "RightForeArm",
+            "LeftHand",
+            "RightHand",
+            "LeftHandMiddle1",
             "RightHandMiddle1",
         ];
         Self { names: NAMES.map(|n| format!("{prefix}{n}")) }
@@ -64,9 +84,30 @@ impl BoneMap {
     /// Unreal Engine mannequin rigs.
     pub fn unreal() -> Self {
         const NAMES: [&str; NUM_JOINTS] = [
-            "pelvis", "thigh_l", "thigh_r", "spine_01", "calf_l", "calf_r", "spine_02", "foot_l", "foot_r",
-            "spine_03", "ball_l", "ball_r", "neck_01", "clavicle_l", "clavicle_r", "head", "upperarm_l",
-            "upperarm_r", "lowerarm_l", "lowerarm_r", "hand_l", "hand_r", "middle_01_l", "middle_01_r",
+            "pelvis",
+            "thigh_l",
+            "thigh_r",
+            "spine_01",
+            "calf_l",
+            "calf_r",
+            "spine_02",
+            "foot_l",
+            "foot_r",
+            "spine_03",
+            "ball_l",
+            "ball_r",
+            "neck_01",
+            "clavicle_l",
+            "clavicle_r",
+            "head",
+            "upperarm_l",
+            "upperarm_r",
+            "lowerarm_l",
+            "lowerarm_r",
+            "hand_l",
+            "hand_r",
+            "middle_01_l",
+            "middle_01_r",
         ];
         Self { names: NAMES.map(String::from) }
     }
@@ -90,7 +131,9 @@ pub struct AvatarBones {
     pub rig: AvatarRig,
     /// Every found joint's rest state.
     pub rest: [Option<BoneRest>; NUM_JOINTS],
-    /// Rest joints of the mean shape (from the body model), avatar frame.
+    /// Rest joints of the mean shape (from the body model).
+    mean_joints: Option<[Vec3; NUM_JOINTS]>,
+    /// Rest joints of the last shape shown, and that shape.
     shape_cache: Option<([f32; NUM_BETAS], [Vec3; NUM_JOINTS])>,
 }
 
@@ -99,7 +142,11 @@ pub struct AvatarBones {
 pub(crate) struct AvatarSceneReady;
 
 /// Marks avatar scenes as ready when they finish spawning.
-pub(crate) fn on_scene_ready(ready: On<WorldInstanceReady>, avatars: Query<(), With<CmanetAvatar>>, mut commands: Commands) {
+pub(crate) fn on_scene_ready(
+    ready: On<WorldInstanceReady>,
+    avatars: Query<(), With<CmanetAvatar>>,
+    mut commands: Commands,
+) {
     if avatars.contains(ready.entity)
         && let Ok(mut entity) = commands.get_entity(ready.entity)
     {
@@ -133,7 +180,7 @@ pub(crate) fn find_bones(
             let orientation = parent.rotation * local.rotation;
             Some(BoneRest { local: *local, orientation, parent })
         });
-        commands.entity(entity).try_insert(AvatarBones { rig, rest, shape_cache: None });
+        commands.entity(entity).try_insert(AvatarBones { rig, rest, mean_joints: None, shape_cache: None });
     }
 }
 
@@ -182,7 +229,7 @@ fn rest_joints(
     let to_vec3 = |joints: Vec<Vector3<f32>>| -> [Vec3; NUM_JOINTS] {
         std::array::from_fn(|j| joints.get(j).map_or(Vec3::ZERO, |p| Vec3::new(p.x, p.y, p.z)))
     };
-    let mean = to_vec3(body.0.rest_joints(&[0.0; NUM_BETAS]));
+    let mean = *bones.mean_joints.get_or_insert_with(|| to_vec3(body.0.rest_joints(&[0.0; NUM_BETAS])));
     match bones.shape_cache {
         Some((cached, joints)) if cached == *betas => Some((mean, joints)),
         _ => {

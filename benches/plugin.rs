@@ -1,0 +1,149 @@
+//! The plugin's cost to the app: the main thread's time per frame (`app.update()` with four views
+//! delivering new images every frame, an avatar driven, inference running off-thread), and the
+//! end-to-end latency from four views' capture to the avatar's bones (detection in four views,
+//! CMANet, smoothing, bone writes). Images: the shipped real sample (Pose2Sim, 216x384).
+//!
+//! ```text
+//! cargo bench --bench plugin
+//! ```
+#![cfg(feature = "bevy")]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bevy::gltf::GltfPlugin;
+use bevy::mesh::MeshPlugin;
+use bevy::prelude::*;
+use bevy::world_serialization::WorldSerializationPlugin;
+use cmanet::data::calibration::read_calibration_toml;
+use cmanet::detect::{RgbImage, frame_files};
+use cmanet::geometry::Intrinsics;
+use cmanet::plugin::{
+    AvatarBones, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose, CmanetSettings,
+};
+use criterion::Criterion;
+
+/// Every frame of the sample's four cameras, with their intrinsics.
+fn sample() -> Vec<(Vec<Arc<RgbImage>>, Intrinsics)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/pose2sim_demo");
+    let cameras = read_calibration_toml(&dir.join("calibration.toml")).expect("the sample's calibration");
+    cameras
+        .iter()
+        .enumerate()
+        .map(|(i, camera)| {
+            let files = frame_files(&dir.join(format!("cam{:02}", i + 1))).expect("the sample's frames");
+            let images: Vec<Arc<RgbImage>> =
+                files.iter().map(|f| Arc::new(RgbImage::open(f).expect("a sample frame"))).collect();
+            let intrinsics = camera.intrinsics_for(images[0].width() as f64, images[0].height() as f64);
+            (images, intrinsics)
+        })
+        .collect()
+}
+
+struct Studio {
+    app: App,
+    views: Vec<Entity>,
+    sample: Vec<(Vec<Arc<RgbImage>>, Intrinsics)>,
+    frame: u32,
+}
+
+impl Studio {
+    fn new(with_plugin: bool, enabled: bool) -> Self {
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            AssetPlugin { file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(), ..default() },
+            TransformPlugin,
+            WorldSerializationPlugin,
+            MeshPlugin,
+            GltfPlugin::default(),
+        ));
+        if with_plugin {
+            let settings = CmanetSettings { enabled, ..default() };
+            app.add_plugins(CmanetPlugin { settings, ..default() });
+        }
+        app.finish();
+        app.cleanup();
+        let scene =
+            app.world().resource::<AssetServer>().load(GltfAssetLabel::Scene(0).from_asset("avatar/open_body.glb"));
+        let avatar = app.world_mut().spawn((WorldAssetRoot(scene), CmanetAvatar::default())).id();
+        let sample = sample();
+        let views = sample.iter().map(|_| app.world_mut().spawn(CaptureView::default()).id()).collect();
+        let start = Instant::now();
+        while with_plugin
+            && app.world().get::<AvatarBones>(avatar).is_none()
+            && start.elapsed() < Duration::from_secs(60)
+        {
+            app.update();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Self { app, views, sample, frame: 0 }
+    }
+
+    /// Gives every view its next image, as a read-back would.
+    fn capture(&mut self) {
+        self.frame += 1;
+        let now = self.app.world().resource::<Time>().elapsed_secs_f64();
+        for (view, (images, intrinsics)) in self.views.iter().zip(&self.sample) {
+            let image = images[self.frame as usize % images.len()].clone();
+            self.app.world_mut().entity_mut(*view).insert(CapturedFrame {
+                pixels: CapturedPixels::Rgb(image),
+                frame: self.frame,
+                time: now,
+                instant: Instant::now(),
+                intrinsics: Some(*intrinsics),
+            });
+        }
+    }
+
+    fn estimates(&self) -> u64 {
+        self.app.world().get_resource::<CmanetPose>().map_or(0, |p| p.estimates)
+    }
+}
+
+fn main_thread(c: &mut Criterion) {
+    // For reference: the same app without the plugin, and with the plugin but estimation off
+    // (the main thread's own work without two busy detection threads beside it).
+    for (name, with_plugin, enabled) in [
+        ("plugin_main_thread_per_frame_4_views", true, true),
+        ("plugin_main_thread_per_frame_4_views_estimation_off", true, false),
+        ("app_without_plugin_per_frame", false, false),
+    ] {
+        let mut studio = Studio::new(with_plugin, enabled);
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                studio.capture();
+                studio.app.update();
+            })
+        });
+        let ran = studio.frame > 100; // not filtered out
+        assert!(!enabled || !ran || studio.estimates() > 0, "the plugin estimated nothing while benchmarked");
+    }
+}
+
+fn latency(c: &mut Criterion) {
+    let mut studio = Studio::new(true, true);
+    c.bench_function("plugin_capture_to_bones_4_views", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iterations {
+                let before = studio.estimates();
+                studio.capture();
+                let start = Instant::now();
+                // The bones are written in the same update that receives the estimate.
+                while studio.estimates() == before && start.elapsed() < Duration::from_secs(10) {
+                    studio.app.update();
+                }
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args().sample_size(20);
+    main_thread(&mut c);
+    latency(&mut c);
+    c.final_summary();
+}

@@ -1,0 +1,201 @@
+//! The egui panel (feature `egui`): every view's image with its 2D keypoints drawn over it and its
+//! confidence, a plot of latency and estimate rate, the smoothing knobs, and toggles for gizmos
+//! and for holding the estimated rig still. Add [`CmanetPanelPlugin`] after `EguiPlugin`.
+
+use std::collections::{HashMap, VecDeque};
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+
+use super::inference::ViewStatus;
+use super::messages::PoseEstimated;
+use super::settings::CmanetSettings;
+use crate::body::NUM_KEYPOINTS;
+
+/// Limb segments between COCO-17 keypoints drawn over the views.
+const COCO_EDGES: [(usize, usize); 16] = [
+    (5, 7),
+    (7, 9),
+    (6, 8),
+    (8, 10),
+    (5, 6),
+    (5, 11),
+    (6, 12),
+    (11, 12),
+    (11, 13),
+    (13, 15),
+    (12, 14),
+    (14, 16),
+    (0, 1),
+    (0, 2),
+    (1, 3),
+    (2, 4),
+];
+
+/// How many estimates the latency plot keeps.
+const HISTORY: usize = 300;
+
+/// Adds the cmanet panel (needs `bevy_egui::EguiPlugin`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CmanetPanelPlugin;
+
+impl Plugin for CmanetPanelPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<PanelState>()
+            .add_systems(Update, record_timing.after(super::CmanetSystems::Inference))
+            .add_systems(EguiPrimaryContextPass, draw_panel);
+    }
+}
+
+/// What the panel remembers between frames.
+#[derive(Resource, Default)]
+pub struct PanelState {
+    /// Whether the panel is hidden. Default: false.
+    pub hidden: bool,
+    textures: HashMap<Entity, (u32, egui::TextureHandle)>,
+    /// (capture time s, latency ms) of the latest estimates.
+    history: VecDeque<(f64, f32)>,
+}
+
+impl PanelState {
+    /// Estimates per second over the kept history.
+    pub fn rate(&self) -> f64 {
+        match (self.history.front(), self.history.back()) {
+            (Some(a), Some(b)) if b.0 > a.0 => (self.history.len() - 1) as f64 / (b.0 - a.0),
+            _ => 0.0,
+        }
+    }
+}
+
+fn record_timing(mut estimates: MessageReader<PoseEstimated>, mut state: ResMut<PanelState>) {
+    for e in estimates.read() {
+        state.history.push_back((e.time, e.timing.latency.as_secs_f32() * 1000.0));
+        while state.history.len() > HISTORY {
+            state.history.pop_front();
+        }
+    }
+}
+
+fn draw_panel(
+    mut contexts: EguiContexts,
+    mut state: ResMut<PanelState>,
+    mut settings: ResMut<CmanetSettings>,
+    views: Query<(Entity, &ViewStatus)>,
+) -> Result {
+    if state.hidden {
+        return Ok(());
+    }
+    let ctx = contexts.ctx_mut()?;
+    let mut views: Vec<(Entity, &ViewStatus)> = views.iter().collect();
+    views.sort_by_key(|(e, _)| *e);
+    // Upload new previews.
+    for (entity, status) in &views {
+        let Some(preview) = &status.preview else { continue };
+        let fresh = state.textures.get(entity).is_none_or(|(frame, _)| *frame != status.frame);
+        if fresh {
+            let image = egui::ColorImage::from_rgba_unmultiplied(
+                [preview.width as usize, preview.height as usize],
+                &preview.rgba,
+            );
+            match state.textures.get_mut(entity) {
+                Some((frame, texture)) => {
+                    texture.set(image, egui::TextureOptions::LINEAR);
+                    *frame = status.frame;
+                }
+                None => {
+                    let texture =
+                        ctx.load_texture(format!("cmanet-view-{entity}"), image, egui::TextureOptions::LINEAR);
+                    state.textures.insert(*entity, (status.frame, texture));
+                }
+            }
+        }
+    }
+    let rate = state.rate();
+    egui::Window::new("cmanet").default_width(360.0).show(ctx, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            for (entity, status) in &views {
+                ui.vertical(|ui| {
+                    view_image(ui, state.textures.get(entity).map(|(_, t)| t), status);
+                    let text = match &status.error {
+                        Some(e) => format!("{entity}: {e}"),
+                        None if status.keypoints2d.is_none() => format!("{entity}: nobody found"),
+                        None => format!("{entity}: confidence {:.2}", status.confidence),
+                    };
+                    ui.small(text);
+                });
+            }
+        });
+        ui.separator();
+        let latest = state.history.back().map_or(0.0, |(_, l)| *l);
+        ui.label(format!("{rate:.1} estimates/s, latency {latest:.0} ms"));
+        latency_plot(ui, &state.history);
+        ui.separator();
+        ui.checkbox(&mut settings.enabled, "estimate");
+        ui.checkbox(&mut settings.smoothing, "smoothing");
+        ui.add(egui::Slider::new(&mut settings.min_cutoff, 0.05..=10.0).logarithmic(true).text("cutoff at rest (Hz)"));
+        ui.add(egui::Slider::new(&mut settings.beta, 0.0..=5.0).text("speed coefficient"));
+        ui.checkbox(&mut settings.show_cameras, "show cameras");
+        ui.checkbox(&mut settings.show_skeleton, "show skeleton");
+        ui.checkbox(&mut settings.hold_rig, "hold the estimated rig still");
+    });
+    Ok(())
+}
+
+/// A view's preview with its keypoints and limbs drawn over it.
+fn view_image(ui: &mut egui::Ui, texture: Option<&egui::TextureHandle>, status: &ViewStatus) {
+    let width = 160.0;
+    let [w, h] = status.image_size.map(|v| v.max(1) as f32);
+    let size = egui::vec2(width, width * h / w);
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    match texture {
+        Some(t) => {
+            painter.image(
+                t.id(),
+                rect,
+                egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                egui::Color32::WHITE,
+            );
+        }
+        None => {
+            painter.rect_filled(rect, 0.0, egui::Color32::DARK_GRAY);
+        }
+    }
+    let Some(keypoints) = status.keypoints2d else { return };
+    let at = |k: usize| rect.min + egui::vec2(keypoints[k][0] / w * size.x, keypoints[k][1] / h * size.y);
+    let seen = |k: usize| keypoints[k][2] > 0.3;
+    for (a, b) in COCO_EDGES {
+        if seen(a) && seen(b) {
+            painter.line_segment([at(a), at(b)], egui::Stroke::new(1.5, egui::Color32::from_rgb(40, 220, 255)));
+        }
+    }
+    for k in (0..NUM_KEYPOINTS).filter(|&k| seen(k)) {
+        let c = keypoints[k][2].clamp(0.0, 1.0);
+        let colour = egui::Color32::from_rgb((255.0 * (1.0 - c)) as u8, (255.0 * c) as u8, 60);
+        painter.circle_filled(at(k), 2.5, colour);
+    }
+}
+
+/// Latency of the kept estimates as a line, with its scale.
+fn latency_plot(ui: &mut egui::Ui, history: &VecDeque<(f64, f32)>) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width().max(200.0), 60.0), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, egui::Color32::from_gray(30));
+    let top = history.iter().map(|(_, l)| *l).fold(10.0f32, f32::max) * 1.1;
+    let n = history.len().max(2) as f32 - 1.0;
+    let points: Vec<egui::Pos2> = history
+        .iter()
+        .enumerate()
+        .map(|(i, (_, l))| {
+            egui::pos2(rect.left() + rect.width() * i as f32 / n, rect.bottom() - rect.height() * l / top)
+        })
+        .collect();
+    painter.add(egui::Shape::line(points, egui::Stroke::new(1.5, egui::Color32::from_rgb(255, 190, 40))));
+    painter.text(
+        rect.left_top(),
+        egui::Align2::LEFT_TOP,
+        format!("{top:.0} ms"),
+        egui::FontId::monospace(10.0),
+        egui::Color32::GRAY,
+    );
+}
