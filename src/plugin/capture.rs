@@ -141,15 +141,50 @@ impl ImageSequence {
     }
 }
 
-/// Starts a GPU read-back on every capture camera that renders to an image.
+/// A read-back asked for in app frame `frame`: the image rendered in that frame.
+#[derive(Component, Clone, Copy, Debug)]
+pub(crate) struct ReadbackRequest {
+    frame: u32,
+    time: f64,
+    instant: Instant,
+    /// Whether `Readback` was already taken off again (it must stay for one extraction only).
+    taken_off: bool,
+}
+
+/// App frames after which a read-back that never came back is asked for again.
+const READBACK_TIMEOUT_FRAMES: u32 = 30;
+
+/// Asks every capture camera that renders to an image for one read-back of this frame's image;
+/// the next is asked for when it has come back. (A `Readback` left on would read back every
+/// frame, and the results could not be told apart by the frame they show.)
 #[allow(clippy::type_complexity)]
-pub(crate) fn start_readbacks(
+pub(crate) fn request_readbacks(
     mut commands: Commands,
-    cameras: Query<(Entity, &RenderTarget), (With<CaptureView>, With<Camera>, Without<Readback>)>,
+    mut cameras: Query<(Entity, &RenderTarget, Option<&mut ReadbackRequest>), (With<CaptureView>, With<Camera>)>,
+    frame: Res<FrameCount>,
+    time: Res<Time>,
 ) {
-    for (entity, target) in &cameras {
-        if let RenderTarget::Image(image) = target {
-            commands.entity(entity).insert(Readback::texture(image.handle.clone()));
+    for (entity, target, request) in &mut cameras {
+        let RenderTarget::Image(image) = target else { continue };
+        match request {
+            Some(mut request) if frame.0.wrapping_sub(request.frame) < READBACK_TIMEOUT_FRAMES => {
+                // Seen by one extraction already: take it off so the next frame is not read too.
+                if !request.taken_off && frame.0 != request.frame {
+                    request.taken_off = true;
+                    commands.entity(entity).try_remove::<Readback>();
+                }
+            }
+            _ => {
+                commands.entity(entity).try_insert((
+                    Readback::texture(image.handle.clone()),
+                    ReadbackRequest {
+                        frame: frame.0,
+                        time: time.elapsed_secs_f64(),
+                        instant: Instant::now(),
+                        taken_off: false,
+                    },
+                ));
+            }
         }
     }
 }
@@ -158,7 +193,7 @@ pub(crate) fn start_readbacks(
 pub(crate) fn stop_readbacks(mut commands: Commands, mut removed: RemovedComponents<CaptureView>) {
     for entity in removed.read() {
         if let Ok(mut e) = commands.get_entity(entity) {
-            e.try_remove::<Readback>();
+            e.try_remove::<(Readback, ReadbackRequest)>();
         }
     }
 }
@@ -173,17 +208,19 @@ pub fn intrinsics_from_projection(projection: &Projection, width: u32, height: u
     }
 }
 
-/// Stores a finished read-back as the view's [`CapturedFrame`].
+/// Stores a finished read-back as the view's [`CapturedFrame`], stamped with the frame it was
+/// asked for in.
+#[allow(clippy::type_complexity)]
 pub(crate) fn on_readback(
     readback: On<ReadbackComplete>,
-    views: Query<(&RenderTarget, Option<&Projection>), With<CaptureView>>,
+    views: Query<(&RenderTarget, Option<&Projection>, Option<&ReadbackRequest>), With<CaptureView>>,
     images: Res<Assets<Image>>,
-    frame: Res<FrameCount>,
-    time: Res<Time>,
     mut commands: Commands,
 ) {
     let entity = readback.entity;
-    let Ok((RenderTarget::Image(target), projection)) = views.get(entity) else { return };
+    let Ok((RenderTarget::Image(target), projection, Some(request))) = views.get(entity) else { return };
+    let request = *request;
+    commands.entity(entity).try_remove::<(Readback, ReadbackRequest)>();
     let Some(image) = images.get(&target.handle) else { return };
     let (width, height) = (image.width(), image.height());
     let bgra = match image.texture_descriptor.format {
@@ -197,16 +234,16 @@ pub(crate) fn on_readback(
                     message: format!("its target has format {other:?}; use Rgba8UnormSrgb"),
                 },
             );
-            commands.entity(entity).try_remove::<Readback>();
+            commands.entity(entity).try_remove::<CaptureView>();
             return;
         }
     };
     let row_bytes = if height > 0 { readback.data.len() / height as usize } else { 0 };
     commands.entity(entity).try_insert(CapturedFrame {
         pixels: CapturedPixels::Rgba8 { width, height, row_bytes, bgra, data: Arc::new(readback.data.clone()) },
-        frame: frame.0,
-        time: time.elapsed_secs_f64(),
-        instant: Instant::now(),
+        frame: request.frame,
+        time: request.time,
+        instant: request.instant,
         intrinsics: projection.and_then(|p| intrinsics_from_projection(p, width, height)),
     });
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bevy::diagnostic::FrameCount;
 use bevy::prelude::*;
 use bevy::tasks::{AsyncComputeTaskPool, Task, futures::check_ready};
 use candle_core::Device;
@@ -15,7 +16,7 @@ use nalgebra::{Matrix3, Vector3};
 
 use super::capture::{CaptureView, CapturedFrame, CapturedPixels};
 use super::messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate, warn};
-use super::placement::{PlacedView, body_in_world, params_in_world};
+use super::placement::{ObservedView, PlacedView, body_in_world, body_translation_from_rays, params_in_world};
 use super::settings::CmanetSettings;
 use crate::body::{BodyModel, BodyParams};
 use crate::data::{Keypoints2d, Keypoints3d};
@@ -168,6 +169,7 @@ pub(crate) fn run_inference(
     views: Query<(Entity, &CaptureView, Option<&CapturedFrame>, Option<&GlobalTransform>)>,
     statuses: Query<&ViewStatus>,
     mut writer: MessageWriter<PoseEstimated>,
+    frame: Res<FrameCount>,
 ) {
     if let Some(task) = state.loading.as_mut()
         && let Some(loaded) = check_ready(task)
@@ -189,7 +191,7 @@ pub(crate) fn run_inference(
         publish(&mut commands, &mut state, &settings, outcome, &statuses, &mut writer);
     }
     if settings.enabled
-        && let Some(set) = newest_set(&views, state.last_frame)
+        && let Some(set) = newest_set(&views, state.last_frame, frame.0)
     {
         state.last_frame = Some(set.frame);
         state.pending = Some(set); // an older waiting set is dropped: the newest wins
@@ -211,13 +213,22 @@ pub(crate) fn run_inference(
     }
 }
 
-/// The views captured in the newest app frame later than `after`, sorted by entity.
+/// App frames to wait for views whose capture of the newest frame has not arrived yet.
+const STRAGGLER_FRAMES: u32 = 10;
+
+/// The views captured in the newest app frame later than `after`, sorted by entity, once every
+/// view that delivers images has delivered that frame (or after [`STRAGGLER_FRAMES`]).
 fn newest_set(
     views: &Query<(Entity, &CaptureView, Option<&CapturedFrame>, Option<&GlobalTransform>)>,
     after: Option<u32>,
+    now: u32,
 ) -> Option<FrameSet> {
     let newest = views.iter().filter_map(|(_, _, c, _)| c.map(|c| c.frame)).max()?;
     if after.is_some_and(|a| newest <= a) {
+        return None;
+    }
+    let complete = views.iter().all(|(_, _, c, _)| c.is_none_or(|c| c.frame >= newest));
+    if !complete && now.wrapping_sub(newest) < STRAGGLER_FRAMES {
         return None;
     }
     let mut inputs: Vec<(ViewInput, f64, Instant)> = views
@@ -422,8 +433,24 @@ fn publish(
             })
         })
         .collect();
-    let body_to_world =
+    let mut body_to_world =
         body_in_world(&placed).unwrap_or_else(|| Extrinsics::new(Matrix3::identity(), Vector3::zeros()));
+    // Where the cameras are known, the body's position comes from their viewing rays.
+    let observed: Vec<ObservedView> = set
+        .views
+        .iter()
+        .zip(&views)
+        .filter_map(|(input, view)| {
+            Some(ObservedView {
+                world_to_camera: input.world_to_camera.or_else(|| state.held.get(&input.entity).copied())?,
+                intrinsics: view.intrinsics?,
+                keypoints: view.keypoints2d?,
+            })
+        })
+        .collect();
+    if let Some(t) = body_translation_from_rays(&body_to_world.rotation, &estimate.keypoints, &observed) {
+        body_to_world.translation = t;
+    }
     let canonical = BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() };
     let pelvis_rest = body.rest_joints(&estimate.betas)[0];
     let params = params_in_world(&canonical, &body_to_world, &pelvis_rest);
@@ -441,10 +468,7 @@ fn publish(
         .zip(&views)
         .zip(&estimate.cameras)
         .map(|((input, view), camera)| {
-            let camera_in_world = input
-                .world_to_camera
-                .or_else(|| state.held.get(&input.entity).copied())
-                .or_else(|| camera.map(|c| c.compose(&world_to_body)));
+            let camera_in_world = camera.map(|c| c.compose(&world_to_body));
             if settings.hold_rig
                 && input.world_to_camera.is_none()
                 && let Some(placed) = camera_in_world
@@ -459,6 +483,7 @@ fn publish(
                 intrinsics: view.intrinsics,
                 camera: *camera,
                 camera_in_world,
+                known_camera: input.world_to_camera.or_else(|| state.held.get(&input.entity).copied()),
             }
         })
         .collect();

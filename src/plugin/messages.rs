@@ -27,8 +27,12 @@ pub struct ViewEstimate {
     /// The estimated camera, body (canonical frame) to camera (OpenCV axes); `None` when the
     /// network could not use the view.
     pub camera: Option<Extrinsics>,
-    /// The estimated camera in the world (OpenCV axes: world to camera); `None` as above.
+    /// The estimated camera placed in the world with the estimated body (OpenCV axes: world to
+    /// camera); `None` as above.
     pub camera_in_world: Option<Extrinsics>,
+    /// The camera's known place in the world (its transform, or the place held by
+    /// `CmanetSettings::hold_rig`), world to camera; `None` when unknown.
+    pub known_camera: Option<Extrinsics>,
 }
 
 /// Where the time of one estimated frame went.

@@ -31,12 +31,12 @@ use bevy::prelude::*;
 use bevy::transform::TransformSystems;
 
 pub use capture::{CaptureView, CapturedFrame, CapturedPixels, ImageSequence, intrinsics_from_projection};
-pub use gizmos::LatestEstimate;
+pub use gizmos::{CmanetGizmos, GIZMO_LAYER, LatestEstimate};
 pub use inference::{CmanetBodyModel, ModelFiles, PREVIEW_WIDTH, ViewPreview, ViewStatus};
 pub use messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate};
 #[cfg(feature = "egui")]
 pub use panel::{CmanetPanelPlugin, PanelState};
-pub use placement::{PlacedView, body_in_world, params_in_world};
+pub use placement::{ObservedView, PlacedView, body_in_world, body_translation_from_rays, params_in_world};
 pub use retarget::{AvatarBones, BoneMap, BoneRest, CmanetAvatar, bone_transforms};
 pub use rig::{AvatarRig, axis_angle_to_quat};
 pub use settings::CmanetSettings;
@@ -98,7 +98,7 @@ impl Plugin for CmanetPlugin {
             .add_systems(
                 Update,
                 (
-                    (capture::start_readbacks, capture::stop_readbacks, capture::play_sequences)
+                    (capture::request_readbacks, capture::stop_readbacks, capture::play_sequences)
                         .in_set(CmanetSystems::Capture),
                     inference::run_inference.in_set(CmanetSystems::Inference),
                     (smoothing::smooth_poses, gizmos::keep_latest).in_set(CmanetSystems::Filter),
@@ -112,7 +112,10 @@ impl Plugin for CmanetPlugin {
 
     fn finish(&self, app: &mut App) {
         if self.gizmos == GizmoChoice::Auto && app.is_plugin_added::<bevy::gizmos::GizmoPlugin>() {
-            app.add_systems(Update, gizmos::draw_gizmos.after(CmanetSystems::Filter));
+            app.init_gizmo_group::<gizmos::CmanetGizmos>().add_systems(Startup, gizmos::configure_gizmos).add_systems(
+                Update,
+                (gizmos::show_gizmos_to_viewers, gizmos::draw_gizmos).after(CmanetSystems::Filter),
+            );
         }
     }
 }

@@ -60,3 +60,77 @@ pub fn params_in_world(canonical: &BodyParams, body_to_world: &Extrinsics, pelvi
     out.transl = (r * j0 + body_to_world.translation - j0).cast::<f32>();
     out
 }
+
+/// One view's 2D evidence for the body's position: where the camera is, its intrinsics, and the
+/// keypoints it saw (pixels and confidence).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ObservedView {
+    /// The camera's known world to camera transform.
+    pub world_to_camera: Extrinsics,
+    /// The camera's intrinsics.
+    pub intrinsics: crate::geometry::Intrinsics,
+    /// The detected keypoints: pixel x, pixel y, confidence.
+    pub keypoints: crate::data::Keypoints2d,
+}
+
+/// The body's world translation `t` (body to world: `X_w = R X_b + t`) that best explains the
+/// views' keypoints, given the body's rotation `rotation` and its canonical keypoints: every seen
+/// keypoint must lie on its viewing ray, two linear equations each
+/// (`[x]_× (R_c (R X + t) + t_c) = 0` with `x` the normalised image point), solved by weighted
+/// least squares, then once more with the points that reproject badly down-weighted (Huber).
+/// `None` when the views do not pin the position down (fewer than two seen keypoints or a
+/// degenerate system).
+pub fn body_translation_from_rays(
+    rotation: &Matrix3<f64>,
+    keypoints: &crate::data::Keypoints3d,
+    views: &[ObservedView],
+) -> Option<Vector3<f64>> {
+    use crate::data::format::MIN_CONFIDENCE;
+    use nalgebra::{Matrix3x1, Vector2};
+    // Rows (a, b): a · t = b.
+    let mut rows: Vec<(Vector3<f64>, f64, f64, usize)> = Vec::new(); // a, b, confidence, observation
+    let mut observations: Vec<(Extrinsics, Vector2<f64>, Vector3<f64>)> = Vec::new();
+    for view in views {
+        let rc = view.world_to_camera.rotation;
+        for (k, kp) in view.keypoints.iter().enumerate() {
+            let confidence = kp[2] as f64;
+            if confidence.is_nan() || confidence < MIN_CONFIDENCE as f64 || !kp[0].is_finite() || !kp[1].is_finite() {
+                continue;
+            }
+            let x = view.intrinsics.normalize(&Vector2::new(kp[0] as f64, kp[1] as f64));
+            let point = rotation * Vector3::from(keypoints[k]).cast::<f64>();
+            // Camera-frame point: q = Rc t + (Rc p + tc). Equations: q.x - x q.z = 0, q.y - y q.z = 0.
+            let offset = rc * point + view.world_to_camera.translation;
+            for (row, coordinate) in [(0usize, x.x), (1usize, x.y)] {
+                let a: Matrix3x1<f64> = (rc.row(row) - rc.row(2) * coordinate).transpose();
+                let b = -(offset[row] - coordinate * offset.z);
+                rows.push((a, b, confidence, observations.len()));
+            }
+            observations.push((view.world_to_camera, x, point));
+        }
+    }
+    if observations.len() < 2 {
+        return None;
+    }
+    let solve = |weights: &dyn Fn(usize) -> f64| -> Option<Vector3<f64>> {
+        let mut ata = Matrix3::zeros();
+        let mut atb = Vector3::zeros();
+        for (a, b, c, o) in &rows {
+            let w = c * weights(*o);
+            ata += a * a.transpose() * w;
+            atb += a * *b * w;
+        }
+        let t = ata.try_inverse()? * atb;
+        t.iter().all(|v| v.is_finite()).then_some(t)
+    };
+    let first = solve(&|_| 1.0)?;
+    // Huber weights on the reprojection error (normalised image units).
+    const HUBER: f64 = 0.02;
+    let residual = |o: usize| {
+        let (camera, x, point) = &observations[o];
+        let q = camera.rotation * (point + first) + camera.translation;
+        if q.z <= 1e-3 { f64::INFINITY } else { (Vector2::new(q.x / q.z, q.y / q.z) - x).norm() }
+    };
+    let residuals: Vec<f64> = (0..observations.len()).map(residual).collect();
+    solve(&|o| if residuals[o] <= HUBER { 1.0 } else { HUBER / residuals[o] }).or(Some(first))
+}

@@ -1,0 +1,194 @@
+//! What every example shares: the command line (`--headless --frames N --screenshot PATH
+//! --report PATH`), the app (a window with the cmanet panel, or headless on Mesa's software
+//! Vulkan), the run's bookkeeping (frames, estimates, inference time) and the JSON report.
+#![allow(dead_code)] // each example uses its own part
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bevy::app::ScheduleRunnerPlugin;
+use bevy::asset::RenderAssetUsages;
+use bevy::camera::RenderTarget;
+use bevy::prelude::*;
+use bevy::render::RenderPlugin;
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat, TextureUsages};
+use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+use bevy::window::ExitCondition;
+use bevy::winit::WinitPlugin;
+use clap::Parser;
+use cmanet::plugin::{CmanetPanelPlugin, PoseEstimated};
+use serde_json::{Map, Value, json};
+
+/// The options every example takes.
+#[derive(Parser, Clone, Debug, Default)]
+pub struct ExampleArgs {
+    /// Run without a window (Mesa's software Vulkan works).
+    #[arg(long)]
+    pub headless: bool,
+    /// Stop after this many frames (headless runs default to 300).
+    #[arg(long)]
+    pub frames: Option<u32>,
+    /// Save a screenshot of the main view here at the end.
+    #[arg(long)]
+    pub screenshot: Option<PathBuf>,
+    /// Write a JSON report of the run here at the end.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+/// The run: its options, its counts, and what goes into the report.
+#[derive(Resource)]
+pub struct Run {
+    /// The options.
+    pub args: ExampleArgs,
+    /// The main view's image when headless (screenshots are taken of it).
+    pub main_image: Option<Handle<Image>>,
+    /// Frames so far.
+    pub frames: u32,
+    /// Wall clock at the first frame.
+    pub started: Option<Instant>,
+    /// Detection + network time of every estimate, ms.
+    pub inference_ms: Vec<f64>,
+    /// Capture-to-estimate latency of every estimate, ms.
+    pub latency_ms: Vec<f64>,
+    /// Views of the last estimate.
+    pub views: usize,
+    /// Keys the example adds to the report.
+    pub extra: Map<String, Value>,
+    finishing: Option<u32>,
+}
+
+impl Run {
+    /// Frames to run for, if limited.
+    pub fn limit(&self) -> Option<u32> {
+        self.args.frames.or(self.args.headless.then_some(300))
+    }
+}
+
+/// The example's app: `DefaultPlugins` with a window and the cmanet panel, or headless.
+pub fn app(args: ExampleArgs, title: &str) -> App {
+    let assets = AssetPlugin { file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(), ..default() };
+    let mut app = App::new();
+    if args.headless {
+        app.add_plugins((
+            DefaultPlugins
+                .set(WindowPlugin { primary_window: None, exit_condition: ExitCondition::DontExit, ..default() })
+                .set(RenderPlugin { synchronous_pipeline_compilation: true, ..default() })
+                .set(assets)
+                .disable::<WinitPlugin>(),
+            ScheduleRunnerPlugin::run_loop(Duration::ZERO),
+        ));
+    } else {
+        app.add_plugins((
+            DefaultPlugins
+                .set(WindowPlugin { primary_window: Some(Window { title: title.into(), ..default() }), ..default() })
+                .set(assets),
+            bevy_egui::EguiPlugin::default(),
+            CmanetPanelPlugin,
+        ));
+    }
+    app.insert_resource(Run {
+        args,
+        main_image: None,
+        frames: 0,
+        started: None,
+        inference_ms: Vec::new(),
+        latency_ms: Vec::new(),
+        views: 0,
+        extra: Map::new(),
+        finishing: None,
+    })
+    .add_systems(Update, record_estimates)
+    .add_systems(Last, finish);
+    app
+}
+
+/// An image a camera can render into and the plugin can read back.
+pub fn render_target(images: &mut Assets<Image>, width: u32, height: u32) -> Handle<Image> {
+    let mut image = Image::new_uninit(
+        Extent3d { width, height, depth_or_array_layers: 1 },
+        TextureDimension::D2,
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::RENDER_WORLD,
+    );
+    image.texture_descriptor.usage |=
+        TextureUsages::RENDER_ATTACHMENT | TextureUsages::COPY_SRC | TextureUsages::TEXTURE_BINDING;
+    images.add(image)
+}
+
+/// Where the main view renders: the window, or (headless) an image for the screenshot.
+pub fn main_view_target(run: &mut Run, images: &mut Assets<Image>) -> Option<RenderTarget> {
+    run.args.headless.then(|| {
+        let image = render_target(images, 800, 450);
+        run.main_image = Some(image.clone());
+        RenderTarget::Image(image.into())
+    })
+}
+
+fn record_estimates(mut estimates: MessageReader<PoseEstimated>, mut run: ResMut<Run>) {
+    for e in estimates.read() {
+        run.inference_ms.push((e.timing.detection + e.timing.network).as_secs_f64() * 1000.0);
+        run.latency_ms.push(e.timing.latency.as_secs_f64() * 1000.0);
+        run.views = e.views.len();
+    }
+}
+
+/// The `q`-quantile of `values` (0 when empty).
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Frames to wait for the screenshot to reach the disk.
+const SCREENSHOT_FRAMES: u32 = 60;
+
+fn finish(mut commands: Commands, mut run: ResMut<Run>, mut exit: MessageWriter<AppExit>) {
+    let now = Instant::now();
+    let started = *run.started.get_or_insert(now);
+    run.frames += 1;
+    let Some(limit) = run.limit() else { return };
+    if run.frames == limit {
+        if let Some(path) = run.args.screenshot.clone() {
+            let _ = std::fs::remove_file(&path);
+            let shot = match &run.main_image {
+                Some(image) => Screenshot::image(image.clone()),
+                None => Screenshot::primary_window(),
+            };
+            commands.spawn(shot).observe(save_to_disk(path));
+        }
+        run.finishing = Some(run.frames);
+        // The figures are those of the `limit` frames, not of the wait for the screenshot.
+        let seconds = now.duration_since(started).as_secs_f64().max(1e-9);
+        let report = json!({
+            "frames": run.frames,
+            "views": run.views,
+            "estimated_frames": run.inference_ms.len(),
+            "fps": run.frames as f64 / seconds,
+            "estimates_per_s": run.inference_ms.len() as f64 / seconds,
+            "inference_ms_p50": quantile(&run.inference_ms, 0.5),
+            "inference_ms_p95": quantile(&run.inference_ms, 0.95),
+            "latency_ms_p50": quantile(&run.latency_ms, 0.5),
+        });
+        let mut report = report.as_object().cloned().unwrap_or_default();
+        report.extend(run.extra.clone());
+        if let Some(path) = &run.args.report {
+            let text = serde_json::to_string_pretty(&Value::Object(report)).unwrap_or_default();
+            if let Err(e) = std::fs::write(path, text) {
+                error!("cannot write the report {}: {e}", path.display());
+            }
+        }
+    }
+    if let Some(at) = run.finishing {
+        let shot_done = run.args.screenshot.as_ref().is_none_or(|p| p.exists());
+        if shot_done || run.frames >= at + SCREENSHOT_FRAMES {
+            if !shot_done {
+                error!("the screenshot was not written");
+            }
+            exit.write(AppExit::Success);
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The virtual studio: a performer (the open avatar playing a motion from the synthetic motion
+//! library) filmed by four Bevy cameras rendering to textures; `CmanetPlugin` reads those
+//! textures, estimates the pose and the cameras, and drives a second avatar standing beside the
+//! performer. The accuracy against the performer's true joints and the true cameras is measured
+//! live (shown in a window, and in the report).
+//!
+//! ```text
+//! cargo run --release --example virtual_studio
+//! cargo run --release --example virtual_studio -- --headless --frames 240 --screenshot studio.png --report studio.json
+//! ```
+
+#[path = "common/mod.rs"]
+mod common;
+
+use bevy::camera::visibility::RenderLayers;
+use bevy::prelude::*;
+use bevy::world_serialization::WorldInstanceReady;
+use clap::Parser;
+use cmanet::body::{BodyModel, JOINT_NAMES, NUM_BETAS};
+use cmanet::data::Keypoints3d;
+use cmanet::data::synth::MotionKind;
+use cmanet::data::synth::animate::{AnimatedFrame, animate};
+use cmanet::data::synth::motion::{MotionContext, sample};
+use cmanet::data::synth::random::Rng;
+use cmanet::eval::metrics::{KeypointSet, median, mpjpe, pa_mpjpe, relative_rotation_errors};
+use cmanet::geometry::Extrinsics;
+use cmanet::plugin::{AvatarRig, CaptureView, CmanetAvatar, CmanetPlugin, CmanetSystems, PoseEstimated};
+use common::{ExampleArgs, Run};
+use nalgebra::{UnitQuaternion, Vector3};
+use serde_json::json;
+
+#[derive(Parser, Clone, Debug, Resource)]
+#[command(about = "A performer filmed by four virtual cameras drives a second avatar through CmanetPlugin")]
+struct Args {
+    #[command(flatten)]
+    common: ExampleArgs,
+    /// The performer's motion (walk, run, squat, jump, lunge, kick, reach, wave, pick_up, turn,
+    /// sit_to_stand, dance).
+    #[arg(long, default_value = "dance")]
+    motion: String,
+    /// Seed of the motion.
+    #[arg(long, default_value_t = 3)]
+    seed: u64,
+    /// Number of capture cameras.
+    #[arg(long, default_value_t = 4)]
+    views: usize,
+    /// Width and height of every capture camera's image, pixels.
+    #[arg(long, default_value_t = 320)]
+    size: u32,
+}
+
+/// The performer's motion, one frame per app frame.
+#[derive(Resource)]
+struct Performance {
+    frames: Vec<AnimatedFrame>,
+    pelvis_rest: Vec3,
+}
+
+impl Performance {
+    fn at(&self, frame: u32) -> &AnimatedFrame {
+        &self.frames[frame as usize % self.frames.len()]
+    }
+}
+
+#[derive(Component)]
+struct Performer;
+
+#[derive(Component)]
+struct PerformerRig(AvatarRig);
+
+/// Errors of every estimate against the truth.
+#[derive(Resource, Default)]
+struct Accuracy {
+    mpjpe_mm: Vec<f64>,
+    pa_mpjpe_mm: Vec<f64>,
+    camera_deg: Vec<f64>,
+}
+
+fn main() {
+    let args = Args::parse();
+    let Some(kind) = MotionKind::from_name(&args.motion) else {
+        eprintln!("unknown motion {}", args.motion);
+        std::process::exit(2);
+    };
+    let model = match BodyModel::open_body() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("the body model: {e}");
+            std::process::exit(1);
+        }
+    };
+    let betas = [0.0; NUM_BETAS];
+    let rest = model.rest_joints(&betas);
+    let duration = 12.0;
+    let context = MotionContext { duration, leg_length: rest[1].y };
+    let motion = sample(kind, &mut Rng::new(args.seed), &context);
+    let frames = match animate(&model, &betas, motion.as_ref(), (duration * 30.0) as usize, 30.0) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("the motion: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mut app = common::app(args.common.clone(), "cmanet virtual studio");
+    app.add_plugins(CmanetPlugin::default())
+        .insert_resource(Performance { frames, pelvis_rest: Vec3::new(rest[0].x, rest[0].y, rest[0].z) })
+        .insert_resource(args)
+        .init_resource::<Accuracy>()
+        .add_systems(Startup, setup)
+        .add_observer(find_performer_rig)
+        .add_systems(PostUpdate, perform.before(CmanetSystems::Retarget))
+        .add_systems(Update, measure.after(CmanetSystems::Inference));
+    if !app.world().resource::<Run>().args.headless {
+        app.add_systems(bevy_egui::EguiPrimaryContextPass, accuracy_window);
+    }
+    app.run();
+}
+
+fn setup(
+    mut commands: Commands,
+    args: Res<Args>,
+    mut run: ResMut<Run>,
+    mut images: ResMut<Assets<Image>>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    assets: Res<AssetServer>,
+) {
+    let avatar = GltfAssetLabel::Scene(0).from_asset("avatar/open_body.glb");
+    commands.spawn((WorldAssetRoot(assets.load(avatar.clone())), Performer));
+    commands.spawn((WorldAssetRoot(assets.load(avatar)), CmanetAvatar::default(), Transform::from_xyz(1.8, 0.0, 0.0)));
+    commands.spawn((
+        Mesh3d(meshes.add(Plane3d::default().mesh().size(12.0, 12.0))),
+        MeshMaterial3d(materials.add(Color::srgb(0.55, 0.57, 0.6))),
+    ));
+    commands.spawn((
+        DirectionalLight { illuminance: 8000.0, ..default() },
+        Transform::from_xyz(3.0, 6.0, 4.0).looking_at(Vec3::ZERO, Vec3::Y),
+    ));
+    commands.insert_resource(GlobalAmbientLight { brightness: 600.0, ..default() });
+    // The capture cameras: a ring around the performer at different heights.
+    for i in 0..args.views {
+        let angle = std::f32::consts::TAU * i as f32 / args.views as f32 + 0.4;
+        let height = 1.3 + 0.35 * (i % 3) as f32;
+        let eye = Vec3::new(3.6 * angle.sin(), height, 3.6 * angle.cos());
+        let target = common::render_target(&mut images, args.size, args.size);
+        commands.spawn((
+            Camera3d::default(),
+            Camera {
+                order: -1 - i as isize,
+                clear_color: ClearColorConfig::Custom(Color::srgb(0.8, 0.82, 0.86)),
+                ..default()
+            },
+            Msaa::Off,
+            bevy::camera::RenderTarget::Image(target.into()),
+            Projection::Perspective(PerspectiveProjection { fov: 0.9, ..default() }),
+            Transform::from_translation(eye).looking_at(Vec3::new(0.0, 0.95, 0.0), Vec3::Y),
+            CaptureView::default(),
+        ));
+    }
+    let mut main = commands.spawn((
+        Camera3d::default(),
+        Msaa::Off,
+        RenderLayers::from_layers(&[0, ESTIMATE_LAYER]),
+        Camera { clear_color: ClearColorConfig::Custom(Color::srgb(0.93, 0.94, 0.96)), ..default() },
+        Transform::from_xyz(0.9, 2.2, 5.4).looking_at(Vec3::new(0.9, 0.9, 0.0), Vec3::Y),
+    ));
+    if let Some(target) = common::main_view_target(&mut run, &mut images) {
+        main.insert(target);
+    }
+}
+
+/// The render layer of the estimated avatar: the main view sees it, the capture cameras do not
+/// (they film only the performer).
+const ESTIMATE_LAYER: usize = 1;
+
+fn find_performer_rig(
+    ready: On<WorldInstanceReady>,
+    performers: Query<(), With<Performer>>,
+    avatars: Query<(), With<CmanetAvatar>>,
+    children: Query<&Children>,
+    names: Query<&Name>,
+    mut commands: Commands,
+) {
+    if performers.contains(ready.entity) {
+        let rig = AvatarRig::find(ready.entity, &JOINT_NAMES, &children, &names);
+        commands.entity(ready.entity).insert(PerformerRig(rig));
+    }
+    if avatars.contains(ready.entity) {
+        for part in children.iter_descendants(ready.entity) {
+            commands.entity(part).insert(RenderLayers::layer(ESTIMATE_LAYER));
+        }
+    }
+}
+
+/// Poses the performer for this frame (keyed by the frame number, so the truth of a capture is
+/// known exactly).
+fn perform(
+    performers: Query<&PerformerRig>,
+    performance: Res<Performance>,
+    frame: Res<bevy::diagnostic::FrameCount>,
+    mut transforms: Query<&mut Transform>,
+) {
+    for rig in &performers {
+        rig.0.apply(&performance.at(frame.0).params, Some(performance.pelvis_rest), &mut transforms);
+    }
+}
+
+fn true_camera(transform: &GlobalTransform) -> Extrinsics {
+    let (_, r, p) = transform.to_scale_rotation_translation();
+    let q = UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(r.w as f64, r.x as f64, r.y as f64, r.z as f64));
+    Extrinsics::from_bevy_camera(&q, &Vector3::new(p.x as f64, p.y as f64, p.z as f64))
+}
+
+fn to_keypoints(points: &[Vector3<f32>]) -> Keypoints3d {
+    std::array::from_fn(|k| [points[k].x, points[k].y, points[k].z])
+}
+
+fn seen_by(camera: &Extrinsics, keypoints: &Keypoints3d) -> Keypoints3d {
+    keypoints.map(|k| {
+        let p = camera.to_camera(&Vector3::new(k[0] as f64, k[1] as f64, k[2] as f64));
+        [p.x as f32, p.y as f32, p.z as f32]
+    })
+}
+
+/// Measures every estimate against the performer's truth in its capture frame.
+fn measure(
+    mut estimates: MessageReader<PoseEstimated>,
+    performance: Res<Performance>,
+    cameras: Query<&GlobalTransform, With<CaptureView>>,
+    mut accuracy: ResMut<Accuracy>,
+    mut run: ResMut<Run>,
+) {
+    for estimate in estimates.read() {
+        let truth = to_keypoints(&performance.at(estimate.frame).keypoints);
+        let mut estimated = Vec::new();
+        let mut true_cameras = Vec::new();
+        let mut errors = Vec::new();
+        for view in &estimate.views {
+            let (Some(camera), Ok(transform)) = (view.camera, cameras.get(view.entity)) else { continue };
+            let true_camera = true_camera(transform);
+            errors.push(mpjpe(
+                &seen_by(&camera, &estimate.keypoints_canonical),
+                &seen_by(&true_camera, &truth),
+                KeypointSet::All,
+            ));
+            estimated.push(camera);
+            true_cameras.push(true_camera);
+        }
+        if errors.is_empty() {
+            continue;
+        }
+        accuracy.mpjpe_mm.push(errors.iter().sum::<f64>() / errors.len() as f64 * 1000.0);
+        accuracy.pa_mpjpe_mm.push(pa_mpjpe(&estimate.keypoints_canonical, &truth, KeypointSet::All) * 1000.0);
+        accuracy.camera_deg.extend(relative_rotation_errors(&estimated, &true_cameras));
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        run.extra.insert("mpjpe_mm".into(), json!(mean(&accuracy.mpjpe_mm)));
+        run.extra.insert("pa_mpjpe_mm".into(), json!(mean(&accuracy.pa_mpjpe_mm)));
+        run.extra.insert("camera_rot_err_deg".into(), json!(median(&accuracy.camera_deg)));
+    }
+}
+
+fn accuracy_window(mut contexts: bevy_egui::EguiContexts, accuracy: Res<Accuracy>) -> Result {
+    use bevy_egui::egui;
+    let ctx = contexts.ctx_mut()?;
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let last = |v: &[f64]| v.last().copied().unwrap_or(f64::NAN);
+    egui::Window::new("accuracy against the performer").default_pos([12.0, 12.0]).show(ctx, |ui| {
+        ui.label(format!("estimates: {}", accuracy.mpjpe_mm.len()));
+        ui.label(format!("MPJPE {:.0} mm (now {:.0})", mean(&accuracy.mpjpe_mm), last(&accuracy.mpjpe_mm)));
+        ui.label(format!("PA-MPJPE {:.0} mm (now {:.0})", mean(&accuracy.pa_mpjpe_mm), last(&accuracy.pa_mpjpe_mm)));
+        ui.label(format!("camera rotation error {:.1} deg (median)", median(&accuracy.camera_deg)));
+    });
+    Ok(())
+}
