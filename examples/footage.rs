@@ -1,0 +1,149 @@
+//! Real footage: the shipped Pose2Sim sample (four calibrated cameras, 100 frames at 60 fps) played
+//! as four image sequences; `CmanetPlugin` detects the person in each, estimates the pose and the
+//! cameras, and drives the avatar in the calibrated world. The estimated cameras (orange) are drawn
+//! against the calibrated ones (grey), and their rotation error is measured.
+//!
+//! ```text
+//! cargo run --release --example footage
+//! cargo run --release --example footage -- --headless --frames 200 --screenshot footage.png --report footage.json
+//! ```
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::path::Path;
+
+use bevy::prelude::*;
+use clap::Parser;
+use cmanet::data::calibration::read_calibration_toml;
+use cmanet::detect::{RgbImage, frame_files};
+use cmanet::eval::metrics::{median, relative_rotation_errors};
+use cmanet::geometry::Extrinsics;
+use cmanet::plugin::{CaptureView, CmanetAvatar, CmanetPlugin, CmanetSystems, ImageSequence, PoseEstimated};
+use common::{ExampleArgs, Run};
+use serde_json::json;
+
+#[derive(Parser, Clone, Debug)]
+#[command(about = "The shipped real sample (four calibrated cameras) drives the avatar through CmanetPlugin")]
+struct Args {
+    #[command(flatten)]
+    common: ExampleArgs,
+    /// Playback rate, frames per second (the footage was filmed at 60).
+    #[arg(long, default_value_t = 60.0)]
+    fps: f64,
+}
+
+/// The calibrated cameras, by view entity.
+#[derive(Resource, Default)]
+struct Calibrated(Vec<(Entity, Extrinsics)>);
+
+/// Every estimate's relative camera rotation errors, degrees.
+#[derive(Resource, Default)]
+struct CameraErrors(Vec<f64>);
+
+fn main() {
+    let args = Args::parse();
+    let mut app = common::app(args.common.clone(), "cmanet: real footage");
+    app.add_plugins(CmanetPlugin::default())
+        .insert_resource(PlaybackRate(args.fps))
+        .init_resource::<Calibrated>()
+        .init_resource::<CameraErrors>()
+        .add_systems(Startup, setup)
+        .add_systems(Update, measure.after(CmanetSystems::Inference));
+    app.run();
+}
+
+#[derive(Resource)]
+struct PlaybackRate(f64);
+
+#[allow(clippy::too_many_arguments)]
+fn setup(
+    mut commands: Commands,
+    rate: Res<PlaybackRate>,
+    mut run: ResMut<Run>,
+    mut calibrated: ResMut<Calibrated>,
+    mut images: ResMut<Assets<Image>>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    assets: Res<AssetServer>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/pose2sim_demo");
+    let cameras = match read_calibration_toml(&dir.join("calibration.toml")) {
+        Ok(c) => c,
+        Err(e) => {
+            error!("the sample's calibration: {e}");
+            exit.write(AppExit::error());
+            return;
+        }
+    };
+    let mut centre = Vec3::ZERO;
+    for (i, camera) in cameras.iter().enumerate() {
+        let frames = frame_files(&dir.join(format!("cam{:02}", i + 1))).unwrap_or_default();
+        let Some(size) = frames.first().and_then(|f| RgbImage::open(f).ok()).map(|im| (im.width(), im.height())) else {
+            error!("no frames for {}", camera.name);
+            continue;
+        };
+        let intrinsics = camera.intrinsics_for(size.0 as f64, size.1 as f64);
+        // The calibration's world is +y up, metres: the camera's place is its Bevy transform.
+        let (q, p) = camera.extrinsics.to_bevy_camera();
+        let position = Vec3::new(p.x as f32, p.y as f32, p.z as f32);
+        centre += position / cameras.len() as f32;
+        let transform = Transform::from_translation(position)
+            .with_rotation(Quat::from_xyzw(q.i as f32, q.j as f32, q.k as f32, q.w as f32));
+        let entity = commands
+            .spawn((
+                Name::new(camera.name.clone()),
+                transform,
+                CaptureView::default(),
+                ImageSequence::new(frames, rate.0, intrinsics),
+            ))
+            .id();
+        calibrated.0.push((entity, camera.extrinsics));
+    }
+    let floor = Vec3::new(centre.x, 0.0, centre.z);
+    commands.spawn((
+        WorldAssetRoot(assets.load(GltfAssetLabel::Scene(0).from_asset("avatar/open_body.glb"))),
+        CmanetAvatar::default(),
+    ));
+    commands.spawn((
+        Mesh3d(meshes.add(Plane3d::default().mesh().size(10.0, 10.0))),
+        MeshMaterial3d(materials.add(Color::srgb(0.55, 0.57, 0.6))),
+        Transform::from_translation(floor),
+    ));
+    commands.spawn((
+        DirectionalLight { illuminance: 8000.0, ..default() },
+        Transform::from_xyz(3.0, 6.0, 4.0).looking_at(Vec3::ZERO, Vec3::Y),
+    ));
+    commands.insert_resource(GlobalAmbientLight { brightness: 600.0, ..default() });
+    let mut main = commands.spawn((
+        Camera3d::default(),
+        Msaa::Off,
+        Camera { clear_color: ClearColorConfig::Custom(Color::srgb(0.93, 0.94, 0.96)), ..default() },
+        Transform::from_translation(floor + Vec3::new(4.5, 3.2, 5.5)).looking_at(floor + Vec3::Y * 0.9, Vec3::Y),
+    ));
+    if let Some(target) = common::main_view_target(&mut run, &mut images) {
+        main.insert(target);
+    }
+}
+
+/// Compares every estimate's cameras with the calibration.
+fn measure(
+    mut estimates: MessageReader<PoseEstimated>,
+    calibrated: Res<Calibrated>,
+    mut errors: ResMut<CameraErrors>,
+    mut run: ResMut<Run>,
+) {
+    for estimate in estimates.read() {
+        let (estimated, truth): (Vec<Extrinsics>, Vec<Extrinsics>) = estimate
+            .views
+            .iter()
+            .filter_map(|v| {
+                let truth = calibrated.0.iter().find(|(e, _)| *e == v.entity)?.1;
+                Some((v.camera?, truth))
+            })
+            .unzip();
+        errors.0.extend(relative_rotation_errors(&estimated, &truth));
+        run.extra.insert("camera_rot_err_deg".into(), json!(median(&errors.0)));
+    }
+}
