@@ -14,6 +14,7 @@ pub mod compute;
 pub mod data;
 pub mod detect;
 pub mod eval;
+pub mod export;
 pub mod filter;
 pub mod fit;
 pub mod geometry;

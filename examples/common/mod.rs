@@ -16,7 +16,7 @@ use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use bevy::window::ExitCondition;
 use bevy::winit::WinitPlugin;
 use clap::Parser;
-use cmanet::plugin::{CmanetPanelPlugin, PoseEstimated};
+use cmanet::plugin::{CmanetPanelPlugin, PoseEstimated, TakeRecorder};
 use serde_json::{Map, Value, json};
 
 /// The options every example takes.
@@ -34,6 +34,10 @@ pub struct ExampleArgs {
     /// Write a JSON report of the run here at the end.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Record the whole run as a take and save it here at the end (`NAME.safetensors`, with
+    /// `NAME.bvh` and `NAME.glb` beside it).
+    #[arg(long)]
+    pub take: Option<PathBuf>,
 }
 
 /// The run: its options, its counts, and what goes into the report.
@@ -98,6 +102,11 @@ pub fn app(args: ExampleArgs, title: &str) -> App {
         extra: Map::new(),
         finishing: None,
     })
+    .add_systems(Startup, |run: Res<Run>, mut recorder: ResMut<TakeRecorder>| {
+        if run.args.take.is_some() {
+            recorder.start();
+        }
+    })
     .add_systems(Update, record_estimates)
     .add_systems(Last, finish);
     app
@@ -146,7 +155,12 @@ pub fn quantile(values: &[f64], q: f64) -> f64 {
 /// Frames to wait for the screenshot to reach the disk.
 const SCREENSHOT_FRAMES: u32 = 60;
 
-fn finish(mut commands: Commands, mut run: ResMut<Run>, mut exit: MessageWriter<AppExit>) {
+fn finish(
+    mut commands: Commands,
+    mut run: ResMut<Run>,
+    recorder: Option<Res<TakeRecorder>>,
+    mut exit: MessageWriter<AppExit>,
+) {
     let now = Instant::now();
     let started = *run.started.get_or_insert(now);
     run.frames += 1;
@@ -161,6 +175,15 @@ fn finish(mut commands: Commands, mut run: ResMut<Run>, mut exit: MessageWriter<
             commands.spawn(shot).observe(save_to_disk(path));
         }
         run.finishing = Some(run.frames);
+        if let (Some(path), Some(recorder)) = (run.args.take.clone(), recorder) {
+            let folder = path.parent().map(PathBuf::from).unwrap_or_default();
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "take".into());
+            match recorder.save(&folder, &name) {
+                Ok(paths) => info!("saved the take: {paths:?}"),
+                Err(e) => error!("cannot save the take: {e}"),
+            }
+            run.extra.insert("take_frames".into(), json!(recorder.take.frames.len()));
+        }
         // The figures are those of the `limit` frames, not of the wait for the screenshot.
         let seconds = now.duration_since(started).as_secs_f64().max(1e-9);
         let report = json!({

@@ -212,6 +212,25 @@ enum Command {
     },
     /// Detect 2D keypoints (BlazePose) in one image folder per view and write a `cmanet-mv2d` file.
     Detect(DetectArgs),
+    /// Export a recorded take (`cmanet-take`, or the bodies of a `cmanet-mv3d` estimate) as BVH
+    /// and / or as a glTF animation on the open avatar.
+    Export {
+        /// The take.
+        #[arg(long)]
+        input: PathBuf,
+        /// Write BVH here.
+        #[arg(long)]
+        bvh: Option<PathBuf>,
+        /// Write a binary glTF (the avatar with the take as its animation `take`) here.
+        #[arg(long)]
+        gltf: Option<PathBuf>,
+        /// The avatar to animate. Default: the shipped `assets/avatar/open_body.glb`.
+        #[arg(long)]
+        avatar: Option<PathBuf>,
+        /// Print what was written as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a body model's size, joints, heights across the first shape component and the
     /// explained variance of its shape space.
     BodyInfo {
@@ -288,6 +307,7 @@ fn main() -> ExitCode {
         }
         Command::Estimate(args) => estimate(args),
         Command::Detect(args) => detect_command(args),
+        Command::Export { input, bvh, gltf, avatar, json } => export(&input, bvh, gltf, avatar, json),
         Command::Eval { truth, methods, per_sequence, json } => eval(&truth, &methods, per_sequence, json),
     };
     match result {
@@ -535,6 +555,41 @@ fn eval(truth: &Path, methods: &[(String, PathBuf)], per_sequence: bool, json: b
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report.to_markdown(per_sequence));
+    }
+    Ok(())
+}
+
+fn export(
+    input: &std::path::Path,
+    bvh: Option<PathBuf>,
+    gltf: Option<PathBuf>,
+    avatar: Option<PathBuf>,
+    json: bool,
+) -> Result<(), AnyError> {
+    if bvh.is_none() && gltf.is_none() {
+        return Err("nothing to write: pass --bvh and / or --gltf".into());
+    }
+    let take = cmanet::data::Take::read(input)?;
+    let model = BodyModel::open_body()?;
+    let frames = take.resampled().len();
+    let write = |path: &PathBuf, bytes: &[u8]| {
+        std::fs::write(path, bytes).map_err(|e| format!("{}: cannot write: {e}", path.display()))
+    };
+    if let Some(path) = &bvh {
+        write(path, cmanet::export::write_bvh(&take, &model)?.as_bytes())?;
+    }
+    if let Some(path) = &gltf {
+        let avatar = avatar
+            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/avatar/open_body.glb"));
+        let bytes = std::fs::read(&avatar).map_err(|e| format!("{}: cannot read: {e}", avatar.display()))?;
+        write(path, &cmanet::export::animated_glb(&take, &model, &bytes)?)?;
+    }
+    if json {
+        println!("{}", serde_json::json!({"frames": frames, "fps": take.fps, "bvh": bvh, "gltf": gltf}));
+    } else {
+        for path in bvh.iter().chain(&gltf) {
+            println!("wrote {} ({frames} frames at {} fps)", path.display(), take.fps);
+        }
     }
     Ok(())
 }

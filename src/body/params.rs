@@ -41,6 +41,27 @@ impl BodyParams {
         std::array::from_fn(|j| axis_angle_to_matrix(&self.local_rotation(j)))
     }
 
+    /// The pose `w` of the way from `self` to `other` (0 gives `self`, 1 `other`): rotations on
+    /// the shortest arc, translation and shape linearly.
+    pub fn interpolate(&self, other: &Self, w: f32) -> Self {
+        use crate::geometry::{axis_angle_to_quaternion, quaternion_to_axis_angle};
+        let mut out = self.clone();
+        for j in 0..NUM_JOINTS {
+            let (a, b) =
+                (axis_angle_to_quaternion(&self.local_rotation(j)), axis_angle_to_quaternion(&other.local_rotation(j)));
+            let b = if a.coords.dot(&b.coords) < 0.0 {
+                nalgebra::UnitQuaternion::new_unchecked(-b.into_inner())
+            } else {
+                b
+            };
+            let q = a.try_slerp(&b, w, 1e-9).unwrap_or(if w < 0.5 { a } else { b });
+            out.set_local_rotation(j, quaternion_to_axis_angle(&q));
+        }
+        out.transl = self.transl.lerp(&other.transl, w);
+        out.betas = std::array::from_fn(|k| self.betas[k] + w * (other.betas[k] - self.betas[k]));
+        out
+    }
+
     /// Whether every number is finite.
     pub fn is_finite(&self) -> bool {
         self.global_orient

@@ -22,6 +22,7 @@ pub mod messages;
 #[cfg(feature = "egui")]
 pub mod panel;
 pub mod placement;
+pub mod recording;
 pub mod retarget;
 pub mod rig;
 pub mod settings;
@@ -37,6 +38,7 @@ pub use messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEs
 #[cfg(feature = "egui")]
 pub use panel::{CmanetPanelPlugin, PanelState};
 pub use placement::{ObservedView, PlacedView, body_in_world, body_translation_from_rays, params_in_world};
+pub use recording::TakeRecorder;
 pub use retarget::{AvatarBones, BoneMap, BoneRest, CmanetAvatar, bone_transforms};
 pub use rig::{AvatarRig, axis_angle_to_quat};
 pub use settings::CmanetSettings;
@@ -86,6 +88,7 @@ impl Plugin for CmanetPlugin {
             .insert_resource(smoothing::Smoother(crate::filter::PoseFilter::new(self.settings.one_euro())))
             .init_resource::<CmanetPose>()
             .init_resource::<LatestEstimate>()
+            .init_resource::<TakeRecorder>()
             .add_message::<PoseEstimated>()
             .configure_sets(Update, (CmanetSystems::Capture, CmanetSystems::Inference, CmanetSystems::Filter).chain())
             .configure_sets(
@@ -101,7 +104,9 @@ impl Plugin for CmanetPlugin {
                     (capture::request_readbacks, capture::stop_readbacks, capture::play_sequences)
                         .in_set(CmanetSystems::Capture),
                     inference::run_inference.in_set(CmanetSystems::Inference),
-                    (smoothing::smooth_poses, gizmos::keep_latest).in_set(CmanetSystems::Filter),
+                    (smoothing::smooth_poses, recording::record_takes, gizmos::keep_latest)
+                        .chain()
+                        .in_set(CmanetSystems::Filter),
                 ),
             )
             .add_systems(

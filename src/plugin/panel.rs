@@ -9,6 +9,7 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use super::inference::ViewStatus;
 use super::messages::PoseEstimated;
+use super::recording::TakeRecorder;
 use super::settings::CmanetSettings;
 use crate::body::NUM_KEYPOINTS;
 
@@ -55,6 +56,8 @@ pub struct PanelState {
     textures: HashMap<Entity, (u32, egui::TextureHandle)>,
     /// (capture time s, latency ms) of the latest estimates.
     history: VecDeque<(f64, f32)>,
+    /// What the last save of a take did.
+    saved: Option<String>,
 }
 
 impl PanelState {
@@ -80,6 +83,7 @@ fn draw_panel(
     mut contexts: EguiContexts,
     mut state: ResMut<PanelState>,
     mut settings: ResMut<CmanetSettings>,
+    mut recorder: ResMut<TakeRecorder>,
     views: Query<(Entity, &ViewStatus)>,
 ) -> Result {
     if state.hidden {
@@ -137,6 +141,30 @@ fn draw_panel(
         ui.checkbox(&mut settings.show_cameras, "show cameras");
         ui.checkbox(&mut settings.show_skeleton, "show skeleton");
         ui.checkbox(&mut settings.hold_rig, "hold the estimated rig still");
+        ui.separator();
+        ui.horizontal(|ui| {
+            if recorder.recording {
+                if ui.button("stop").clicked() {
+                    recorder.recording = false;
+                }
+            } else if ui.button("record").clicked() {
+                recorder.start();
+            }
+            ui.label(format!("take: {} frames", recorder.take.frames.len()));
+            if !recorder.recording && !recorder.take.frames.is_empty() && ui.button("save").clicked() {
+                let name = format!(
+                    "take-{}",
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+                );
+                state.saved = Some(match recorder.save(std::path::Path::new("takes"), &name) {
+                    Ok(paths) => format!("saved {}", paths.map(|p| p.display().to_string()).join(", ")),
+                    Err(e) => format!("could not save: {e}"),
+                });
+            }
+        });
+        if let Some(saved) = &state.saved {
+            ui.small(saved);
+        }
     });
     Ok(())
 }

@@ -18,6 +18,8 @@ pub struct CmanetPose {
     pub smoothed: Option<BodyParams>,
     /// The app frame the newest estimate was captured at.
     pub frame: u32,
+    /// The capture time of the newest estimate (`Time::elapsed_secs_f64`).
+    pub time: f64,
     /// How many estimates arrived so far.
     pub estimates: u64,
 }
@@ -52,6 +54,7 @@ pub(crate) fn smooth_poses(
         pose.smoothed = smoothed.ok();
         pose.raw = Some(estimate.params.clone());
         pose.frame = estimate.frame;
+        pose.time = estimate.time;
         pose.estimates += 1;
     }
 }

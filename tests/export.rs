@@ -1,0 +1,112 @@
+//! Takes: the `cmanet-take` format round-trips, and exported BVH and glTF files read back give the
+//! same joint positions as the body model for every frame; bad input is a clear error.
+
+use cmanet::body::{BodyModel, BodyParams, NUM_BETAS, NUM_JOINTS};
+use cmanet::data::Take;
+use cmanet::data::synth::MotionKind;
+use cmanet::data::synth::animate::animate;
+use cmanet::data::synth::motion::{MotionContext, sample};
+use cmanet::data::synth::random::Rng;
+use cmanet::export::{animated_glb, read_bvh, read_glb_animation, write_bvh};
+use nalgebra::{Isometry3, Translation3, Vector3};
+
+fn avatar() -> Vec<u8> {
+    std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/avatar/open_body.glb")).unwrap()
+}
+
+/// Two seconds of a synthetic dance at 30 fps, for a body of a non-mean shape.
+fn take(model: &BodyModel) -> Take {
+    let mut betas = [0.0; NUM_BETAS];
+    betas[0] = 1.2;
+    betas[2] = -0.7;
+    let rest = model.rest_joints(&betas);
+    let context = MotionContext { duration: 2.0, leg_length: rest[1].y };
+    let motion = sample(MotionKind::Dance, &mut Rng::new(5), &context);
+    let frames = animate(model, &betas, motion.as_ref(), 60, 30.0).unwrap();
+    Take {
+        fps: 30.0,
+        frames: frames.into_iter().map(|f| f.params).collect(),
+        seconds: (0..60).map(|i| i as f64 / 30.0).collect(),
+        metadata: Default::default(),
+    }
+}
+
+#[test]
+fn takes_round_trip_and_bad_takes_are_refused() {
+    let model = BodyModel::open_body().unwrap();
+    let take = take(&model);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("take.safetensors");
+    take.write(&path).unwrap();
+    assert_eq!(Take::read(&path).unwrap(), take);
+    let mut bad = take.clone();
+    bad.seconds[10] = bad.seconds[9];
+    assert!(bad.write(&path).unwrap_err().to_string().contains("seconds"));
+    let mut bad = take.clone();
+    bad.frames[3].transl.x = f32::NAN;
+    assert!(bad.write(&path).is_err());
+    std::fs::write(&path, b"garbage").unwrap();
+    assert!(Take::read(&path).is_err());
+}
+
+#[test]
+fn bvh_reads_back_to_the_body_models_joints() {
+    let model = BodyModel::open_body().unwrap();
+    let take = take(&model);
+    let text = write_bvh(&take, &model).unwrap();
+    let bvh = read_bvh(&text).unwrap();
+    assert_eq!(bvh.names.len(), NUM_JOINTS);
+    assert_eq!(bvh.frames.len(), take.frames.len());
+    assert!((bvh.frame_time - 1.0 / 30.0).abs() < 1e-7);
+    for (f, params) in take.frames.iter().enumerate() {
+        let expected = model.pose(params, false).unwrap().joints;
+        let got = bvh.joint_positions(f);
+        for (name, g) in bvh.names.iter().zip(&got) {
+            let e = expected[cmanet::body::joint_index(name).unwrap()];
+            let d = (g - e.cast::<f64>()).norm();
+            assert!(d < 1e-4, "frame {f} {name}: {d} m");
+        }
+    }
+    // Upright: the head is above the pelvis in the first frame (Blender imports +y up as up).
+    let p = bvh.joint_positions(0);
+    let head = bvh.names.iter().position(|n| n == "head").unwrap();
+    assert!(p[head].y > p[0].y + 0.3);
+    assert!(read_bvh("HIERARCHY\nROOT a\n{\nCHANNELS 2 Xposition\n").is_err());
+}
+
+/// Global joint positions from local (rotation, translation) pairs.
+fn chain(locals: &[(nalgebra::UnitQuaternion<f32>, Vector3<f32>); NUM_JOINTS]) -> Vec<Vector3<f32>> {
+    let mut globals: Vec<Isometry3<f32>> = Vec::with_capacity(NUM_JOINTS);
+    for (j, (r, t)) in locals.iter().enumerate() {
+        let local = Isometry3::from_parts(Translation3::from(*t), *r);
+        let global = match cmanet::body::PARENTS[j] {
+            Some(p) => globals[p] * local,
+            None => local,
+        };
+        globals.push(global);
+    }
+    globals.iter().map(|g| g.translation.vector).collect()
+}
+
+#[test]
+fn gltf_reads_back_to_the_body_models_joints() {
+    let model = BodyModel::open_body().unwrap();
+    let take = take(&model);
+    let bytes = animated_glb(&take, &model, &avatar()).unwrap();
+    let (times, keys) = read_glb_animation(&bytes, "take").unwrap();
+    assert_eq!(times.len(), take.frames.len());
+    assert!((times[1] - 1.0 / 30.0).abs() < 1e-6);
+    for (f, params) in take.frames.iter().enumerate() {
+        let expected = model.pose(params, false).unwrap().joints;
+        let got = chain(&keys[f]);
+        for j in 0..NUM_JOINTS {
+            assert!((got[j] - expected[j]).norm() < 1e-4, "frame {f} joint {j}");
+        }
+    }
+    // The avatar itself (mesh, skin) is still there: gltf imports it with its skin.
+    let (document, _, _) = gltf::import_slice(&bytes).unwrap();
+    assert!(document.skins().count() >= 1 && document.meshes().count() >= 1);
+    assert!(animated_glb(&take, &model, b"not a glb").is_err());
+    let empty = Take { fps: 30.0, frames: vec![BodyParams::default()], seconds: vec![0.0], ..Default::default() };
+    assert_eq!(read_glb_animation(&animated_glb(&empty, &model, &avatar()).unwrap(), "take").unwrap().0.len(), 1);
+}
