@@ -45,12 +45,12 @@ impl Take {
             }
         }
         for (t, pair) in self.seconds.windows(2).enumerate() {
-            if !(pair[1] > pair[0]) {
+            if pair[1].is_nan() || pair[1] <= pair[0] {
                 return Err(bad("seconds", format!("frame {} does not come after frame {t}", t + 1)));
             }
         }
-        if !self.seconds[0].is_finite() {
-            return Err(bad("seconds", "frame 0 is not finite".into()));
+        if let Some(t) = self.seconds.iter().position(|s| !s.is_finite()) {
+            return Err(bad("seconds", format!("frame {t} is not finite")));
         }
         Ok(())
     }

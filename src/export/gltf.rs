@@ -81,8 +81,8 @@ pub fn animated_glb(take: &Take, model: &BodyModel, avatar: &[u8]) -> Result<Vec
     let frames = take.resampled();
     let times: Vec<f32> = (0..frames.len()).map(|i| i as f32 / take.fps).collect();
     let mut shape_cache: Option<([f32; 10], Vec<Vector3<f32>>)> = None;
-    let mut rotations = vec![Vec::with_capacity(frames.len() * 4); NUM_JOINTS];
-    let mut translations = vec![Vec::with_capacity(frames.len() * 3); NUM_JOINTS];
+    let mut rotations: Vec<Vec<f32>> = (0..NUM_JOINTS).map(|_| Vec::with_capacity(frames.len() * 4)).collect();
+    let mut translations: Vec<Vec<f32>> = (0..NUM_JOINTS).map(|_| Vec::with_capacity(frames.len() * 3)).collect();
     for params in &frames {
         let rest = match &shape_cache {
             Some((betas, rest)) if *betas == params.betas => rest.clone(),
@@ -132,11 +132,10 @@ pub fn animated_glb(take: &Take, model: &BodyModel, avatar: &[u8]) -> Result<Vec
         if !json["accessors"].is_array() {
             json["accessors"] = json!([]);
         }
-        let accessors = json["accessors"].as_array_mut().map_or(0, |a| {
+        json["accessors"].as_array_mut().map_or(0, |a| {
             a.push(accessor);
             a.len() - 1
-        });
-        accessors
+        })
     };
     let input = add(&mut json, &times, "SCALAR", true);
     let (mut samplers, mut channels) = (Vec::new(), Vec::new());
