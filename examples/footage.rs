@@ -122,9 +122,7 @@ fn setup(
         Camera { clear_color: ClearColorConfig::Custom(Color::srgb(0.93, 0.94, 0.96)), ..default() },
         Transform::from_translation(floor + Vec3::new(4.5, 3.2, 5.5)).looking_at(floor + Vec3::Y * 0.9, Vec3::Y),
     ));
-    if let Some(target) = common::main_view_target(&mut run, &mut images) {
-        main.insert(target);
-    }
+    common::main_view(&mut main, &mut run, &mut images);
 }
 
 /// Compares every estimate's cameras with the calibration.

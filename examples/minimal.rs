@@ -52,9 +52,7 @@ fn setup(
         RenderLayers::from_layers(&[0, 1]),
         Transform::from_xyz(0.75, 1.6, 4.5).looking_at(Vec3::new(0.75, 0.9, 0.0), Vec3::Y),
     ));
-    if let Some(target) = common::main_view_target(&mut run, &mut images) {
-        main.insert(target);
-    }
+    common::main_view(&mut main, &mut run, &mut images);
 }
 
 /// The driven avatar lives on render layer 1, which only the main view sees: the capture cameras

@@ -164,9 +164,7 @@ fn setup(
         Camera { clear_color: ClearColorConfig::Custom(Color::srgb(0.93, 0.94, 0.96)), ..default() },
         Transform::from_xyz(0.9, 2.2, 5.4).looking_at(Vec3::new(0.9, 0.9, 0.0), Vec3::Y),
     ));
-    if let Some(target) = common::main_view_target(&mut run, &mut images) {
-        main.insert(target);
-    }
+    common::main_view(&mut main, &mut run, &mut images);
 }
 
 /// The render layer of the estimated avatar: the main view sees it, the capture cameras do not

@@ -89,7 +89,10 @@ pub fn app(args: ExampleArgs, title: &str) -> App {
                 .set(assets),
             bevy_egui::EguiPlugin::default(),
             CmanetPanelPlugin,
-        ));
+        ))
+        // The panels belong on the main view, not on the first camera spawned (a capture camera
+        // would film them): `main_view` marks it.
+        .insert_resource(bevy_egui::EguiGlobalSettings { auto_create_primary_context: false, ..default() });
     }
     app.insert_resource(Run {
         args,
@@ -125,13 +128,16 @@ pub fn render_target(images: &mut Assets<Image>, width: u32, height: u32) -> Han
     images.add(image)
 }
 
-/// Where the main view renders: the window, or (headless) an image for the screenshot.
-pub fn main_view_target(run: &mut Run, images: &mut Assets<Image>) -> Option<RenderTarget> {
-    run.args.headless.then(|| {
+/// Makes `camera` the main view: headless, it renders into an image the screenshot is taken of;
+/// with a window, it shows the panels.
+pub fn main_view(camera: &mut EntityCommands, run: &mut Run, images: &mut Assets<Image>) {
+    if run.args.headless {
         let image = render_target(images, 800, 450);
         run.main_image = Some(image.clone());
-        RenderTarget::Image(image.into())
-    })
+        camera.insert(RenderTarget::Image(image.into()));
+    } else {
+        camera.insert(bevy_egui::PrimaryEguiContext);
+    }
 }
 
 fn record_estimates(mut estimates: MessageReader<PoseEstimated>, mut run: ResMut<Run>) {

@@ -204,26 +204,36 @@ fn view_image(ui: &mut egui::Ui, texture: Option<&egui::TextureHandle>, status: 
     }
 }
 
-/// Latency of the kept estimates as a line, with its scale.
+/// Latency of the kept estimates (orange) and the estimate rate between them (blue), each with
+/// its scale.
 fn latency_plot(ui: &mut egui::Ui, history: &VecDeque<(f64, f32)>) {
     let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width().max(200.0), 60.0), egui::Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, egui::Color32::from_gray(30));
-    let top = history.iter().map(|(_, l)| *l).fold(10.0f32, f32::max) * 1.1;
-    let n = history.len().max(2) as f32 - 1.0;
-    let points: Vec<egui::Pos2> = history
+    let rates: Vec<f32> = history
         .iter()
-        .enumerate()
-        .map(|(i, (_, l))| {
-            egui::pos2(rect.left() + rect.width() * i as f32 / n, rect.bottom() - rect.height() * l / top)
-        })
+        .zip(history.iter().skip(1))
+        .map(|(a, b)| if b.0 > a.0 { (1.0 / (b.0 - a.0)) as f32 } else { 0.0 })
         .collect();
-    painter.add(egui::Shape::line(points, egui::Stroke::new(1.5, egui::Color32::from_rgb(255, 190, 40))));
-    painter.text(
-        rect.left_top(),
-        egui::Align2::LEFT_TOP,
-        format!("{top:.0} ms"),
-        egui::FontId::monospace(10.0),
-        egui::Color32::GRAY,
-    );
+    let latencies: Vec<f32> = history.iter().map(|(_, l)| *l).collect();
+    let line = |values: &[f32], floor: f32, colour: egui::Color32| -> f32 {
+        let top = values.iter().copied().fold(floor, f32::max) * 1.1;
+        let n = values.len().max(2) as f32 - 1.0;
+        let points: Vec<egui::Pos2> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                egui::pos2(rect.left() + rect.width() * i as f32 / n, rect.bottom() - rect.height() * v / top)
+            })
+            .collect();
+        painter.add(egui::Shape::line(points, egui::Stroke::new(1.5, colour)));
+        top
+    };
+    let orange = egui::Color32::from_rgb(255, 190, 40);
+    let blue = egui::Color32::from_rgb(90, 170, 255);
+    let latency_top = line(&latencies, 10.0, orange);
+    let rate_top = line(&rates, 1.0, blue);
+    let font = egui::FontId::monospace(10.0);
+    painter.text(rect.left_top(), egui::Align2::LEFT_TOP, format!("{latency_top:.0} ms"), font.clone(), orange);
+    painter.text(rect.right_top(), egui::Align2::RIGHT_TOP, format!("{rate_top:.1} /s"), font, blue);
 }
