@@ -11,15 +11,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bevy::gltf::GltfPlugin;
-use bevy::mesh::MeshPlugin;
 use bevy::prelude::*;
-use bevy::world_serialization::WorldSerializationPlugin;
 use cmanet::data::calibration::read_calibration_toml;
 use cmanet::detect::{RgbImage, frame_files};
 use cmanet::geometry::Intrinsics;
 use cmanet::plugin::{
     AvatarBones, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose, CmanetSettings,
+    headless_app,
 };
 use criterion::Criterion;
 
@@ -49,15 +47,7 @@ struct Studio {
 
 impl Studio {
     fn new(with_plugin: bool, enabled: bool) -> Self {
-        let mut app = App::new();
-        app.add_plugins((
-            MinimalPlugins,
-            AssetPlugin { file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(), ..default() },
-            TransformPlugin,
-            WorldSerializationPlugin,
-            MeshPlugin,
-            GltfPlugin::default(),
-        ));
+        let mut app = headless_app();
         if with_plugin {
             let settings = CmanetSettings { enabled, ..default() };
             app.add_plugins(CmanetPlugin { settings, ..default() });

@@ -2,29 +2,19 @@
 #![cfg(feature = "bevy")]
 
 use bevy::ecs::system::RunSystemOnce;
-use bevy::gltf::GltfPlugin;
-use bevy::mesh::MeshPlugin;
 use bevy::prelude::*;
-use bevy::world_serialization::{WorldInstanceReady, WorldSerializationPlugin};
+use bevy::world_serialization::WorldInstanceReady;
 use cmanet::body::{BodyModel, BodyParams, JOINT_NAMES, NUM_BETAS};
-use cmanet::plugin::AvatarRig;
+use cmanet::plugin::{AvatarRig, headless_app};
 use nalgebra::Vector3;
 
 #[derive(Resource, Default)]
 struct Ready(Option<Entity>);
 
-fn headless_app() -> App {
-    let mut app = App::new();
-    app.add_plugins((
-        MinimalPlugins,
-        AssetPlugin { file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(), ..default() },
-        TransformPlugin,
-        WorldSerializationPlugin,
-        MeshPlugin,
-        GltfPlugin::default(),
-    ))
-    .init_resource::<Ready>()
-    .add_observer(|ready: On<WorldInstanceReady>, mut r: ResMut<Ready>| r.0 = Some(ready.entity));
+fn app_with_avatar_support() -> App {
+    let mut app = headless_app();
+    app.init_resource::<Ready>()
+        .add_observer(|ready: On<WorldInstanceReady>, mut r: ResMut<Ready>| r.0 = Some(ready.entity));
     app.finish();
     app.cleanup();
     app
@@ -53,7 +43,7 @@ fn find_rig(app: &mut App, root: Entity) -> AvatarRig {
 
 #[test]
 fn the_avatar_spawns_and_every_joint_is_found_by_name() {
-    let mut app = headless_app();
+    let mut app = app_with_avatar_support();
     let root = spawn_avatar(&mut app);
     let rig = find_rig(&mut app, root);
     assert!(rig.missing().is_empty(), "missing joints: {:?}", rig.missing());
@@ -69,7 +59,7 @@ fn the_avatar_spawns_and_every_joint_is_found_by_name() {
 
 #[test]
 fn posing_the_avatar_moves_its_joints_like_the_body_model() {
-    let mut app = headless_app();
+    let mut app = app_with_avatar_support();
     let root = spawn_avatar(&mut app);
     let rig = find_rig(&mut app, root);
     let mut params = BodyParams::default();

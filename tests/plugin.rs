@@ -8,17 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bevy::animation::{AnimatedBy, AnimationTargetId, animated_field};
-use bevy::gltf::GltfPlugin;
-use bevy::mesh::MeshPlugin;
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
-use bevy::world_serialization::WorldSerializationPlugin;
 use cmanet::body::{BodyModel, BodyParams, JOINT_NAMES, NUM_JOINTS, joint_index};
 use cmanet::data::calibration::read_calibration_toml;
 use cmanet::detect::{RgbImage, frame_files};
 use cmanet::plugin::{
     AvatarBones, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose, CmanetSettings,
-    CmanetWarning, ModelFiles, ModelLoaded, PoseEstimated,
+    CmanetWarning, ModelFiles, ModelLoaded, PoseEstimated, headless_app,
 };
 use nalgebra::Vector3;
 
@@ -30,24 +27,15 @@ struct Seen {
 }
 
 fn app_with(models: ModelFiles, settings: CmanetSettings) -> App {
-    let mut app = App::new();
-    app.add_plugins((
-        MinimalPlugins,
-        AssetPlugin { file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(), ..default() },
-        TransformPlugin,
-        WorldSerializationPlugin,
-        MeshPlugin,
-        AnimationPlugin,
-        GltfPlugin::default(),
-        CmanetPlugin { models, settings, ..default() },
-    ))
-    .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(1.0 / 30.0)))
-    .init_resource::<Seen>()
-    .add_observer(|_: On<ModelLoaded>, mut seen: ResMut<Seen>| seen.loaded = true)
-    .add_observer(|w: On<CmanetWarning>, mut seen: ResMut<Seen>| seen.warnings.push(w.event().clone()))
-    .add_systems(Last, |mut m: MessageReader<PoseEstimated>, mut seen: ResMut<Seen>| {
-        seen.estimates.extend(m.read().cloned())
-    });
+    let mut app = headless_app();
+    app.add_plugins(CmanetPlugin { models, settings, ..default() })
+        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(1.0 / 30.0)))
+        .init_resource::<Seen>()
+        .add_observer(|_: On<ModelLoaded>, mut seen: ResMut<Seen>| seen.loaded = true)
+        .add_observer(|w: On<CmanetWarning>, mut seen: ResMut<Seen>| seen.warnings.push(w.event().clone()))
+        .add_systems(Last, |mut m: MessageReader<PoseEstimated>, mut seen: ResMut<Seen>| {
+            seen.estimates.extend(m.read().cloned())
+        });
     app.finish();
     app.cleanup();
     app

@@ -25,7 +25,7 @@ pub use image::RgbImage;
 pub use pose::{
     BLAZEPOSE_TO_COCO, Detection, Landmark, LandmarkModel, NUM_LANDMARKS, Pose, PoseDetector, PoseTracker, Roi,
 };
-pub use sequence::{SequenceSettings, WorldUp, detect_views, draw_keypoints, frame_files};
+pub use sequence::{COCO_EDGES, SequenceSettings, WorldUp, detect_views, draw_keypoints, frame_files};
 
 /// What can go wrong when loading a model or detecting a pose.
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,7 @@
 
 pub mod capture;
 pub mod gizmos;
+pub mod headless;
 pub mod inference;
 pub mod messages;
 #[cfg(feature = "egui")]
@@ -33,6 +34,7 @@ use bevy::transform::TransformSystems;
 
 pub use capture::{CaptureView, CapturedFrame, CapturedPixels, ImageSequence, intrinsics_from_projection};
 pub use gizmos::{CmanetGizmos, GIZMO_LAYER, LatestEstimate};
+pub use headless::headless_app;
 pub use inference::{CmanetBodyModel, ModelFiles, PREVIEW_WIDTH, ViewPreview, ViewStatus};
 pub use messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate};
 #[cfg(feature = "egui")]

@@ -12,26 +12,7 @@ use super::messages::PoseEstimated;
 use super::recording::TakeRecorder;
 use super::settings::CmanetSettings;
 use crate::body::NUM_KEYPOINTS;
-
-/// Limb segments between COCO-17 keypoints drawn over the views.
-const COCO_EDGES: [(usize, usize); 16] = [
-    (5, 7),
-    (7, 9),
-    (6, 8),
-    (8, 10),
-    (5, 6),
-    (5, 11),
-    (6, 12),
-    (11, 12),
-    (11, 13),
-    (13, 15),
-    (12, 14),
-    (14, 16),
-    (0, 1),
-    (0, 2),
-    (1, 3),
-    (2, 4),
-];
+use crate::detect::COCO_EDGES;
 
 /// How many estimates the latency plot keeps.
 const HISTORY: usize = 300;
