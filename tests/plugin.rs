@@ -15,7 +15,7 @@ use cmanet::data::calibration::read_calibration_toml;
 use cmanet::detect::{RgbImage, frame_files};
 use cmanet::plugin::{
     AvatarBones, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose, CmanetSettings,
-    CmanetWarning, ModelFiles, ModelLoaded, PoseEstimated, headless_app,
+    CmanetWarning, ImageSequence, ModelFiles, ModelLoaded, PoseEstimated, headless_app,
 };
 use nalgebra::Vector3;
 
@@ -327,4 +327,80 @@ fn permuting_the_views_does_not_change_the_avatar() {
         );
         assert!(x.translation.distance(y.translation) < 1e-3, "{}", JOINT_NAMES[j]);
     }
+}
+
+#[test]
+fn image_sequences_play_at_their_frame_rate() {
+    let views = pose2sim_views();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/pose2sim_demo/cam01");
+    let frames = frame_files(&dir).unwrap();
+    let mut sequence = ImageSequence::new(frames.clone(), 10.0, views[0].1);
+    assert_eq!(sequence.frame_at(0.0), Some(0));
+    assert_eq!(sequence.frame_at(0.25), Some(2));
+    assert_eq!(sequence.frame_at(10.55), Some(5), "loops after 100 frames");
+    sequence.looping = false;
+    assert_eq!(sequence.frame_at(10.55), Some(99), "holds the last frame");
+    assert_eq!(sequence.frame_at(f64::NAN), None);
+    assert_eq!(ImageSequence::new(Vec::new(), 10.0, views[0].1).frame_at(1.0), None);
+    // In an app (1/30 s per update), the view shows frame floor(t * fps).
+    let mut app = app();
+    let view =
+        app.world_mut().spawn((CaptureView::default(), ImageSequence::new(frames.clone(), 10.0, views[0].1))).id();
+    for _ in 0..10 {
+        app.update();
+    }
+    let t = app.world().resource::<Time>().elapsed_secs_f64();
+    let captured = app.world().get::<CapturedFrame>(view).unwrap();
+    let CapturedPixels::File(path) = &captured.pixels else { panic!("a sequence captures files") };
+    let shown = frames.iter().position(|f| f == path).unwrap();
+    assert!((shown as f64 - (t - 1.0 / 30.0) * 10.0).abs() <= 1.0, "frame {shown} at {t} s");
+    assert!(captured.intrinsics.is_some());
+}
+
+/// The real sample's frames `first` then `second` through views whose places are unknown;
+/// returns the two estimates.
+fn two_frames_without_known_places(hold_rig: bool, first: usize, second: usize) -> (PoseEstimated, PoseEstimated) {
+    let mut app = app_with(ModelFiles::default(), CmanetSettings { smoothing: false, hold_rig, ..default() });
+    run_until(&mut app, "the model", |w| w.resource::<Seen>().loaded);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/pose2sim_demo");
+    let views: Vec<(Entity, Vec<std::path::PathBuf>, cmanet::geometry::Intrinsics)> = pose2sim_views()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, intrinsics, _))| {
+            let entity = app.world_mut().spawn(CaptureView { place_from_transform: false, ..default() }).id();
+            (entity, frame_files(&dir.join(format!("cam{:02}", i + 1))).unwrap(), intrinsics)
+        })
+        .collect();
+    let mut estimates = Vec::new();
+    for (n, index) in [first, second].into_iter().enumerate() {
+        for (entity, files, intrinsics) in &views {
+            app.world_mut().entity_mut(*entity).insert(CapturedFrame {
+                pixels: CapturedPixels::File(files[index].clone()),
+                frame: 100 + n as u32,
+                time: n as f64,
+                instant: Instant::now(),
+                intrinsics: Some(*intrinsics),
+            });
+        }
+        run_until(&mut app, "an estimate", |w| w.resource::<Seen>().estimates.len() > n);
+        estimates.push(app.world().resource::<Seen>().estimates[n].clone());
+    }
+    (estimates[0].clone(), estimates[1].clone())
+}
+
+#[test]
+fn without_known_places_the_body_stays_put_until_the_rig_is_held() {
+    // Frames 0 and 60 of the sample: the person has moved in between.
+    let (a, b) = two_frames_without_known_places(false, 0, 60);
+    for e in [&a, &b] {
+        assert_eq!(e.params.global_orient, Vector3::zeros(), "no known place: canonical orientation");
+        assert!(e.views.iter().all(|v| v.known_camera.is_none()));
+    }
+    let (a, b) = two_frames_without_known_places(true, 0, 60);
+    assert_eq!(a.params.global_orient, Vector3::zeros(), "the first estimate defines the held rig");
+    assert!(b.views.iter().filter(|v| v.known_camera.is_some()).count() >= 2, "the rig is held");
+    let turned = b.params.global_orient.norm();
+    let moved = (b.joints[0] - a.joints[0]).norm();
+    assert!(turned > 0.01 || moved > 0.05, "the body moves relative to the held cameras ({turned} rad, {moved} m)");
+    assert!(b.params.is_finite());
 }
