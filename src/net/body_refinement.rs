@@ -22,7 +22,7 @@
 //! solves one system of three numbers per joint that moves a keypoint and ten betas.
 
 use nalgebra::{
-    DMatrix, DVector, Dyn, Matrix2x3, Matrix3, Matrix6, OMatrix, Rotation3, SMatrix, U3, U6, Vector2, Vector3, Vector6,
+    DMatrix, DVector, Dyn, Matrix2x3, Matrix3, Matrix6, OMatrix, Rotation3, SMatrix, U6, Vector2, Vector3, Vector6,
 };
 
 use super::input::MultiViewFrame;
@@ -438,8 +438,7 @@ impl BodyRefiner {
         let joints = 3 * self.active.len();
         let with_betas = self.refines_betas();
         let n = joints + if with_betas { NUM_BETAS } else { 0 };
-        // Per keypoint, its Jacobian with respect to the body's numbers that move it (3 x c) and
-        // their places in the body block: d keypoint_k / d δ_m = -[Y_km - W_km T_m]x R_m for the
+        // Per keypoint, its Jacobians: d keypoint_k / d δ_m = -[Y_km - W_km T_m]x R_m for the
         // active joints m that move it; for the betas, the levers' own change, turned, and the
         // change of the joints' positions.
         let mut position_dirs = [[Vector3::zeros(); NUM_BETAS]; NUM_JOINTS];
@@ -452,28 +451,30 @@ impl BodyRefiner {
                     std::array::from_fn(|b| turn * (self.rest_dirs[j][b] - self.rest_dirs[p][b]) + parent[b]);
             }
         }
-        let jacobians: Vec<(OMatrix<f64, U3, Dyn>, Vec<usize>)> = (0..NUM_KEYPOINTS)
+        let joint_jacobians: Vec<Vec<Matrix3<f64>>> = (0..NUM_KEYPOINTS)
             .map(|k| {
-                let moved = &self.moved_by[k];
-                let c = 3 * moved.len() + if with_betas { NUM_BETAS } else { 0 };
-                let mut d = OMatrix::<f64, U3, Dyn>::zeros(c);
-                let mut columns = Vec::with_capacity(c);
-                for (x, &a) in moved.iter().enumerate() {
-                    let m = self.active[a];
-                    let arm = sums[k][m] - posed.positions[m] * weights[k][m];
-                    d.fixed_columns_mut::<3>(3 * x).copy_from(&(-arm.cross_matrix() * posed.rotations[m]));
-                    columns.extend(3 * a..3 * a + 3);
-                }
+                self.moved_by[k]
+                    .iter()
+                    .map(|&a| {
+                        let m = self.active[a];
+                        let arm = sums[k][m] - posed.positions[m] * weights[k][m];
+                        -arm.cross_matrix() * posed.rotations[m]
+                    })
+                    .collect()
+            })
+            .collect();
+        let shape_jacobians: Vec<SMatrix<f64, 3, NUM_BETAS>> = (0..NUM_KEYPOINTS)
+            .map(|k| {
+                let mut d = SMatrix::<f64, 3, NUM_BETAS>::zeros();
                 if with_betas {
                     for l in &self.levers[k] {
                         for (b, (point, position)) in l.point_dirs.iter().zip(&position_dirs[l.joint]).enumerate() {
-                            let mut target = d.column_mut(3 * moved.len() + b);
+                            let mut target = d.column_mut(b);
                             target += posed.rotations[l.joint] * point + position * l.weight;
                         }
                     }
-                    columns.extend(joints..joints + NUM_BETAS);
                 }
-                (d, columns)
+                d
             })
             .collect();
         let mut system = System {
@@ -516,24 +517,48 @@ impl BodyRefiner {
                     let jct = jc.transpose() * irls;
                     block.hessian += jct * jc;
                     block.gradient += jct * residual;
-                    let (d, columns) = &jacobians[*k];
-                    let coupling = d.transpose() * (weighted * jc);
-                    for (r, &row) in columns.iter().enumerate() {
-                        let mut target = block.coupling.row_mut(row);
-                        target += coupling.row(r);
+                    let x = weighted * jc; // 3 x 6
+                    for (&a, d) in self.moved_by[*k].iter().zip(&joint_jacobians[*k]) {
+                        let mut target = block.coupling.fixed_rows_mut::<3>(3 * a);
+                        target += d.tr_mul(&x);
+                    }
+                    if with_betas {
+                        let mut target = block.coupling.fixed_rows_mut::<NUM_BETAS>(joints);
+                        target += shape_jacobians[*k].tr_mul(&x);
                     }
                 }
             }
             system.cameras.push(block);
         }
-        for ((d, columns), (information, pull)) in jacobians.iter().zip(information.iter().zip(&pulls)) {
-            let h = d.transpose() * information * d;
-            let g = d.transpose() * pull;
-            for (r, &row) in columns.iter().enumerate() {
-                system.body_gradient[row] += g[r];
-                for (c, &column) in columns.iter().enumerate() {
-                    system.body[(row, column)] += h[(r, c)];
+        // Spread every keypoint's information over the body's numbers that move it (upper
+        // triangle, block by block), then mirror.
+        for k in 0..NUM_KEYPOINTS {
+            let (moved, jacobians, shape) = (&self.moved_by[k], &joint_jacobians[k], &shape_jacobians[k]);
+            let information = &information[k];
+            let weighted: Vec<Matrix3<f64>> = jacobians.iter().map(|d| information * d).collect();
+            let weighted_shape = information * shape;
+            for (x, (&a, d)) in moved.iter().zip(jacobians).enumerate() {
+                let mut g = system.body_gradient.fixed_rows_mut::<3>(3 * a);
+                g += d.tr_mul(&pulls[k]);
+                for (&b, w) in moved.iter().zip(&weighted).skip(x) {
+                    let mut h = system.body.fixed_view_mut::<3, 3>(3 * a, 3 * b);
+                    h += d.tr_mul(w);
                 }
+                if with_betas {
+                    let mut h = system.body.fixed_view_mut::<3, NUM_BETAS>(3 * a, joints);
+                    h += d.tr_mul(&weighted_shape);
+                }
+            }
+            if with_betas {
+                let mut g = system.body_gradient.fixed_rows_mut::<NUM_BETAS>(joints);
+                g += shape.tr_mul(&pulls[k]);
+                let mut h = system.body.fixed_view_mut::<NUM_BETAS, NUM_BETAS>(joints, joints);
+                h += shape.tr_mul(&weighted_shape);
+            }
+        }
+        for c in 0..n {
+            for r in c + 1..n {
+                system.body[(r, c)] = system.body[(c, r)];
             }
         }
         // Priors: residual sqrt(w) log(R_net^T R), Jacobian sqrt(w) I (small-angle); betas likewise.
@@ -574,7 +599,7 @@ impl BodyRefiner {
                 }
                 let inverse = damped.try_inverse()?;
                 let bc = &block.coupling * inverse; // n x 6
-                reduced -= &bc * block.coupling.transpose();
+                reduced.gemm(-1.0, &bc, &block.coupling.transpose(), 1.0);
                 rhs += &bc * block.gradient;
                 inverses.push(inverse);
             }
