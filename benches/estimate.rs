@@ -3,7 +3,8 @@
 //! (`fit`, unknown cameras) on one 4-view frame and on a 16-frame chunk (divide by 16 for the
 //! per-frame cost of batched fitting). Also the batched body model on its own (`body_forward`):
 //! one forward and backward pass of 1 and 64 bodies, the inner step of fitting and training. And
-//! CMANet with the shipped weights on 2, 4 and 8 views, and batched.
+//! CMANet with the shipped weights on 2, 4 and 8 views (and 4 without its body refinement), and
+//! batched.
 
 use std::hint::black_box;
 
@@ -13,7 +14,7 @@ use cmanet::data::Mv2d;
 use cmanet::data::synth::{SynthConfig, generate_sequence};
 use cmanet::fit::{FitSettings, Fitter};
 use cmanet::geometry::{TriangulationSettings, triangulate_keypoints};
-use cmanet::net::{Cmanet, MultiViewFrame, ViewObservation};
+use cmanet::net::{Cmanet, MultiViewFrame, Pipeline, ViewObservation};
 use criterion::Criterion;
 
 /// A synthetic sequence seen by exactly `views` cameras, cut to its first `frames` frames.
@@ -100,10 +101,10 @@ fn frame_of(data: &Mv2d, t: usize) -> MultiViewFrame {
 }
 
 /// CMANet with the shipped weights: one frame of 2, 4 and 8 views (`estimate`, the plugin's
-/// call), and a batch of 32 four-view frames in one `estimate_batch` (divide by 32 for the
-/// throughput per frame).
+/// call), the 4-view frame without the body refinement (its cost is the difference), and a batch
+/// of 32 four-view frames in one `estimate_batch` (divide by 32 for the throughput per frame).
 fn network(c: &mut Criterion, model: &BodyModel) {
-    let net = match Cmanet::shipped(&Device::Cpu) {
+    let mut net = match Cmanet::shipped(&Device::Cpu) {
         Ok(n) => n,
         Err(e) => panic!("shipped network: {e}"),
     };
@@ -111,6 +112,10 @@ fn network(c: &mut Criterion, model: &BodyModel) {
         let frame = frame_of(&sequence(model, views, 1), 0);
         c.bench_function(&format!("cmanet_{views}_views"), |b| b.iter(|| net.estimate(black_box(&frame)).is_ok()));
     }
+    let frame = frame_of(&sequence(model, 4, 1), 0);
+    net.pipeline = Pipeline::WithoutBodyRefinement;
+    c.bench_function("cmanet_4_views_without_body_refinement", |b| b.iter(|| net.estimate(black_box(&frame)).is_ok()));
+    net.pipeline = Pipeline::Full;
     let data = sequence(model, 4, 32);
     let frames: Vec<MultiViewFrame> = (0..32).map(|t| frame_of(&data, t)).collect();
     c.bench_function("cmanet_batch_32_frames_4_views", |b| b.iter(|| net.estimate_batch(black_box(&frames)).is_ok()));

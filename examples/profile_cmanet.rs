@@ -11,9 +11,11 @@ use std::time::Instant;
 use candle_core::{DType, Device, Module, Tensor};
 use cmanet::body::{BodyModel, BodyTensors};
 use cmanet::data::synth::{SynthConfig, generate_sequence};
+use cmanet::geometry::axis_angle_to_matrix;
+use cmanet::net::input::encode_view;
 use cmanet::net::params::PARAM_DIM;
 use cmanet::net::screening::screen;
-use cmanet::net::{Cmanet, MultiViewFrame, ViewObservation, encode_batch};
+use cmanet::net::{Cmanet, MultiViewFrame, Pipeline, ViewObservation, encode_batch};
 
 /// Mean time of `f` over `n` calls, microseconds.
 fn time(n: usize, mut f: impl FnMut()) -> f64 {
@@ -80,6 +82,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, us) in stages {
         println!("  {name:<27}{us:8.1} us");
     }
+    // The body refinement on its own, from the network's body and the PnP-refined cameras.
+    let mut unrefined = net.clone();
+    unrefined.pipeline = Pipeline::WithoutBodyRefinement;
+    let start = unrefined.estimate(&frame)?;
+    let sizes: Vec<f64> =
+        frame.views.iter().map(|v| v.as_ref().and_then(encode_view).map_or(1.0, |e| e.1.size)).collect();
+    let pose = start.body_pose.map(|r| axis_angle_to_matrix(&r.cast::<f64>()));
+    let betas = start.betas.map(|b| b as f64);
+    let refine = || {
+        let (mut p, mut b, mut c) = (pose, betas, start.cameras.clone());
+        net.refiner.refine(&mut p, &mut b, &mut c, &frame, &sizes, None)
+    };
+    let report = refine();
+    let us = time(n, || {
+        refine();
+    });
+    println!(
+        "  {:<27}{us:8.1} us ({} steps, cost {:.1} -> {:.1})",
+        "body refinement", report.steps, report.cost_before, report.cost_after
+    );
     println!("small candle operations: from an ordinary thread / inside a one-thread pool");
     let outside = small_ops();
     let inside = cmanet::compute::single_threaded(small_ops);

@@ -41,7 +41,7 @@ enum Method {
 /// Which parts of CMANet run (`--method cmanet`); the ablations of the model card.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum PipelineArg {
-    /// IRV, screening and IEV.
+    /// IRV, screening, IEV, camera and body refinement (with the previous frame's body as a prior).
     Full,
     /// IRV alone on the first present view.
     IrvSingleView,
@@ -49,8 +49,12 @@ enum PipelineArg {
     WithoutScreening,
     /// IRV and screening, no IEV.
     WithoutIev,
-    /// The network's cameras without the geometric refinement against the fused body.
+    /// The body refinement straight from the network's cameras (no camera refinement before it).
     WithoutCameraRefinement,
+    /// The network's body without the geometric body refinement (cameras still refined).
+    WithoutBodyRefinement,
+    /// Every frame on its own (the body refinement not pulled towards the previous frame's body).
+    WithoutTemporalPrior,
 }
 
 impl From<PipelineArg> for Pipeline {
@@ -61,6 +65,8 @@ impl From<PipelineArg> for Pipeline {
             PipelineArg::WithoutScreening => Pipeline::WithoutScreening,
             PipelineArg::WithoutIev => Pipeline::WithoutIev,
             PipelineArg::WithoutCameraRefinement => Pipeline::WithoutCameraRefinement,
+            PipelineArg::WithoutBodyRefinement => Pipeline::WithoutBodyRefinement,
+            PipelineArg::WithoutTemporalPrior => Pipeline::WithoutTemporalPrior,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! [`Cmanet::shipped`] loads the weights this crate ships; `train` made them (plugin-docs, model
 //! card).
 
+pub mod body_refinement;
 pub mod camera_refinement;
 pub mod config;
 pub mod iev;

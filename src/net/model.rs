@@ -6,6 +6,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use nalgebra::{Matrix3, Vector3};
 
+use super::body_refinement::{BodyRefinementSettings, BodyRefiner};
 use super::camera_refinement::refine_cameras;
 use super::config::Config;
 use super::iev::Iev;
@@ -17,7 +18,7 @@ use super::projection::pose_canonical;
 use super::screening::{Screened, first_view, screen};
 use crate::body::{BodyError, BodyModel, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS};
 use crate::data::Keypoints3d;
-use crate::geometry::{Extrinsics, matrix_to_axis_angle};
+use crate::geometry::{Extrinsics, axis_angle_to_matrix, matrix_to_axis_angle};
 
 /// The `format` metadata value of a weights file.
 pub const WEIGHTS_FORMAT: &str = "cmanet-weights";
@@ -94,6 +95,8 @@ pub struct Cmanet {
     pub config: Config,
     /// Which parts run (the ablations of the model card). Default: [`Pipeline::Full`].
     pub pipeline: Pipeline,
+    /// The geometric body refinement after the network, with its settings.
+    pub refiner: BodyRefiner,
     irv: Irv,
     iev: Iev,
     body: BodyTensors,
@@ -108,6 +111,7 @@ impl Cmanet {
         Ok(Self {
             config: config.clone(),
             pipeline: Pipeline::Full,
+            refiner: BodyRefiner::new(model, BodyRefinementSettings::default()),
             irv: Irv::new(vb.pp("irv"), config)?,
             iev: Iev::new(vb.pp("iev"), config)?,
             body: BodyTensors::new(model, &device, DType::F32)?,
@@ -188,7 +192,16 @@ impl Cmanet {
 
     /// Estimates one multi-view frame.
     pub fn estimate(&self, frame: &MultiViewFrame) -> Result<Estimate, NetError> {
-        let mut out = self.estimate_batch(std::slice::from_ref(frame))?;
+        self.estimate_after(frame, None)
+    }
+
+    /// Estimates one frame of a stream whose previous frame was estimated as `previous`: the body
+    /// refinement is also pulled towards the previous body (by
+    /// [`BodyRefinementSettings::temporal_weight`]), unless the pipeline says otherwise
+    /// ([`Pipeline::uses_previous_frame`]).
+    pub fn estimate_after(&self, frame: &MultiViewFrame, previous: Option<&Estimate>) -> Result<Estimate, NetError> {
+        let frames = std::slice::from_ref(frame);
+        let mut out = crate::compute::single_threaded(|| self.estimate_batch_here(frames, previous))?;
         out.pop().ok_or_else(|| NetError::Candle(candle_core::Error::Msg("empty batch".into())))
     }
 
@@ -196,10 +209,17 @@ impl Cmanet {
     /// kernels run inline on one thread ([`crate::compute::single_threaded`]). A frame in which no
     /// view is usable is an error ([`NetError::NoUsableView`]), not a guess.
     pub fn estimate_batch(&self, frames: &[MultiViewFrame]) -> Result<Vec<Estimate>, NetError> {
-        crate::compute::single_threaded(|| self.estimate_batch_here(frames))
+        crate::compute::single_threaded(|| self.estimate_batch_here(frames, None))
     }
 
-    fn estimate_batch_here(&self, frames: &[MultiViewFrame]) -> Result<Vec<Estimate>, NetError> {
+    fn estimate_batch_here(
+        &self,
+        frames: &[MultiViewFrame],
+        previous: Option<&Estimate>,
+    ) -> Result<Vec<Estimate>, NetError> {
+        let previous = previous.filter(|_| self.pipeline.uses_previous_frame());
+        let previous: Option<([Matrix3<f64>; NUM_BODY_JOINTS], [f64; NUM_BETAS])> =
+            previous.map(|p| (p.body_pose.map(|r| axis_angle_to_matrix(&r.cast::<f64>())), p.betas.map(|b| b as f64)));
         if frames.is_empty() {
             return Ok(Vec::new());
         }
@@ -226,10 +246,19 @@ impl Cmanet {
         let sizes: Vec<f32> = fwd.batch.sizes.flatten_all()?.to_vec1()?;
         let mut out = Vec::with_capacity(b);
         for (t, frame) in frames.iter().enumerate() {
-            let kp: Keypoints3d = std::array::from_fn(|k| {
+            let mut kp: Keypoints3d = std::array::from_fn(|k| {
                 let i = (t * NUM_KEYPOINTS + k) * 3;
                 [keypoints[i], keypoints[i + 1], keypoints[i + 2]]
             });
+            let mut body_pose: [Matrix3<f32>; NUM_BODY_JOINTS] = std::array::from_fn(|j| {
+                let i = (t * NUM_BODY_JOINTS + j) * 9;
+                Matrix3::from_fn(|r, c| pose[i + r * 3 + c])
+            });
+            let mut body_joints: [Vector3<f32>; NUM_JOINTS] = std::array::from_fn(|j| {
+                let i = (t * NUM_JOINTS + j) * 3;
+                Vector3::new(joints[i], joints[i + 1], joints[i + 2])
+            });
+            let mut shape: [f32; NUM_BETAS] = std::array::from_fn(|k| betas[t * NUM_BETAS + k]);
             let mut cameras: Vec<Option<Extrinsics>> = (0..frame.views.len())
                 .map(|i| {
                     fwd.batch.present[t][i].then(|| {
@@ -244,9 +273,32 @@ impl Cmanet {
                     })
                 })
                 .collect();
+            let sizes: Vec<f64> = (0..frame.views.len()).map(|i| sizes[t * v + i] as f64).collect();
             if self.pipeline.refines_cameras() {
-                let sizes: Vec<f64> = (0..frame.views.len()).map(|i| sizes[t * v + i] as f64).collect();
                 refine_cameras(&kp, &mut cameras, frame, &sizes);
+            }
+            if self.pipeline.refines_body() {
+                let mut locals: [Matrix3<f64>; NUM_BODY_JOINTS] = body_pose.map(|r| r.cast::<f64>());
+                let mut shape64 = shape.map(|b| b as f64);
+                if self
+                    .refiner
+                    .refine(
+                        &mut locals,
+                        &mut shape64,
+                        &mut cameras,
+                        frame,
+                        &sizes,
+                        previous.as_ref().map(|(l, b)| (l, b)),
+                    )
+                    .steps
+                    > 0
+                {
+                    let posed = self.refiner.pose(&locals, &shape64);
+                    body_pose = locals.map(|r| r.cast::<f32>());
+                    shape = shape64.map(|b| b as f32);
+                    kp = posed.keypoints.map(|p| [p.x as f32, p.y as f32, p.z as f32]);
+                    body_joints = posed.joints.map(|p| p.cast::<f32>());
+                }
             }
             let keypoints_cam = cameras
                 .iter()
@@ -260,16 +312,10 @@ impl Cmanet {
                 })
                 .collect();
             out.push(Estimate {
-                body_pose: std::array::from_fn(|j| {
-                    let i = (t * NUM_BODY_JOINTS + j) * 9;
-                    matrix_to_axis_angle(&Matrix3::from_fn(|r, c| pose[i + r * 3 + c]))
-                }),
-                betas: std::array::from_fn(|k| betas[t * NUM_BETAS + k]),
+                body_pose: body_pose.map(|r| matrix_to_axis_angle(&r)),
+                betas: shape,
                 cameras,
-                joints: std::array::from_fn(|j| {
-                    let i = (t * NUM_JOINTS + j) * 3;
-                    Vector3::new(joints[i], joints[i + 1], joints[i + 2])
-                }),
+                joints: body_joints,
                 keypoints: kp,
                 keypoints_cam,
                 screened_view: fwd.screened.chosen[t],

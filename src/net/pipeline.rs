@@ -6,39 +6,50 @@ use serde::{Deserialize, Serialize};
 /// The parts of the network an estimate goes through.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Pipeline {
-    /// IRV, screening, IEV, then every camera refined against the fused body. Default.
+    /// IRV, screening, IEV, every camera refined against the fused body, then the body and the
+    /// cameras refined together against every view's keypoints (in a sequence, also pulled
+    /// towards the previous frame's body). Default.
     #[default]
     Full,
     /// IRV alone on a single view: the first present view's body, every view's own camera; no
-    /// screening, no IEV, no camera refinement.
+    /// screening, no IEV, no camera or body refinement.
     IrvSingleView,
     /// IRV and IEV, the IEV starting from the first present view's body and weighting all views
-    /// alike instead of by the screening's scores; cameras refined.
+    /// alike instead of by the screening's scores; cameras and body refined.
     WithoutScreening,
-    /// IRV and screening, no IEV (what stage 1 alone gives); cameras refined.
+    /// IRV and screening, no IEV (what stage 1 alone gives); cameras and body refined.
     WithoutIev,
-    /// IRV, screening and IEV, the network's cameras as they are (no geometric refinement).
+    /// IRV, screening and IEV, then the body refinement straight from the network's cameras (no
+    /// camera refinement before it).
     WithoutCameraRefinement,
+    /// IRV, screening, IEV and the camera refinement, the network's body as it is (no body
+    /// refinement).
+    WithoutBodyRefinement,
+    /// Everything, but every frame of a sequence on its own: the body refinement is not pulled
+    /// towards the previous frame's body.
+    WithoutTemporalPrior,
 }
 
 impl Pipeline {
     /// Every pipeline, the full one first.
-    pub const ALL: [Pipeline; 5] = [
+    pub const ALL: [Pipeline; 7] = [
         Pipeline::Full,
         Pipeline::IrvSingleView,
         Pipeline::WithoutScreening,
         Pipeline::WithoutIev,
         Pipeline::WithoutCameraRefinement,
+        Pipeline::WithoutBodyRefinement,
+        Pipeline::WithoutTemporalPrior,
     ];
 
     /// Whether views are screened (otherwise the first present view is taken).
     pub fn screens(self) -> bool {
-        matches!(self, Pipeline::Full | Pipeline::WithoutIev | Pipeline::WithoutCameraRefinement)
+        !matches!(self, Pipeline::IrvSingleView | Pipeline::WithoutScreening)
     }
 
     /// Whether the IEV refines the start.
     pub fn refines(self) -> bool {
-        matches!(self, Pipeline::Full | Pipeline::WithoutScreening | Pipeline::WithoutCameraRefinement)
+        !matches!(self, Pipeline::IrvSingleView | Pipeline::WithoutIev)
     }
 
     /// Whether the cameras are finally aligned with the body ([`super::camera_refinement`]).
@@ -46,8 +57,20 @@ impl Pipeline {
         !matches!(self, Pipeline::IrvSingleView | Pipeline::WithoutCameraRefinement)
     }
 
+    /// Whether the body and the cameras are finally refined together against every view's
+    /// keypoints ([`super::body_refinement`]).
+    pub fn refines_body(self) -> bool {
+        !matches!(self, Pipeline::IrvSingleView | Pipeline::WithoutBodyRefinement)
+    }
+
+    /// Whether the body refinement of a frame in a sequence is pulled towards the previous
+    /// frame's body.
+    pub fn uses_previous_frame(self) -> bool {
+        self.refines_body() && self != Pipeline::WithoutTemporalPrior
+    }
+
     /// A short name (`full`, `irv-single-view`, `without-screening`, `without-iev`,
-    /// `without-camera-refinement`).
+    /// `without-camera-refinement`, `without-body-refinement`, `without-temporal-prior`).
     pub fn name(self) -> &'static str {
         match self {
             Pipeline::Full => "full",
@@ -55,6 +78,8 @@ impl Pipeline {
             Pipeline::WithoutScreening => "without-screening",
             Pipeline::WithoutIev => "without-iev",
             Pipeline::WithoutCameraRefinement => "without-camera-refinement",
+            Pipeline::WithoutBodyRefinement => "without-body-refinement",
+            Pipeline::WithoutTemporalPrior => "without-temporal-prior",
         }
     }
 }

@@ -17,7 +17,9 @@ impl Cmanet {
     /// the network cannot use in a frame keeps its camera from the nearest earlier frame (or a
     /// camera 4 m in front of the body), so the output always has every view; a frame no view can
     /// use repeats the previous frame's body (the metadata counts such frames as `frames_repeated`).
-    /// Only a sequence whose first usable frame never comes is an error.
+    /// Only a sequence whose first usable frame never comes is an error. Frames are estimated in
+    /// order, each with the last estimated one as the body refinement's temporal prior
+    /// ([`Cmanet::estimate_after`]).
     pub fn estimate_sequence(&self, data: &Mv2d, progress: &mut dyn FnMut(usize)) -> Result<Mv3d, NetError> {
         let fallback =
             Extrinsics::look_at(&Vector3::new(0.0, 1.0, 4.0), &Vector3::new(0.0, 1.0, 0.0), &Vector3::y(), 0.0);
@@ -26,6 +28,7 @@ impl Cmanet {
         // Frames seen by no view: repeated from the previous one, or (before the first usable
         // frame) from the first usable one.
         let (mut repeated, mut pending) = (0usize, 0usize);
+        let mut previous: Option<super::model::Estimate> = None;
         for (t, views) in data.keypoints2d.iter().enumerate() {
             let start = Instant::now();
             let frame = MultiViewFrame {
@@ -35,7 +38,7 @@ impl Cmanet {
                     .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i }))
                     .collect(),
             };
-            let estimate = match self.estimate(&frame) {
+            let estimate = match self.estimate_after(&frame, previous.as_ref()) {
                 Ok(e) => e,
                 Err(NetError::NoUsableView { .. }) => {
                     repeated += 1;
@@ -56,6 +59,7 @@ impl Cmanet {
                 }
                 Err(e) => return Err(e),
             };
+            previous = Some(estimate.clone());
             for (slot, camera) in last.iter_mut().zip(&estimate.cameras) {
                 if let Some(c) = camera {
                     *slot = *c;

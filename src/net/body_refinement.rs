@@ -1,0 +1,686 @@
+//! A geometric step after the network (not learned): the shared body's 23 joint rotations, its
+//! betas and every view's camera are refined together so that the body's 17 keypoints reproject
+//! onto every view's detections, while priors hold the body near the network's estimate (so two
+//! views, occlusions and what the keypoints do not see stay where the network put them) and, in a
+//! sequence, near the previous frame's refined body.
+//!
+//! The cost is the confidence-weighted Geman–McClure reprojection error of every view's keypoints
+//! (residuals in units of [`RESIDUAL_UNIT`] of the person's size in that view), plus
+//! `prior_weight * stiffness_j * |log(R_net_j^T R_j)|^2` per joint and
+//! `shape_prior_weight * |beta - beta_net|^2`, plus the same towards the previous frame's body
+//! (scaled by the temporal weights) when there is one. A few Levenberg–Marquardt steps on it,
+//! iteratively reweighted, in plain f64 nalgebra, at two robust scales.
+//!
+//! It is cheap because, for fixed betas, every keypoint is linear in the joints' world transforms:
+//! `keypoint_k = sum_j (R_j a_kj + T_j w_kj)` with levers `(a_kj, w_kj) = sum_v r_kv s_vj
+//! [v - J_j; 1]` (keypoint regressor `r`, skin weights `s`, rest vertices `v` and joints `J`),
+//! linear in the betas and precomputed per unit beta. Turning joint `m` by `δ` (in its own frame)
+//! turns its subtree about its world position `T_m` by `ω = R_m δ`, so `d keypoint_k = ω x (Y_km -
+//! W_km T_m)` with `Y_km`, `W_km` the sums of the levers' world points and weights over the
+//! subtree: the Jacobians are analytic (the betas' too: they move the levers and the rest joints
+//! linearly). The cameras (6 numbers each) are eliminated by their Schur complement, so each step
+//! solves one system of three numbers per joint that moves a keypoint and ten betas.
+
+use nalgebra::{
+    DMatrix, DVector, Dyn, Matrix2x3, Matrix3, Matrix6, OMatrix, Rotation3, SMatrix, U6, Vector2, Vector3, Vector6,
+};
+
+use super::input::MultiViewFrame;
+use crate::body::{BodyModel, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS, PARENTS};
+use crate::data::format::MIN_CONFIDENCE;
+use crate::geometry::{Extrinsics, matrix_to_axis_angle};
+
+/// The unit residuals are measured in: 3% of the person's size in the image (about a detector's
+/// error), as in fitting.
+pub const RESIDUAL_UNIT: f64 = 0.03;
+
+/// A joint whose rotation moves no keypoint by more than this (metres per radian, in the T-pose
+/// of the mean body) is left as the network has it: the ankles and wrists (about 1 cm per radian,
+/// their keypoints sit at the joints), the feet, the hands and the pelvis (the root, fixed).
+const MIN_LEVER: f64 = 0.02;
+
+/// How the refinement runs. The defaults were chosen on the validation set of the model card
+/// (plugin-docs, model card).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BodyRefinementSettings {
+    /// Weight of the prior towards the network's joint rotations, per squared radian (times the
+    /// joint's [`stiffness`]), in units of a squared residual of [`RESIDUAL_UNIT`]. Default: 4.
+    pub prior_weight: f64,
+    /// Weight of the prior towards the network's betas, per squared unit, in the same units;
+    /// infinite keeps the network's betas. Default: 0.1.
+    pub shape_prior_weight: f64,
+    /// Weight of the prior towards the previous frame's refined joint rotations (when there is
+    /// one), relative to `prior_weight`. Default: 2.
+    pub temporal_weight: f64,
+    /// Weight of the prior towards the previous frame's refined betas (when there is one),
+    /// relative to `shape_prior_weight`. Default: 10.
+    pub temporal_shape_weight: f64,
+    /// Robust scales of the passes (Geman–McClure), fractions of the person's size in the image.
+    /// Default: 0.1 then 0.05.
+    pub scales: Vec<f64>,
+    /// Levenberg–Marquardt steps per pass at most. Default: 2 (more fit the noise as well as the
+    /// body, and cost time).
+    pub steps: usize,
+    /// Whether the cameras move too (otherwise only the body). Default: true.
+    pub refine_cameras: bool,
+}
+
+impl Default for BodyRefinementSettings {
+    fn default() -> Self {
+        Self {
+            prior_weight: 4.0,
+            shape_prior_weight: 0.1,
+            temporal_weight: 2.0,
+            temporal_shape_weight: 10.0,
+            scales: vec![0.1, 0.05],
+            steps: 2,
+            refine_cameras: true,
+        }
+    }
+}
+
+/// How strongly each body joint (SMPL order without the pelvis) is held at the network's
+/// rotation, relative to [`BodyRefinementSettings::prior_weight`]: more for the spine and the
+/// neck, whose keypoints are few and far, and a lot for the joints whose rotation barely moves a
+/// keypoint (ankles, feet, wrists, hands).
+pub fn stiffness(joint: usize) -> f64 {
+    match joint + 1 {
+        7 | 8 | 10 | 11 | 20 | 21 | 22 | 23 => 20.0,
+        3 | 6 | 9 | 12 | 13 | 14 | 15 => 2.0,
+        _ => 1.0,
+    }
+}
+
+/// One keypoint's lever on one joint, for the mean body and per unit beta.
+#[derive(Clone, Debug)]
+struct Lever {
+    joint: usize,
+    point: Vector3<f64>,
+    weight: f64,
+    point_dirs: [Vector3<f64>; NUM_BETAS],
+}
+
+/// A body shaped by some betas: its rest joints and its keypoints' levers.
+#[derive(Clone, Debug)]
+struct Shaped {
+    rest: [Vector3<f64>; NUM_JOINTS],
+    /// Per keypoint: `(joint, a, w)`.
+    levers: Vec<Vec<(usize, Vector3<f64>, f64)>>,
+}
+
+/// The canonical-frame joints and keypoints of a posed body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PosedKeypoints {
+    /// The 24 SMPL joints.
+    pub joints: [Vector3<f64>; NUM_JOINTS],
+    /// The 17 keypoints.
+    pub keypoints: [Vector3<f64>; NUM_KEYPOINTS],
+}
+
+/// What a refinement did.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RefinementReport {
+    /// The cost before (at the last pass's robust scale), and after.
+    pub cost_before: f64,
+    /// See [`RefinementReport::cost_before`].
+    pub cost_after: f64,
+    /// Accepted Levenberg–Marquardt steps over all passes.
+    pub steps: usize,
+    /// Views that took part.
+    pub views: usize,
+}
+
+/// The body model's keypoint levers, ready to refine bodies with.
+#[derive(Clone, Debug)]
+pub struct BodyRefiner {
+    /// The settings.
+    pub settings: BodyRefinementSettings,
+    levers: Vec<Vec<Lever>>,
+    rest: [Vector3<f64>; NUM_JOINTS],
+    rest_dirs: [[Vector3<f64>; NUM_BETAS]; NUM_JOINTS],
+    /// Body joints (1..24) whose rotation moves a keypoint, in tree order.
+    active: Vec<usize>,
+    /// Per keypoint, the active joints (indices into `active`) whose rotation moves it.
+    moved_by: Vec<Vec<usize>>,
+}
+
+/// One view's observations, normalised through its intrinsics.
+struct ViewData {
+    /// Index into the frame's views.
+    view: usize,
+    /// Person size, normalised image units.
+    size: f64,
+    /// `(keypoint, observation, confidence)`.
+    points: Vec<(usize, Vector2<f64>, f64)>,
+}
+
+/// What the optimisation moves.
+#[derive(Clone, Debug)]
+struct State {
+    locals: [Matrix3<f64>; NUM_BODY_JOINTS],
+    betas: [f64; NUM_BETAS],
+    cameras: Vec<Extrinsics>,
+}
+
+/// World transforms and keypoints of a state's body.
+struct Posed {
+    rotations: [Matrix3<f64>; NUM_JOINTS],
+    positions: [Vector3<f64>; NUM_JOINTS],
+    keypoints: [Vector3<f64>; NUM_KEYPOINTS],
+}
+
+impl BodyRefiner {
+    /// Precomputes the levers of `model` (its pose correctives, if any, are ignored: the open body
+    /// has none).
+    pub fn new(model: &BodyModel, settings: BodyRefinementSettings) -> Self {
+        let mut rest = [Vector3::zeros(); NUM_JOINTS];
+        let mut rest_dirs = [[Vector3::zeros(); NUM_BETAS]; NUM_JOINTS];
+        let shape_dir =
+            |v: usize, beta: usize| Vector3::from_fn(|axis, _| model.shapedirs[(3 * v + axis, beta)] as f64);
+        for (j, row) in model.joint_regressor.rows.iter().enumerate().take(NUM_JOINTS) {
+            for &(v, r) in row {
+                let (v, r) = (v as usize, r as f64);
+                rest[j] += model.v_template[v].cast::<f64>() * r;
+                for (beta, d) in rest_dirs[j].iter_mut().enumerate() {
+                    *d += shape_dir(v, beta) * r;
+                }
+            }
+        }
+        let mut levers: Vec<Vec<Lever>> = vec![Vec::new(); NUM_KEYPOINTS];
+        for (k, row) in model.keypoint_regressor.rows.iter().enumerate().take(NUM_KEYPOINTS) {
+            for &(v, r) in row {
+                let v = v as usize;
+                for j in 0..NUM_JOINTS {
+                    let w = r as f64 * model.skin_weights[(v, j)] as f64;
+                    if w == 0.0 {
+                        continue;
+                    }
+                    let at = match levers[k].iter().position(|l| l.joint == j) {
+                        Some(at) => at,
+                        None => {
+                            levers[k].push(Lever {
+                                joint: j,
+                                point: Vector3::zeros(),
+                                weight: 0.0,
+                                point_dirs: [Vector3::zeros(); NUM_BETAS],
+                            });
+                            levers[k].len() - 1
+                        }
+                    };
+                    let lever = &mut levers[k][at];
+                    lever.point += (model.v_template[v].cast::<f64>() - rest[j]) * w;
+                    lever.weight += w;
+                    for (beta, d) in lever.point_dirs.iter_mut().enumerate() {
+                        *d += (shape_dir(v, beta) - rest_dirs[j][beta]) * w;
+                    }
+                }
+            }
+        }
+        let mut refiner =
+            Self { settings, levers, rest, rest_dirs, active: Vec::new(), moved_by: vec![Vec::new(); NUM_KEYPOINTS] };
+        // Which joints move which keypoints, measured in the T-pose of the mean body.
+        let shaped = refiner.shape(&[0.0; NUM_BETAS]);
+        let posed = refiner.pose_shaped(&shaped, &[Matrix3::identity(); NUM_BODY_JOINTS]);
+        let (sums, weights) = subtree_sums(&shaped, &posed);
+        for m in 1..NUM_JOINTS {
+            let moved: Vec<usize> = (0..NUM_KEYPOINTS)
+                .filter(|&k| (sums[k][m] - posed.positions[m] * weights[k][m]).norm() > MIN_LEVER)
+                .collect();
+            if moved.is_empty() {
+                continue;
+            }
+            for k in moved {
+                refiner.moved_by[k].push(refiner.active.len());
+            }
+            refiner.active.push(m);
+        }
+        refiner
+    }
+
+    /// The body joints (SMPL indices 1..24) the refinement moves: those whose rotation moves a
+    /// keypoint.
+    pub fn active_joints(&self) -> &[usize] {
+        &self.active
+    }
+
+    fn shape(&self, betas: &[f64; NUM_BETAS]) -> Shaped {
+        let rest = std::array::from_fn(|j| {
+            self.rest[j] + self.rest_dirs[j].iter().zip(betas).map(|(d, b)| d * *b).sum::<Vector3<f64>>()
+        });
+        let levers = self
+            .levers
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|l| {
+                        let a = l.point + l.point_dirs.iter().zip(betas).map(|(d, b)| d * *b).sum::<Vector3<f64>>();
+                        (l.joint, a, l.weight)
+                    })
+                    .collect()
+            })
+            .collect();
+        Shaped { rest, levers }
+    }
+
+    fn pose_shaped(&self, shaped: &Shaped, locals: &[Matrix3<f64>; NUM_BODY_JOINTS]) -> Posed {
+        let mut rotations = [Matrix3::identity(); NUM_JOINTS];
+        let mut positions = [Vector3::zeros(); NUM_JOINTS];
+        positions[0] = shaped.rest[0];
+        for j in 1..NUM_JOINTS {
+            let p = PARENTS[j].unwrap_or(0);
+            rotations[j] = rotations[p] * locals[j - 1];
+            positions[j] = rotations[p] * (shaped.rest[j] - shaped.rest[p]) + positions[p];
+        }
+        let keypoints = std::array::from_fn(|k| {
+            shaped.levers[k].iter().map(|(j, a, w)| rotations[*j] * a + positions[*j] * *w).sum::<Vector3<f64>>()
+        });
+        Posed { rotations, positions, keypoints }
+    }
+
+    /// The canonical-frame (root unrotated, untranslated) joints and keypoints of the body with
+    /// joint rotations `body_pose` and shape `betas`.
+    pub fn pose(&self, body_pose: &[Matrix3<f64>; NUM_BODY_JOINTS], betas: &[f64; NUM_BETAS]) -> PosedKeypoints {
+        let posed = self.pose_shaped(&self.shape(betas), body_pose);
+        PosedKeypoints { joints: posed.positions, keypoints: posed.keypoints }
+    }
+
+    /// Refines `body_pose` (the 23 joint rotations, canonical frame), `betas` (when
+    /// [`BodyRefinementSettings::shape_prior_weight`] is finite) and the present `cameras` (body to
+    /// camera) of `frame` against its keypoints; `sizes` are the views' person sizes (normalised
+    /// image units). A view without a camera, with fewer than six usable keypoints or without a
+    /// finite positive size keeps its camera and does not take part. Leaves everything as it is
+    /// when no view takes part, when the inputs are not finite, or when no step lowers the cost;
+    /// never returns a non-finite pose, shape or camera.
+    pub fn refine(
+        &self,
+        body_pose: &mut [Matrix3<f64>; NUM_BODY_JOINTS],
+        betas: &mut [f64; NUM_BETAS],
+        cameras: &mut [Option<Extrinsics>],
+        frame: &MultiViewFrame,
+        sizes: &[f64],
+        previous: Option<(&[Matrix3<f64>; NUM_BODY_JOINTS], &[f64; NUM_BETAS])>,
+    ) -> RefinementReport {
+        let mut report = RefinementReport::default();
+        let finite_matrix = |m: &Matrix3<f64>| m.iter().all(|x| x.is_finite());
+        if !body_pose.iter().all(finite_matrix) || !betas.iter().all(|b| b.is_finite()) {
+            return report;
+        }
+        let views: Vec<ViewData> = cameras
+            .iter()
+            .zip(&frame.views)
+            .zip(sizes)
+            .enumerate()
+            .filter_map(|(i, ((camera, view), size))| {
+                let (camera, view) = (camera.as_ref()?, view.as_ref()?);
+                let finite = finite_matrix(&camera.rotation) && camera.translation.iter().all(|x| x.is_finite());
+                if !finite || !size.is_finite() || *size <= 0.0 {
+                    return None;
+                }
+                let points: Vec<(usize, Vector2<f64>, f64)> = view
+                    .keypoints
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, k)| k[2] >= MIN_CONFIDENCE && k.iter().all(|x| x.is_finite()))
+                    .map(|(k, o)| {
+                        let observed = view.intrinsics.normalize(&Vector2::new(o[0] as f64, o[1] as f64));
+                        (k, observed, o[2].min(1.0) as f64)
+                    })
+                    .filter(|(_, o, _)| o.iter().all(|x| x.is_finite()))
+                    .collect();
+                (points.len() >= 6).then_some(ViewData { view: i, size: *size, points })
+            })
+            .collect();
+        report.views = views.len();
+        if views.is_empty() || self.active.is_empty() {
+            return report;
+        }
+        let mut prior = Prior { targets: vec![(*body_pose, *betas, 1.0, 1.0)] };
+        if let Some((locals, shape)) = previous {
+            prior.targets.push((*locals, *shape, self.settings.temporal_weight, self.settings.temporal_shape_weight));
+        }
+        let mut state = State {
+            locals: *body_pose,
+            betas: *betas,
+            cameras: views.iter().filter_map(|v| cameras[v.view]).collect(),
+        };
+        let last_scale = self.settings.scales.last().copied().unwrap_or(0.05);
+        report.cost_before = self.cost(&state, &prior, &views, last_scale);
+        for &scale in &self.settings.scales {
+            let mut cost = self.cost(&state, &prior, &views, scale);
+            let mut lambda = 1e-3;
+            for _ in 0..self.settings.steps {
+                let system = self.linearise(&state, &prior, &views, scale);
+                let mut improved = false;
+                for _ in 0..4 {
+                    let Some(candidate) = self.step(&state, &system, lambda) else { break };
+                    let c = self.cost(&candidate, &prior, &views, scale);
+                    if c.is_finite() && c < cost {
+                        state = candidate;
+                        cost = c;
+                        lambda = (lambda * 0.3).max(1e-7);
+                        improved = true;
+                        report.steps += 1;
+                        break;
+                    }
+                    lambda *= 10.0;
+                }
+                if !improved {
+                    break;
+                }
+            }
+        }
+        report.cost_after = self.cost(&state, &prior, &views, last_scale);
+        let finite = state.locals.iter().all(finite_matrix)
+            && state.betas.iter().all(|b| b.is_finite())
+            && state.cameras.iter().all(|c| finite_matrix(&c.rotation) && c.translation.iter().all(|x| x.is_finite()));
+        // (A NaN cost counts as not lowered.)
+        let lowered = report.cost_after <= report.cost_before;
+        if !finite || !lowered {
+            report.cost_after = report.cost_before;
+            report.steps = 0;
+            return report;
+        }
+        *body_pose = state.locals;
+        *betas = state.betas;
+        for (view, camera) in views.iter().zip(&state.cameras) {
+            cameras[view.view] = Some(*camera);
+        }
+        report
+    }
+
+    /// Whether the betas are refined.
+    fn refines_betas(&self) -> bool {
+        self.settings.shape_prior_weight.is_finite()
+    }
+
+    /// The robust cost of a state at robust scale `scale` (fraction of the person's size).
+    fn cost(&self, state: &State, prior: &Prior, views: &[ViewData], scale: f64) -> f64 {
+        let shaped = self.shape(&state.betas);
+        let posed = self.pose_shaped(&shaped, &state.locals);
+        let tau2 = (scale / RESIDUAL_UNIT).powi(2);
+        let mut cost = 0.0;
+        for (view, camera) in views.iter().zip(&state.cameras) {
+            let unit = RESIDUAL_UNIT * view.size;
+            for (k, observed, confidence) in &view.points {
+                let q = camera.to_camera(&posed.keypoints[*k]);
+                let s = if q.z > 1e-3 {
+                    ((Vector2::new(q.x / q.z, q.y / q.z) - observed) / unit).norm_squared() / tau2
+                } else {
+                    f64::INFINITY
+                };
+                // Geman–McClure: tau^2 s / (1 + s), bounded by tau^2.
+                cost += confidence * tau2 * if s.is_finite() { s / (1.0 + s) } else { 1.0 };
+            }
+        }
+        cost + self.prior_cost(state, prior)
+    }
+
+    fn prior_cost(&self, state: &State, prior: &Prior) -> f64 {
+        let mut cost = 0.0;
+        for (locals, betas, pose_scale, shape_scale) in &prior.targets {
+            for &m in &self.active {
+                let d = rotation_log(&(locals[m - 1].transpose() * state.locals[m - 1]));
+                cost += pose_scale * self.settings.prior_weight * stiffness(m - 1) * d.norm_squared();
+            }
+            if self.refines_betas() {
+                let d2: f64 = state.betas.iter().zip(betas).map(|(a, b)| (a - b).powi(2)).sum();
+                cost += shape_scale * self.settings.shape_prior_weight * d2;
+            }
+        }
+        cost
+    }
+
+    /// The reweighted Gauss–Newton system at a state.
+    fn linearise(&self, state: &State, prior: &Prior, views: &[ViewData], scale: f64) -> System {
+        let shaped = self.shape(&state.betas);
+        let posed = self.pose_shaped(&shaped, &state.locals);
+        let (sums, weights) = subtree_sums(&shaped, &posed);
+        let joints = 3 * self.active.len();
+        let with_betas = self.refines_betas();
+        let n = joints + if with_betas { NUM_BETAS } else { 0 };
+        // Per keypoint, its Jacobians: d keypoint_k / d δ_m = -[Y_km - W_km T_m]x R_m for the
+        // active joints m that move it; for the betas, the levers' own change, turned, and the
+        // change of the joints' positions.
+        let mut position_dirs = [[Vector3::zeros(); NUM_BETAS]; NUM_JOINTS];
+        if with_betas {
+            position_dirs[0] = self.rest_dirs[0];
+            for j in 1..NUM_JOINTS {
+                let p = PARENTS[j].unwrap_or(0);
+                let (turn, parent) = (posed.rotations[p], position_dirs[p]);
+                position_dirs[j] =
+                    std::array::from_fn(|b| turn * (self.rest_dirs[j][b] - self.rest_dirs[p][b]) + parent[b]);
+            }
+        }
+        let joint_jacobians: Vec<Vec<Matrix3<f64>>> = (0..NUM_KEYPOINTS)
+            .map(|k| {
+                self.moved_by[k]
+                    .iter()
+                    .map(|&a| {
+                        let m = self.active[a];
+                        let arm = sums[k][m] - posed.positions[m] * weights[k][m];
+                        -arm.cross_matrix() * posed.rotations[m]
+                    })
+                    .collect()
+            })
+            .collect();
+        let shape_jacobians: Vec<SMatrix<f64, 3, NUM_BETAS>> = (0..NUM_KEYPOINTS)
+            .map(|k| {
+                let mut d = SMatrix::<f64, 3, NUM_BETAS>::zeros();
+                if with_betas {
+                    for l in &self.levers[k] {
+                        for (b, (point, position)) in l.point_dirs.iter().zip(&position_dirs[l.joint]).enumerate() {
+                            let mut target = d.column_mut(b);
+                            target += posed.rotations[l.joint] * point + position * l.weight;
+                        }
+                    }
+                }
+                d
+            })
+            .collect();
+        let mut system = System {
+            body: DMatrix::zeros(n, n),
+            body_gradient: DVector::zeros(n),
+            cameras: Vec::with_capacity(views.len()),
+        };
+        // The views' information about every keypoint (canonical frame), summed over the views
+        // before it is spread over the body's numbers.
+        let mut information = [Matrix3::zeros(); NUM_KEYPOINTS];
+        let mut pulls = [Vector3::zeros(); NUM_KEYPOINTS];
+        let tau2 = (scale / RESIDUAL_UNIT).powi(2);
+        for (view, camera) in views.iter().zip(&state.cameras) {
+            let unit = RESIDUAL_UNIT * view.size;
+            let mut block = CameraBlock {
+                hessian: Matrix6::zeros(),
+                gradient: Vector6::zeros(),
+                coupling: OMatrix::<f64, Dyn, U6>::zeros(n),
+            };
+            for (k, observed, confidence) in &view.points {
+                let q = camera.to_camera(&posed.keypoints[*k]);
+                if q.z <= 1e-3 {
+                    continue;
+                }
+                let residual = (Vector2::new(q.x / q.z, q.y / q.z) - observed) / unit;
+                let s = residual.norm_squared() / tau2;
+                let irls = confidence / (1.0 + s).powi(2);
+                let projection =
+                    Matrix2x3::new(1.0 / q.z, 0.0, -q.x / (q.z * q.z), 0.0, 1.0 / q.z, -q.y / (q.z * q.z)) / unit;
+                // d residual / d keypoint (canonical frame).
+                let through = projection * camera.rotation;
+                let weighted = through.transpose() * irls;
+                information[*k] += weighted * through;
+                pulls[*k] += weighted * residual;
+                if self.settings.refine_cameras {
+                    let mut dq = SMatrix::<f64, 3, 6>::zeros();
+                    dq.fixed_view_mut::<3, 3>(0, 0).copy_from(&(-q.cross_matrix()));
+                    dq.fixed_view_mut::<3, 3>(0, 3).copy_from(&Matrix3::identity());
+                    let jc = projection * dq;
+                    let jct = jc.transpose() * irls;
+                    block.hessian += jct * jc;
+                    block.gradient += jct * residual;
+                    let x = weighted * jc; // 3 x 6
+                    for (&a, d) in self.moved_by[*k].iter().zip(&joint_jacobians[*k]) {
+                        let mut target = block.coupling.fixed_rows_mut::<3>(3 * a);
+                        target += d.tr_mul(&x);
+                    }
+                    if with_betas {
+                        let mut target = block.coupling.fixed_rows_mut::<NUM_BETAS>(joints);
+                        target += shape_jacobians[*k].tr_mul(&x);
+                    }
+                }
+            }
+            system.cameras.push(block);
+        }
+        // Spread every keypoint's information over the body's numbers that move it (upper
+        // triangle, block by block), then mirror.
+        for k in 0..NUM_KEYPOINTS {
+            let (moved, jacobians, shape) = (&self.moved_by[k], &joint_jacobians[k], &shape_jacobians[k]);
+            let information = &information[k];
+            let weighted: Vec<Matrix3<f64>> = jacobians.iter().map(|d| information * d).collect();
+            let weighted_shape = information * shape;
+            for (x, (&a, d)) in moved.iter().zip(jacobians).enumerate() {
+                let mut g = system.body_gradient.fixed_rows_mut::<3>(3 * a);
+                g += d.tr_mul(&pulls[k]);
+                for (&b, w) in moved.iter().zip(&weighted).skip(x) {
+                    let mut h = system.body.fixed_view_mut::<3, 3>(3 * a, 3 * b);
+                    h += d.tr_mul(w);
+                }
+                if with_betas {
+                    let mut h = system.body.fixed_view_mut::<3, NUM_BETAS>(3 * a, joints);
+                    h += d.tr_mul(&weighted_shape);
+                }
+            }
+            if with_betas {
+                let mut g = system.body_gradient.fixed_rows_mut::<NUM_BETAS>(joints);
+                g += shape.tr_mul(&pulls[k]);
+                let mut h = system.body.fixed_view_mut::<NUM_BETAS, NUM_BETAS>(joints, joints);
+                h += shape.tr_mul(&weighted_shape);
+            }
+        }
+        for c in 0..n {
+            for r in c + 1..n {
+                system.body[(r, c)] = system.body[(c, r)];
+            }
+        }
+        // Priors: residual sqrt(w) log(R_net^T R), Jacobian sqrt(w) I (small-angle); betas likewise.
+        for (locals, betas, pose_scale, shape_scale) in &prior.targets {
+            for (a, &m) in self.active.iter().enumerate() {
+                let w = pose_scale * self.settings.prior_weight * stiffness(m - 1);
+                let d = rotation_log(&(locals[m - 1].transpose() * state.locals[m - 1]));
+                for r in 0..3 {
+                    system.body[(3 * a + r, 3 * a + r)] += w;
+                    system.body_gradient[3 * a + r] += w * d[r];
+                }
+            }
+            if with_betas {
+                let w = shape_scale * self.settings.shape_prior_weight;
+                for (b, (now, target)) in state.betas.iter().zip(betas).enumerate() {
+                    system.body[(joints + b, joints + b)] += w;
+                    system.body_gradient[joints + b] += w * (now - target);
+                }
+            }
+        }
+        system
+    }
+
+    /// The damped step from `state`, or `None` when the system is singular.
+    fn step(&self, state: &State, system: &System, lambda: f64) -> Option<State> {
+        let n = system.body.nrows();
+        let mut reduced = system.body.clone();
+        for i in 0..n {
+            reduced[(i, i)] = reduced[(i, i)] * (1.0 + lambda) + 1e-9;
+        }
+        let mut rhs = -system.body_gradient.clone();
+        let mut inverses = Vec::with_capacity(system.cameras.len());
+        if self.settings.refine_cameras {
+            for block in &system.cameras {
+                let mut damped = block.hessian;
+                for i in 0..6 {
+                    damped[(i, i)] = damped[(i, i)] * (1.0 + lambda) + 1e-9;
+                }
+                let inverse = damped.try_inverse()?;
+                let bc = &block.coupling * inverse; // n x 6
+                reduced.gemm(-1.0, &bc, &block.coupling.transpose(), 1.0);
+                rhs += &bc * block.gradient;
+                inverses.push(inverse);
+            }
+        }
+        let body_step = reduced.cholesky()?.solve(&rhs);
+        if !body_step.iter().all(|x| x.is_finite()) {
+            return None;
+        }
+        let mut next = state.clone();
+        for (a, &m) in self.active.iter().enumerate() {
+            let delta = Vector3::new(body_step[3 * a], body_step[3 * a + 1], body_step[3 * a + 2]);
+            next.locals[m - 1] = state.locals[m - 1] * Rotation3::from_scaled_axis(delta).into_inner();
+        }
+        if self.refines_betas() {
+            let joints = 3 * self.active.len();
+            for (beta, step) in next.betas.iter_mut().zip(body_step.rows(joints, NUM_BETAS).iter()) {
+                *beta += step;
+            }
+        }
+        for ((camera, block), inverse) in next.cameras.iter_mut().zip(&system.cameras).zip(&inverses) {
+            let d: Vector6<f64> = -(inverse * (block.gradient + block.coupling.transpose() * &body_step));
+            let turn = Rotation3::from_scaled_axis(Vector3::new(d[0], d[1], d[2])).into_inner();
+            *camera =
+                Extrinsics::new(turn * camera.rotation, turn * camera.translation + Vector3::new(d[3], d[4], d[5]));
+        }
+        Some(next)
+    }
+}
+
+/// What the priors pull towards: the network's estimate (and, when given, the previous frame's
+/// refined body), each with a weight relative to the settings' prior weights.
+struct Prior {
+    targets: Vec<PriorTarget>,
+}
+
+/// A body the prior pulls towards: joint rotations, betas, and the weights of the two relative
+/// to the settings' `prior_weight` and `shape_prior_weight`.
+type PriorTarget = ([Matrix3<f64>; NUM_BODY_JOINTS], [f64; NUM_BETAS], f64, f64);
+
+/// The Gauss–Newton system: the body block (three numbers per active joint), and per view its
+/// camera block and coupling to the body.
+struct System {
+    body: DMatrix<f64>,
+    body_gradient: DVector<f64>,
+    cameras: Vec<CameraBlock>,
+}
+
+struct CameraBlock {
+    hessian: Matrix6<f64>,
+    gradient: Vector6<f64>,
+    /// `[n, 6]`: body rows, camera columns.
+    coupling: OMatrix<f64, Dyn, U6>,
+}
+
+/// Per keypoint and joint, the sums over the joint's subtree of the levers' world points
+/// (`R_j a_kj + T_j w_kj`) and of their weights.
+#[allow(clippy::type_complexity)]
+fn subtree_sums(
+    shaped: &Shaped,
+    posed: &Posed,
+) -> ([[Vector3<f64>; NUM_JOINTS]; NUM_KEYPOINTS], [[f64; NUM_JOINTS]; NUM_KEYPOINTS]) {
+    let mut sums = [[Vector3::zeros(); NUM_JOINTS]; NUM_KEYPOINTS];
+    let mut weights = [[0.0; NUM_JOINTS]; NUM_KEYPOINTS];
+    for (k, levers) in shaped.levers.iter().enumerate() {
+        for (j, a, w) in levers {
+            sums[k][*j] += posed.rotations[*j] * a + posed.positions[*j] * *w;
+            weights[k][*j] += w;
+        }
+        // Children come after their parents in SMPL's order.
+        for j in (1..NUM_JOINTS).rev() {
+            let p = PARENTS[j].unwrap_or(0);
+            let (s, w) = (sums[k][j], weights[k][j]);
+            sums[k][p] += s;
+            weights[k][p] += w;
+        }
+    }
+    (sums, weights)
+}
+
+/// The axis-angle vector of a rotation matrix (through the quaternion: finite at every angle,
+/// also for a matrix a rounding error away from the identity, where `acos` of the trace is not).
+fn rotation_log(r: &Matrix3<f64>) -> Vector3<f64> {
+    matrix_to_axis_angle(r)
+}

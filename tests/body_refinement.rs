@@ -1,0 +1,273 @@
+//! The geometric body refinement after the network (`net::body_refinement`): it poses bodies as
+//! the body model does, brings a perturbed body and perturbed cameras back onto exact keypoints,
+//! leaves a body that already reprojects exactly where it is, and copes with missing, dark and
+//! NaN views and with bad input without panicking or producing NaN.
+
+use cmanet::body::{BodyModel, BodyParams, NUM_BETAS, NUM_BODY_JOINTS};
+use cmanet::data::Keypoints2d;
+use cmanet::geometry::{Extrinsics, Intrinsics, axis_angle_to_matrix};
+use cmanet::net::body_refinement::{BodyRefinementSettings, BodyRefiner};
+use cmanet::net::input::encode_view;
+use cmanet::net::{MultiViewFrame, ViewObservation};
+use nalgebra::{Matrix3, Vector3};
+
+/// A pose with bent arms and legs and a turned head.
+fn pose() -> [Matrix3<f64>; NUM_BODY_JOINTS] {
+    let mut p = [Vector3::zeros(); NUM_BODY_JOINTS];
+    p[0] = Vector3::new(-0.5, 0.0, 0.1); // left hip
+    p[3] = Vector3::new(0.8, 0.0, 0.0); // left knee
+    p[4] = Vector3::new(0.6, 0.0, 0.0); // right knee
+    p[14] = Vector3::new(0.0, 0.4, 0.0); // head
+    p[15] = Vector3::new(0.0, 0.0, -0.9); // left shoulder
+    p[16] = Vector3::new(0.0, 0.3, 0.8); // right shoulder
+    p[17] = Vector3::new(0.0, -1.2, 0.0); // left elbow
+    p[18] = Vector3::new(0.0, 0.9, 0.0); // right elbow
+    p.map(|r| axis_angle_to_matrix(&r))
+}
+
+fn betas() -> [f64; NUM_BETAS] {
+    [0.5, -0.3, 0.2, 0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0]
+}
+
+fn intrinsics() -> Intrinsics {
+    Intrinsics::from_horizontal_fov(1.0, 1280.0, 720.0)
+}
+
+/// `views` cameras around the body (canonical frame), 3 m away.
+fn cameras(views: usize) -> Vec<Option<Extrinsics>> {
+    (0..views)
+        .map(|i| {
+            let a = i as f64 * 2.4 + 0.3;
+            let eye = Vector3::new(3.0 * a.sin(), 1.3 + 0.15 * i as f64, 3.0 * a.cos());
+            Some(Extrinsics::look_at(&eye, &Vector3::new(0.0, 0.9, 0.0), &Vector3::y(), 0.0))
+        })
+        .collect()
+}
+
+/// The body's exact keypoints seen by `cameras`, and every view's person size.
+fn frame(refiner: &BodyRefiner, cameras: &[Option<Extrinsics>]) -> (MultiViewFrame, Vec<f64>) {
+    let keypoints = refiner.pose(&pose(), &betas()).keypoints;
+    let k = intrinsics();
+    let views: Vec<Option<ViewObservation>> = cameras
+        .iter()
+        .map(|e| {
+            let e = e.unwrap();
+            let observed: Keypoints2d = std::array::from_fn(|j| {
+                let p = k.project(&e.to_camera(&keypoints[j])).unwrap();
+                [p.x as f32, p.y as f32, 0.9]
+            });
+            Some(ViewObservation { keypoints: observed, intrinsics: k })
+        })
+        .collect();
+    let sizes = views.iter().map(|v| v.as_ref().and_then(encode_view).map_or(1.0, |e| e.1.size)).collect();
+    (MultiViewFrame { views }, sizes)
+}
+
+/// Mean pixel distance between where the body's keypoints project and where the views saw them
+/// (confident, finite keypoints of views with a camera).
+fn reprojection_px(
+    refiner: &BodyRefiner,
+    pose: &[Matrix3<f64>; NUM_BODY_JOINTS],
+    betas: &[f64; NUM_BETAS],
+    cameras: &[Option<Extrinsics>],
+    frame: &MultiViewFrame,
+) -> f64 {
+    let keypoints = refiner.pose(pose, betas).keypoints;
+    let (mut sum, mut n) = (0.0, 0);
+    for (camera, view) in cameras.iter().zip(&frame.views) {
+        let (Some(e), Some(v)) = (camera, view) else { continue };
+        for (p, o) in keypoints.iter().zip(&v.keypoints) {
+            if o[2] > 0.05 && o.iter().all(|x| x.is_finite()) {
+                let q = v.intrinsics.project(&e.to_camera(p)).unwrap();
+                sum += (q - nalgebra::Vector2::new(o[0] as f64, o[1] as f64)).norm();
+                n += 1;
+            }
+        }
+    }
+    sum / n as f64
+}
+
+/// Mean distance of the canonical keypoints from the true body's, metres.
+fn keypoint_error(refiner: &BodyRefiner, pose: &[Matrix3<f64>; NUM_BODY_JOINTS], betas: &[f64; NUM_BETAS]) -> f64 {
+    let a = refiner.pose(pose, betas).keypoints;
+    let b = refiner.pose(&self::pose(), &self::betas()).keypoints;
+    a.iter().zip(&b).map(|(p, q)| (p - q).norm()).sum::<f64>() / a.len() as f64
+}
+
+/// The true pose with every refined joint turned a little, and the betas shifted.
+fn perturbed() -> ([Matrix3<f64>; NUM_BODY_JOINTS], [f64; NUM_BETAS]) {
+    let mut p = pose();
+    for (j, r) in p.iter_mut().enumerate() {
+        let t = j as f64;
+        let turn = Vector3::new(0.15 * (1.3 * t).sin(), 0.12 * (0.7 * t).cos(), 0.15 * (2.1 * t).sin());
+        *r *= axis_angle_to_matrix(&turn);
+    }
+    let mut b = betas();
+    b[0] += 0.4;
+    b[1] -= 0.3;
+    (p, b)
+}
+
+/// Every camera turned by about 3 degrees and moved by 5 cm.
+fn nudged(cameras: &[Option<Extrinsics>]) -> Vec<Option<Extrinsics>> {
+    cameras
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            c.map(|e| {
+                let turn = axis_angle_to_matrix(&Vector3::new(0.03, -0.04 * (i as f64 - 1.0), 0.02));
+                Extrinsics::new(turn * e.rotation, e.translation + Vector3::new(0.05, -0.03, 0.04))
+            })
+        })
+        .collect()
+}
+
+fn refiner() -> BodyRefiner {
+    BodyRefiner::new(&BodyModel::open_body().unwrap(), BodyRefinementSettings::default())
+}
+
+#[test]
+fn poses_bodies_as_the_body_model_does() {
+    let model = BodyModel::open_body().unwrap();
+    let refiner = refiner();
+    let (pose, betas) = perturbed();
+    let params = BodyParams {
+        body_pose: std::array::from_fn(|j| cmanet::geometry::matrix_to_axis_angle(&pose[j]).cast::<f32>()),
+        betas: betas.map(|b| b as f32),
+        ..Default::default()
+    };
+    let expected = model.pose(&params, false).unwrap();
+    let posed = refiner.pose(&pose, &betas);
+    for (a, b) in posed.keypoints.iter().zip(&expected.keypoints) {
+        assert!((a - b.cast::<f64>()).norm() < 1e-5, "keypoint {a} vs {b}");
+    }
+    for (a, b) in posed.joints.iter().zip(&expected.joints) {
+        assert!((a - b.cast::<f64>()).norm() < 1e-5, "joint {a} vs {b}");
+    }
+    // The joints no keypoint depends on (pelvis, ankles, feet, wrists, hands) are not refined.
+    let active = refiner.active_joints();
+    assert!([3, 12, 15, 16, 18].iter().all(|j| active.contains(j)), "{active:?}");
+    assert!([0, 7, 10, 20, 22].iter().all(|j| !active.contains(j)), "{active:?}");
+}
+
+#[test]
+fn refinement_brings_a_perturbed_body_and_cameras_back_onto_the_keypoints() {
+    let refiner = refiner();
+    let truth = cameras(4);
+    let (frame, sizes) = frame(&refiner, &truth);
+    let (mut pose, mut betas) = perturbed();
+    let mut cams = nudged(&truth);
+    let before = reprojection_px(&refiner, &pose, &betas, &cams, &frame);
+    let error_before = keypoint_error(&refiner, &pose, &betas);
+    let report = refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
+    let after = reprojection_px(&refiner, &pose, &betas, &cams, &frame);
+    let error_after = keypoint_error(&refiner, &pose, &betas);
+    eprintln!("{report:?}: {before:.1} px -> {after:.1} px, {error_before:.4} m -> {error_after:.4} m");
+    assert_eq!(report.views, 4);
+    assert!(report.steps > 0 && report.cost_after < report.cost_before);
+    assert!(after < 0.3 * before, "reprojection {before:.1} px -> {after:.1} px");
+    assert!(error_after < 0.5 * error_before, "keypoints {error_before:.4} m -> {error_after:.4} m");
+    // More steps (and no prior) get closer still.
+    let settings = BodyRefinementSettings { steps: 10, prior_weight: 1e-3, ..Default::default() };
+    let patient = BodyRefiner::new(&BodyModel::open_body().unwrap(), settings);
+    let (mut pose, mut betas) = perturbed();
+    let mut cams = nudged(&truth);
+    patient.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
+    let close = reprojection_px(&refiner, &pose, &betas, &cams, &frame);
+    assert!(close < 0.5, "reprojection {close:.2} px after 10 steps per pass");
+}
+
+#[test]
+fn a_body_that_already_reprojects_exactly_stays_where_it_is() {
+    let refiner = refiner();
+    let truth = cameras(3);
+    let (frame, sizes) = frame(&refiner, &truth);
+    let (mut pose, mut betas) = (pose(), betas());
+    let mut cams = truth.clone();
+    refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
+    for (a, b) in pose.iter().zip(&self::pose()) {
+        assert!((a - b).abs().max() < 1e-5, "{a} vs {b}");
+    }
+    assert!(betas.iter().zip(&self::betas()).all(|(a, b)| (a - b).abs() < 1e-4), "{betas:?}");
+    for (a, b) in cams.iter().zip(&truth) {
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!((a.rotation - b.rotation).abs().max() < 1e-6 && (a.translation - b.translation).norm() < 1e-5);
+    }
+    // The previous frame's body as a prior changes nothing either when it is the same body.
+    let previous = (self::pose(), self::betas());
+    refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, Some((&previous.0, &previous.1)));
+    assert!(pose.iter().zip(&self::pose()).all(|(a, b)| (a - b).abs().max() < 1e-5));
+}
+
+#[test]
+fn missing_dark_and_nan_views_keep_their_cameras_and_the_rest_still_refines() {
+    let refiner = refiner();
+    let truth = cameras(5);
+    let (mut frame, mut sizes) = frame(&refiner, &truth);
+    frame.views[1] = None; // missing
+    if let Some(v) = frame.views[2].as_mut() {
+        v.keypoints = [[f32::NAN; 3]; 17]; // NaN everywhere
+    }
+    if let Some(v) = frame.views[3].as_mut() {
+        v.keypoints.iter_mut().for_each(|k| k[2] = 0.0); // dark
+    }
+    sizes[2] = f64::NAN;
+    // View 4 lost half its keypoints to occlusion and one went NaN.
+    if let Some(v) = frame.views[4].as_mut() {
+        v.keypoints.iter_mut().step_by(2).for_each(|k| k[2] = 0.0);
+        v.keypoints[1] = [f32::NAN, 3.0, 0.9];
+    }
+    let (mut pose, mut betas) = perturbed();
+    let mut cams = nudged(&truth);
+    cams[3] = None;
+    let start = cams.clone();
+    let before = reprojection_px(&refiner, &pose, &betas, &cams, &frame);
+    let report = refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
+    let after = reprojection_px(&refiner, &pose, &betas, &cams, &frame);
+    assert_eq!(report.views, 2, "{report:?}");
+    assert!(after < before, "{before:.1} px -> {after:.1} px");
+    assert_eq!(cams[1], start[1]);
+    assert_eq!(cams[2], start[2]);
+    assert_eq!(cams[3], None);
+    assert!(pose.iter().all(|r| r.iter().all(|x| x.is_finite())) && betas.iter().all(|b| b.is_finite()));
+    assert!(cams.iter().flatten().all(|c| c.rotation.iter().chain(c.translation.iter()).all(|x| x.is_finite())));
+}
+
+#[test]
+fn bad_input_leaves_the_estimate_as_it_is() {
+    let refiner = refiner();
+    let truth = cameras(2);
+    let (frame, sizes) = frame(&refiner, &truth);
+    let (start_pose, start_betas) = perturbed();
+    let start_cams = nudged(&truth);
+    // A NaN in the network's body, in its betas or in a camera.
+    let mut pose = start_pose;
+    pose[3][(0, 0)] = f64::NAN;
+    let mut betas = start_betas;
+    let mut cams = start_cams.clone();
+    let report = refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
+    assert_eq!(report.steps, 0);
+    assert_eq!(cams, start_cams);
+    assert_eq!(betas, start_betas);
+    let mut pose = start_pose;
+    let mut betas = start_betas;
+    betas[2] = f64::INFINITY;
+    refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
+    assert_eq!(pose, start_pose);
+    let mut betas = start_betas;
+    let mut cams = start_cams.clone();
+    if let Some(c) = cams[0].as_mut() {
+        c.translation.x = f64::NAN;
+    }
+    let report = refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
+    assert_eq!(report.views, 1);
+    assert!(cams[0].unwrap().translation.x.is_nan(), "a bad camera is left alone");
+    assert!(pose.iter().all(|r| r.iter().all(|x| x.is_finite())));
+    // No view at all, and every view without a camera.
+    let (mut pose, mut betas) = (start_pose, start_betas);
+    let report = refiner.refine(&mut pose, &mut betas, &mut [], &MultiViewFrame::default(), &[], None);
+    assert_eq!((report.views, report.steps), (0, 0));
+    let report = refiner.refine(&mut pose, &mut betas, &mut [None, None], &frame, &sizes, None);
+    assert_eq!((report.views, report.steps), (0, 0));
+    assert_eq!((pose, betas), (start_pose, start_betas));
+}
