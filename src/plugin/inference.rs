@@ -125,6 +125,8 @@ pub(crate) struct Inference {
     pending: Option<FrameSet>,
     last_frame: Option<u32>,
     held: HashMap<Entity, Extrinsics>,
+    /// The last estimate and its capture time: the body refinement's temporal prior.
+    previous: Option<(f64, Estimate)>,
 }
 
 impl Inference {
@@ -138,6 +140,7 @@ impl Inference {
             pending: None,
             last_frame: None,
             held: HashMap::new(),
+            previous: None,
         }
     }
 }
@@ -203,15 +206,25 @@ pub(crate) fn run_inference(
         match state.pending.take() {
             Some(set) => {
                 let min_views = settings.min_views.max(1);
+                // The previous body is a prior only while the stream is continuous.
+                let previous = state
+                    .previous
+                    .as_ref()
+                    .filter(|(t, _)| set.time > *t && set.time - t < TEMPORAL_PRIOR_SECONDS)
+                    .map(|(_, e)| e.clone());
                 state.running = Some(
                     AsyncComputeTaskPool::get()
-                        .spawn(async move { estimate_frame(&networks, trackers, set, min_views) }),
+                        .spawn(async move { estimate_frame(&networks, trackers, set, previous.as_ref(), min_views) }),
                 );
             }
             None => state.trackers = Some(trackers),
         }
     }
 }
+
+/// Longest gap between two estimates, seconds, over which the first is the second's temporal
+/// prior (`Cmanet::estimate_after`).
+const TEMPORAL_PRIOR_SECONDS: f64 = 0.5;
 
 /// App frames to wait for views whose capture of the newest frame has not arrived yet.
 const STRAGGLER_FRAMES: u32 = 10;
@@ -260,11 +273,13 @@ fn newest_set(
     Some(FrameSet { frame: newest, time, instant, views: inputs.into_iter().map(|(v, _, _)| v).collect() })
 }
 
-/// Detection in every view, then CMANet (runs on the task pool).
+/// Detection in every view, then CMANet with the previous estimate as the body refinement's
+/// temporal prior (runs on the task pool).
 fn estimate_frame(
     networks: &Networks,
     mut trackers: HashMap<Entity, PoseTracker>,
     set: FrameSet,
+    previous: Option<&Estimate>,
     min_views: usize,
 ) -> FrameOutcome {
     let started = Instant::now();
@@ -317,7 +332,7 @@ fn estimate_frame(
     };
     let seen = frame.views.iter().flatten().count();
     let started = Instant::now();
-    let estimate = (seen >= min_views).then(|| networks.network.estimate(&frame));
+    let estimate = (seen >= min_views).then(|| networks.network.estimate_after(&frame, previous));
     FrameOutcome { set, trackers, views, estimate, detection, network: started.elapsed() }
 }
 
@@ -418,6 +433,7 @@ fn publish(
         }
         Some(Ok(estimate)) => estimate,
     };
+    state.previous = Some((set.time, estimate.clone()));
     let Some(body) = state.networks.as_ref().map(|n| n.body.clone()) else { return };
     let placed: Vec<PlacedView> = set
         .views
