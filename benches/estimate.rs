@@ -14,7 +14,7 @@ use cmanet::data::Mv2d;
 use cmanet::data::synth::{SynthConfig, generate_sequence};
 use cmanet::fit::{FitSettings, Fitter};
 use cmanet::geometry::{TriangulationSettings, triangulate_keypoints};
-use cmanet::net::{Cmanet, MultiViewFrame, Pipeline, ViewObservation};
+use cmanet::net::{Cmanet, MultiViewFrame, Pipeline};
 use criterion::Criterion;
 
 /// A synthetic sequence seen by exactly `views` cameras, cut to its first `frames` frames.
@@ -91,13 +91,7 @@ fn body_forward(c: &mut Criterion, model: &BodyModel) {
 
 /// A multi-view frame of the sequence (every view present).
 fn frame_of(data: &Mv2d, t: usize) -> MultiViewFrame {
-    MultiViewFrame {
-        views: data.keypoints2d[t]
-            .iter()
-            .zip(&data.intrinsics)
-            .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i }))
-            .collect(),
-    }
+    MultiViewFrame::from_views(&data.keypoints2d[t], &data.intrinsics)
 }
 
 /// CMANet with the shipped weights: one frame of 2, 4 and 8 views (`estimate`, the plugin's

@@ -15,7 +15,7 @@ use cmanet::geometry::axis_angle_to_matrix;
 use cmanet::net::input::encode_view;
 use cmanet::net::params::PARAM_DIM;
 use cmanet::net::screening::screen;
-use cmanet::net::{Cmanet, MultiViewFrame, Pipeline, ViewObservation, encode_batch};
+use cmanet::net::{Cmanet, MultiViewFrame, Pipeline, encode_batch};
 
 /// Mean time of `f` over `n` calls, microseconds.
 fn time(n: usize, mut f: impl FnMut()) -> f64 {
@@ -55,13 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.rig.min_views = 4;
     config.rig.max_views = 4;
     let data = generate_sequence(&model, &config, 7, 0)?;
-    let frame = MultiViewFrame {
-        views: data.keypoints2d[0]
-            .iter()
-            .zip(&data.intrinsics)
-            .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i }))
-            .collect(),
-    };
+    let frame = MultiViewFrame::from_views(&data.keypoints2d[0], &data.intrinsics);
     let n = 300;
     println!("one 4-view frame, {n} runs");
     println!("  estimate (whole call)      {:8.1} us", time(n, || drop(net.estimate(&frame))));

@@ -12,7 +12,7 @@ use std::time::Instant;
 use candle_core::Device;
 use cmanet::body::BodyModel;
 use cmanet::data::synth::{SynthConfig, generate_sequence};
-use cmanet::net::{Cmanet, MultiViewFrame, Pipeline, ViewObservation};
+use cmanet::net::{Cmanet, MultiViewFrame, Pipeline};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = BodyModel::open_body()?;
@@ -22,13 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         config.rig.min_views = views;
         config.rig.max_views = views;
         let data = generate_sequence(&model, &config, 7, 2)?;
-        let frame = MultiViewFrame {
-            views: data.keypoints2d[0]
-                .iter()
-                .zip(&data.intrinsics)
-                .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i }))
-                .collect(),
-        };
+        let frame = MultiViewFrame::from_views(&data.keypoints2d[0], &data.intrinsics);
         let mut best = [f64::INFINITY; 2];
         for _ in 0..400 {
             for (slot, pipeline) in [Pipeline::Full, Pipeline::WithoutBodyRefinement].into_iter().enumerate() {

@@ -6,7 +6,7 @@ use candle_nn::{VarBuilder, VarMap};
 use cmanet::body::BodyModel;
 use cmanet::data::Keypoints2d;
 use cmanet::geometry::{Extrinsics, Intrinsics};
-use cmanet::net::{Cmanet, Config, MultiViewFrame, NetError, ViewObservation, WEIGHTS_FORMAT};
+use cmanet::net::{Cmanet, Config, MultiViewFrame, NetError, Pipeline, ViewObservation, WEIGHTS_FORMAT};
 use cmanet::tensor_file::TensorWriter;
 use nalgebra::Vector3;
 
@@ -67,24 +67,47 @@ fn any_number_of_views_in_any_order() {
         assert!(out.keypoints.iter().flatten().all(|x| x.is_finite()));
         assert!(out.screened_view < views);
     }
-    // Reversing the views permutes the cameras and leaves the body alone.
+    // Reversing the views permutes the cameras and leaves the body alone: up to float summation
+    // order for the (randomised) network; within 1 mm for the shipped network with its iterative
+    // body refinement, whose Levenberg-Marquardt steps amplify summation-order differences (on a
+    // random network's wild bodies by up to centimetres, so that is not what it is tested on).
     let f = frame(4);
     let mut reversed = f.clone();
     reversed.views.reverse();
-    let (a, b) = (net.estimate(&f).unwrap(), net.estimate(&reversed).unwrap());
-    assert!(close(&a.betas, &b.betas, 1e-4), "{:?} {:?}", a.betas, b.betas);
-    let flat = |k: &[[f32; 3]; 17]| k.iter().flatten().copied().collect::<Vec<f32>>();
-    assert!(close(&flat(&a.keypoints), &flat(&b.keypoints), 1e-4));
-    let (ca, cb) = (a.cameras[0].unwrap(), b.cameras[3].unwrap());
-    assert!((ca.rotation - cb.rotation).abs().max() < 1e-3, "{} vs {}", ca.rotation, cb.rotation);
-    let scale = ca.translation.norm().max(1.0);
-    assert!((ca.translation - cb.translation).norm() < 1e-3 * scale, "{} vs {}", ca.translation, cb.translation);
-    assert_eq!(a.screened_view, 3 - b.screened_view);
+    let mut net = net;
+    net.pipeline = Pipeline::WithoutBodyRefinement;
+    let shipped = Cmanet::shipped(&Device::Cpu).unwrap();
+    for (net, tol) in [(&net, 1e-4), (&shipped, 1e-3)] {
+        let pipeline = net.pipeline;
+        let (a, b) = (net.estimate(&f).unwrap(), net.estimate(&reversed).unwrap());
+        assert!(close(&a.betas, &b.betas, tol), "{pipeline:?}: {:?} {:?}", a.betas, b.betas);
+        let flat = |k: &[[f32; 3]; 17]| k.iter().flatten().copied().collect::<Vec<f32>>();
+        assert!(
+            close(&flat(&a.keypoints), &flat(&b.keypoints), tol),
+            "{pipeline:?}: {:?} {:?}",
+            a.keypoints,
+            b.keypoints
+        );
+        let (ca, cb) = (a.cameras[0].unwrap(), b.cameras[3].unwrap());
+        assert!((ca.rotation - cb.rotation).abs().max() < 10.0 * tol as f64, "{} vs {}", ca.rotation, cb.rotation);
+        let scale = ca.translation.norm().max(1.0);
+        assert!(
+            (ca.translation - cb.translation).norm() < 10.0 * tol as f64 * scale,
+            "{} vs {}",
+            ca.translation,
+            cb.translation
+        );
+        assert_eq!(a.screened_view, 3 - b.screened_view);
+    }
 }
 
 #[test]
 fn missing_views_are_masked_and_batches_mix_view_counts() {
-    let (net, _) = network();
+    // The network's masking and batching (the body refinement after it is per frame, plain Rust,
+    // and amplifies the batch's different float summation on a random network's bodies; its
+    // missing-view handling is tested in tests/body_refinement.rs).
+    let (mut net, _) = network();
+    net.pipeline = Pipeline::WithoutBodyRefinement;
     let three = frame(3);
     let mut with_gap = three.clone();
     with_gap.views.insert(1, None);

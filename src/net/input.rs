@@ -29,6 +29,20 @@ pub struct MultiViewFrame {
     pub views: Vec<Option<ViewObservation>>,
 }
 
+impl MultiViewFrame {
+    /// A frame in which every view is present: view `i` saw `keypoints[i]` through
+    /// `intrinsics[i]`.
+    pub fn from_views(keypoints: &[Keypoints2d], intrinsics: &[Intrinsics]) -> Self {
+        Self {
+            views: keypoints
+                .iter()
+                .zip(intrinsics)
+                .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i }))
+                .collect(),
+        }
+    }
+}
+
 /// Where the person is in a view: centre and size in normalised image coordinates.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Placement2d {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use nalgebra::Vector3;
 
-use super::input::{MultiViewFrame, ViewObservation};
+use super::input::MultiViewFrame;
 use super::model::{Cmanet, NetError};
 use crate::body::BodyParams;
 use crate::data::{Mv2d, Mv3d, Mv3dFrame};
@@ -31,13 +31,7 @@ impl Cmanet {
         let mut previous: Option<super::model::Estimate> = None;
         for (t, views) in data.keypoints2d.iter().enumerate() {
             let start = Instant::now();
-            let frame = MultiViewFrame {
-                views: views
-                    .iter()
-                    .zip(&data.intrinsics)
-                    .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i }))
-                    .collect(),
-            };
+            let frame = MultiViewFrame::from_views(views, &data.intrinsics);
             let estimate = match self.estimate_after(&frame, previous.as_ref()) {
                 Ok(e) => e,
                 Err(NetError::NoUsableView { .. }) => {

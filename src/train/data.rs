@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::data::{DataError, Keypoints2d, Mv2d, sequence_files};
 use crate::geometry::Intrinsics;
-use crate::net::{MultiViewFrame, ViewObservation};
+use crate::net::MultiViewFrame;
 
 /// One training sequence: multi-view 2D observations only.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,13 +52,7 @@ impl TrainingSequence {
     /// Frame `t` as the network's input.
     pub fn frame(&self, t: usize) -> Option<MultiViewFrame> {
         let views = self.keypoints2d.get(t)?;
-        Some(MultiViewFrame {
-            views: views
-                .iter()
-                .zip(&self.intrinsics)
-                .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i }))
-                .collect(),
-        })
+        Some(MultiViewFrame::from_views(views, &self.intrinsics))
     }
 }
 
