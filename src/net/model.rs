@@ -14,9 +14,8 @@ use super::input::{EncodedBatch, MultiViewFrame, encode_batch};
 use super::irv::{Irv, IrvOutput};
 use super::params::{BODY_DIM, CAMERA_DIM, PARAM_DIM, decode_body, decode_cameras};
 use super::pipeline::Pipeline;
-use super::projection::pose_canonical;
 use super::screening::{Screened, first_view, screen};
-use crate::body::{BodyError, BodyModel, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS};
+use crate::body::{BodyError, BodyModel, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS};
 use crate::data::Keypoints3d;
 use crate::geometry::{Extrinsics, axis_angle_to_matrix, matrix_to_axis_angle};
 
@@ -236,29 +235,23 @@ impl Cmanet {
             &fwd.batch.sizes.reshape(b * v)?,
         )?;
         let (body_pose, betas) = decode_body(&fwd.body)?;
-        let posed = pose_canonical(&self.body, &body_pose, &betas)?;
         let pose: Vec<f32> = body_pose.flatten_all()?.to_vec1()?;
         let betas: Vec<f32> = betas.flatten_all()?.to_vec1()?;
-        let joints: Vec<f32> = posed.joints.flatten_all()?.to_vec1()?;
-        let keypoints: Vec<f32> = posed.keypoints.flatten_all()?.to_vec1()?;
         let rotations: Vec<f32> = rotation.flatten_all()?.to_vec1()?;
         let translations: Vec<f32> = translation.flatten_all()?.to_vec1()?;
         let sizes: Vec<f32> = fwd.batch.sizes.flatten_all()?.to_vec1()?;
         let mut out = Vec::with_capacity(b);
         for (t, frame) in frames.iter().enumerate() {
-            let mut kp: Keypoints3d = std::array::from_fn(|k| {
-                let i = (t * NUM_KEYPOINTS + k) * 3;
-                [keypoints[i], keypoints[i + 1], keypoints[i + 2]]
-            });
             let mut body_pose: [Matrix3<f32>; NUM_BODY_JOINTS] = std::array::from_fn(|j| {
                 let i = (t * NUM_BODY_JOINTS + j) * 9;
                 Matrix3::from_fn(|r, c| pose[i + r * 3 + c])
             });
-            let mut body_joints: [Vector3<f32>; NUM_JOINTS] = std::array::from_fn(|j| {
-                let i = (t * NUM_JOINTS + j) * 3;
-                Vector3::new(joints[i], joints[i + 1], joints[i + 2])
-            });
             let mut shape: [f32; NUM_BETAS] = std::array::from_fn(|k| betas[t * NUM_BETAS + k]);
+            // The network's body posed on the CPU (the refiner's forward kinematics, the body
+            // model's keypoints; cheaper than candle's for one body).
+            let posed = self.refiner.pose(&body_pose.map(|r| r.cast::<f64>()), &shape.map(|b| b as f64));
+            let mut kp: Keypoints3d = posed.keypoints.map(|p| [p.x as f32, p.y as f32, p.z as f32]);
+            let mut body_joints: [Vector3<f32>; NUM_JOINTS] = posed.joints.map(|p| p.cast::<f32>());
             let mut cameras: Vec<Option<Extrinsics>> = (0..frame.views.len())
                 .map(|i| {
                     fwd.batch.present[t][i].then(|| {
