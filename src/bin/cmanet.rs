@@ -38,39 +38,6 @@ enum Method {
     Cmanet,
 }
 
-/// Which parts of CMANet run (`--method cmanet`); the ablations of the model card.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum PipelineArg {
-    /// IRV, screening, IEV, camera and body refinement (with the previous frame's body as a prior).
-    Full,
-    /// IRV alone on the first present view.
-    IrvSingleView,
-    /// IEV started from the first present view instead of the screened one.
-    WithoutScreening,
-    /// IRV and screening, no IEV.
-    WithoutIev,
-    /// The body refinement straight from the network's cameras (no camera refinement before it).
-    WithoutCameraRefinement,
-    /// The network's body without the geometric body refinement (cameras still refined).
-    WithoutBodyRefinement,
-    /// Every frame on its own (the body refinement not pulled towards the previous frame's body).
-    WithoutTemporalPrior,
-}
-
-impl From<PipelineArg> for Pipeline {
-    fn from(p: PipelineArg) -> Self {
-        match p {
-            PipelineArg::Full => Pipeline::Full,
-            PipelineArg::IrvSingleView => Pipeline::IrvSingleView,
-            PipelineArg::WithoutScreening => Pipeline::WithoutScreening,
-            PipelineArg::WithoutIev => Pipeline::WithoutIev,
-            PipelineArg::WithoutCameraRefinement => Pipeline::WithoutCameraRefinement,
-            PipelineArg::WithoutBodyRefinement => Pipeline::WithoutBodyRefinement,
-            PipelineArg::WithoutTemporalPrior => Pipeline::WithoutTemporalPrior,
-        }
-    }
-}
-
 /// Keypoints at least this confident take part in the left/right repair.
 const RELABEL_MIN_CONFIDENCE: f32 = 0.3;
 /// A frame is mirrored when its mirror is this much closer to the previous frame.
@@ -109,9 +76,10 @@ struct EstimateArgs {
     /// CMANet weights (`--method cmanet`). Default: `assets/models/cmanet.safetensors`.
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// Which parts of CMANet run (`--method cmanet`).
-    #[arg(long, value_enum, default_value = "full")]
-    pipeline: PipelineArg,
+    /// Which parts of CMANet run (`--method cmanet`): `full`, or one of the model card's ablations
+    /// (`cmanet::net::Pipeline` says what each leaves out).
+    #[arg(long, default_value = "full", value_parser = pipeline_parser())]
+    pipeline: Pipeline,
     /// Keep the detector's left/right labels as they are. By default `fit` and `cmanet` first
     /// repair frames in which a view's left and right were swapped, from motion continuity
     /// (`data::labels::resolve_left_right_temporal`); `triangulate` repairs them with the cameras.
@@ -325,6 +293,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// The `--pipeline` values: the names of [`Pipeline::ALL`].
+fn pipeline_parser() -> impl clap::builder::TypedValueParser<Value = Pipeline> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Pipeline::ALL.map(Pipeline::name))
+        .try_map(|name: String| Pipeline::from_name(&name).ok_or_else(|| format!("unknown pipeline `{name}`")))
+}
+
 fn parse_method(s: &str) -> Result<(String, PathBuf), String> {
     match s.split_once('=') {
         Some((name, path)) if !name.is_empty() && !path.is_empty() => Ok((name.to_string(), PathBuf::from(path))),
@@ -436,7 +411,7 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
     let network = match method {
         Method::Cmanet => {
             let mut net = Cmanet::load(&weights, &candle_core::Device::Cpu)?;
-            net.pipeline = pipeline.into();
+            net.pipeline = pipeline;
             Some(net)
         }
         _ => None,

@@ -82,4 +82,9 @@ impl Pipeline {
             Pipeline::WithoutTemporalPrior => "without-temporal-prior",
         }
     }
+
+    /// The pipeline called `name` (see [`Pipeline::name`]); `None` for an unknown name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
 }
