@@ -19,7 +19,9 @@ use cmanet::data::calibration::read_calibration_toml;
 use cmanet::detect::{RgbImage, frame_files};
 use cmanet::eval::metrics::{median, relative_rotation_errors};
 use cmanet::geometry::Extrinsics;
-use cmanet::plugin::{CaptureView, CmanetAvatar, CmanetPlugin, CmanetSystems, ImageSequence, PoseEstimated};
+use cmanet::plugin::{
+    CaptureView, CmanetAvatar, CmanetPlugin, CmanetSystems, ImageSequence, PoseEstimated, camera_transform,
+};
 use common::{ExampleArgs, Run};
 use serde_json::json;
 
@@ -86,11 +88,8 @@ fn setup(
         };
         let intrinsics = camera.intrinsics_for(size.0 as f64, size.1 as f64);
         // The calibration's world is +y up, metres: the camera's place is its Bevy transform.
-        let (q, p) = camera.extrinsics.to_bevy_camera();
-        let position = Vec3::new(p.x as f32, p.y as f32, p.z as f32);
-        centre += position / cameras.len() as f32;
-        let transform = Transform::from_translation(position)
-            .with_rotation(Quat::from_xyzw(q.i as f32, q.j as f32, q.k as f32, q.w as f32));
+        let transform = camera_transform(&camera.extrinsics);
+        centre += transform.translation / cameras.len() as f32;
         let entity = commands
             .spawn((
                 Name::new(camera.name.clone()),

@@ -24,9 +24,11 @@ use cmanet::data::synth::motion::{MotionContext, sample};
 use cmanet::data::synth::random::Rng;
 use cmanet::eval::metrics::{KeypointSet, median, mpjpe, pa_mpjpe, relative_rotation_errors};
 use cmanet::geometry::Extrinsics;
-use cmanet::plugin::{AvatarRig, CaptureView, CmanetAvatar, CmanetPlugin, CmanetSystems, PoseEstimated};
+use cmanet::plugin::{
+    AvatarRig, CaptureView, CmanetAvatar, CmanetPlugin, CmanetSystems, PoseEstimated, camera_extrinsics,
+};
 use common::{ExampleArgs, Run};
-use nalgebra::{UnitQuaternion, Vector3};
+use nalgebra::Vector3;
 use serde_json::json;
 
 #[derive(Parser, Clone, Debug, Resource)]
@@ -203,12 +205,6 @@ fn perform(
     }
 }
 
-fn true_camera(transform: &GlobalTransform) -> Extrinsics {
-    let (_, r, p) = transform.to_scale_rotation_translation();
-    let q = UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(r.w as f64, r.x as f64, r.y as f64, r.z as f64));
-    Extrinsics::from_bevy_camera(&q, &Vector3::new(p.x as f64, p.y as f64, p.z as f64))
-}
-
 fn to_keypoints(points: &[Vector3<f32>]) -> Keypoints3d {
     std::array::from_fn(|k| [points[k].x, points[k].y, points[k].z])
 }
@@ -235,7 +231,7 @@ fn measure(
         let mut errors = Vec::new();
         for view in &estimate.views {
             let (Some(camera), Ok(transform)) = (view.camera, cameras.get(view.entity)) else { continue };
-            let true_camera = true_camera(transform);
+            let true_camera = camera_extrinsics(transform);
             errors.push(mpjpe(
                 &seen_by(&camera, &estimate.keypoints_canonical),
                 &seen_by(&true_camera, &truth),

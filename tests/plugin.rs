@@ -15,7 +15,7 @@ use cmanet::data::calibration::read_calibration_toml;
 use cmanet::detect::{RgbImage, frame_files};
 use cmanet::plugin::{
     AvatarBones, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose, CmanetSettings,
-    CmanetWarning, ImageSequence, ModelFiles, ModelLoaded, PoseEstimated, headless_app,
+    CmanetWarning, ImageSequence, ModelFiles, ModelLoaded, PoseEstimated, camera_transform, headless_app,
 };
 use nalgebra::Vector3;
 
@@ -271,9 +271,7 @@ fn pose2sim_views() -> Vec<(std::path::PathBuf, cmanet::geometry::Intrinsics, Tr
             let file = frame_files(&dir.join(format!("cam{:02}", i + 1))).unwrap().remove(0);
             let image = RgbImage::open(&file).unwrap();
             let intrinsics = camera.intrinsics_for(image.width() as f64, image.height() as f64);
-            let (q, p) = camera.extrinsics.to_bevy_camera(); // the sample is already +y up
-            let rotation = Quat::from_xyzw(q.i as f32, q.j as f32, q.k as f32, q.w as f32);
-            (file, intrinsics, Transform::from_xyz(p.x as f32, p.y as f32, p.z as f32).with_rotation(rotation))
+            (file, intrinsics, camera_transform(&camera.extrinsics)) // the sample is already +y up
         })
         .collect()
 }

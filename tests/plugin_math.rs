@@ -149,3 +149,16 @@ fn rigs_with_rotated_bones_are_posed_like_the_body_model() {
         assert!(globals[j].rotation.angle_between(want) < 1e-3, "joint {j}");
     }
 }
+
+#[test]
+fn camera_places_convert_between_bevy_and_opencv() {
+    let transform = Transform::from_xyz(1.0, 1.6, 3.0).looking_at(Vec3::new(0.0, 1.0, 0.0), Vec3::Y);
+    let extrinsics = cmanet::plugin::camera_extrinsics(&GlobalTransform::from(transform));
+    // The point looked at lies straight ahead (+z in OpenCV axes), the sky above is up (-y).
+    let ahead = extrinsics.to_camera(&Vector3::new(0.0, 1.0, 0.0));
+    assert!(ahead.x.abs() < 1e-5 && ahead.y.abs() < 1e-5 && ahead.z > 3.0);
+    assert!(extrinsics.to_camera(&Vector3::new(0.0, 3.0, 0.0)).y < 0.0);
+    let back = cmanet::plugin::camera_transform(&extrinsics);
+    assert!(back.translation.distance(transform.translation) < 1e-5);
+    assert!(back.rotation.angle_between(transform.rotation) < 1e-5);
+}

@@ -16,7 +16,8 @@ use bevy::render::render_resource::TextureFormat;
 
 use super::messages::{CmanetWarning, warn};
 use crate::detect::{DetectError, RgbImage, frame_files};
-use crate::geometry::Intrinsics;
+use crate::geometry::{Extrinsics, Intrinsics};
+use nalgebra::{Quaternion, UnitQuaternion, Vector3};
 
 /// Marks a camera (rendering to an image) or an image source as one of the capture's views.
 #[derive(Component, Clone, Debug, PartialEq)]
@@ -206,6 +207,22 @@ pub fn intrinsics_from_projection(projection: &Projection, width: u32, height: u
         }
         _ => None,
     }
+}
+
+/// The OpenCV extrinsics (world to camera) of a Bevy camera placed at `transform` (looking down
+/// -z, +y up; scale ignored).
+pub fn camera_extrinsics(transform: &GlobalTransform) -> Extrinsics {
+    let (_, r, p) = transform.to_scale_rotation_translation();
+    let q = UnitQuaternion::from_quaternion(Quaternion::new(r.w as f64, r.x as f64, r.y as f64, r.z as f64));
+    Extrinsics::from_bevy_camera(&q, &Vector3::new(p.x as f64, p.y as f64, p.z as f64))
+}
+
+/// The Bevy transform of a camera with OpenCV extrinsics `extrinsics` (world to camera): the
+/// inverse of [`camera_extrinsics`].
+pub fn camera_transform(extrinsics: &Extrinsics) -> Transform {
+    let (q, p) = extrinsics.to_bevy_camera();
+    Transform::from_xyz(p.x as f32, p.y as f32, p.z as f32)
+        .with_rotation(Quat::from_xyzw(q.i as f32, q.j as f32, q.k as f32, q.w as f32))
 }
 
 /// Stores a finished read-back as the view's [`CapturedFrame`], stamped with the frame it was

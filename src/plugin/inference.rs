@@ -14,7 +14,7 @@ use bevy::tasks::{AsyncComputeTaskPool, Task, futures::check_ready};
 use candle_core::Device;
 use nalgebra::{Matrix3, Vector3};
 
-use super::capture::{CaptureView, CapturedFrame, CapturedPixels};
+use super::capture::{CaptureView, CapturedFrame, CapturedPixels, camera_extrinsics};
 use super::messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate, warn};
 use super::placement::{ObservedView, PlacedView, body_in_world, body_translation_from_rays, params_in_world};
 use super::settings::CmanetSettings;
@@ -248,16 +248,7 @@ fn newest_set(
         .iter()
         .filter_map(|(entity, view, captured, transform)| {
             let captured = captured.filter(|c| c.frame == newest)?;
-            let world_to_camera = view.place_from_transform.then_some(transform).flatten().map(|t| {
-                let (_, rotation, position) = t.to_scale_rotation_translation();
-                let q = nalgebra::UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(
-                    rotation.w as f64,
-                    rotation.x as f64,
-                    rotation.y as f64,
-                    rotation.z as f64,
-                ));
-                Extrinsics::from_bevy_camera(&q, &Vector3::new(position.x, position.y, position.z).cast::<f64>())
-            });
+            let world_to_camera = view.place_from_transform.then_some(transform).flatten().map(camera_extrinsics);
             let input = ViewInput {
                 entity,
                 pixels: captured.pixels.clone(),

@@ -32,7 +32,10 @@ pub mod smoothing;
 use bevy::prelude::*;
 use bevy::transform::TransformSystems;
 
-pub use capture::{CaptureView, CapturedFrame, CapturedPixels, ImageSequence, intrinsics_from_projection};
+pub use capture::{
+    CaptureView, CapturedFrame, CapturedPixels, ImageSequence, camera_extrinsics, camera_transform,
+    intrinsics_from_projection,
+};
 pub use gizmos::{CmanetGizmos, GIZMO_LAYER, LatestEstimate};
 pub use headless::headless_app;
 pub use inference::{CmanetBodyModel, ModelFiles, PREVIEW_WIDTH, ViewPreview, ViewStatus};
