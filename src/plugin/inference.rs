@@ -395,7 +395,8 @@ fn publish(
 ) {
     let FrameOutcome { set, trackers, views, estimate, detection, network } = outcome;
     state.trackers = Some(trackers);
-    for (input, view) in set.views.iter().zip(&views) {
+    let confidences: Vec<f32> = views.iter().map(|v| mean_confidence(&v.keypoints2d)).collect();
+    for ((input, view), confidence) in set.views.iter().zip(&views).zip(&confidences) {
         let previous = statuses.get(input.entity).ok().and_then(|s| s.error.clone());
         if let Some(error) = &view.error
             && previous.as_ref() != Some(error)
@@ -407,7 +408,7 @@ fn publish(
                 frame: set.frame,
                 keypoints2d: view.keypoints2d,
                 image_size: view.image_size,
-                confidence: mean_confidence(&view.keypoints2d),
+                confidence: *confidence,
                 error: view.error.clone(),
                 preview: view.preview.clone(),
             });
@@ -426,30 +427,29 @@ fn publish(
     };
     state.previous = Some((set.time, estimate.clone()));
     let Some(body) = state.networks.as_ref().map(|n| n.body.clone()) else { return };
-    let placed: Vec<PlacedView> = set
+    // Every view's known place: its transform, or the place held for it.
+    let known: Vec<Option<Extrinsics>> = set
         .views
         .iter()
-        .zip(&views)
+        .map(|input| input.world_to_camera.or_else(|| state.held.get(&input.entity).copied()))
+        .collect();
+    let placed: Vec<PlacedView> = known
+        .iter()
         .zip(&estimate.cameras)
-        .filter_map(|((input, view), camera)| {
-            let world_to_camera = input.world_to_camera.or_else(|| state.held.get(&input.entity).copied())?;
-            Some(PlacedView {
-                body_to_camera: (*camera)?,
-                world_to_camera,
-                weight: mean_confidence(&view.keypoints2d) as f64,
-            })
+        .zip(&confidences)
+        .filter_map(|((known, camera), confidence)| {
+            Some(PlacedView { body_to_camera: (*camera)?, world_to_camera: (*known)?, weight: *confidence as f64 })
         })
         .collect();
     let mut body_to_world =
         body_in_world(&placed).unwrap_or_else(|| Extrinsics::new(Matrix3::identity(), Vector3::zeros()));
     // Where the cameras are known, the body's position comes from their viewing rays.
-    let observed: Vec<ObservedView> = set
-        .views
+    let observed: Vec<ObservedView> = known
         .iter()
         .zip(&views)
-        .filter_map(|(input, view)| {
+        .filter_map(|(known, view)| {
             Some(ObservedView {
-                world_to_camera: input.world_to_camera.or_else(|| state.held.get(&input.entity).copied())?,
+                world_to_camera: (*known)?,
                 intrinsics: view.intrinsics?,
                 keypoints: view.keypoints2d?,
             })
@@ -469,31 +469,31 @@ fn publish(
         [p.x, p.y, p.z]
     });
     let world_to_body = body_to_world.inverse();
-    let view_estimates = set
-        .views
-        .iter()
-        .zip(&views)
-        .zip(&estimate.cameras)
-        .map(|((input, view), camera)| {
-            let camera_in_world = camera.map(|c| c.compose(&world_to_body));
-            if settings.hold_rig
-                && input.world_to_camera.is_none()
-                && let Some(placed) = camera_in_world
-            {
-                state.held.entry(input.entity).or_insert(placed);
-            }
-            ViewEstimate {
-                entity: input.entity,
-                keypoints2d: view.keypoints2d,
-                image_size: view.image_size,
-                confidence: mean_confidence(&view.keypoints2d),
-                intrinsics: view.intrinsics,
-                camera: *camera,
-                camera_in_world,
-                known_camera: input.world_to_camera.or_else(|| state.held.get(&input.entity).copied()),
-            }
-        })
-        .collect();
+    let mut view_estimates = Vec::with_capacity(views.len());
+    for (((input, view), camera), (known, confidence)) in
+        set.views.iter().zip(&views).zip(&estimate.cameras).zip(known.into_iter().zip(confidences))
+    {
+        let camera_in_world = camera.map(|c| c.compose(&world_to_body));
+        let mut known_camera = known;
+        // Holding starts now for a view without a known place: it keeps this estimate's place.
+        if settings.hold_rig
+            && known_camera.is_none()
+            && let Some(placed) = camera_in_world
+        {
+            state.held.insert(input.entity, placed);
+            known_camera = Some(placed);
+        }
+        view_estimates.push(ViewEstimate {
+            entity: input.entity,
+            keypoints2d: view.keypoints2d,
+            image_size: view.image_size,
+            confidence,
+            intrinsics: view.intrinsics,
+            camera: *camera,
+            camera_in_world,
+            known_camera,
+        });
+    }
     writer.write(PoseEstimated {
         frame: set.frame,
         time: set.time,
