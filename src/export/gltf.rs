@@ -40,13 +40,9 @@ fn chunks(glb: &[u8]) -> Result<(Value, Vec<u8>), ExportError> {
 
 fn glb(json: &Value, bin: &[u8]) -> Vec<u8> {
     let mut text = serde_json::to_vec(json).unwrap_or_default();
-    while !text.len().is_multiple_of(4) {
-        text.push(b' ');
-    }
+    pad4(&mut text, b' ');
     let mut bin = bin.to_vec();
-    while !bin.len().is_multiple_of(4) {
-        bin.push(0);
-    }
+    pad4(&mut bin, 0);
     let total = 12 + 8 + text.len() + 8 + bin.len();
     let mut out = Vec::with_capacity(total);
     for word in [0x4654_6C67u32, 2, total as u32, text.len() as u32, JSON_CHUNK] {
@@ -57,6 +53,27 @@ fn glb(json: &Value, bin: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&BIN_CHUNK.to_le_bytes());
     out.extend_from_slice(&bin);
     out
+}
+
+/// Pads `bytes` with `fill` to a multiple of 4 (glTF aligns chunks and buffer views so).
+fn pad4(bytes: &mut Vec<u8>, fill: u8) {
+    while !bytes.len().is_multiple_of(4) {
+        bytes.push(fill);
+    }
+}
+
+/// Appends `item` to the top-level array `key` of the glTF JSON (made if missing); its index.
+fn push(json: &mut Value, key: &str, item: Value) -> usize {
+    if !json[key].is_array() {
+        json[key] = json!([]);
+    }
+    match json[key].as_array_mut() {
+        Some(array) => {
+            array.push(item);
+            array.len() - 1
+        }
+        None => 0,
+    }
 }
 
 /// The node index of every SMPL joint in the glTF JSON.
@@ -104,38 +121,23 @@ pub fn animated_glb(take: &Take, model: &BodyModel, avatar: &[u8]) -> Result<Vec
     }
     // Append the data and describe it.
     let mut add = |json: &mut Value, data: &[f32], kind: &str, minmax: bool| -> usize {
-        while !bin.len().is_multiple_of(4) {
-            bin.push(0);
-        }
-        let offset = bin.len();
+        pad4(&mut bin, 0);
+        let view =
+            push(json, "bufferViews", json!({"buffer": 0, "byteOffset": bin.len(), "byteLength": data.len() * 4}));
         bin.extend(data.iter().flat_map(|v| v.to_le_bytes()));
-        let views = json["bufferViews"].as_array_mut().map(|v| v.len()).unwrap_or(0);
-        if !json["bufferViews"].is_array() {
-            json["bufferViews"] = json!([]);
-        }
-        json["bufferViews"]
-            .as_array_mut()
-            .into_iter()
-            .for_each(|v| v.push(json!({"buffer": 0, "byteOffset": offset, "byteLength": data.len() * 4})));
         let width = match kind {
             "SCALAR" => 1,
             "VEC3" => 3,
             _ => 4,
         };
         let mut accessor =
-            json!({"bufferView": views, "componentType": 5126, "count": data.len() / width, "type": kind});
+            json!({"bufferView": view, "componentType": 5126, "count": data.len() / width, "type": kind});
         if minmax {
             let (lo, hi) = data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
             accessor["min"] = json!([lo]);
             accessor["max"] = json!([hi]);
         }
-        if !json["accessors"].is_array() {
-            json["accessors"] = json!([]);
-        }
-        json["accessors"].as_array_mut().map_or(0, |a| {
-            a.push(accessor);
-            a.len() - 1
-        })
+        push(json, "accessors", accessor)
     };
     let input = add(&mut json, &times, "SCALAR", true);
     let (mut samplers, mut channels) = (Vec::new(), Vec::new());
@@ -146,15 +148,8 @@ pub fn animated_glb(take: &Take, model: &BodyModel, avatar: &[u8]) -> Result<Vec
             samplers.push(json!({"input": input, "output": output, "interpolation": "LINEAR"}));
         }
     }
-    if !json["animations"].is_array() {
-        json["animations"] = json!([]);
-    }
-    if let Some(a) = json["animations"].as_array_mut() {
-        a.push(json!({"name": "take", "samplers": samplers, "channels": channels}));
-    }
-    while !bin.len().is_multiple_of(4) {
-        bin.push(0);
-    }
+    push(&mut json, "animations", json!({"name": "take", "samplers": samplers, "channels": channels}));
+    pad4(&mut bin, 0);
     match json["buffers"].as_array_mut().and_then(|b| b.first_mut()) {
         Some(buffer) => buffer["byteLength"] = json!(bin.len()),
         None => json["buffers"] = json!([{"byteLength": bin.len()}]),
