@@ -552,7 +552,7 @@ fn export(
     }
     let take = cmanet::data::Take::read(input)?;
     let model = BodyModel::open_body()?;
-    let frames = take.resampled().len();
+    let frames = take.resampled_len();
     let write = |path: &PathBuf, bytes: &[u8]| {
         std::fs::write(path, bytes).map_err(|e| format!("{}: cannot write: {e}", path.display()))
     };

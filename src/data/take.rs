@@ -110,10 +110,16 @@ impl Take {
         a.interpolate(b, w)
     }
 
+    /// How many frames [`Take::resampled`] gives: one every `1 / fps` s from the first time to
+    /// the last.
+    pub fn resampled_len(&self) -> usize {
+        let (start, end) = (self.seconds[0], self.seconds[self.seconds.len() - 1]);
+        ((end - start) * self.fps as f64).floor() as usize + 1
+    }
+
     /// The take resampled at its `fps` from its first to its last time: what exporters write.
     pub fn resampled(&self) -> Vec<BodyParams> {
-        let (start, end) = (self.seconds[0], self.seconds[self.seconds.len() - 1]);
-        let n = ((end - start) * self.fps as f64).floor() as usize + 1;
-        (0..n).map(|i| self.sample(start + i as f64 / self.fps as f64)).collect()
+        let start = self.seconds[0];
+        (0..self.resampled_len()).map(|i| self.sample(start + i as f64 / self.fps as f64)).collect()
     }
 }

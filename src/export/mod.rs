@@ -38,7 +38,7 @@ pub enum ExportError {
     },
 }
 
-/// The rest joints of the take's mean shape.
+/// The take's mean shape (exporters' bone offsets come from it).
 pub(crate) fn mean_betas(take: &crate::data::Take) -> [f32; crate::body::NUM_BETAS] {
     let n = take.frames.len().max(1) as f32;
     std::array::from_fn(|k| take.frames.iter().map(|f| f.betas[k]).sum::<f32>() / n)
