@@ -396,7 +396,7 @@ fn noise(n: usize, seed: u64) -> Vec<f32> {
 
 #[test]
 fn packed_matmul_matches_a_plain_product() {
-    use cmanet::detect::kernels::{Activation, PackedWeights, matmul_packed};
+    use cmanet::compute::matmul::{Activation, PackedWeights, matmul_packed};
     for &(m, k, n) in &[(1, 3, 5), (7, 27, 24), (13, 16, 8), (25, 9, 39), (6, 40, 12), (50, 33, 48), (3, 1152, 20)] {
         for (residual, act) in [(false, Activation::None), (true, Activation::Relu6), (true, Activation::Relu)] {
             let (lhs, rhs, bias) = (noise(m * k, 1), noise(k * n, 2), noise(n, 3));
@@ -428,7 +428,8 @@ fn packed_matmul_matches_a_plain_product() {
 
 #[test]
 fn depthwise_matches_a_plain_loop() {
-    use cmanet::detect::kernels::{Activation, Window, depthwise};
+    use cmanet::compute::matmul::Activation;
+    use cmanet::detect::kernels::{Window, depthwise};
     // (size, channels, kernel, stride, pad [t, b, l, r])
     let cases = [
         (9, 8, 3, 1, [1, 1, 1, 1]),

@@ -142,9 +142,29 @@ fn weights_round_trip_and_bad_files_are_refused() {
     }
     drop(data);
     w.write(&path).unwrap();
-    let loaded = Cmanet::load(&path, &Device::Cpu).unwrap();
+    // Every tensor comes back bit for bit.
+    let back = candle_core::safetensors::load(&path, &Device::Cpu).unwrap();
+    for (name, var) in varmap.data().lock().unwrap().iter() {
+        let want: Vec<f32> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+        assert_eq!(back[name].flatten_all().unwrap().to_vec1::<f32>().unwrap(), want, "{name}");
+    }
+    // The loaded network (packed inference kernels where the CPU has them) estimates what the
+    // trainable one (candle's kernels) does, up to float summation order; the body refinement is
+    // left out because it amplifies such differences on a random network's bodies.
+    let mut loaded = Cmanet::load(&path, &Device::Cpu).unwrap();
+    let mut net = net;
+    loaded.pipeline = Pipeline::WithoutBodyRefinement;
+    net.pipeline = Pipeline::WithoutBodyRefinement;
     let f = frame(3);
-    assert_eq!(loaded.estimate(&f).unwrap(), net.estimate(&f).unwrap());
+    let (a, b) = (loaded.estimate(&f).unwrap(), net.estimate(&f).unwrap());
+    assert!(
+        close(a.keypoints.as_flattened(), b.keypoints.as_flattened(), 1e-4),
+        "{:?} vs {:?}",
+        a.keypoints,
+        b.keypoints
+    );
+    assert!(close(&a.betas, &b.betas, 1e-4));
+    assert_eq!(a.screened_view, b.screened_view);
 
     std::fs::write(&path, b"garbage").unwrap();
     let err = Cmanet::load(&path, &Device::Cpu).unwrap_err();
@@ -155,6 +175,54 @@ fn weights_round_trip_and_bad_files_are_refused() {
     w.write(&path).unwrap();
     let err = Cmanet::load(&path, &Device::Cpu).unwrap_err().to_string();
     assert!(err.contains("weights.safetensors"), "{err}");
+}
+
+/// The network's linear layer on loaded (non-variable) weights runs the packed kernel and computes
+/// what candle's `x Wᵀ + b + residual` and activation do, for any number of rows and sizes that are
+/// not multiples of the kernel's blocks; with a tracked input it stays candle's, and gradients flow.
+#[test]
+fn linear_layers_agree_on_both_paths() {
+    use candle_core::{Module, Tensor, Var};
+    use cmanet::compute::matmul::{Activation, PackedWeights};
+    use cmanet::net::linear::Linear;
+    let dev = Device::Cpu;
+    for (m, k, n) in [(1, 7, 1), (4, 211, 256), (5, 128, 157), (9, 128, 384), (13, 33, 9), (128, 256, 20)] {
+        let w = Tensor::randn(0f32, 0.1, (n, k), &dev).unwrap();
+        let b = Tensor::randn(0f32, 0.1, n, &dev).unwrap();
+        let layer = Linear::new(w.clone(), Some(b.clone())).unwrap();
+        assert_eq!(layer.is_packed(), PackedWeights::supported());
+        let x = Tensor::randn(0f32, 1.0, (1, m, k), &dev).unwrap();
+        let r = Tensor::randn(0f32, 1.0, (1, m, n), &dev).unwrap();
+        let plain = x.broadcast_matmul(&w.t().unwrap()).unwrap().broadcast_add(&b).unwrap();
+        for (residual, act) in [(None, Activation::None), (Some(&r), Activation::Relu), (Some(&r), Activation::None)] {
+            let got = layer.forward_fused(&x, residual, act).unwrap();
+            let mut want = match residual {
+                Some(r) => (&plain + r).unwrap(),
+                None => plain.clone(),
+            };
+            if act == Activation::Relu {
+                want = want.relu().unwrap();
+            }
+            assert_eq!(got.dims(), &[1, m, n]);
+            let (got, want) =
+                (got.flatten_all().unwrap().to_vec1::<f32>().unwrap(), want.flatten_all().unwrap().to_vec1().unwrap());
+            assert!(close(&got, &want, 1e-5), "{m}x{k}->{n}");
+        }
+        // A non-contiguous input is read in order.
+        let xt = Tensor::randn(0f32, 1.0, (k, m), &dev).unwrap().t().unwrap();
+        let want: Vec<f32> =
+            xt.matmul(&w.t().unwrap()).unwrap().broadcast_add(&b).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        assert!(close(&layer.forward(&xt).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap(), &want, 1e-5));
+        // A tracked input takes candle's path: the gradient reaches it.
+        let v = Var::from_tensor(&x).unwrap();
+        let loss = layer.forward(v.as_tensor()).unwrap().sum_all().unwrap();
+        let grad = loss.backward().unwrap();
+        assert!(grad.get(v.as_tensor()).is_some());
+        assert!(layer.forward(&x.narrow(2, 0, k - 1).unwrap()).is_err(), "a wrong input size is an error");
+    }
+    // Variables (training) are never packed.
+    let w = Var::from_tensor(&Tensor::zeros((3, 2), DType::F32, &dev).unwrap()).unwrap();
+    assert!(!Linear::new(w.as_tensor().clone(), None).unwrap().is_packed());
 }
 
 #[test]

@@ -16,7 +16,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::DetectError;
-use super::kernels::{self, Activation, Window};
+use super::kernels::{self, Window};
+use crate::compute::matmul::{self, Activation, PackedWeights};
 
 /// The format tag of a converted BlazePose model file.
 pub const MODEL_FORMAT: &str = "cmanet-blazepose-1";
@@ -68,7 +69,7 @@ enum Kind {
         act: Activation,
         residual: bool,
         /// The weights packed for the AVX2 kernel (when the CPU has it).
-        packed: Option<kernels::PackedWeights>,
+        packed: Option<PackedWeights>,
     },
     Depthwise {
         win: Window,
@@ -382,8 +383,8 @@ impl Network {
                             }
                         }
                         {
-                            let packed = kernels::PackedWeights::supported()
-                                .then(|| kernels::PackedWeights::new(&weights, &b, kh * kw * cin, o_));
+                            let packed =
+                                PackedWeights::supported().then(|| PackedWeights::new(&weights, &b, kh * kw * cin, o_));
                             Kind::Conv { win, cin, cout: o_, weights, bias: b, act, residual: false, packed }
                         }
                     } else {
@@ -596,7 +597,7 @@ impl Network {
                     let pointwise = win.kernel == [1, 1] && win.stride == [1, 1] && win.pad == [0; 4];
                     let k = win.kernel[0] * win.kernel[1] * cin;
                     match packed {
-                        Some(p) if pointwise => kernels::matmul_packed(m, x, p, res, *act, &mut out),
+                        Some(p) if pointwise => matmul::matmul_packed(m, x, p, res, *act, &mut out),
                         Some(p) => {
                             // im2col in blocks of pixels that stay in cache, each multiplied at once.
                             const BLOCK: usize = 96;
@@ -605,7 +606,7 @@ impl Network {
                                 let p1 = (p0 + BLOCK).min(m);
                                 kernels::im2col_range(x, *cin, win, p0..p1, &mut cols[..(p1 - p0) * k]);
                                 let r = res.map(|r| &r[p0 * cout..p1 * cout]);
-                                kernels::matmul_packed(
+                                matmul::matmul_packed(
                                     p1 - p0,
                                     &cols[..(p1 - p0) * k],
                                     p,
@@ -616,11 +617,11 @@ impl Network {
                             }
                             pool.push(cols.data);
                         }
-                        None if pointwise => kernels::matmul_bias(m, k, *cout, x, weights, bias, res, *act, &mut out),
+                        None if pointwise => matmul::matmul_bias(m, k, *cout, x, weights, bias, res, *act, &mut out),
                         None => {
                             let mut cols = take(pool, m * k);
                             kernels::im2col(x, *cin, win, &mut cols);
-                            kernels::matmul_bias(m, k, *cout, &cols, weights, bias, res, *act, &mut out);
+                            matmul::matmul_bias(m, k, *cout, &cols, weights, bias, res, *act, &mut out);
                             pool.push(cols.data);
                         }
                     }

@@ -4,12 +4,13 @@
 //! view's camera and to the shared body; the steps share their weights.
 
 use candle_core::{D, Module, Result, Tensor};
-use candle_nn::{LayerNorm, Linear, VarBuilder, layer_norm, linear};
+use candle_nn::{LayerNorm, VarBuilder, layer_norm};
 
 use super::config::Config;
 use super::input::VIEW_INPUT_DIM;
+use super::linear::{Linear, linear, zero_linear};
 use super::params::{BODY_DIM, CAMERA_DIM};
-use super::zero_linear;
+use crate::compute::matmul::Activation;
 
 /// A pre-norm transformer encoder layer with masked multi-head self-attention.
 #[derive(Clone, Debug)]
@@ -47,9 +48,9 @@ impl EncoderLayer {
         let scores = (q.matmul(&k.transpose(2, 3)?.contiguous()?)? / (hd as f64).sqrt())?.broadcast_add(bias)?;
         let attention = candle_nn::ops::softmax_last_dim(&scores)?;
         let mixed = attention.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
-        let x = (x + self.out.forward(&mixed)?)?;
-        let mlp = self.fc2.forward(&gelu(&self.fc1.forward(&self.norm2.forward(&x)?)?)?)?;
-        x + mlp
+        let x = self.out.forward_fused(&mixed, Some(x), Activation::None)?;
+        let hidden = gelu(&self.fc1.forward(&self.norm2.forward(&x)?)?)?;
+        self.fc2.forward_fused(&hidden, Some(&x), Activation::None)
     }
 }
 
@@ -134,7 +135,7 @@ impl Iev {
             let weights = candle_nn::ops::softmax_last_dim(&logits)?.unsqueeze(1)?; // [B,1,V]
             let pooled = weights.matmul(view_bodies)?.squeeze(1)?;
             body = (pooled + self.body_head.forward(&x.narrow(1, 0, 1)?.squeeze(1)?)?)?;
-            cameras = (cameras + self.camera_head.forward(&views)?)?;
+            cameras = self.camera_head.forward_fused(&views, Some(&cameras), Activation::None)?;
         }
         Ok((cameras, body))
     }

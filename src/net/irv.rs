@@ -4,12 +4,13 @@
 //! The correction layer starts at zero, so an untrained IRV returns the starting estimate.
 
 use candle_core::{D, Module, Result, Tensor};
-use candle_nn::{Linear, VarBuilder, linear};
+use candle_nn::VarBuilder;
 
 use super::config::Config;
 use super::input::VIEW_INPUT_DIM;
+use super::linear::{Linear, linear, zero_linear};
 use super::params::{PARAM_DIM, initial_params};
-use super::zero_linear;
+use crate::compute::matmul::Activation;
 
 /// One residual block: `h + W2 relu(W1 h)`.
 #[derive(Clone, Debug)]
@@ -24,7 +25,8 @@ impl ResidualBlock {
     }
 
     fn forward(&self, h: &Tensor) -> Result<Tensor> {
-        h + self.second.forward(&self.first.forward(h)?.relu()?)?
+        let inner = self.first.forward_fused(h, None, Activation::Relu)?;
+        self.second.forward_fused(&inner, Some(h), Activation::None)
     }
 }
 
@@ -72,12 +74,13 @@ impl Irv {
         let mut params = initial_params(n, inputs.device())?;
         let mut hidden = None;
         for _ in 0..self.iterations {
-            let mut h = self.input.forward(&Tensor::cat(&[inputs, &params], D::Minus1)?)?.relu()?;
+            let mut h =
+                self.input.forward_fused(&Tensor::cat(&[inputs, &params], D::Minus1)?, None, Activation::Relu)?;
             for block in &self.blocks {
                 h = block.forward(&h)?;
             }
             let h = h.relu()?;
-            params = (params + self.delta.forward(&h)?)?;
+            params = self.delta.forward_fused(&h, Some(&params), Activation::None)?;
             hidden = Some(h);
         }
         let h = hidden.ok_or_else(|| candle_core::Error::Msg("IRV needs at least one iteration".into()))?;

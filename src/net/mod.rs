@@ -16,6 +16,7 @@ pub mod config;
 pub mod iev;
 pub mod input;
 pub mod irv;
+pub mod linear;
 pub mod model;
 pub mod params;
 pub mod pipeline;
@@ -27,15 +28,3 @@ pub use config::Config;
 pub use input::{MultiViewFrame, ViewObservation, encode_batch};
 pub use model::{Cmanet, Estimate, Forward, NetError, WEIGHTS_FORMAT, shipped_weights_path};
 pub use pipeline::Pipeline;
-
-/// A linear layer that starts at zero (weights and bias), so a fresh module leaves its input
-/// estimate exactly as it is and training only learns corrections; loaded weights replace it.
-pub(crate) fn zero_linear(
-    input: usize,
-    output: usize,
-    vb: candle_nn::VarBuilder,
-) -> candle_core::Result<candle_nn::Linear> {
-    let weight = vb.get_with_hints((output, input), "weight", candle_nn::Init::Const(0.0))?;
-    let bias = vb.get_with_hints(output, "bias", candle_nn::Init::Const(0.0))?;
-    Ok(candle_nn::Linear::new(weight, Some(bias)))
-}

@@ -1,9 +1,4 @@
-//! Where candle's CPU kernels run. Candle parallelises most operations with rayon; on this crate's
-//! small tensors handing each operation to a pool thread and waiting for it costs more than the
-//! operation (a 9x128 layer norm: 21 µs called from an ordinary thread, 2.3 µs from inside a
-//! pool thread, where rayon runs the work inline). [`single_threaded`] runs a whole computation
-//! on a one-thread rayon pool whose worker is the calling thread itself, so nothing is handed
-//! over. The performance chapter of plugin-docs has the measurements.
+//! Running candle's kernels on the calling thread ([`single_threaded`]).
 
 use std::cell::OnceCell;
 
