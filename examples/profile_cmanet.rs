@@ -1,6 +1,7 @@
 //! Where CMANet's time goes on one 4-view frame (shipped weights), stage by stage, and what
 //! calling candle from outside its thread pool costs: a few small operations timed from an
-//! ordinary thread and from inside a one-thread rayon pool (see `cmanet::compute`).
+//! ordinary thread and from inside a one-thread rayon pool (see `cmanet::compute`), next to the
+//! network's own linear layer on the packed kernel.
 //!
 //! ```text
 //! cargo run --release --no-default-features --example profile_cmanet
@@ -26,7 +27,8 @@ fn time(n: usize, mut f: impl FnMut()) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / n as f64
 }
 
-/// A few small candle operations of the IEV's size.
+/// A few small candle operations of the IEV's size, and the network's own linear layer on loaded
+/// (non-variable) weights, which runs on the packed kernel of `cmanet::compute::matmul`.
 fn small_ops() -> Vec<(&'static str, f64)> {
     let dev = Device::Cpu;
     let varmap = candle_nn::VarMap::new();
@@ -38,9 +40,14 @@ fn small_ops() -> Vec<(&'static str, f64)> {
     ) else {
         return Vec::new();
     };
+    let Ok(packed) = cmanet::net::linear::Linear::new(linear.weight().detach(), linear.bias().map(Tensor::detach))
+    else {
+        return Vec::new();
+    };
     let n = 2000;
     vec![
         ("linear 9x128 -> 384", time(n, || drop(linear.forward(&x)))),
+        ("  the same, packed kernel", time(n, || drop(packed.forward(&x)))),
         ("layer norm 9x128", time(n, || drop(norm.forward(&x)))),
         ("softmax 9x128", time(n, || drop(candle_nn::ops::softmax_last_dim(&x)))),
         ("gelu (tanh) 9x128", time(n, || drop(x.gelu()))),
