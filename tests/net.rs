@@ -166,6 +166,13 @@ fn weights_round_trip_and_bad_files_are_refused() {
     assert!(close(&a.betas, &b.betas, 1e-4));
     assert_eq!(a.screened_view, b.screened_view);
 
+    // A file cut short is an error naming it, not a panic.
+    let bytes = std::fs::read(&path).unwrap();
+    let truncated = dir.path().join("truncated.safetensors");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let err = Cmanet::load(&truncated, &Device::Cpu).unwrap_err();
+    assert!(matches!(err, NetError::Weights { .. }) && err.to_string().contains("truncated.safetensors"), "{err}");
+
     std::fs::write(&path, b"garbage").unwrap();
     let err = Cmanet::load(&path, &Device::Cpu).unwrap_err();
     assert!(matches!(err, NetError::Weights { .. }), "{err}");
