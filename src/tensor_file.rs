@@ -202,6 +202,28 @@ impl TensorFile {
     }
 }
 
+/// A serialised safetensors file with its `__metadata__` entries in key order (`safetensors` writes
+/// them in a hash map's order, so the same tensors and metadata gave different bytes every time).
+fn with_sorted_metadata(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    let bad = |e: &dyn std::fmt::Display| format!("rewriting the header: {e}");
+    let n = bytes.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes).ok_or("no header")? as usize;
+    let header = bytes.get(8..8 + n).ok_or("header cut short")?;
+    let mut json: serde_json::Value = serde_json::from_slice(header).map_err(|e| bad(&e))?;
+    if let Some(serde_json::Value::Object(meta)) = json.get_mut("__metadata__") {
+        let mut entries: Vec<(String, serde_json::Value)> = std::mem::take(meta).into_iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        meta.extend(entries);
+    }
+    let mut header = serde_json::to_vec(&json).map_err(|e| bad(&e))?;
+    // The data starts 8-byte aligned, as safetensors pads it.
+    header.resize(header.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + header.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
+}
+
 /// Named tensors to write into a safetensors file, with string metadata.
 #[derive(Clone, Debug, Default)]
 pub struct TensorWriter {
@@ -249,6 +271,7 @@ impl TensorWriter {
             views.push((name.clone(), view));
         }
         let bytes = safetensors::serialize(views, Some(self.metadata.clone())).map_err(|e| container(e.to_string()))?;
+        let bytes = with_sorted_metadata(bytes).map_err(container)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }

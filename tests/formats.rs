@@ -191,3 +191,26 @@ fn integer_tensors_are_refused() {
     let e = read_error(&path);
     assert!(e.contains("image_size") && e.contains("dtype"), "{e}");
 }
+
+/// The same tensors and metadata give the same bytes (safetensors itself writes the metadata in a
+/// hash map's order), and the file still reads back.
+#[test]
+fn written_files_are_reproducible() {
+    use cmanet::tensor_file::TensorFile;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str| {
+        let mut w = TensorWriter::new();
+        for key in ["format", "config", "seed", "steps", "data", "notes", "version"] {
+            w.metadata(key, format!("value of {key}"));
+        }
+        w.f32("b", &[2], &[1.0, 2.0]).f32("a", &[1, 3], &[3.0, 4.0, 5.0]);
+        let path = dir.path().join(name);
+        w.write(&path).unwrap();
+        path
+    };
+    let (first, second) = (write("first.safetensors"), write("second.safetensors"));
+    assert_eq!(std::fs::read(&first).unwrap(), std::fs::read(&second).unwrap());
+    let file = TensorFile::read_safetensors(&first).unwrap();
+    assert_eq!(file.metadata()["seed"], "value of seed");
+    assert_eq!(file.metadata().len(), 7);
+}
