@@ -20,7 +20,8 @@ use cmanet::detect::{RgbImage, frame_files};
 use cmanet::eval::metrics::{median, relative_rotation_errors};
 use cmanet::geometry::Extrinsics;
 use cmanet::plugin::{
-    CaptureView, CmanetAvatar, CmanetPlugin, CmanetSystems, ImageSequence, PoseEstimated, camera_transform,
+    CaptureView, CmanetAvatar, CmanetPlugin, CmanetSettings, CmanetSystems, ImageSequence, PoseEstimated, ViewStatus,
+    camera_transform,
 };
 use common::{ExampleArgs, Run};
 use serde_json::json;
@@ -33,6 +34,9 @@ struct Args {
     /// Playback rate, frames per second (the footage was filmed at 60).
     #[arg(long, default_value_t = 60.0)]
     fps: f64,
+    /// Leave the detector's left/right labels as they are (no live repair).
+    #[arg(long)]
+    keep_left_right: bool,
 }
 
 /// The calibrated cameras, by view entity.
@@ -46,7 +50,8 @@ struct CameraErrors(Vec<f64>);
 fn main() {
     let args = Args::parse();
     let mut app = common::app(args.common.clone(), "cmanet: real footage");
-    app.add_plugins(CmanetPlugin::default())
+    let settings = CmanetSettings { repair_left_right: !args.keep_left_right, ..default() };
+    app.add_plugins(CmanetPlugin { settings, ..default() })
         .insert_resource(PlaybackRate(args.fps))
         .init_resource::<Calibrated>()
         .init_resource::<CameraErrors>()
@@ -127,10 +132,19 @@ fn setup(
 /// Compares every estimate's cameras with the calibration.
 fn measure(
     mut estimates: MessageReader<PoseEstimated>,
+    statuses: Query<(&Name, &ViewStatus), Changed<ViewStatus>>,
     calibrated: Res<Calibrated>,
     mut errors: ResMut<CameraErrors>,
     mut run: ResMut<Run>,
 ) {
+    // Frames whose left and right labels the plugin repaired, per view.
+    for (name, _) in statuses.iter().filter(|(_, s)| s.mirrored) {
+        let counts = run.extra.entry("left_right_repairs").or_insert_with(|| json!({}));
+        if let Some(counts) = counts.as_object_mut() {
+            let n = counts.get(name.as_str()).and_then(|v| v.as_u64()).unwrap_or(0);
+            counts.insert(name.to_string(), json!(n + 1));
+        }
+    }
     for estimate in estimates.read() {
         let (estimated, truth): (Vec<Extrinsics>, Vec<Extrinsics>) = estimate
             .views
@@ -142,5 +156,6 @@ fn measure(
             .unzip();
         errors.0.extend(relative_rotation_errors(&estimated, &truth));
         run.extra.insert("camera_rot_err_deg".into(), json!(median(&errors.0)));
+        run.extra.insert("camera_rot_err_mean_deg".into(), json!(errors.0.iter().sum::<f64>() / errors.0.len() as f64));
     }
 }

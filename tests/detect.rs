@@ -468,3 +468,40 @@ fn depthwise_matches_a_plain_loop() {
         }
     }
 }
+
+/// The plugin's live left/right repair: a view's detections are judged against an estimate of the
+/// person seen from that view (here the body model's keypoints a few centimetres off, as the
+/// previous frame's estimate would be): swapped labels are found, right ones left alone, and too
+/// little to compare or a broken estimate decides nothing.
+#[test]
+fn left_right_swaps_against_the_previous_estimate() {
+    use cmanet::body::BodyModel;
+    use cmanet::data::labels::{flip_left_right, swapped_against_estimate};
+    use cmanet::data::{Keypoints2d, Keypoints3d};
+    use cmanet::geometry::{Extrinsics, Intrinsics};
+    use nalgebra::Vector3;
+    let kp = BodyModel::open_body().unwrap().pose(&Default::default(), false).unwrap().keypoints;
+    let k = Intrinsics::from_horizontal_fov(1.0, 1280.0, 720.0);
+    let shake = noise(3 * 17, 9);
+    for (i, angle) in [0.0f64, 1.2, 2.6, 3.1, 4.4].into_iter().enumerate() {
+        let eye = Vector3::new(3.0 * angle.sin(), 1.3, 3.0 * angle.cos());
+        let e = Extrinsics::look_at(&eye, &Vector3::new(0.0, 1.0, 0.0), &Vector3::y(), 0.0);
+        let detected: Keypoints2d = std::array::from_fn(|j| {
+            let p = k.project(&e.to_camera(&kp[j].cast::<f64>())).unwrap();
+            [p.x as f32, p.y as f32, 0.9]
+        });
+        // The previous estimate: every keypoint up to 3 cm away.
+        let previous: Keypoints3d = std::array::from_fn(|j| {
+            let p = e.to_camera(&kp[j].cast::<f64>());
+            [0, 1, 2].map(|c| p[c] as f32 + 0.03 * shake[3 * j + c])
+        });
+        assert_eq!(swapped_against_estimate(&detected, &k, &previous), Some(false), "view {i}");
+        assert_eq!(swapped_against_estimate(&flip_left_right(&detected), &k, &previous), Some(true), "view {i}");
+        let mut unsure = detected;
+        unsure.iter_mut().skip(5).for_each(|p| p[2] = 0.1);
+        assert_eq!(swapped_against_estimate(&unsure, &k, &previous), None, "five confident keypoints decide nothing");
+        let mut broken = previous;
+        broken.iter_mut().for_each(|p| p[2] = f32::NAN);
+        assert_eq!(swapped_against_estimate(&detected, &k, &broken), None, "a non-finite estimate decides nothing");
+    }
+}

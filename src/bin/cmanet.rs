@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use cmanet::body::{BodyModel, JOINT_NAMES, NUM_BETAS, open_body_path};
-use cmanet::data::labels::resolve_left_right_temporal;
+use cmanet::data::labels::{RELABEL_MARGIN, RELABEL_MIN_CONFIDENCE, resolve_left_right_temporal};
 use cmanet::data::synth::{SynthConfig, generate_sequence};
 use cmanet::data::{Mv2d, Mv3d, sequence_files};
 use cmanet::eval::{Report, triangulate_sequence};
@@ -37,11 +37,6 @@ enum Method {
     /// CMANet (unknown cameras); weights from `--weights`.
     Cmanet,
 }
-
-/// Keypoints at least this confident take part in the left/right repair.
-const RELABEL_MIN_CONFIDENCE: f32 = 0.3;
-/// A frame is mirrored when its mirror is this much closer to the previous frame.
-const RELABEL_MARGIN: f32 = 0.5;
 
 /// Network size presets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

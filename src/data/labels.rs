@@ -4,10 +4,17 @@
 
 use nalgebra::{Matrix3x4, Vector3};
 
-use super::format::Keypoints2d;
+use super::format::{Keypoints2d, Keypoints3d};
 use super::mv2d::Mv2d;
 use crate::body::NUM_KEYPOINTS;
-use crate::geometry::{TriangulationSettings, triangulate_keypoints};
+use crate::geometry::{Intrinsics, TriangulationSettings, triangulate_keypoints};
+
+/// Keypoints at least this confident take part in the left/right repairs (the CLI's and the
+/// plugin's).
+pub const RELABEL_MIN_CONFIDENCE: f32 = 0.3;
+/// A view's keypoints are mirrored when their mirror lies this much closer to the reference (the
+/// previous frame, or the previous estimate seen from the view).
+pub const RELABEL_MARGIN: f32 = 0.5;
 
 /// For each COCO-17 keypoint, its mirror: left and right exchanged (the nose stays).
 pub const COCO_FLIP: [usize; NUM_KEYPOINTS] = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15];
@@ -92,6 +99,37 @@ fn frame_distance(a: &Keypoints2d, b: &Keypoints2d, min_confidence: f32) -> Opti
     (n >= 6).then(|| sum / n as f32)
 }
 
+/// Whether `kp` with left and right exchanged lies closer to `reference` than `kp` itself by a
+/// clear margin (its mean distance below `margin` times the recorded labelling's), over the
+/// keypoints confident in both; `None` when fewer than six are.
+pub fn mirror_is_closer(kp: &Keypoints2d, reference: &Keypoints2d, min_confidence: f32, margin: f32) -> Option<bool> {
+    let straight = frame_distance(kp, reference, min_confidence)?;
+    let mirrored = frame_distance(&flip_left_right(kp), reference, min_confidence)?;
+    Some(mirrored < margin * straight)
+}
+
+/// Whether a view's detected keypoints `kp` have left and right swapped, judged against an estimate
+/// of the person in the view's camera frame (`keypoints_cam`, e.g. the previous frame's
+/// [`crate::net::Estimate::keypoints_cam`]) projected through the view's `intrinsics`: true when
+/// the mirrored labelling lies closer to the projection by a clear margin
+/// ([`mirror_is_closer`] with [`RELABEL_MIN_CONFIDENCE`] and [`RELABEL_MARGIN`]); `None` when fewer
+/// than six confident keypoints can be compared (or the estimate is not finite or not in front of
+/// the camera).
+pub fn swapped_against_estimate(
+    kp: &Keypoints2d,
+    intrinsics: &Intrinsics,
+    keypoints_cam: &Keypoints3d,
+) -> Option<bool> {
+    let reference: Keypoints2d = std::array::from_fn(|k| {
+        let p = nalgebra::Vector3::new(keypoints_cam[k][0], keypoints_cam[k][1], keypoints_cam[k][2]).cast::<f64>();
+        match intrinsics.project(&p).filter(|uv| uv.x.is_finite() && uv.y.is_finite()) {
+            Some(uv) => [uv.x as f32, uv.y as f32, 1.0],
+            None => [0.0, 0.0, 0.0],
+        }
+    });
+    mirror_is_closer(kp, &reference, RELABEL_MIN_CONFIDENCE, RELABEL_MARGIN)
+}
+
 /// Chooses each view's left/right labelling per frame without cameras, from motion continuity: a
 /// frame is mirrored when its mirrored keypoints lie closer to the previous (relabelled) frame of
 /// the same view by a clear margin (mean distance below `margin` times the recorded one's). The
@@ -109,14 +147,12 @@ pub fn resolve_left_right_temporal(data: &mut Mv2d, min_confidence: f32, margin:
         let mut previous: Option<Keypoints2d> = None;
         for (f, m) in mirrored.iter_mut().enumerate() {
             let kp = data.keypoints2d[f][v];
-            let flipped = flip_left_right(&kp);
             if let Some(prev) = &previous
-                && let (Some(straight), Some(mirror)) =
-                    (frame_distance(&kp, prev, min_confidence), frame_distance(&flipped, prev, min_confidence))
+                && let Some(mirror) = mirror_is_closer(&kp, prev, min_confidence, margin)
             {
-                *m = mirror < margin * straight;
+                *m = mirror;
             }
-            let chosen = if *m { flipped } else { kp };
+            let chosen = if *m { flip_left_right(&kp) } else { kp };
             if chosen.iter().filter(|k| k[2] >= min_confidence).count() >= 6 {
                 previous = Some(chosen);
             }

@@ -19,6 +19,7 @@ use super::messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, Vie
 use super::placement::{ObservedView, PlacedView, body_in_world, body_translation_from_rays, params_in_world};
 use super::settings::CmanetSettings;
 use crate::body::{BodyModel, BodyParams};
+use crate::data::labels::{flip_left_right, swapped_against_estimate};
 use crate::data::{Keypoints2d, Keypoints3d};
 use crate::detect::{LandmarkModel, PoseDetector, PoseTracker, RgbImage};
 use crate::geometry::{Extrinsics, Intrinsics};
@@ -44,8 +45,12 @@ impl Default for ModelFiles {
 pub struct ViewStatus {
     /// The app frame of the capture.
     pub frame: u32,
-    /// The detected keypoints in pixels; `None` when no person was found.
+    /// The detected keypoints in pixels, as estimation used them (after the left/right repair);
+    /// `None` when no person was found.
     pub keypoints2d: Option<Keypoints2d>,
+    /// Whether the left/right repair exchanged the detector's left and right labels in this
+    /// frame ([`CmanetSettings::repair_left_right`]).
+    pub mirrored: bool,
     /// Width and height of the view's image, pixels.
     pub image_size: [u32; 2],
     /// Mean keypoint confidence (0 when nobody was found).
@@ -97,6 +102,8 @@ struct FrameSet {
 /// What the task did with one view.
 struct ViewOutcome {
     keypoints2d: Option<Keypoints2d>,
+    /// Whether the left/right repair mirrored `keypoints2d`.
+    mirrored: bool,
     image_size: [u32; 2],
     intrinsics: Option<Intrinsics>,
     error: Option<String>,
@@ -125,8 +132,16 @@ pub(crate) struct Inference {
     pending: Option<FrameSet>,
     last_frame: Option<u32>,
     held: HashMap<Entity, Extrinsics>,
-    /// The last estimate and its capture time: the body refinement's temporal prior.
-    previous: Option<(f64, Estimate)>,
+    /// The last estimate: the body refinement's temporal prior, the left/right repair's reference.
+    previous: Option<PreviousEstimate>,
+}
+
+/// The last estimate, its capture time and the views it was made from (in its cameras' order).
+#[derive(Clone)]
+struct PreviousEstimate {
+    time: f64,
+    views: Vec<Entity>,
+    estimate: Estimate,
 }
 
 impl Inference {
@@ -206,16 +221,16 @@ pub(crate) fn run_inference(
         match state.pending.take() {
             Some(set) => {
                 let min_views = settings.min_views.max(1);
-                // The previous body is a prior only while the stream is continuous.
+                // The previous estimate is a prior only while the stream is continuous.
                 let previous = state
                     .previous
                     .as_ref()
-                    .filter(|(t, _)| set.time > *t && set.time - t < TEMPORAL_PRIOR_SECONDS)
-                    .map(|(_, e)| e.clone());
-                state.running = Some(
-                    AsyncComputeTaskPool::get()
-                        .spawn(async move { estimate_frame(&networks, trackers, set, previous.as_ref(), min_views) }),
-                );
+                    .filter(|p| set.time > p.time && set.time - p.time < TEMPORAL_PRIOR_SECONDS)
+                    .cloned();
+                let repair = settings.repair_left_right;
+                state.running = Some(AsyncComputeTaskPool::get().spawn(async move {
+                    estimate_frame(&networks, trackers, set, previous.as_ref(), min_views, repair)
+                }));
             }
             None => state.trackers = Some(trackers),
         }
@@ -223,7 +238,7 @@ pub(crate) fn run_inference(
 }
 
 /// Longest gap between two estimates, seconds, over which the first is the second's temporal
-/// prior (`Cmanet::estimate_after`).
+/// prior (`Cmanet::estimate_after`) and the reference of its left/right repair.
 const TEMPORAL_PRIOR_SECONDS: f64 = 0.5;
 
 /// App frames to wait for views whose capture of the newest frame has not arrived yet.
@@ -264,14 +279,16 @@ fn newest_set(
     Some(FrameSet { frame: newest, time, instant, views: inputs.into_iter().map(|(v, _, _)| v).collect() })
 }
 
-/// Detection in every view, then CMANet with the previous estimate as the body refinement's
-/// temporal prior (runs on the task pool).
+/// Detection in every view, the left/right repair against the previous estimate (with `repair`),
+/// then CMANet with the previous estimate as the body refinement's temporal prior (runs on the
+/// task pool).
 fn estimate_frame(
     networks: &Networks,
     mut trackers: HashMap<Entity, PoseTracker>,
     set: FrameSet,
-    previous: Option<&Estimate>,
+    previous: Option<&PreviousEstimate>,
     min_views: usize,
+    repair: bool,
 ) -> FrameOutcome {
     let started = Instant::now();
     // Views are independent: detect them on as many threads as the machine has cores.
@@ -279,7 +296,7 @@ fn estimate_frame(
         set.views.iter().map(|v| (v, trackers.remove(&v.entity).unwrap_or_default())).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len()).max(1);
     let chunk = jobs.len().div_ceil(threads).max(1);
-    let views: Vec<ViewOutcome> = std::thread::scope(|scope| {
+    let mut views: Vec<ViewOutcome> = std::thread::scope(|scope| {
         let handles: Vec<_> = jobs
             .chunks_mut(chunk)
             .map(|part| {
@@ -298,6 +315,7 @@ fn estimate_frame(
                     (0..n)
                         .map(|_| ViewOutcome {
                             keypoints2d: None,
+                            mirrored: false,
                             image_size: [0, 0],
                             intrinsics: None,
                             error: Some("the detector failed on this image".into()),
@@ -312,6 +330,9 @@ fn estimate_frame(
         trackers.insert(view.entity, tracker);
     }
     let detection = started.elapsed();
+    if repair && let Some(previous) = previous {
+        repair_left_right(&set, &mut views, previous);
+    }
     let frame = MultiViewFrame {
         views: views
             .iter()
@@ -323,13 +344,34 @@ fn estimate_frame(
     };
     let seen = frame.views.iter().flatten().count();
     let started = Instant::now();
-    let estimate = (seen >= min_views).then(|| networks.network.estimate_after(&frame, previous));
+    let estimate = (seen >= min_views).then(|| networks.network.estimate_after(&frame, previous.map(|p| &p.estimate)));
     FrameOutcome { set, trackers, views, estimate, detection, network: started.elapsed() }
+}
+
+/// Mirrors the keypoints of every view whose detector swapped the person's left and right,
+/// judged against the previous estimate seen from that view (views it did not place are left
+/// as they are).
+fn repair_left_right(set: &FrameSet, views: &mut [ViewOutcome], previous: &PreviousEstimate) {
+    for (input, view) in set.views.iter().zip(views.iter_mut()) {
+        let (Some(keypoints), Some(intrinsics)) = (view.keypoints2d.as_mut(), view.intrinsics.as_ref()) else {
+            continue;
+        };
+        let Some(Some(seen)) =
+            previous.views.iter().position(|e| *e == input.entity).and_then(|i| previous.estimate.keypoints_cam.get(i))
+        else {
+            continue;
+        };
+        if swapped_against_estimate(keypoints, intrinsics, seen) == Some(true) {
+            *keypoints = flip_left_right(keypoints);
+            view.mirrored = true;
+        }
+    }
 }
 
 fn detect_view(detector: &PoseDetector, tracker: &mut PoseTracker, view: &ViewInput) -> ViewOutcome {
     let failed = |error: String, image_size: [u32; 2], preview: Option<ViewPreview>| ViewOutcome {
         keypoints2d: None,
+        mirrored: false,
         image_size,
         intrinsics: view.intrinsics,
         error: Some(error),
@@ -350,6 +392,7 @@ fn detect_view(detector: &PoseDetector, tracker: &mut PoseTracker, view: &ViewIn
     match tracker.track(detector, &image) {
         Ok(pose) => ViewOutcome {
             keypoints2d: pose.map(|p| p.coco17()),
+            mirrored: false,
             image_size,
             intrinsics: view.intrinsics,
             error: None,
@@ -407,6 +450,7 @@ fn publish(
             entity.try_insert(ViewStatus {
                 frame: set.frame,
                 keypoints2d: view.keypoints2d,
+                mirrored: view.mirrored,
                 image_size: view.image_size,
                 confidence: *confidence,
                 error: view.error.clone(),
@@ -425,7 +469,11 @@ fn publish(
         }
         Some(Ok(estimate)) => estimate,
     };
-    state.previous = Some((set.time, estimate.clone()));
+    state.previous = Some(PreviousEstimate {
+        time: set.time,
+        views: set.views.iter().map(|v| v.entity).collect(),
+        estimate: estimate.clone(),
+    });
     let Some(body) = state.networks.as_ref().map(|n| n.body.clone()) else { return };
     // Every view's known place: its transform, or the place held for it.
     let known: Vec<Option<Extrinsics>> = set

@@ -104,6 +104,9 @@ fn draw_panel(
                     let text = match &status.error {
                         Some(e) => format!("{entity}: {e}"),
                         None if status.keypoints2d.is_none() => format!("{entity}: nobody found"),
+                        None if status.mirrored => {
+                            format!("{entity}: confidence {:.2}, left/right repaired", status.confidence)
+                        }
                         None => format!("{entity}: confidence {:.2}", status.confidence),
                     };
                     ui.small(text);
@@ -116,6 +119,7 @@ fn draw_panel(
         latency_plot(ui, &state.history);
         ui.separator();
         ui.checkbox(&mut settings.enabled, "estimate");
+        ui.checkbox(&mut settings.repair_left_right, "repair left/right swaps");
         ui.checkbox(&mut settings.smoothing, "smoothing");
         ui.add(egui::Slider::new(&mut settings.min_cutoff, 0.05..=10.0).logarithmic(true).text("cutoff at rest (Hz)"));
         ui.add(egui::Slider::new(&mut settings.beta, 0.0..=5.0).text("speed coefficient"));

@@ -21,6 +21,11 @@ pub struct CmanetSettings {
     pub derivative_cutoff: f64,
     /// Fewest views with a detected person for a frame to be estimated. Default: 2.
     pub min_views: usize,
+    /// Repair left/right swaps of the detector: a view's keypoints are mirrored when the previous
+    /// estimate (if less than half a second old), seen from that view, says the detector
+    /// exchanged the person's left and right (`data::labels::swapped_against_estimate`).
+    /// Default: true.
+    pub repair_left_right: bool,
     /// Hold the estimated cameras still: views whose place in the world is not known (see
     /// `CaptureView::place_from_transform`) keep the place they had when this was switched on,
     /// and the body then moves and turns relative to them. Switch it on once the estimates have
@@ -41,6 +46,7 @@ impl Default for CmanetSettings {
             beta: 0.7,
             derivative_cutoff: 1.0,
             min_views: 2,
+            repair_left_right: true,
             hold_rig: false,
             show_cameras: true,
             show_skeleton: true,
