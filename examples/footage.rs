@@ -15,7 +15,9 @@ use std::path::Path;
 
 use bevy::prelude::*;
 use clap::Parser;
+use cmanet::data::Mv2d;
 use cmanet::data::calibration::read_calibration_toml;
+use cmanet::data::sync::time_offsets;
 use cmanet::detect::{RgbImage, frame_files};
 use cmanet::eval::metrics::{median, relative_rotation_errors};
 use cmanet::geometry::Extrinsics;
@@ -37,7 +39,17 @@ struct Args {
     /// Leave the detector's left/right labels as they are (no live repair).
     #[arg(long)]
     keep_left_right: bool,
+    /// Shift the cameras' images by the time offsets `cmanet detect --sync` measured between them
+    /// (cam03's image i + 4 shows the instant the others' image i shows); without it they play as
+    /// recorded.
+    #[arg(long)]
+    sync: bool,
 }
+
+/// Every camera's time offset in frames (`data::sync::time_offsets` of the shipped synchronised
+/// detections), in calibration order.
+#[derive(Resource, Default)]
+struct TimeOffsets(Vec<i64>);
 
 /// The calibrated cameras, by view entity.
 #[derive(Resource, Default)]
@@ -53,6 +65,7 @@ fn main() {
     let settings = CmanetSettings { repair_left_right: !args.keep_left_right, ..default() };
     app.add_plugins(CmanetPlugin { settings, ..default() })
         .insert_resource(PlaybackRate(args.fps))
+        .insert_resource(TimeOffsets(if args.sync { sample_time_offsets() } else { Vec::new() }))
         .init_resource::<Calibrated>()
         .init_resource::<CameraErrors>()
         .add_systems(Startup, setup)
@@ -63,10 +76,23 @@ fn main() {
 #[derive(Resource)]
 struct PlaybackRate(f64);
 
+/// The time offsets stored with the sample's synchronised detections (none if unreadable).
+fn sample_time_offsets() -> Vec<i64> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/pose2sim_demo/detections_synced.safetensors");
+    match Mv2d::read(&path) {
+        Ok(data) => time_offsets(&data).unwrap_or_default(),
+        Err(e) => {
+            warn!("no time offsets: {e}");
+            Vec::new()
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn setup(
     mut commands: Commands,
     rate: Res<PlaybackRate>,
+    offsets: Res<TimeOffsets>,
     mut run: ResMut<Run>,
     mut calibrated: ResMut<Calibrated>,
     mut images: ResMut<Assets<Image>>,
@@ -100,7 +126,8 @@ fn setup(
                 Name::new(camera.name.clone()),
                 transform,
                 CaptureView::default(),
-                ImageSequence::new(frames, rate.0, intrinsics),
+                ImageSequence::new(frames, rate.0, intrinsics)
+                    .with_time_offset(offsets.0.get(i).map_or(0.0, |&k| k as f64 / rate.0)),
             ))
             .id();
         calibrated.0.push((entity, camera.extrinsics));

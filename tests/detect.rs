@@ -319,9 +319,14 @@ fn detect_command_writes_mv2d() {
 
 #[test]
 fn time_offsets_of_the_real_sample() {
-    use cmanet::data::sync::{apply_time_offsets, estimate_time_offsets_calibrated};
+    use cmanet::data::sync::{apply_time_offsets, estimate_time_offsets_calibrated, time_offsets};
     let data = cmanet::data::Mv2d::read(&root().join("assets/samples/pose2sim_demo/detections.safetensors"))
         .unwrap_or_else(|e| panic!("{e}"));
+    // The offsets a synchronised file was made with read back from its metadata.
+    assert_eq!(time_offsets(&data), None);
+    let synced = cmanet::data::Mv2d::read(&root().join("assets/samples/pose2sim_demo/detections_synced.safetensors"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(time_offsets(&synced), Some(vec![0, 0, 4, 0]));
     let frames = |d: &cmanet::data::Mv2d| -> Vec<i64> {
         estimate_time_offsets_calibrated(d, 0, 10, 0.5).unwrap_or_default().iter().map(|o| o.frames).collect()
     };
@@ -331,6 +336,7 @@ fn time_offsets_of_the_real_sample() {
     // Delay view 3 by 3 frames: found.
     let shifted = apply_time_offsets(&data, &[0, 0, 0, -3]);
     assert_eq!(shifted.num_frames(), 97);
+    assert_eq!(time_offsets(&shifted), Some(vec![0, 0, 0, -3]));
     let found = frames(&shifted);
     assert!(found[..2] == [0, 0] && (3..=4).contains(&found[2]) && found[3] == 3, "{found:?}");
     // Without extrinsics there is nothing to triangulate with.

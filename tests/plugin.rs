@@ -339,6 +339,11 @@ fn image_sequences_play_at_their_frame_rate() {
     sequence.looping = false;
     assert_eq!(sequence.frame_at(10.55), Some(99), "holds the last frame");
     assert_eq!(sequence.frame_at(f64::NAN), None);
+    sequence.looping = true;
+    sequence.time_offset = 0.4;
+    assert_eq!(sequence.frame_at(0.25), Some(6), "a camera started 4 frames earlier is 4 frames ahead");
+    sequence.time_offset = -0.4;
+    assert_eq!(sequence.frame_at(0.25), Some(0), "and one started later waits at its first frame");
     assert_eq!(ImageSequence::new(Vec::new(), 10.0, views[0].1).frame_at(1.0), None);
     // In an app (1/30 s per update), the view shows frame floor(t * fps).
     let mut app = app();

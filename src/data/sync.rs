@@ -215,6 +215,16 @@ pub fn estimate_time_offsets_calibrated(
     )
 }
 
+/// The time offsets (frames, see [`TimeOffset`]) a sequence was shifted by, from the
+/// `time_offsets` metadata that [`apply_time_offsets`] writes; `None` when it has none or it does
+/// not read as one offset per view.
+pub fn time_offsets(data: &Mv2d) -> Option<Vec<i64>> {
+    let text = data.metadata.get("time_offsets")?;
+    let list = text.strip_prefix("frames ")?.split(';').next()?;
+    let offsets: Vec<i64> = list.split(',').map(|o| o.trim().parse().ok()).collect::<Option<_>>()?;
+    (offsets.len() == data.num_views()).then_some(offsets)
+}
+
 /// The sequence with view `v`'s frames shifted by `offsets[v]` frames (see [`TimeOffset`]), cut
 /// to the frames every view has. Ground truth per frame, if any, follows the reference (offset 0)
 /// view's timeline.

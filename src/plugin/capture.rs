@@ -117,6 +117,11 @@ pub struct ImageSequence {
     pub looping: bool,
     /// The camera's intrinsics for these images.
     pub intrinsics: Intrinsics,
+    /// Seconds added to the play time of this sequence, for cameras that were not started
+    /// together: a camera whose image `i + k` shows the instant the other cameras' image `i` shows
+    /// takes `k / fps` (`cmanet detect --sync` measures `k`; `data::sync::time_offsets` reads it
+    /// back from a file). Default: 0.
+    pub time_offset: f64,
     started: Option<f64>,
     shown: Option<usize>,
 }
@@ -129,15 +134,23 @@ impl ImageSequence {
 
     /// These frames played at `fps`.
     pub fn new(frames: Vec<PathBuf>, fps: f64, intrinsics: Intrinsics) -> Self {
-        Self { frames, fps, looping: true, intrinsics, started: None, shown: None }
+        Self { frames, fps, looping: true, intrinsics, time_offset: 0.0, started: None, shown: None }
     }
 
-    /// The frame to show `elapsed` seconds after the start; `None` when there is none.
+    /// The sequence shifted by `seconds` ([`ImageSequence::time_offset`]).
+    pub fn with_time_offset(mut self, seconds: f64) -> Self {
+        self.time_offset = seconds;
+        self
+    }
+
+    /// The frame to show `elapsed` seconds after the start (shifted by
+    /// [`ImageSequence::time_offset`]); `None` when there is none.
     pub fn frame_at(&self, elapsed: f64) -> Option<usize> {
-        if self.frames.is_empty() || self.fps.is_nan() || self.fps <= 0.0 || !elapsed.is_finite() {
+        let t = elapsed + self.time_offset;
+        if self.frames.is_empty() || self.fps.is_nan() || self.fps <= 0.0 || !t.is_finite() {
             return None;
         }
-        let i = (elapsed.max(0.0) * self.fps).floor() as usize;
+        let i = (t.max(0.0) * self.fps).floor() as usize;
         Some(if self.looping { i % self.frames.len() } else { i.min(self.frames.len() - 1) })
     }
 }
