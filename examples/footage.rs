@@ -55,9 +55,14 @@ struct TimeOffsets(Vec<i64>);
 #[derive(Resource, Default)]
 struct Calibrated(Vec<(Entity, Extrinsics)>);
 
-/// Every estimate's relative camera rotation errors, degrees.
+/// Every estimate's relative camera rotation errors, degrees: all pairs of views, and per view the
+/// pairs it is in, with the number of estimates in which every pair it is in was off by more than
+/// 90° (the view's camera alone turned away from the others).
 #[derive(Resource, Default)]
-struct CameraErrors(Vec<f64>);
+struct CameraErrors {
+    pairs: Vec<f64>,
+    by_view: std::collections::BTreeMap<String, (Vec<f64>, u64)>,
+}
 
 fn main() {
     let args = Args::parse();
@@ -160,6 +165,7 @@ fn setup(
 fn measure(
     mut estimates: MessageReader<PoseEstimated>,
     statuses: Query<(&Name, &ViewStatus), Changed<ViewStatus>>,
+    names: Query<&Name>,
     calibrated: Res<Calibrated>,
     mut errors: ResMut<CameraErrors>,
     mut run: ResMut<Run>,
@@ -173,16 +179,37 @@ fn measure(
         }
     }
     for estimate in estimates.read() {
-        let (estimated, truth): (Vec<Extrinsics>, Vec<Extrinsics>) = estimate
+        let views: Vec<(String, Extrinsics, Extrinsics)> = estimate
             .views
             .iter()
             .filter_map(|v| {
                 let truth = calibrated.0.iter().find(|(e, _)| *e == v.entity)?.1;
-                Some((v.camera?, truth))
+                Some((
+                    names.get(v.entity).map_or_else(|_| format!("{}", v.entity), |n| n.to_string()),
+                    v.camera?,
+                    truth,
+                ))
             })
-            .unzip();
-        errors.0.extend(relative_rotation_errors(&estimated, &truth));
-        run.extra.insert("camera_rot_err_deg".into(), json!(median(&errors.0)));
-        run.extra.insert("camera_rot_err_mean_deg".into(), json!(errors.0.iter().sum::<f64>() / errors.0.len() as f64));
+            .collect();
+        let (estimated, truth): (Vec<Extrinsics>, Vec<Extrinsics>) = views.iter().map(|(_, e, t)| (*e, *t)).unzip();
+        errors.pairs.extend(relative_rotation_errors(&estimated, &truth));
+        for (i, (name, _, _)) in views.iter().enumerate() {
+            let mine: Vec<f64> = (0..views.len())
+                .filter(|&j| j != i)
+                .flat_map(|j| relative_rotation_errors(&[estimated[i], estimated[j]], &[truth[i], truth[j]]))
+                .collect();
+            let entry = errors.by_view.entry(name.clone()).or_default();
+            entry.1 += u64::from(!mine.is_empty() && mine.iter().all(|&e| e > 90.0));
+            entry.0.extend(mine);
+        }
+        let pairs = &errors.pairs;
+        run.extra.insert("camera_rot_err_deg".into(), json!(median(pairs)));
+        run.extra.insert("camera_rot_err_mean_deg".into(), json!(pairs.iter().sum::<f64>() / pairs.len() as f64));
+        let by_view: serde_json::Map<String, serde_json::Value> = errors
+            .by_view
+            .iter()
+            .map(|(name, (e, turned))| (name.clone(), json!({ "median_deg": median(e), "turned_away": turned })))
+            .collect();
+        run.extra.insert("camera_rot_err_by_view".into(), json!(by_view));
     }
 }
