@@ -301,3 +301,59 @@ fn a_sequence_repeats_the_nearest_usable_frame_where_no_view_sees_the_person() {
     data.keypoints2d.iter_mut().flatten().flatten().for_each(|k| k[2] = 0.0);
     assert!(matches!(net.estimate_sequence(&data, &mut |_| {}), Err(NetError::NoUsableView { .. })));
 }
+
+/// A view from behind whose detector swapped left and right looks like a front view; CMANet tries
+/// every view with its labels exchanged and its camera turned half a turn, and keeps that when it
+/// fits the fused body clearly better (`camera_refinement::check_left_right`). An asymmetric pose
+/// (a raised arm, a bent leg) seen by four views, the one behind the person swapped.
+#[test]
+fn a_view_from_behind_with_left_and_right_swapped_is_relabelled() {
+    use cmanet::body::{BodyParams, joint_index};
+    use cmanet::data::labels::flip_left_right;
+    use cmanet::eval::metrics::relative_rotation_errors;
+    let model = BodyModel::open_body().unwrap();
+    let mut params = BodyParams::default();
+    for (joint, aa) in [
+        ("left_shoulder", [0.0, 0.0, -1.1]),
+        ("left_elbow", [0.0, -1.0, 0.0]),
+        ("right_hip", [-0.9, 0.0, 0.0]),
+        ("right_knee", [1.2, 0.0, 0.0]),
+    ] {
+        params.set_local_rotation(joint_index(joint).unwrap(), Vector3::from(aa));
+    }
+    let kp = model.pose(&params, false).unwrap().keypoints;
+    let k = Intrinsics::from_horizontal_fov(1.0, 1280.0, 720.0);
+    let cameras: Vec<Extrinsics> = [0.4f64, 1.7, -1.4, std::f64::consts::PI]
+        .iter()
+        .map(|a| {
+            let eye = Vector3::new(3.5 * a.sin(), 1.4, 3.5 * a.cos());
+            Extrinsics::look_at(&eye, &Vector3::new(0.0, 1.0, 0.0), &Vector3::y(), 0.0)
+        })
+        .collect();
+    let views = cameras
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let keypoints: Keypoints2d = std::array::from_fn(|j| {
+                let p = k.project(&e.to_camera(&kp[j].cast::<f64>())).unwrap();
+                [p.x as f32, p.y as f32, 0.9]
+            });
+            let keypoints = if i == 3 { flip_left_right(&keypoints) } else { keypoints };
+            Some(ViewObservation { keypoints, intrinsics: k })
+        })
+        .collect();
+    let frame = MultiViewFrame { views };
+    let mut net = Cmanet::shipped(&Device::Cpu).unwrap();
+    let worst = |e: &cmanet::net::Estimate| -> f64 {
+        let estimated: Vec<Extrinsics> = e.cameras.iter().map(|c| c.unwrap()).collect();
+        relative_rotation_errors(&estimated, &cameras).into_iter().fold(0.0, f64::max)
+    };
+    let checked = net.estimate(&frame).unwrap();
+    net.pipeline = Pipeline::WithoutLeftRightCheck;
+    let unchecked = net.estimate(&frame).unwrap();
+    assert_eq!(checked.swapped_views, vec![false, false, false, true]);
+    assert!(!unchecked.swapped_views.contains(&true));
+    eprintln!("worst relative camera error: {:.1}° checked, {:.1}° unchecked", worst(&checked), worst(&unchecked));
+    assert!(worst(&checked) < 20.0, "{}", worst(&checked));
+    assert!(worst(&unchecked) > 90.0, "without the check the view from behind is put in front");
+}

@@ -7,7 +7,7 @@ use candle_nn::VarBuilder;
 use nalgebra::{Matrix3, Vector3};
 
 use super::body_refinement::{BodyRefinementSettings, BodyRefiner};
-use super::camera_refinement::refine_cameras;
+use super::camera_refinement::{check_left_right, refine_cameras};
 use super::config::Config;
 use super::iev::Iev;
 use super::input::{EncodedBatch, MultiViewFrame, encode_batch};
@@ -85,6 +85,9 @@ pub struct Estimate {
     pub keypoints_cam: Vec<Option<Keypoints3d>>,
     /// The view screening chose to start from.
     pub screened_view: usize,
+    /// Every view: whether its left and right labels were found swapped and exchanged before the
+    /// body refinement ([`super::camera_refinement::check_left_right`]).
+    pub swapped_views: Vec<bool>,
 }
 
 /// CMANet: IRV, screening and IEV over a body model.
@@ -270,28 +273,32 @@ impl Cmanet {
             if self.pipeline.refines_cameras() {
                 refine_cameras(&kp, &mut cameras, frame, &sizes);
             }
-            if self.pipeline.refines_body() {
-                let mut locals: [Matrix3<f64>; NUM_BODY_JOINTS] = body_pose.map(|r| r.cast::<f64>());
-                let mut shape64 = shape.map(|b| b as f64);
-                if self
-                    .refiner
-                    .refine(
-                        &mut locals,
-                        &mut shape64,
-                        &mut cameras,
-                        frame,
-                        &sizes,
-                        previous.as_ref().map(|(l, b)| (l, b)),
-                    )
-                    .steps
-                    > 0
-                {
-                    let posed = self.refiner.pose(&locals, &shape64);
-                    body_pose = locals.map(|r| r.cast::<f32>());
-                    shape = shape64.map(|b| b as f32);
-                    kp = posed.keypoints.map(|p| [p.x as f32, p.y as f32, p.z as f32]);
-                    body_joints = posed.joints.map(|p| p.cast::<f32>());
+            let mut locals: [Matrix3<f64>; NUM_BODY_JOINTS] = body_pose.map(|r| r.cast::<f64>());
+            let mut shape64 = shape.map(|b| b as f64);
+            let prior = previous.as_ref().map(|(l, b)| (l, b));
+            let mut refined = self.pipeline.refines_body()
+                && self.refiner.refine(&mut locals, &mut shape64, &mut cameras, frame, &sizes, prior).steps > 0;
+            // Every view's labels questioned against the refined body; the body refined again
+            // without the swaps found.
+            let mut swapped_views = vec![false; frame.views.len()];
+            if self.pipeline.checks_left_right() {
+                let posed = refined.then(|| self.refiner.pose(&locals, &shape64));
+                let current: Keypoints3d =
+                    posed.map_or(kp, |p| p.keypoints.map(|p| [p.x as f32, p.y as f32, p.z as f32]));
+                let costs = refine_cameras(&current, &mut cameras, frame, &sizes);
+                let mut checked = frame.clone();
+                swapped_views = check_left_right(&current, &mut cameras, &mut checked, &sizes, &costs);
+                if swapped_views.contains(&true) && self.pipeline.refines_body() {
+                    refined |=
+                        self.refiner.refine(&mut locals, &mut shape64, &mut cameras, &checked, &sizes, prior).steps > 0;
                 }
+            }
+            if refined {
+                let posed = self.refiner.pose(&locals, &shape64);
+                body_pose = locals.map(|r| r.cast::<f32>());
+                shape = shape64.map(|b| b as f32);
+                kp = posed.keypoints.map(|p| [p.x as f32, p.y as f32, p.z as f32]);
+                body_joints = posed.joints.map(|p| p.cast::<f32>());
             }
             let keypoints_cam = cameras
                 .iter()
@@ -312,6 +319,7 @@ impl Cmanet {
                 keypoints: kp,
                 keypoints_cam,
                 screened_view: fwd.screened.chosen[t],
+                swapped_views,
             });
         }
         Ok(out)

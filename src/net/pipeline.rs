@@ -28,11 +28,14 @@ pub enum Pipeline {
     /// Everything, but every frame of a sequence on its own: the body refinement is not pulled
     /// towards the previous frame's body.
     WithoutTemporalPrior,
+    /// Everything, but no view's left and right labels are questioned
+    /// ([`super::camera_refinement::check_left_right`]).
+    WithoutLeftRightCheck,
 }
 
 impl Pipeline {
     /// Every pipeline, the full one first.
-    pub const ALL: [Pipeline; 7] = [
+    pub const ALL: [Pipeline; 8] = [
         Pipeline::Full,
         Pipeline::IrvSingleView,
         Pipeline::WithoutScreening,
@@ -40,6 +43,7 @@ impl Pipeline {
         Pipeline::WithoutCameraRefinement,
         Pipeline::WithoutBodyRefinement,
         Pipeline::WithoutTemporalPrior,
+        Pipeline::WithoutLeftRightCheck,
     ];
 
     /// Whether views are screened (otherwise the first present view is taken).
@@ -57,6 +61,12 @@ impl Pipeline {
         !matches!(self, Pipeline::IrvSingleView | Pipeline::WithoutCameraRefinement)
     }
 
+    /// Whether every view is also tried with its left and right labels exchanged after the camera
+    /// refinement ([`super::camera_refinement::check_left_right`]).
+    pub fn checks_left_right(self) -> bool {
+        self.refines_cameras() && self != Pipeline::WithoutLeftRightCheck
+    }
+
     /// Whether the body and the cameras are finally refined together against every view's
     /// keypoints ([`super::body_refinement`]).
     pub fn refines_body(self) -> bool {
@@ -70,7 +80,8 @@ impl Pipeline {
     }
 
     /// A short name (`full`, `irv-single-view`, `without-screening`, `without-iev`,
-    /// `without-camera-refinement`, `without-body-refinement`, `without-temporal-prior`).
+    /// `without-camera-refinement`, `without-body-refinement`, `without-temporal-prior`,
+    /// `without-left-right-check`).
     pub fn name(self) -> &'static str {
         match self {
             Pipeline::Full => "full",
@@ -80,6 +91,7 @@ impl Pipeline {
             Pipeline::WithoutCameraRefinement => "without-camera-refinement",
             Pipeline::WithoutBodyRefinement => "without-body-refinement",
             Pipeline::WithoutTemporalPrior => "without-temporal-prior",
+            Pipeline::WithoutLeftRightCheck => "without-left-right-check",
         }
     }
 

@@ -48,8 +48,9 @@ pub struct ViewStatus {
     /// The detected keypoints in pixels, as estimation used them (after the left/right repair);
     /// `None` when no person was found.
     pub keypoints2d: Option<Keypoints2d>,
-    /// Whether the left/right repair exchanged the detector's left and right labels in this
-    /// frame ([`CmanetSettings::repair_left_right`]).
+    /// Whether the detector's left and right labels were exchanged in this frame, by the live
+    /// repair ([`CmanetSettings::repair_left_right`]) or by CMANet's own check
+    /// (`Estimate::swapped_views`).
     pub mirrored: bool,
     /// Width and height of the view's image, pixels.
     pub image_size: [u32; 2],
@@ -439,7 +440,13 @@ fn publish(
     let FrameOutcome { set, trackers, views, estimate, detection, network } = outcome;
     state.trackers = Some(trackers);
     let confidences: Vec<f32> = views.iter().map(|v| mean_confidence(&v.keypoints2d)).collect();
-    for ((input, view), confidence) in set.views.iter().zip(&views).zip(&confidences) {
+    // Views whose labels CMANet itself exchanged (after the plugin's own repair, if any).
+    let swapped: &[bool] = match &estimate {
+        Some(Ok(e)) => &e.swapped_views,
+        _ => &[],
+    };
+    for (i, ((input, view), confidence)) in set.views.iter().zip(&views).zip(&confidences).enumerate() {
+        let swapped_here = swapped.get(i).copied().unwrap_or(false);
         let previous = statuses.get(input.entity).ok().and_then(|s| s.error.clone());
         if let Some(error) = &view.error
             && previous.as_ref() != Some(error)
@@ -449,8 +456,12 @@ fn publish(
         if let Ok(mut entity) = commands.get_entity(input.entity) {
             entity.try_insert(ViewStatus {
                 frame: set.frame,
-                keypoints2d: view.keypoints2d,
-                mirrored: view.mirrored,
+                keypoints2d: if swapped_here {
+                    view.keypoints2d.map(|k| flip_left_right(&k))
+                } else {
+                    view.keypoints2d
+                },
+                mirrored: view.mirrored != swapped_here,
                 image_size: view.image_size,
                 confidence: *confidence,
                 error: view.error.clone(),
