@@ -6,9 +6,9 @@
 //!
 //! A detector that swaps the person's left and right in a view seen from behind makes that view
 //! look like a front view, and the network puts its camera in front of the person. So every view
-//! is also tried with its left and right exchanged and its camera turned half a turn about the
-//! body's vertical axis; when that fits the fused body clearly better, the view's labels are taken
-//! to be swapped ([`check_left_right`]).
+//! is also tried, against the refined body, with its left and right exchanged and its camera
+//! turned half a turn about the body's vertical axis; when that fits clearly better, the view's
+//! labels are taken to be swapped ([`check_left_right`]).
 
 use nalgebra::{Rotation3, Vector2, Vector3};
 
@@ -25,11 +25,12 @@ pub const REFINEMENT_SCALES: [f64; 2] = [0.1, 0.05];
 pub const REFINEMENT_STEPS: usize = 6;
 
 /// A view's labels are taken to be swapped when, exchanged and seen from the turned camera, they
-/// cost less than this fraction of the view as detected. Measured both ways: at 0.5 (the 2D
-/// repairs' margin) the check missed most of the real sample's swaps from behind; at 0.9 it
-/// swapped correct views of the synthetic validation set (mean camera error 6.2 -> 7.6°); at 0.7
-/// the validation set is unchanged and the real sample's back view is put on the wrong side about
-/// half as often (plugin-docs: model card, real footage).
+/// cost less than this fraction of the view as detected. Chosen while the check still ran before
+/// the body refinement (against the network's body): at 0.5, the 2D repairs' margin, it missed
+/// most of the real sample's swaps from behind; at 0.9 it swapped correct views of the synthetic
+/// validation set (mean camera error 6.2 -> 7.6°). At 0.7 after the body refinement the
+/// validation set is unchanged and the real sample's back view is put on the wrong side a quarter
+/// as often (plugin-docs: model card, real footage).
 pub const LEFT_RIGHT_MARGIN: f64 = 0.7;
 
 /// Refines the present `cameras` of `frame` (body to camera) against the canonical `keypoints`;
