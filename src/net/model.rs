@@ -85,8 +85,8 @@ pub struct Estimate {
     pub keypoints_cam: Vec<Option<Keypoints3d>>,
     /// The view screening chose to start from.
     pub screened_view: usize,
-    /// Every view: whether its left and right labels were found swapped and exchanged before the
-    /// body refinement ([`super::camera_refinement::check_left_right`]).
+    /// Every view: whether its left and right labels were found swapped against the refined body
+    /// and exchanged, the body then refined again ([`super::camera_refinement::check_left_right`]).
     pub swapped_views: Vec<bool>,
 }
 
