@@ -13,10 +13,10 @@
 use nalgebra::{Rotation3, Vector2, Vector3};
 
 use super::input::MultiViewFrame;
-use crate::data::Keypoints3d;
 use crate::data::format::MIN_CONFIDENCE;
 use crate::data::labels::flip_left_right;
-use crate::geometry::{Correspondence, Extrinsics, refine_pose};
+use crate::data::{Keypoints2d, Keypoints3d};
+use crate::geometry::{Correspondence, Extrinsics, Intrinsics, refine_pose};
 
 /// Robust scales of the two refinement passes, fractions of the person's size in the image.
 pub const REFINEMENT_SCALES: [f64; 2] = [0.1, 0.05];
@@ -46,7 +46,7 @@ pub fn refine_cameras(
     let mut costs = vec![None; frame.views.len()];
     for (((camera, view), size), cost) in cameras.iter_mut().zip(&frame.views).zip(sizes).zip(&mut costs) {
         let (Some(start), Some(view)) = (camera.as_ref(), view.as_ref()) else { continue };
-        if let Some((pose, c)) = refine_view(keypoints, start, &view.keypoints, view, *size) {
+        if let Some((pose, c)) = refine_view(keypoints, start, &view.keypoints, &view.intrinsics, *size) {
             *camera = Some(pose);
             *cost = Some(c);
         }
@@ -75,7 +75,7 @@ pub fn check_left_right(
         let mirrored = flip_left_right(&view.keypoints);
         // The canonical centre lies on the vertical axis, so the turned camera keeps looking at it.
         let turned = Extrinsics::new(current.rotation * half_turn, current.translation);
-        if let Some((pose, mirrored_cost)) = refine_view(keypoints, &turned, &mirrored, view, *size)
+        if let Some((pose, mirrored_cost)) = refine_view(keypoints, &turned, &mirrored, &view.intrinsics, *size)
             && mirrored_cost < LEFT_RIGHT_MARGIN * cost
         {
             view.keypoints = mirrored;
@@ -86,13 +86,14 @@ pub fn check_left_right(
     swapped
 }
 
-/// The camera refined from `start` against `observed` (the keypoints of `view`, maybe relabelled)
-/// and its mean robust cost in the last pass; `None` with fewer than six usable keypoints.
+/// The camera refined from `start` against a view's `observed` keypoints (maybe relabelled) in
+/// pixels of a camera with `intrinsics`, and its mean robust cost in the last pass; `None` with
+/// fewer than six usable keypoints.
 fn refine_view(
     keypoints: &Keypoints3d,
     start: &Extrinsics,
-    observed: &crate::data::Keypoints2d,
-    view: &super::input::ViewObservation,
+    observed: &Keypoints2d,
+    intrinsics: &Intrinsics,
     size: f64,
 ) -> Option<(Extrinsics, f64)> {
     let used: Vec<Correspondence> = keypoints
@@ -101,7 +102,7 @@ fn refine_view(
         .filter(|(_, k)| k[2] >= MIN_CONFIDENCE && k.iter().all(|x| x.is_finite()))
         .map(|(p, k)| {
             let point = Vector3::new(p[0] as f64, p[1] as f64, p[2] as f64);
-            let observed = view.intrinsics.normalize(&Vector2::new(k[0] as f64, k[1] as f64));
+            let observed = intrinsics.normalize(&Vector2::new(k[0] as f64, k[1] as f64));
             (point, observed, k[2].min(1.0) as f64)
         })
         .collect();

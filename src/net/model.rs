@@ -276,25 +276,26 @@ impl Cmanet {
             let mut locals: [Matrix3<f64>; NUM_BODY_JOINTS] = body_pose.map(|r| r.cast::<f64>());
             let mut shape64 = shape.map(|b| b as f64);
             let prior = previous.as_ref().map(|(l, b)| (l, b));
-            let mut refined = self.pipeline.refines_body()
+            let refined = self.pipeline.refines_body()
                 && self.refiner.refine(&mut locals, &mut shape64, &mut cameras, frame, &sizes, prior).steps > 0;
+            let mut posed = refined.then(|| self.refiner.pose(&locals, &shape64));
             // Every view's labels questioned against the refined body; the body refined again
             // without the swaps found.
             let mut swapped_views = vec![false; frame.views.len()];
             if self.pipeline.checks_left_right() {
-                let posed = refined.then(|| self.refiner.pose(&locals, &shape64));
                 let current: Keypoints3d =
-                    posed.map_or(kp, |p| p.keypoints.map(|p| [p.x as f32, p.y as f32, p.z as f32]));
+                    posed.as_ref().map_or(kp, |p| p.keypoints.map(|p| [p.x as f32, p.y as f32, p.z as f32]));
                 let costs = refine_cameras(&current, &mut cameras, frame, &sizes);
                 let mut checked = frame.clone();
                 swapped_views = check_left_right(&current, &mut cameras, &mut checked, &sizes, &costs);
-                if swapped_views.contains(&true) && self.pipeline.refines_body() {
-                    refined |=
-                        self.refiner.refine(&mut locals, &mut shape64, &mut cameras, &checked, &sizes, prior).steps > 0;
+                if swapped_views.contains(&true)
+                    && self.pipeline.refines_body()
+                    && self.refiner.refine(&mut locals, &mut shape64, &mut cameras, &checked, &sizes, prior).steps > 0
+                {
+                    posed = Some(self.refiner.pose(&locals, &shape64));
                 }
             }
-            if refined {
-                let posed = self.refiner.pose(&locals, &shape64);
+            if let Some(posed) = posed {
                 body_pose = locals.map(|r| r.cast::<f32>());
                 shape = shape64.map(|b| b as f32);
                 kp = posed.keypoints.map(|p| [p.x as f32, p.y as f32, p.z as f32]);
