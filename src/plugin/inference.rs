@@ -103,7 +103,8 @@ struct FrameSet {
 /// What the task did with one view.
 struct ViewOutcome {
     keypoints2d: Option<Keypoints2d>,
-    /// Whether the left/right repair mirrored `keypoints2d`.
+    /// Whether `keypoints2d` have left and right exchanged against the detector's (by the live
+    /// repair or by CMANet's check).
     mirrored: bool,
     image_size: [u32; 2],
     intrinsics: Option<Intrinsics>,
@@ -346,6 +347,16 @@ fn estimate_frame(
     let seen = frame.views.iter().flatten().count();
     let started = Instant::now();
     let estimate = (seen >= min_views).then(|| networks.network.estimate_after(&frame, previous.map(|p| &p.estimate)));
+    // Views whose labels CMANet itself exchanged (after the plugin's own repair, if any): the
+    // status and the message show the labels the estimate used.
+    if let Some(Ok(estimate)) = &estimate {
+        for (view, _) in views.iter_mut().zip(&estimate.swapped_views).filter(|(_, swapped)| **swapped) {
+            if let Some(keypoints) = view.keypoints2d.as_mut() {
+                *keypoints = flip_left_right(keypoints);
+            }
+            view.mirrored = !view.mirrored;
+        }
+    }
     FrameOutcome { set, trackers, views, estimate, detection, network: started.elapsed() }
 }
 
@@ -440,13 +451,7 @@ fn publish(
     let FrameOutcome { set, trackers, views, estimate, detection, network } = outcome;
     state.trackers = Some(trackers);
     let confidences: Vec<f32> = views.iter().map(|v| mean_confidence(&v.keypoints2d)).collect();
-    // Views whose labels CMANet itself exchanged (after the plugin's own repair, if any).
-    let swapped: &[bool] = match &estimate {
-        Some(Ok(e)) => &e.swapped_views,
-        _ => &[],
-    };
-    for (i, ((input, view), confidence)) in set.views.iter().zip(&views).zip(&confidences).enumerate() {
-        let swapped_here = swapped.get(i).copied().unwrap_or(false);
+    for ((input, view), confidence) in set.views.iter().zip(&views).zip(&confidences) {
         let previous = statuses.get(input.entity).ok().and_then(|s| s.error.clone());
         if let Some(error) = &view.error
             && previous.as_ref() != Some(error)
@@ -456,12 +461,8 @@ fn publish(
         if let Ok(mut entity) = commands.get_entity(input.entity) {
             entity.try_insert(ViewStatus {
                 frame: set.frame,
-                keypoints2d: if swapped_here {
-                    view.keypoints2d.map(|k| flip_left_right(&k))
-                } else {
-                    view.keypoints2d
-                },
-                mirrored: view.mirrored != swapped_here,
+                keypoints2d: view.keypoints2d,
+                mirrored: view.mirrored,
                 image_size: view.image_size,
                 confidence: *confidence,
                 error: view.error.clone(),

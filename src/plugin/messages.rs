@@ -16,7 +16,8 @@ use crate::geometry::{Extrinsics, Intrinsics};
 pub struct ViewEstimate {
     /// The `CaptureView` entity.
     pub entity: Entity,
-    /// The detected 2D keypoints in pixels (`None` when no person was found in the view).
+    /// The detected 2D keypoints in pixels, left and right as the estimate used them (`None` when
+    /// no person was found in the view).
     pub keypoints2d: Option<Keypoints2d>,
     /// Width and height of the image the keypoints are in, pixels.
     pub image_size: [u32; 2],
