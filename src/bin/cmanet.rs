@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use clap::{Parser, Subcommand, ValueEnum};
 use cmanet::body::{BodyModel, JOINT_NAMES, NUM_BETAS, open_body_path};
 use cmanet::data::labels::{RELABEL_MARGIN, RELABEL_MIN_CONFIDENCE, resolve_left_right_temporal};
+use cmanet::data::stick::{StickConfig, generate_stick};
 use cmanet::data::synth::{SynthConfig, generate_sequence};
 use cmanet::data::{Mv2d, Mv3d, sequence_files};
-use cmanet::eval::{Report, triangulate_sequence};
+use cmanet::eval::{PLAIN_DLT_MIN_CONFIDENCE, Report, dlt_sequence, triangulate_sequence};
 use cmanet::fit::{FitSettings, Fitter};
 use cmanet::geometry::TriangulationSettings;
 use cmanet::net::{Cmanet, Config, Pipeline, shipped_weights_path};
@@ -34,8 +35,20 @@ enum Method {
     Fit,
     /// Robust weighted DLT from the true cameras (needs `--calibrated`).
     Triangulate,
+    /// Plain confidence-weighted DLT from the true cameras, keypoints under confidence 0.3
+    /// dropped (needs `--calibrated`): the simplest calibrated baseline.
+    Dlt,
     /// CMANet (unknown cameras); weights from `--weights`.
     Cmanet,
+}
+
+/// Synthetic data generators (`cmanet synth --generator`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum GeneratorArg {
+    /// `data::synth`: our body model.
+    BodyModel,
+    /// `data::stick`: the independent stick body.
+    Stick,
 }
 
 /// Network size presets.
@@ -133,15 +146,19 @@ enum Command {
     },
     /// Generate synthetic multi-view sequences (`cmanet-mv2d`), deterministic by seed.
     Synth {
+        /// Which generator: `body-model` (our body model, the training data's) or `stick` (an
+        /// independent stick body, motions, rigs and detector: the generalisation sets).
+        #[arg(long, value_enum, default_value = "body-model")]
+        generator: GeneratorArg,
         /// Seed: the same seed gives the same files.
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Number of sequences.
         #[arg(long, default_value_t = 20)]
         sequences: usize,
-        /// Frames per sequence.
-        #[arg(long, default_value_t = 60)]
-        frames: usize,
+        /// Frames per sequence. Default: 60 (`body-model`), 90 (`stick`).
+        #[arg(long)]
+        frames: Option<usize>,
         /// Fewest cameras per sequence.
         #[arg(long, default_value_t = 2)]
         min_views: usize,
@@ -225,6 +242,24 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::BodyInfo { model, json } => body_info(model.unwrap_or_else(open_body_path), json),
         Command::Synth {
+            generator: GeneratorArg::Stick,
+            seed,
+            sequences,
+            frames,
+            min_views,
+            max_views,
+            noise_scale,
+            output,
+            no_ground_truth,
+            model: _,
+        } => {
+            let mut config = StickConfig { min_views, max_views, ..Default::default() };
+            config.frames = frames.unwrap_or(config.frames);
+            config.noise_sigma *= noise_scale;
+            synth_stick(seed, sequences, &config, &output, no_ground_truth)
+        }
+        Command::Synth {
+            generator: GeneratorArg::BodyModel,
             seed,
             sequences,
             frames,
@@ -235,7 +270,7 @@ fn main() -> ExitCode {
             no_ground_truth,
             model,
         } => {
-            let mut config = SynthConfig { frames, ..Default::default() };
+            let mut config = SynthConfig { frames: frames.unwrap_or(60), ..Default::default() };
             config.rig.min_views = min_views;
             config.rig.max_views = max_views;
             config.detector.noise_sigma *= noise_scale;
@@ -391,12 +426,42 @@ fn synth(
     Ok(())
 }
 
+fn synth_stick(
+    seed: u64,
+    sequences: usize,
+    config: &StickConfig,
+    output: &Path,
+    no_ground_truth: bool,
+) -> Result<(), AnyError> {
+    config.validate()?;
+    std::fs::create_dir_all(output).map_err(|e| format!("{}: {e}", output.display()))?;
+    let bar = progress_bar(sequences, "synth (stick)");
+    let started = std::time::Instant::now();
+    parallel(sequences, default_jobs(), |i| {
+        let data = generate_stick(config, seed, i)?.data;
+        let data = if no_ground_truth { data.without_ground_truth() } else { data };
+        data.write(&output.join(format!("seq_{i:04}.safetensors")))?;
+        bar.inc(1);
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "{sequences} stick sequence(s) x {} frames, seed {seed}, in {:.1} s -> {}",
+        config.frames,
+        started.elapsed().as_secs_f64(),
+        output.display()
+    );
+    Ok(())
+}
+
 fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
     let EstimateArgs { input, output, method, calibrated, model, jobs, weights, pipeline, keep_left_right, json } =
         args;
     let (input, output) = (input.as_path(), output.as_path());
-    if method == Method::Triangulate && !calibrated {
-        return Err("triangulate needs the true cameras: pass --calibrated".into());
+    if matches!(method, Method::Triangulate | Method::Dlt) && !calibrated {
+        return Err(
+            format!("{} needs the true cameras: pass --calibrated", format!("{method:?}").to_lowercase()).into()
+        );
     }
     if method == Method::Cmanet && calibrated {
         return Err("cmanet estimates the cameras itself: drop --calibrated".into());
@@ -418,7 +483,7 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
         let data = Mv2d::read(src)?;
         // Without --calibrated nothing downstream can see the true cameras or any ground truth.
         let mut data = if calibrated { data } else { data.without_ground_truth() };
-        if !keep_left_right && method != Method::Triangulate {
+        if !keep_left_right && !matches!(method, Method::Triangulate | Method::Dlt) {
             resolve_left_right_temporal(&mut data, RELABEL_MIN_CONFIDENCE, RELABEL_MARGIN);
         }
         inputs.push((data, dst.clone()));
@@ -442,6 +507,11 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
             }
             Method::Triangulate => {
                 let r = triangulate_sequence(data, &TriangulationSettings::default())?;
+                bar.inc(data.num_frames() as u64);
+                r
+            }
+            Method::Dlt => {
+                let r = dlt_sequence(data, PLAIN_DLT_MIN_CONFIDENCE)?;
                 bar.inc(data.num_frames() as u64);
                 r
             }

@@ -7,6 +7,7 @@ pub mod format;
 pub mod labels;
 pub mod mv2d;
 pub mod mv3d;
+pub mod stick;
 pub mod sync;
 pub mod synth;
 pub mod take;

@@ -7,4 +7,4 @@ pub mod triangulation;
 
 pub use metrics::{Errors, KeypointSet, Summary};
 pub use report::{MethodReport, Report};
-pub use triangulation::triangulate_sequence;
+pub use triangulation::{PLAIN_DLT_MIN_CONFIDENCE, dlt_sequence, triangulate_sequence};

@@ -9,12 +9,15 @@ use nalgebra::Vector3;
 use crate::body::{BodyParams, NUM_KEYPOINTS};
 use crate::data::labels::resolve_left_right_calibrated;
 use crate::data::{DataError, Keypoints3d, Mv2d, Mv3d, Mv3dFrame};
-use crate::geometry::{TriangulationSettings, triangulate_keypoints};
+use crate::geometry::{Camera, TriangulationSettings, triangulate_keypoints, triangulate_keypoints_plain};
 
 /// A view's keypoints are mirrored (left and right exchanged) before triangulation when the
 /// mirrored labelling's reprojection error, against the point triangulated from the other views, is
 /// below this fraction of the recorded labelling's.
 pub const LEFT_RIGHT_MARGIN: f64 = 0.5;
+
+/// The confidence below which the plain DLT baseline drops a keypoint ([`dlt_sequence`]).
+pub const PLAIN_DLT_MIN_CONFIDENCE: f64 = 0.3;
 
 /// Triangulates every frame of `data` with its true cameras. A keypoint that fewer than two views
 /// see keeps its position from the previous frame (or, in the first frames, the mean of the
@@ -26,22 +29,48 @@ pub fn triangulate_sequence(data: &Mv2d, settings: &TriangulationSettings) -> Re
     // A view whose detector swapped the person's left and right is outvoted by the others.
     let mut resolved = data.clone();
     resolve_left_right_calibrated(&mut resolved, settings, LEFT_RIGHT_MARGIN);
-    let data = &resolved;
+    let projections = projections(&resolved)?;
+    Ok(sequence_from(&resolved, "triangulate", |views| {
+        triangulate_keypoints(&projections, views, settings).map(|p| p.map(|p| p.point))
+    }))
+}
+
+/// The plainest calibrated baseline: every keypoint of every frame by confidence-weighted DLT from
+/// the views that see it with at least `min_confidence` (no voting, no refinement, no left/right
+/// repair; [`triangulate_keypoints_plain`]). A keypoint fewer than two views see is filled in as in
+/// [`triangulate_sequence`]. `triangulate` must never be worse than this.
+pub fn dlt_sequence(data: &Mv2d, min_confidence: f64) -> Result<Mv3d, DataError> {
+    data.validate()?;
+    let projections = projections(data)?;
+    Ok(sequence_from(data, "dlt", |views| triangulate_keypoints_plain(&projections, views, min_confidence)))
+}
+
+/// The true cameras' projection matrices.
+fn projections(data: &Mv2d) -> Result<Vec<nalgebra::Matrix3x4<f64>>, DataError> {
     let cameras = data.cameras().ok_or_else(|| {
         DataError::Mismatch("triangulation needs the true cameras (extrinsics_R/t) in the input".into())
     })?;
-    let projections: Vec<_> = cameras.iter().map(|c| c.projection_matrix()).collect();
+    Ok(cameras.iter().map(Camera::projection_matrix).collect())
+}
+
+/// A `cmanet-mv3d` estimate in the calibrated world from a per-frame triangulation.
+fn sequence_from(
+    data: &Mv2d,
+    method: &str,
+    triangulate: impl Fn(&[crate::data::Keypoints2d]) -> [Option<Vector3<f64>>; NUM_KEYPOINTS],
+) -> Mv3d {
+    let cameras: Vec<Camera> = data.cameras().unwrap_or_default();
     let mut previous: [Option<Vector3<f64>>; NUM_KEYPOINTS] = [None; NUM_KEYPOINTS];
     let mut missing = 0usize;
     let mut frames = Vec::with_capacity(data.num_frames());
     for views in &data.keypoints2d {
         let start = Instant::now();
-        let found = triangulate_keypoints(&projections, views, settings);
-        let seen: Vec<Vector3<f64>> = found.iter().flatten().map(|p| p.point).collect();
+        let found = triangulate(views);
+        let seen: Vec<Vector3<f64>> = found.iter().flatten().copied().collect();
         let centre =
             if seen.is_empty() { Vector3::zeros() } else { seen.iter().sum::<Vector3<f64>>() / seen.len() as f64 };
         let points: [Vector3<f64>; NUM_KEYPOINTS] = std::array::from_fn(|k| match &found[k] {
-            Some(p) => p.point,
+            Some(p) => *p,
             None => {
                 missing += 1;
                 previous[k].unwrap_or(centre)
@@ -71,10 +100,10 @@ pub fn triangulate_sequence(data: &Mv2d, settings: &TriangulationSettings) -> Re
         });
     }
     let metadata = BTreeMap::from([
-        ("method".to_string(), "triangulate".to_string()),
+        ("method".to_string(), method.to_string()),
         ("world".to_string(), "calibrated".to_string()),
         ("smpl_params".to_string(), "none (triangulation estimates keypoints only)".to_string()),
         ("untriangulated".to_string(), missing.to_string()),
     ]);
-    Ok(Mv3d { fps: data.fps, frames, metadata })
+    Mv3d { fps: data.fps, frames, metadata }
 }
