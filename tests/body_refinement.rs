@@ -6,7 +6,7 @@
 use cmanet::body::{BodyModel, BodyParams, NUM_BETAS, NUM_BODY_JOINTS};
 use cmanet::data::Keypoints2d;
 use cmanet::geometry::{Extrinsics, Intrinsics, axis_angle_to_matrix};
-use cmanet::net::body_refinement::{BodyRefinementSettings, BodyRefiner};
+use cmanet::net::body_refinement::{BodyRefinementSettings, BodyRefiner, RefinedBody};
 use cmanet::net::input::encode_view;
 use cmanet::net::{MultiViewFrame, ViewObservation};
 use nalgebra::{Matrix3, Vector3};
@@ -29,6 +29,11 @@ fn betas() -> [f64; NUM_BETAS] {
     [0.5, -0.3, 0.2, 0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0]
 }
 
+/// The true body.
+fn truth() -> RefinedBody {
+    RefinedBody::new(pose(), betas())
+}
+
 fn intrinsics() -> Intrinsics {
     Intrinsics::from_horizontal_fov(1.0, 1280.0, 720.0)
 }
@@ -46,7 +51,12 @@ fn cameras(views: usize) -> Vec<Option<Extrinsics>> {
 
 /// The body's exact keypoints seen by `cameras`, and every view's person size.
 fn frame(refiner: &BodyRefiner, cameras: &[Option<Extrinsics>]) -> (MultiViewFrame, Vec<f64>) {
-    let keypoints = refiner.pose(&pose(), &betas()).keypoints;
+    frame_of(refiner, &truth(), cameras)
+}
+
+/// `body`'s exact keypoints seen by `cameras`, and every view's person size.
+fn frame_of(refiner: &BodyRefiner, body: &RefinedBody, cameras: &[Option<Extrinsics>]) -> (MultiViewFrame, Vec<f64>) {
+    let keypoints = refiner.pose(body).keypoints;
     let k = intrinsics();
     let views: Vec<Option<ViewObservation>> = cameras
         .iter()
@@ -67,12 +77,11 @@ fn frame(refiner: &BodyRefiner, cameras: &[Option<Extrinsics>]) -> (MultiViewFra
 /// (confident, finite keypoints of views with a camera).
 fn reprojection_px(
     refiner: &BodyRefiner,
-    pose: &[Matrix3<f64>; NUM_BODY_JOINTS],
-    betas: &[f64; NUM_BETAS],
+    body: &RefinedBody,
     cameras: &[Option<Extrinsics>],
     frame: &MultiViewFrame,
 ) -> f64 {
-    let keypoints = refiner.pose(pose, betas).keypoints;
+    let keypoints = refiner.pose(body).keypoints;
     let (mut sum, mut n) = (0.0, 0);
     for (camera, view) in cameras.iter().zip(&frame.views) {
         let (Some(e), Some(v)) = (camera, view) else { continue };
@@ -88,14 +97,19 @@ fn reprojection_px(
 }
 
 /// Mean distance of the canonical keypoints from the true body's, metres.
-fn keypoint_error(refiner: &BodyRefiner, pose: &[Matrix3<f64>; NUM_BODY_JOINTS], betas: &[f64; NUM_BETAS]) -> f64 {
-    let a = refiner.pose(pose, betas).keypoints;
-    let b = refiner.pose(&self::pose(), &self::betas()).keypoints;
+fn keypoint_error(refiner: &BodyRefiner, body: &RefinedBody) -> f64 {
+    let a = refiner.pose(body).keypoints;
+    let b = refiner.pose(&truth()).keypoints;
     a.iter().zip(&b).map(|(p, q)| (p - q).norm()).sum::<f64>() / a.len() as f64
 }
 
 /// The true pose with every refined joint turned a little, and the betas shifted.
-fn perturbed() -> ([Matrix3<f64>; NUM_BODY_JOINTS], [f64; NUM_BETAS]) {
+fn perturbed() -> RefinedBody {
+    let (pose, betas) = perturbed_parts();
+    RefinedBody::new(pose, betas)
+}
+
+fn perturbed_parts() -> ([Matrix3<f64>; NUM_BODY_JOINTS], [f64; NUM_BETAS]) {
     let mut p = pose();
     for (j, r) in p.iter_mut().enumerate() {
         let t = j as f64;
@@ -130,14 +144,14 @@ fn refiner() -> BodyRefiner {
 fn poses_bodies_as_the_body_model_does() {
     let model = BodyModel::open_body().unwrap();
     let refiner = refiner();
-    let (pose, betas) = perturbed();
+    let (pose, betas) = perturbed_parts();
     let params = BodyParams {
         body_pose: std::array::from_fn(|j| cmanet::geometry::matrix_to_axis_angle(&pose[j]).cast::<f32>()),
         betas: betas.map(|b| b as f32),
         ..Default::default()
     };
     let expected = model.pose(&params, false).unwrap();
-    let posed = refiner.pose(&pose, &betas);
+    let posed = refiner.pose(&RefinedBody::new(pose, betas));
     for (a, b) in posed.keypoints.iter().zip(&expected.keypoints) {
         assert!((a - b.cast::<f64>()).norm() < 1e-5, "keypoint {a} vs {b}");
     }
@@ -155,13 +169,13 @@ fn refinement_brings_a_perturbed_body_and_cameras_back_onto_the_keypoints() {
     let refiner = refiner();
     let truth = cameras(4);
     let (frame, sizes) = frame(&refiner, &truth);
-    let (mut pose, mut betas) = perturbed();
+    let mut body = perturbed();
     let mut cams = nudged(&truth);
-    let before = reprojection_px(&refiner, &pose, &betas, &cams, &frame);
-    let error_before = keypoint_error(&refiner, &pose, &betas);
-    let report = refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
-    let after = reprojection_px(&refiner, &pose, &betas, &cams, &frame);
-    let error_after = keypoint_error(&refiner, &pose, &betas);
+    let before = reprojection_px(&refiner, &body, &cams, &frame);
+    let error_before = keypoint_error(&refiner, &body);
+    let report = refiner.refine(&mut body, &mut cams, &frame, &sizes, None);
+    let after = reprojection_px(&refiner, &body, &cams, &frame);
+    let error_after = keypoint_error(&refiner, &body);
     eprintln!("{report:?}: {before:.1} px -> {after:.1} px, {error_before:.4} m -> {error_after:.4} m");
     assert_eq!(report.views, 4);
     assert!(report.steps > 0 && report.cost_after < report.cost_before);
@@ -170,10 +184,10 @@ fn refinement_brings_a_perturbed_body_and_cameras_back_onto_the_keypoints() {
     // More steps (and no prior) get closer still.
     let settings = BodyRefinementSettings { steps: 10, prior_weight: 1e-3, ..Default::default() };
     let patient = BodyRefiner::new(&BodyModel::open_body().unwrap(), settings);
-    let (mut pose, mut betas) = perturbed();
+    let mut body = perturbed();
     let mut cams = nudged(&truth);
-    patient.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
-    let close = reprojection_px(&refiner, &pose, &betas, &cams, &frame);
+    patient.refine(&mut body, &mut cams, &frame, &sizes, None);
+    let close = reprojection_px(&refiner, &body, &cams, &frame);
     assert!(close < 0.5, "reprojection {close:.2} px after 10 steps per pass");
 }
 
@@ -182,21 +196,22 @@ fn a_body_that_already_reprojects_exactly_stays_where_it_is() {
     let refiner = refiner();
     let truth = cameras(3);
     let (frame, sizes) = frame(&refiner, &truth);
-    let (mut pose, mut betas) = (pose(), betas());
+    let mut body = self::truth();
     let mut cams = truth.clone();
-    refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
-    for (a, b) in pose.iter().zip(&self::pose()) {
+    refiner.refine(&mut body, &mut cams, &frame, &sizes, None);
+    for (a, b) in body.pose.iter().zip(&self::pose()) {
         assert!((a - b).abs().max() < 1e-5, "{a} vs {b}");
     }
-    assert!(betas.iter().zip(&self::betas()).all(|(a, b)| (a - b).abs() < 1e-4), "{betas:?}");
+    assert!(body.betas.iter().zip(&self::betas()).all(|(a, b)| (a - b).abs() < 1e-4), "{:?}", body.betas);
+    assert!(body.bones.iter().all(|b| b.norm() < 1e-5), "{:?}", body.bones);
     for (a, b) in cams.iter().zip(&truth) {
         let (a, b) = (a.unwrap(), b.unwrap());
         assert!((a.rotation - b.rotation).abs().max() < 1e-6 && (a.translation - b.translation).norm() < 1e-5);
     }
     // The previous frame's body as a prior changes nothing either when it is the same body.
-    let previous = (self::pose(), self::betas());
-    refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, Some((&previous.0, &previous.1)));
-    assert!(pose.iter().zip(&self::pose()).all(|(a, b)| (a - b).abs().max() < 1e-5));
+    let previous = self::truth();
+    refiner.refine(&mut body, &mut cams, &frame, &sizes, Some(&previous));
+    assert!(body.pose.iter().zip(&self::pose()).all(|(a, b)| (a - b).abs().max() < 1e-5));
 }
 
 #[test]
@@ -217,19 +232,19 @@ fn missing_dark_and_nan_views_keep_their_cameras_and_the_rest_still_refines() {
         v.keypoints.iter_mut().step_by(2).for_each(|k| k[2] = 0.0);
         v.keypoints[1] = [f32::NAN, 3.0, 0.9];
     }
-    let (mut pose, mut betas) = perturbed();
+    let mut body = perturbed();
     let mut cams = nudged(&truth);
     cams[3] = None;
     let start = cams.clone();
-    let before = reprojection_px(&refiner, &pose, &betas, &cams, &frame);
-    let report = refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
-    let after = reprojection_px(&refiner, &pose, &betas, &cams, &frame);
+    let before = reprojection_px(&refiner, &body, &cams, &frame);
+    let report = refiner.refine(&mut body, &mut cams, &frame, &sizes, None);
+    let after = reprojection_px(&refiner, &body, &cams, &frame);
     assert_eq!(report.views, 2, "{report:?}");
     assert!(after < before, "{before:.1} px -> {after:.1} px");
     assert_eq!(cams[1], start[1]);
     assert_eq!(cams[2], start[2]);
     assert_eq!(cams[3], None);
-    assert!(pose.iter().all(|r| r.iter().all(|x| x.is_finite())) && betas.iter().all(|b| b.is_finite()));
+    assert!(body.is_finite());
     assert!(cams.iter().flatten().all(|c| c.rotation.iter().chain(c.translation.iter()).all(|x| x.is_finite())));
 }
 
@@ -238,36 +253,110 @@ fn bad_input_leaves_the_estimate_as_it_is() {
     let refiner = refiner();
     let truth = cameras(2);
     let (frame, sizes) = frame(&refiner, &truth);
-    let (start_pose, start_betas) = perturbed();
+    let start = perturbed();
     let start_cams = nudged(&truth);
-    // A NaN in the network's body, in its betas or in a camera.
-    let mut pose = start_pose;
-    pose[3][(0, 0)] = f64::NAN;
-    let mut betas = start_betas;
+    // A NaN in the network's body, in its betas, in its bones, in the previous body or in a camera.
+    let mut body = start;
+    body.pose[3][(0, 0)] = f64::NAN;
     let mut cams = start_cams.clone();
-    let report = refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
+    let report = refiner.refine(&mut body, &mut cams, &frame, &sizes, None);
     assert_eq!(report.steps, 0);
     assert_eq!(cams, start_cams);
-    assert_eq!(betas, start_betas);
-    let mut pose = start_pose;
-    let mut betas = start_betas;
-    betas[2] = f64::INFINITY;
-    refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
-    assert_eq!(pose, start_pose);
-    let mut betas = start_betas;
+    assert_eq!(body.betas, start.betas);
+    let mut body = start;
+    body.betas[2] = f64::INFINITY;
+    refiner.refine(&mut body, &mut cams, &frame, &sizes, None);
+    assert_eq!(body.pose, start.pose);
+    let mut body = start;
+    body.bones[18].x = f64::NAN;
+    assert_eq!(refiner.refine(&mut body, &mut cams, &frame, &sizes, None).steps, 0);
+    let mut body = start;
+    let mut previous = start;
+    previous.betas[0] = f64::NAN;
+    assert_eq!(refiner.refine(&mut body, &mut cams, &frame, &sizes, Some(&previous)).steps, 0);
+    assert_eq!(body, start);
     let mut cams = start_cams.clone();
     if let Some(c) = cams[0].as_mut() {
         c.translation.x = f64::NAN;
     }
-    let report = refiner.refine(&mut pose, &mut betas, &mut cams, &frame, &sizes, None);
+    let report = refiner.refine(&mut body, &mut cams, &frame, &sizes, None);
     assert_eq!(report.views, 1);
     assert!(cams[0].unwrap().translation.x.is_nan(), "a bad camera is left alone");
-    assert!(pose.iter().all(|r| r.iter().all(|x| x.is_finite())));
+    assert!(body.is_finite());
     // No view at all, and every view without a camera.
-    let (mut pose, mut betas) = (start_pose, start_betas);
-    let report = refiner.refine(&mut pose, &mut betas, &mut [], &MultiViewFrame::default(), &[], None);
+    let mut body = start;
+    let report = refiner.refine(&mut body, &mut [], &MultiViewFrame::default(), &[], None);
     assert_eq!((report.views, report.steps), (0, 0));
-    let report = refiner.refine(&mut pose, &mut betas, &mut [None, None], &frame, &sizes, None);
+    let report = refiner.refine(&mut body, &mut [None, None], &frame, &sizes, None);
     assert_eq!((report.views, report.steps), (0, 0));
-    assert_eq!((pose, betas), (start_pose, start_betas));
+    assert_eq!(body, start);
+}
+
+/// The body's arms 4 cm longer above the elbow and its hips 2.5 cm wider on each side than the body
+/// model makes them: a subject outside the betas' span.
+fn long_armed(pose: [Matrix3<f64>; NUM_BODY_JOINTS]) -> RefinedBody {
+    let mut body = RefinedBody::new(pose, betas());
+    body.bones[18] = Vector3::new(0.04, 0.0, 0.0);
+    body.bones[19] = Vector3::new(-0.04, 0.0, 0.0);
+    body.bones[1] = Vector3::new(0.025, 0.0, 0.0);
+    body.bones[2] = Vector3::new(-0.025, 0.0, 0.0);
+    body
+}
+
+/// A varied pose for frame `t`.
+fn pose_at(t: usize) -> [Matrix3<f64>; NUM_BODY_JOINTS] {
+    let mut p = pose();
+    let s = t as f64 * 0.37;
+    p[15] = axis_angle_to_matrix(&Vector3::new(0.3 * s.sin(), 0.2, -0.9 + 0.5 * s.cos())); // left shoulder
+    p[16] = axis_angle_to_matrix(&Vector3::new(0.2, 0.3 * s.cos(), 0.8 - 0.4 * s.sin())); // right shoulder
+    p[17] = axis_angle_to_matrix(&Vector3::new(0.0, -1.2 + 0.5 * s.sin(), 0.0)); // left elbow
+    p[0] = axis_angle_to_matrix(&Vector3::new(-0.5 + 0.3 * s.cos(), 0.0, 0.1)); // left hip
+    p
+}
+
+#[test]
+fn a_subject_outside_the_betas_is_learned_over_a_sequence() {
+    let model = BodyModel::open_body().unwrap();
+    let settings =
+        BodyRefinementSettings { bone_prior_weight: 300.0, temporal_bone_weight: 300.0, ..Default::default() };
+    let with_bones = BodyRefiner::new(&model, settings.clone());
+    let without_bones =
+        BodyRefiner::new(&model, BodyRefinementSettings { bone_prior_weight: f64::INFINITY, ..settings });
+    let truth = cameras(4);
+    let run = |refiner: &BodyRefiner| {
+        let mut previous: Option<RefinedBody> = None;
+        let mut errors = Vec::new();
+        for t in 0..40 {
+            let subject = long_armed(pose_at(t));
+            let (frame, sizes) = frame_of(refiner, &subject, &truth);
+            // The network's guess: the pose a little off, the body model's bones.
+            let mut body = RefinedBody::new(pose_at(t), betas());
+            body.pose[17] *= axis_angle_to_matrix(&Vector3::new(0.0, 0.1, 0.0));
+            if let Some(p) = &previous {
+                body.bones = p.bones;
+                body.bone_evidence = p.bone_evidence;
+            }
+            let mut cams = nudged(&truth);
+            refiner.refine(&mut body, &mut cams, &frame, &sizes, previous.as_ref());
+            let (a, b) = (refiner.pose(&body).keypoints, refiner.pose(&subject).keypoints);
+            errors.push(a.iter().zip(&b).map(|(p, q)| (p - q).norm()).sum::<f64>() / a.len() as f64);
+            previous = Some(body);
+        }
+        let body = previous.unwrap();
+        (errors[30..].iter().sum::<f64>() / 10.0, body)
+    };
+    let (error_with, body) = run(&with_bones);
+    let (error_without, _) = run(&without_bones);
+    eprintln!("last 10 frames: {error_with:.4} m with bone corrections, {error_without:.4} m without");
+    // The network's pose error (the left elbow) stays, and the pose prior holds part of what the
+    // bones would explain: the corrections head the right way, the keypoints come much closer.
+    assert!(error_with < 0.6 * error_without, "{error_with:.4} m vs {error_without:.4} m");
+    assert!(
+        body.bones[18].x > 0.012 && body.bones[19].x < -0.012,
+        "upper arms {:?} {:?}",
+        body.bones[18],
+        body.bones[19]
+    );
+    assert!(body.bones[1].x > 0.008 && body.bones[2].x < -0.008, "hips {:?} {:?}", body.bones[1], body.bones[2]);
+    assert!(body.bone_evidence >= 40.0);
 }

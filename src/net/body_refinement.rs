@@ -1,14 +1,24 @@
 //! A geometric step after the network (not learned): the shared body's 23 joint rotations, its
-//! betas and every view's camera are refined together so that the body's 17 keypoints reproject
-//! onto every view's detections, while priors hold the body near the network's estimate (so two
-//! views, occlusions and what the keypoints do not see stay where the network put them) and, in a
-//! sequence, near the previous frame's refined body.
+//! betas, the subject's bone corrections and every view's camera are refined together so that the
+//! body's 17 keypoints reproject onto every view's detections, while priors hold the body near the
+//! network's estimate (so two views, occlusions and what the keypoints do not see stay where the
+//! network put them) and, in a sequence, near the previous frame's refined body.
+//!
+//! **Bone corrections.** Real people's proportions leave the ten betas' span, and detectors place
+//! keypoints elsewhere on the body than our model does (BlazePose's hips sit higher and wider). So
+//! the subject's skeleton is the body model's shaped by the betas plus a correction of each bone
+//! that carries a keypoint ([`ADAPTED_BONES`]: hips, knees, ankles, shoulders, elbows, wrists and the
+//! head), a vector in the parent joint's rest frame. They are refined with the rest, held near zero
+//! by a weak prior and, in a sequence, near the previous frame's by a strong one, so they settle
+//! over a few dozen frames to what the subject's keypoints say and then change slowly: per-subject
+//! proportions and keypoint placement, learned on the fly the way the shape is.
 //!
 //! The cost is the confidence-weighted Geman–McClure reprojection error of every view's keypoints
 //! (residuals in units of [`RESIDUAL_UNIT`] of the person's size in that view), plus
-//! `prior_weight * stiffness_j * |log(R_net_j^T R_j)|^2` per joint and
-//! `shape_prior_weight * |beta - beta_net|^2`, plus the same towards the previous frame's body
-//! (scaled by the temporal weights) when there is one. A few Levenberg–Marquardt steps on it,
+//! `prior_weight * stiffness_j * |log(R_net_j^T R_j)|^2` per joint,
+//! `shape_prior_weight * |beta - beta_net|^2` and `bone_prior_weight * |d_b|^2` per bone correction,
+//! plus the same towards the previous frame's body (scaled by the temporal weights) when there is
+//! one. A few Levenberg–Marquardt steps on it,
 //! iteratively reweighted, in plain f64 nalgebra, at two robust scales.
 //!
 //! It is cheap because, for fixed betas, every keypoint is linear in the joints' world transforms:
@@ -18,11 +28,13 @@
 //! turns its subtree about its world position `T_m` by `ω = R_m δ`, so `d keypoint_k = ω x (Y_km -
 //! W_km T_m)` with `Y_km`, `W_km` the sums of the levers' world points and weights over the
 //! subtree: the Jacobians are analytic (the betas' too: they move the levers and the rest joints
-//! linearly). The cameras (6 numbers each) are eliminated by their Schur complement, so each step
-//! solves one system of three numbers per joint that moves a keypoint and ten betas.
+//! linearly; a bone correction `d_b` moves its subtree by `R_parent(b) d_b`, so `d keypoint_k / d
+//! d_b = W_kb R_parent(b)`). The cameras (6 numbers each) are eliminated by their Schur complement,
+//! so each step solves one system of three numbers per joint that moves a keypoint, ten betas and
+//! three numbers per bone correction.
 
 use nalgebra::{
-    DMatrix, DVector, Dyn, Matrix2x3, Matrix3, Matrix6, OMatrix, Rotation3, SMatrix, U6, Vector2, Vector3, Vector6,
+    DMatrix, DVector, Dyn, Matrix2x3, Matrix3, Matrix6, OMatrix, Rotation3, SMatrix, U3, U6, Vector2, Vector3, Vector6,
 };
 
 use super::input::MultiViewFrame;
@@ -63,6 +75,19 @@ pub struct BodyRefinementSettings {
     pub steps: usize,
     /// Whether the cameras move too (otherwise only the body). Default: true.
     pub refine_cameras: bool,
+    /// Weight of the prior towards zero of every bone correction, per squared metre, in units of a
+    /// squared residual; infinite keeps the body model's bones. Counted once: in a sequence it
+    /// becomes part of the previous frame's evidence. Default: 300 (a 3 cm correction costs about
+    /// a quarter of a residual unit).
+    pub bone_prior_weight: f64,
+    /// Weight of the prior towards the previous frame's bone corrections (when there is one), per
+    /// squared metre and per frame of evidence they carry ([`RefinedBody::bone_evidence`], at most
+    /// `max_bone_evidence`), added to `bone_prior_weight`: the corrections become a running mean
+    /// over the sequence. Default: 300.
+    pub temporal_bone_weight: f64,
+    /// The most frames of evidence the bone corrections count, so they can still follow a slow
+    /// change. Default: 200.
+    pub max_bone_evidence: f64,
 }
 
 impl Default for BodyRefinementSettings {
@@ -75,6 +100,9 @@ impl Default for BodyRefinementSettings {
             scales: vec![0.1, 0.05],
             steps: 2,
             refine_cameras: true,
+            bone_prior_weight: 300.0,
+            temporal_bone_weight: 300.0,
+            max_bone_evidence: 200.0,
         }
     }
 }
@@ -88,6 +116,39 @@ pub fn stiffness(joint: usize) -> f64 {
         7 | 8 | 10 | 11 | 20 | 21 | 22 | 23 => 20.0,
         3 | 6 | 9 | 12 | 13 | 14 | 15 => 2.0,
         _ => 1.0,
+    }
+}
+
+/// The bones (named by their child joint, SMPL indices) whose vector from the parent joint the
+/// subject may correct: the hips, knees, ankles, shoulders, elbows and wrists (the limb keypoints
+/// sit at these joints) and the head (which carries the face's keypoints).
+pub const ADAPTED_BONES: [usize; 13] = [1, 2, 4, 5, 7, 8, 15, 16, 17, 18, 19, 20, 21];
+
+/// A body as the refinement sees it: joint rotations, shape and the subject's bone corrections.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RefinedBody {
+    /// The 23 joint rotations (each in its parent's frame).
+    pub pose: [Matrix3<f64>; NUM_BODY_JOINTS],
+    /// Shape.
+    pub betas: [f64; NUM_BETAS],
+    /// Per SMPL joint, the correction of its bone (the vector from its parent joint) in the
+    /// parent's rest frame, metres; zero but for [`ADAPTED_BONES`].
+    pub bones: [Vector3<f64>; NUM_JOINTS],
+    /// How many frames of evidence the bone corrections carry (0 for none).
+    pub bone_evidence: f64,
+}
+
+impl RefinedBody {
+    /// A body with the body model's bones.
+    pub fn new(pose: [Matrix3<f64>; NUM_BODY_JOINTS], betas: [f64; NUM_BETAS]) -> Self {
+        Self { pose, betas, bones: [Vector3::zeros(); NUM_JOINTS], bone_evidence: 0.0 }
+    }
+
+    /// Whether every number is finite.
+    pub fn is_finite(&self) -> bool {
+        self.pose.iter().all(|m| m.iter().all(|x| x.is_finite()))
+            && self.betas.iter().all(|b| b.is_finite())
+            && self.bones.iter().all(|b| b.iter().all(|x| x.is_finite()))
     }
 }
 
@@ -142,6 +203,9 @@ pub struct BodyRefiner {
     active: Vec<usize>,
     /// Per keypoint, the active joints (indices into `active`) whose rotation moves it.
     moved_by: Vec<Vec<usize>>,
+    /// Per keypoint, the adapted bones (indices into [`ADAPTED_BONES`]) whose correction moves it,
+    /// with the keypoint's weight on the bone's subtree.
+    moved_by_bone: Vec<Vec<(usize, f64)>>,
 }
 
 /// One view's observations, normalised through its intrinsics.
@@ -157,8 +221,7 @@ struct ViewData {
 /// What the optimisation moves.
 #[derive(Clone, Debug)]
 struct State {
-    locals: [Matrix3<f64>; NUM_BODY_JOINTS],
-    betas: [f64; NUM_BETAS],
+    body: RefinedBody,
     cameras: Vec<Extrinsics>,
 }
 
@@ -216,12 +279,26 @@ impl BodyRefiner {
                 }
             }
         }
-        let mut refiner =
-            Self { settings, levers, rest, rest_dirs, active: Vec::new(), moved_by: vec![Vec::new(); NUM_KEYPOINTS] };
+        let mut refiner = Self {
+            settings,
+            levers,
+            rest,
+            rest_dirs,
+            active: Vec::new(),
+            moved_by: vec![Vec::new(); NUM_KEYPOINTS],
+            moved_by_bone: vec![Vec::new(); NUM_KEYPOINTS],
+        };
         // Which joints move which keypoints, measured in the T-pose of the mean body.
         let shaped = refiner.shape(&[0.0; NUM_BETAS]);
-        let posed = refiner.pose_shaped(&shaped, &[Matrix3::identity(); NUM_BODY_JOINTS]);
+        let posed = refiner.pose_shaped(&shaped, &RefinedBody::new([Matrix3::identity(); NUM_BODY_JOINTS], [0.0; 10]));
         let (sums, weights) = subtree_sums(&shaped, &posed);
+        for (k, moved) in refiner.moved_by_bone.iter_mut().enumerate() {
+            for (i, &b) in ADAPTED_BONES.iter().enumerate() {
+                if weights[k][b] > 1e-6 {
+                    moved.push((i, weights[k][b]));
+                }
+            }
+        }
         for m in 1..NUM_JOINTS {
             let moved: Vec<usize> = (0..NUM_KEYPOINTS)
                 .filter(|&k| (sums[k][m] - posed.positions[m] * weights[k][m]).norm() > MIN_LEVER)
@@ -235,6 +312,11 @@ impl BodyRefiner {
             refiner.active.push(m);
         }
         refiner
+    }
+
+    /// The same levers with other settings.
+    pub fn with_settings(&self, settings: BodyRefinementSettings) -> Self {
+        Self { settings, ..self.clone() }
     }
 
     /// The body joints (SMPL indices 1..24) the refinement moves: those whose rotation moves a
@@ -262,14 +344,14 @@ impl BodyRefiner {
         Shaped { rest, levers }
     }
 
-    fn pose_shaped(&self, shaped: &Shaped, locals: &[Matrix3<f64>; NUM_BODY_JOINTS]) -> Posed {
+    fn pose_shaped(&self, shaped: &Shaped, body: &RefinedBody) -> Posed {
         let mut rotations = [Matrix3::identity(); NUM_JOINTS];
         let mut positions = [Vector3::zeros(); NUM_JOINTS];
         positions[0] = shaped.rest[0];
         for j in 1..NUM_JOINTS {
             let p = PARENTS[j].unwrap_or(0);
-            rotations[j] = rotations[p] * locals[j - 1];
-            positions[j] = rotations[p] * (shaped.rest[j] - shaped.rest[p]) + positions[p];
+            rotations[j] = rotations[p] * body.pose[j - 1];
+            positions[j] = rotations[p] * (shaped.rest[j] - shaped.rest[p] + body.bones[j]) + positions[p];
         }
         let keypoints = std::array::from_fn(|k| {
             shaped.levers[k].iter().map(|(j, a, w)| rotations[*j] * a + positions[*j] * *w).sum::<Vector3<f64>>()
@@ -277,32 +359,31 @@ impl BodyRefiner {
         Posed { rotations, positions, keypoints }
     }
 
-    /// The canonical-frame (root unrotated, untranslated) joints and keypoints of the body with
-    /// joint rotations `body_pose` and shape `betas`.
-    pub fn pose(&self, body_pose: &[Matrix3<f64>; NUM_BODY_JOINTS], betas: &[f64; NUM_BETAS]) -> PosedKeypoints {
-        let posed = self.pose_shaped(&self.shape(betas), body_pose);
+    /// The canonical-frame (root unrotated, untranslated) joints and keypoints of `body`.
+    pub fn pose(&self, body: &RefinedBody) -> PosedKeypoints {
+        let posed = self.pose_shaped(&self.shape(&body.betas), body);
         PosedKeypoints { joints: posed.positions, keypoints: posed.keypoints }
     }
 
-    /// Refines `body_pose` (the 23 joint rotations, canonical frame), `betas` (when
-    /// [`BodyRefinementSettings::shape_prior_weight`] is finite) and the present `cameras` (body to
-    /// camera) of `frame` against its keypoints; `sizes` are the views' person sizes (normalised
-    /// image units). A view without a camera, with fewer than six usable keypoints or without a
+    /// Refines `body` (its 23 joint rotations, canonical frame; its betas when
+    /// [`BodyRefinementSettings::shape_prior_weight`] is finite; its bone corrections when
+    /// [`BodyRefinementSettings::bone_prior_weight`] is) and the present `cameras` (body to camera)
+    /// of `frame` against its keypoints; `sizes` are the views' person sizes (normalised image
+    /// units); `previous` is the previous frame's refined body in a sequence. A view without a camera, with fewer than six usable keypoints or without a
     /// finite positive size keeps its camera and does not take part. Leaves everything as it is
     /// when no view takes part, when the inputs are not finite, or when no step lowers the cost;
     /// never returns a non-finite pose, shape or camera.
     pub fn refine(
         &self,
-        body_pose: &mut [Matrix3<f64>; NUM_BODY_JOINTS],
-        betas: &mut [f64; NUM_BETAS],
+        body: &mut RefinedBody,
         cameras: &mut [Option<Extrinsics>],
         frame: &MultiViewFrame,
         sizes: &[f64],
-        previous: Option<(&[Matrix3<f64>; NUM_BODY_JOINTS], &[f64; NUM_BETAS])>,
+        previous: Option<&RefinedBody>,
     ) -> RefinementReport {
         let mut report = RefinementReport::default();
         let finite_matrix = |m: &Matrix3<f64>| m.iter().all(|x| x.is_finite());
-        if !body_pose.iter().all(finite_matrix) || !betas.iter().all(|b| b.is_finite()) {
+        if !body.is_finite() || previous.is_some_and(|p| !p.is_finite()) {
             return report;
         }
         let views: Vec<ViewData> = cameras
@@ -334,15 +415,25 @@ impl BodyRefiner {
         if views.is_empty() || self.active.is_empty() {
             return report;
         }
-        let mut prior = Prior { targets: vec![(*body_pose, *betas, 1.0, 1.0)] };
-        if let Some((locals, shape)) = previous {
-            prior.targets.push((*locals, *shape, self.settings.temporal_weight, self.settings.temporal_shape_weight));
-        }
-        let mut state = State {
-            locals: *body_pose,
-            betas: *betas,
-            cameras: views.iter().filter_map(|v| cameras[v.view]).collect(),
+        // The network's body (its bones: those it came with) and, in a sequence, the previous
+        // frame's; the bones are also held near zero.
+        // The bones' prior towards zero is counted once, in the first frame: afterwards it is part
+        // of the previous frame's evidence, so the corrections become an unbiased running mean.
+        let mut prior = Prior {
+            targets: vec![PriorTarget { body: *body, pose: 1.0, shape: 1.0, bones: 0.0 }],
+            bones_to_zero: if previous.is_some() { 0.0 } else { self.settings.bone_prior_weight },
         };
+        if let Some(previous) = previous {
+            prior.targets.push(PriorTarget {
+                body: *previous,
+                pose: self.settings.temporal_weight,
+                shape: self.settings.temporal_shape_weight,
+                bones: self.settings.bone_prior_weight
+                    + self.settings.temporal_bone_weight
+                        * previous.bone_evidence.clamp(0.0, self.settings.max_bone_evidence.max(0.0)),
+            });
+        }
+        let mut state = State { body: *body, cameras: views.iter().filter_map(|v| cameras[v.view]).collect() };
         let last_scale = self.settings.scales.last().copied().unwrap_or(0.05);
         report.cost_before = self.cost(&state, &prior, &views, last_scale);
         for &scale in &self.settings.scales {
@@ -370,8 +461,7 @@ impl BodyRefiner {
             }
         }
         report.cost_after = self.cost(&state, &prior, &views, last_scale);
-        let finite = state.locals.iter().all(finite_matrix)
-            && state.betas.iter().all(|b| b.is_finite())
+        let finite = state.body.is_finite()
             && state.cameras.iter().all(|c| finite_matrix(&c.rotation) && c.translation.iter().all(|x| x.is_finite()));
         // (A NaN cost counts as not lowered.)
         let lowered = report.cost_after <= report.cost_before;
@@ -380,8 +470,8 @@ impl BodyRefiner {
             report.steps = 0;
             return report;
         }
-        *body_pose = state.locals;
-        *betas = state.betas;
+        *body = state.body;
+        body.bone_evidence = previous.map_or(0.0, |p| p.bone_evidence) + 1.0;
         for (view, camera) in views.iter().zip(&state.cameras) {
             cameras[view.view] = Some(*camera);
         }
@@ -393,10 +483,15 @@ impl BodyRefiner {
         self.settings.shape_prior_weight.is_finite()
     }
 
+    /// Whether the bone corrections are refined.
+    fn refines_bones(&self) -> bool {
+        self.settings.bone_prior_weight.is_finite()
+    }
+
     /// The robust cost of a state at robust scale `scale` (fraction of the person's size).
     fn cost(&self, state: &State, prior: &Prior, views: &[ViewData], scale: f64) -> f64 {
-        let shaped = self.shape(&state.betas);
-        let posed = self.pose_shaped(&shaped, &state.locals);
+        let shaped = self.shape(&state.body.betas);
+        let posed = self.pose_shaped(&shaped, &state.body);
         let tau2 = (scale / RESIDUAL_UNIT).powi(2);
         let mut cost = 0.0;
         for (view, camera) in views.iter().zip(&state.cameras) {
@@ -417,30 +512,46 @@ impl BodyRefiner {
 
     fn prior_cost(&self, state: &State, prior: &Prior) -> f64 {
         let mut cost = 0.0;
-        for (locals, betas, pose_scale, shape_scale) in &prior.targets {
+        let body = &state.body;
+        for target in &prior.targets {
             for &m in &self.active {
-                let d = rotation_log(&(locals[m - 1].transpose() * state.locals[m - 1]));
-                cost += pose_scale * self.settings.prior_weight * stiffness(m - 1) * d.norm_squared();
+                let d = rotation_log(&(target.body.pose[m - 1].transpose() * body.pose[m - 1]));
+                cost += target.pose * self.settings.prior_weight * stiffness(m - 1) * d.norm_squared();
             }
             if self.refines_betas() {
-                let d2: f64 = state.betas.iter().zip(betas).map(|(a, b)| (a - b).powi(2)).sum();
-                cost += shape_scale * self.settings.shape_prior_weight * d2;
+                let d2: f64 = body.betas.iter().zip(&target.body.betas).map(|(a, b)| (a - b).powi(2)).sum();
+                cost += target.shape * self.settings.shape_prior_weight * d2;
             }
+            if self.refines_bones() && target.bones > 0.0 {
+                let d2: f64 =
+                    ADAPTED_BONES.iter().map(|&b| (body.bones[b] - target.body.bones[b]).norm_squared()).sum();
+                cost += target.bones * d2;
+            }
+        }
+        if self.refines_bones() {
+            cost += prior.bones_to_zero * ADAPTED_BONES.iter().map(|&b| body.bones[b].norm_squared()).sum::<f64>();
         }
         cost
     }
 
+    /// The columns of the body block: three per active joint, then the betas (when refined), then
+    /// three per adapted bone (when refined). Returns `(betas_start, bones_start, n)`.
+    fn layout(&self) -> (usize, usize, usize) {
+        let joints = 3 * self.active.len();
+        let bones = joints + if self.refines_betas() { NUM_BETAS } else { 0 };
+        let n = bones + if self.refines_bones() { 3 * ADAPTED_BONES.len() } else { 0 };
+        (joints, bones, n)
+    }
+
     /// The reweighted Gauss–Newton system at a state.
     fn linearise(&self, state: &State, prior: &Prior, views: &[ViewData], scale: f64) -> System {
-        let shaped = self.shape(&state.betas);
-        let posed = self.pose_shaped(&shaped, &state.locals);
+        let body = &state.body;
+        let shaped = self.shape(&body.betas);
+        let posed = self.pose_shaped(&shaped, body);
         let (sums, weights) = subtree_sums(&shaped, &posed);
-        let joints = 3 * self.active.len();
+        let (betas_start, bones_start, n) = self.layout();
         let with_betas = self.refines_betas();
-        let n = joints + if with_betas { NUM_BETAS } else { 0 };
-        // Per keypoint, its Jacobians: d keypoint_k / d δ_m = -[Y_km - W_km T_m]x R_m for the
-        // active joints m that move it; for the betas, the levers' own change, turned, and the
-        // change of the joints' positions.
+        // How the joints' positions move per unit beta (through the rest offsets, turned).
         let mut position_dirs = [[Vector3::zeros(); NUM_BETAS]; NUM_JOINTS];
         if with_betas {
             position_dirs[0] = self.rest_dirs[0];
@@ -451,30 +562,47 @@ impl BodyRefiner {
                     std::array::from_fn(|b| turn * (self.rest_dirs[j][b] - self.rest_dirs[p][b]) + parent[b]);
             }
         }
-        let joint_jacobians: Vec<Vec<Matrix3<f64>>> = (0..NUM_KEYPOINTS)
+        // Per keypoint, its Jacobian on the body's columns that move it: d keypoint_k / d δ_m =
+        // -[Y_km - W_km T_m]x R_m for the active joints m; the betas move the levers and the joints'
+        // positions; a bone correction moves its subtree by R_parent d.
+        let jacobians: Vec<KeypointJacobian> = (0..NUM_KEYPOINTS)
             .map(|k| {
-                self.moved_by[k]
-                    .iter()
-                    .map(|&a| {
-                        let m = self.active[a];
-                        let arm = sums[k][m] - posed.positions[m] * weights[k][m];
-                        -arm.cross_matrix() * posed.rotations[m]
-                    })
-                    .collect()
-            })
-            .collect();
-        let shape_jacobians: Vec<SMatrix<f64, 3, NUM_BETAS>> = (0..NUM_KEYPOINTS)
-            .map(|k| {
-                let mut d = SMatrix::<f64, 3, NUM_BETAS>::zeros();
+                let mut columns = Vec::new();
+                let mut blocks: Vec<Matrix3<f64>> = Vec::new();
+                for &a in &self.moved_by[k] {
+                    let m = self.active[a];
+                    let arm = sums[k][m] - posed.positions[m] * weights[k][m];
+                    columns.push(3 * a);
+                    blocks.push(-arm.cross_matrix() * posed.rotations[m]);
+                }
+                let mut shape = SMatrix::<f64, 3, NUM_BETAS>::zeros();
                 if with_betas {
                     for l in &self.levers[k] {
                         for (b, (point, position)) in l.point_dirs.iter().zip(&position_dirs[l.joint]).enumerate() {
-                            let mut target = d.column_mut(b);
+                            let mut target = shape.column_mut(b);
                             target += posed.rotations[l.joint] * point + position * l.weight;
                         }
                     }
                 }
-                d
+                if self.refines_bones() {
+                    for &(i, w) in &self.moved_by_bone[k] {
+                        let parent = PARENTS[ADAPTED_BONES[i]].unwrap_or(0);
+                        columns.push(bones_start + 3 * i);
+                        blocks.push(posed.rotations[parent] * w);
+                    }
+                }
+                let width = 3 * blocks.len() + if with_betas { NUM_BETAS } else { 0 };
+                let mut jacobian = OMatrix::<f64, U3, Dyn>::zeros(width);
+                let mut index = Vec::with_capacity(width);
+                for (c, block) in columns.iter().zip(&blocks) {
+                    jacobian.fixed_view_mut::<3, 3>(0, index.len()).copy_from(block);
+                    index.extend([*c, c + 1, c + 2]);
+                }
+                if with_betas {
+                    jacobian.fixed_view_mut::<3, NUM_BETAS>(0, index.len()).copy_from(&shape);
+                    index.extend(betas_start..betas_start + NUM_BETAS);
+                }
+                KeypointJacobian { columns: index, jacobian }
             })
             .collect();
         let mut system = System {
@@ -518,64 +646,61 @@ impl BodyRefiner {
                     block.hessian += jct * jc;
                     block.gradient += jct * residual;
                     let x = weighted * jc; // 3 x 6
-                    for (&a, d) in self.moved_by[*k].iter().zip(&joint_jacobians[*k]) {
-                        let mut target = block.coupling.fixed_rows_mut::<3>(3 * a);
-                        target += d.tr_mul(&x);
-                    }
-                    if with_betas {
-                        let mut target = block.coupling.fixed_rows_mut::<NUM_BETAS>(joints);
-                        target += shape_jacobians[*k].tr_mul(&x);
+                    let kj = &jacobians[*k];
+                    let coupled = kj.jacobian.tr_mul(&x); // width x 6
+                    for (row, &c) in kj.columns.iter().enumerate() {
+                        let mut target = block.coupling.row_mut(c);
+                        target += coupled.row(row);
                     }
                 }
             }
             system.cameras.push(block);
         }
-        // Spread every keypoint's information over the body's numbers that move it (upper
-        // triangle, block by block), then mirror.
-        for k in 0..NUM_KEYPOINTS {
-            let (moved, jacobians, shape) = (&self.moved_by[k], &joint_jacobians[k], &shape_jacobians[k]);
-            let information = &information[k];
-            let weighted: Vec<Matrix3<f64>> = jacobians.iter().map(|d| information * d).collect();
-            let weighted_shape = information * shape;
-            for (x, (&a, d)) in moved.iter().zip(jacobians).enumerate() {
-                let mut g = system.body_gradient.fixed_rows_mut::<3>(3 * a);
-                g += d.tr_mul(&pulls[k]);
-                for (&b, w) in moved.iter().zip(&weighted).skip(x) {
-                    let mut h = system.body.fixed_view_mut::<3, 3>(3 * a, 3 * b);
-                    h += d.tr_mul(w);
-                }
-                if with_betas {
-                    let mut h = system.body.fixed_view_mut::<3, NUM_BETAS>(3 * a, joints);
-                    h += d.tr_mul(&weighted_shape);
+        // Spread every keypoint's information over the body's numbers that move it.
+        for (k, kj) in jacobians.iter().enumerate() {
+            let weighted = information[k] * &kj.jacobian; // 3 x width
+            let hessian = kj.jacobian.tr_mul(&weighted);
+            let gradient = kj.jacobian.tr_mul(&pulls[k]);
+            for (a, &r) in kj.columns.iter().enumerate() {
+                system.body_gradient[r] += gradient[a];
+                for (b, &c) in kj.columns.iter().enumerate() {
+                    system.body[(r, c)] += hessian[(a, b)];
                 }
             }
-            if with_betas {
-                let mut g = system.body_gradient.fixed_rows_mut::<NUM_BETAS>(joints);
-                g += shape.tr_mul(&pulls[k]);
-                let mut h = system.body.fixed_view_mut::<NUM_BETAS, NUM_BETAS>(joints, joints);
-                h += shape.tr_mul(&weighted_shape);
-            }
         }
-        for c in 0..n {
-            for r in c + 1..n {
-                system.body[(r, c)] = system.body[(c, r)];
-            }
-        }
-        // Priors: residual sqrt(w) log(R_net^T R), Jacobian sqrt(w) I (small-angle); betas likewise.
-        for (locals, betas, pose_scale, shape_scale) in &prior.targets {
+        // Priors: residual sqrt(w) log(R_net^T R), Jacobian sqrt(w) I (small-angle); betas and bones
+        // likewise.
+        for target in &prior.targets {
             for (a, &m) in self.active.iter().enumerate() {
-                let w = pose_scale * self.settings.prior_weight * stiffness(m - 1);
-                let d = rotation_log(&(locals[m - 1].transpose() * state.locals[m - 1]));
+                let w = target.pose * self.settings.prior_weight * stiffness(m - 1);
+                let d = rotation_log(&(target.body.pose[m - 1].transpose() * body.pose[m - 1]));
                 for r in 0..3 {
                     system.body[(3 * a + r, 3 * a + r)] += w;
                     system.body_gradient[3 * a + r] += w * d[r];
                 }
             }
             if with_betas {
-                let w = shape_scale * self.settings.shape_prior_weight;
-                for (b, (now, target)) in state.betas.iter().zip(betas).enumerate() {
-                    system.body[(joints + b, joints + b)] += w;
-                    system.body_gradient[joints + b] += w * (now - target);
+                let w = target.shape * self.settings.shape_prior_weight;
+                for (b, (now, then)) in body.betas.iter().zip(&target.body.betas).enumerate() {
+                    system.body[(betas_start + b, betas_start + b)] += w;
+                    system.body_gradient[betas_start + b] += w * (now - then);
+                }
+            }
+            if self.refines_bones() && target.bones > 0.0 {
+                for (i, &b) in ADAPTED_BONES.iter().enumerate() {
+                    let d = body.bones[b] - target.body.bones[b];
+                    for r in 0..3 {
+                        system.body[(bones_start + 3 * i + r, bones_start + 3 * i + r)] += target.bones;
+                        system.body_gradient[bones_start + 3 * i + r] += target.bones * d[r];
+                    }
+                }
+            }
+        }
+        if self.refines_bones() {
+            for (i, &b) in ADAPTED_BONES.iter().enumerate() {
+                for r in 0..3 {
+                    system.body[(bones_start + 3 * i + r, bones_start + 3 * i + r)] += prior.bones_to_zero;
+                    system.body_gradient[bones_start + 3 * i + r] += prior.bones_to_zero * body.bones[b][r];
                 }
             }
         }
@@ -608,15 +733,20 @@ impl BodyRefiner {
         if !body_step.iter().all(|x| x.is_finite()) {
             return None;
         }
+        let (betas_start, bones_start, _) = self.layout();
         let mut next = state.clone();
         for (a, &m) in self.active.iter().enumerate() {
             let delta = Vector3::new(body_step[3 * a], body_step[3 * a + 1], body_step[3 * a + 2]);
-            next.locals[m - 1] = state.locals[m - 1] * Rotation3::from_scaled_axis(delta).into_inner();
+            next.body.pose[m - 1] = state.body.pose[m - 1] * Rotation3::from_scaled_axis(delta).into_inner();
         }
         if self.refines_betas() {
-            let joints = 3 * self.active.len();
-            for (beta, step) in next.betas.iter_mut().zip(body_step.rows(joints, NUM_BETAS).iter()) {
+            for (beta, step) in next.body.betas.iter_mut().zip(body_step.rows(betas_start, NUM_BETAS).iter()) {
                 *beta += step;
+            }
+        }
+        if self.refines_bones() {
+            for (i, &b) in ADAPTED_BONES.iter().enumerate() {
+                next.body.bones[b] += body_step.fixed_rows::<3>(bones_start + 3 * i);
             }
         }
         for ((camera, block), inverse) in next.cameras.iter_mut().zip(&system.cameras).zip(&inverses) {
@@ -629,15 +759,32 @@ impl BodyRefiner {
     }
 }
 
-/// What the priors pull towards: the network's estimate (and, when given, the previous frame's
-/// refined body), each with a weight relative to the settings' prior weights.
-struct Prior {
-    targets: Vec<PriorTarget>,
+/// One keypoint's Jacobian on the body block's columns that move it.
+struct KeypointJacobian {
+    /// The body block's columns, one per column of `jacobian`.
+    columns: Vec<usize>,
+    /// `3 x columns.len()`.
+    jacobian: OMatrix<f64, U3, Dyn>,
 }
 
-/// A body the prior pulls towards: joint rotations, betas, and the weights of the two relative
-/// to the settings' `prior_weight` and `shape_prior_weight`.
-type PriorTarget = ([Matrix3<f64>; NUM_BODY_JOINTS], [f64; NUM_BETAS], f64, f64);
+/// What the priors pull towards: the network's estimate (and, when given, the previous frame's
+/// refined body), each with weights relative to the settings' prior weights, and zero for the bone
+/// corrections.
+struct Prior {
+    targets: Vec<PriorTarget>,
+    /// Weight of the bone corrections' pull towards zero, per squared metre.
+    bones_to_zero: f64,
+}
+
+/// A body the prior pulls towards, with the weights of its joint rotations and betas relative to
+/// the settings' `prior_weight` and `shape_prior_weight`, and of its bone corrections per squared
+/// metre.
+struct PriorTarget {
+    body: RefinedBody,
+    pose: f64,
+    shape: f64,
+    bones: f64,
+}
 
 /// The Gauss–Newton system: the body block (three numbers per active joint), and per view its
 /// camera block and coupling to the body.

@@ -6,7 +6,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use nalgebra::{Matrix3, Vector3};
 
-use super::body_refinement::{BodyRefinementSettings, BodyRefiner};
+use super::body_refinement::{BodyRefinementSettings, BodyRefiner, RefinedBody};
 use super::camera_refinement::{check_left_right, refine_cameras};
 use super::config::Config;
 use super::iev::Iev;
@@ -88,6 +88,24 @@ pub struct Estimate {
     /// Every view: whether its left and right labels were found swapped against the refined body
     /// and exchanged, the body then refined again ([`super::camera_refinement::check_left_right`]).
     pub swapped_views: Vec<bool>,
+    /// The subject's bone corrections beyond the betas, per SMPL joint (its bone from the parent,
+    /// in the parent's rest frame, metres; [`super::body_refinement::ADAPTED_BONES`]), learned over
+    /// a sequence by the body refinement; `joints` and `keypoints` include them.
+    pub bones: [Vector3<f32>; NUM_JOINTS],
+    /// How many frames of evidence `bones` carry.
+    pub bone_evidence: f32,
+}
+
+impl Estimate {
+    /// The body as the refinement sees it (rotations as matrices, f64).
+    pub fn refined_body(&self) -> RefinedBody {
+        RefinedBody {
+            pose: self.body_pose.map(|r| axis_angle_to_matrix(&r.cast::<f64>())),
+            betas: self.betas.map(|b| b as f64),
+            bones: self.bones.map(|b| b.cast::<f64>()),
+            bone_evidence: f64::from(self.bone_evidence),
+        }
+    }
 }
 
 /// CMANet: IRV, screening and IEV over a body model.
@@ -219,12 +237,20 @@ impl Cmanet {
         frames: &[MultiViewFrame],
         previous: Option<&Estimate>,
     ) -> Result<Vec<Estimate>, NetError> {
-        let previous = previous.filter(|_| self.pipeline.uses_previous_frame());
-        let previous: Option<([Matrix3<f64>; NUM_BODY_JOINTS], [f64; NUM_BETAS])> =
-            previous.map(|p| (p.body_pose.map(|r| axis_angle_to_matrix(&r.cast::<f64>())), p.betas.map(|b| b as f64)));
+        let previous = previous.filter(|_| self.pipeline.uses_previous_frame()).map(Estimate::refined_body);
+        // The subject's bones as far as the sequence has learned them.
+        let (bones, bone_evidence) =
+            previous.as_ref().map_or(([Vector3::zeros(); NUM_JOINTS], 0.0), |p| (p.bones, p.bone_evidence));
         if frames.is_empty() {
             return Ok(Vec::new());
         }
+        let refiner = if self.pipeline.corrects_bones() {
+            std::borrow::Cow::Borrowed(&self.refiner)
+        } else {
+            let mut settings = self.refiner.settings.clone();
+            settings.bone_prior_weight = f64::INFINITY;
+            std::borrow::Cow::Owned(self.refiner.with_settings(settings))
+        };
         let batch = encode_batch(frames, &self.device)?;
         if let Some(frame) = batch.present.iter().position(|p| !p.contains(&true)) {
             return Err(NetError::NoUsableView { frame });
@@ -245,16 +271,21 @@ impl Cmanet {
         let sizes: Vec<f32> = fwd.batch.sizes.flatten_all()?.to_vec1()?;
         let mut out = Vec::with_capacity(b);
         for (t, frame) in frames.iter().enumerate() {
-            let mut body_pose: [Matrix3<f32>; NUM_BODY_JOINTS] = std::array::from_fn(|j| {
-                let i = (t * NUM_BODY_JOINTS + j) * 9;
-                Matrix3::from_fn(|r, c| pose[i + r * 3 + c])
-            });
-            let mut shape: [f32; NUM_BETAS] = std::array::from_fn(|k| betas[t * NUM_BETAS + k]);
+            let network = RefinedBody {
+                pose: std::array::from_fn(|j| {
+                    let i = (t * NUM_BODY_JOINTS + j) * 9;
+                    Matrix3::from_fn(|r, c| pose[i + r * 3 + c] as f64)
+                }),
+                betas: std::array::from_fn(|k| betas[t * NUM_BETAS + k] as f64),
+                bones,
+                bone_evidence,
+            };
             // The network's body posed on the CPU (the refiner's forward kinematics, the body
             // model's keypoints; cheaper than candle's for one body).
-            let posed = self.refiner.pose(&body_pose.map(|r| r.cast::<f64>()), &shape.map(|b| b as f64));
-            let mut kp: Keypoints3d = posed.keypoints.map(|p| [p.x as f32, p.y as f32, p.z as f32]);
-            let mut body_joints: [Vector3<f32>; NUM_JOINTS] = posed.joints.map(|p| p.cast::<f32>());
+            let keypoints_of = |posed: &super::body_refinement::PosedKeypoints| -> Keypoints3d {
+                posed.keypoints.map(|p| [p.x as f32, p.y as f32, p.z as f32])
+            };
+            let mut posed = refiner.pose(&network);
             let mut cameras: Vec<Option<Extrinsics>> = (0..frame.views.len())
                 .map(|i| {
                     fwd.batch.present[t][i].then(|| {
@@ -271,36 +302,29 @@ impl Cmanet {
                 .collect();
             let sizes: Vec<f64> = (0..frame.views.len()).map(|i| sizes[t * v + i] as f64).collect();
             if self.pipeline.refines_cameras() {
-                refine_cameras(&kp, &mut cameras, frame, &sizes);
+                refine_cameras(&keypoints_of(&posed), &mut cameras, frame, &sizes);
             }
-            let mut locals: [Matrix3<f64>; NUM_BODY_JOINTS] = body_pose.map(|r| r.cast::<f64>());
-            let mut shape64 = shape.map(|b| b as f64);
-            let prior = previous.as_ref().map(|(l, b)| (l, b));
-            let refined = self.pipeline.refines_body()
-                && self.refiner.refine(&mut locals, &mut shape64, &mut cameras, frame, &sizes, prior).steps > 0;
-            let mut posed = refined.then(|| self.refiner.pose(&locals, &shape64));
+            let mut body = network;
+            let prior = previous.as_ref();
+            if self.pipeline.refines_body() && refiner.refine(&mut body, &mut cameras, frame, &sizes, prior).steps > 0 {
+                posed = refiner.pose(&body);
+            }
             // Every view's labels questioned against the refined body; the body refined again
             // without the swaps found.
             let mut swapped_views = vec![false; frame.views.len()];
             if self.pipeline.checks_left_right() {
-                let current: Keypoints3d =
-                    posed.as_ref().map_or(kp, |p| p.keypoints.map(|p| [p.x as f32, p.y as f32, p.z as f32]));
+                let current = keypoints_of(&posed);
                 let costs = refine_cameras(&current, &mut cameras, frame, &sizes);
                 let mut checked = frame.clone();
                 swapped_views = check_left_right(&current, &mut cameras, &mut checked, &sizes, &costs);
                 if swapped_views.contains(&true)
                     && self.pipeline.refines_body()
-                    && self.refiner.refine(&mut locals, &mut shape64, &mut cameras, &checked, &sizes, prior).steps > 0
+                    && refiner.refine(&mut body, &mut cameras, &checked, &sizes, prior).steps > 0
                 {
-                    posed = Some(self.refiner.pose(&locals, &shape64));
+                    posed = refiner.pose(&body);
                 }
             }
-            if let Some(posed) = posed {
-                body_pose = locals.map(|r| r.cast::<f32>());
-                shape = shape64.map(|b| b as f32);
-                kp = posed.keypoints.map(|p| [p.x as f32, p.y as f32, p.z as f32]);
-                body_joints = posed.joints.map(|p| p.cast::<f32>());
-            }
+            let kp = keypoints_of(&posed);
             let keypoints_cam = cameras
                 .iter()
                 .map(|c| {
@@ -313,14 +337,16 @@ impl Cmanet {
                 })
                 .collect();
             out.push(Estimate {
-                body_pose: body_pose.map(|r| matrix_to_axis_angle(&r)),
-                betas: shape,
+                body_pose: body.pose.map(|r| matrix_to_axis_angle(&r.cast::<f32>())),
+                betas: body.betas.map(|b| b as f32),
                 cameras,
-                joints: body_joints,
+                joints: posed.joints.map(|p| p.cast::<f32>()),
                 keypoints: kp,
                 keypoints_cam,
                 screened_view: fwd.screened.chosen[t],
                 swapped_views,
+                bones: body.bones.map(|b| b.cast::<f32>()),
+                bone_evidence: body.bone_evidence as f32,
             });
         }
         Ok(out)

@@ -31,11 +31,14 @@ pub enum Pipeline {
     /// Everything, but no view's left and right labels are questioned
     /// ([`super::camera_refinement::check_left_right`]).
     WithoutLeftRightCheck,
+    /// Everything, but the body refinement keeps the body model's bones (no per-subject bone
+    /// corrections, [`super::body_refinement::ADAPTED_BONES`]).
+    WithoutBoneCorrections,
 }
 
 impl Pipeline {
     /// Every pipeline, the full one first.
-    pub const ALL: [Pipeline; 8] = [
+    pub const ALL: [Pipeline; 9] = [
         Pipeline::Full,
         Pipeline::IrvSingleView,
         Pipeline::WithoutScreening,
@@ -44,6 +47,7 @@ impl Pipeline {
         Pipeline::WithoutBodyRefinement,
         Pipeline::WithoutTemporalPrior,
         Pipeline::WithoutLeftRightCheck,
+        Pipeline::WithoutBoneCorrections,
     ];
 
     /// Whether views are screened (otherwise the first present view is taken).
@@ -73,6 +77,11 @@ impl Pipeline {
         !matches!(self, Pipeline::IrvSingleView | Pipeline::WithoutBodyRefinement)
     }
 
+    /// Whether the body refinement corrects the subject's bones.
+    pub fn corrects_bones(self) -> bool {
+        self.refines_body() && self != Pipeline::WithoutBoneCorrections
+    }
+
     /// Whether the body refinement of a frame in a sequence is pulled towards the previous
     /// frame's body.
     pub fn uses_previous_frame(self) -> bool {
@@ -81,7 +90,7 @@ impl Pipeline {
 
     /// A short name (`full`, `irv-single-view`, `without-screening`, `without-iev`,
     /// `without-camera-refinement`, `without-body-refinement`, `without-temporal-prior`,
-    /// `without-left-right-check`).
+    /// `without-left-right-check`, `without-bone-corrections`).
     pub fn name(self) -> &'static str {
         match self {
             Pipeline::Full => "full",
@@ -92,6 +101,7 @@ impl Pipeline {
             Pipeline::WithoutBodyRefinement => "without-body-refinement",
             Pipeline::WithoutTemporalPrior => "without-temporal-prior",
             Pipeline::WithoutLeftRightCheck => "without-left-right-check",
+            Pipeline::WithoutBoneCorrections => "without-bone-corrections",
         }
     }
 

@@ -197,11 +197,17 @@ impl StickBody {
             bones[t] = Vector3::new(0.0, -ankle_height, 0.72 * foot);
         }
         let keypoint_offsets = Self::sample_keypoint_offsets(rng, h, head_radius);
-        let mut body = Self { height: h, bones, keypoint_offsets, head_radius };
-        // Standing height: the floor to the top of the head, whatever the drawn segments add up to.
+        let body = Self { height: h, bones, keypoint_offsets, head_radius };
+        // The drawn segments add up to about the drawn height: scale them to exactly it (floor to
+        // the top of the head).
         let top = body.rest().joints[joint::HEAD].y + head_radius;
-        body.height = top;
-        body
+        let scale = h / top;
+        Self {
+            height: h,
+            bones: body.bones.map(|b| b * scale),
+            keypoint_offsets: body.keypoint_offsets.map(|o| o * scale),
+            head_radius: head_radius * scale,
+        }
     }
 
     /// Where annotators and detectors put the keypoints relative to the joints: a systematic part
@@ -332,7 +338,19 @@ mod tests {
             assert!(rest.keypoints[5].x > rest.keypoints[6].x && rest.keypoints[11].x > rest.keypoints[12].x);
         }
         let (lo, hi) = heights.iter().fold((f32::MAX, f32::MIN), |(a, b), h| (a.min(*h), b.max(*h)));
-        assert!(lo < 1.15 && hi > 1.85, "heights {lo}..{hi}");
+        assert!(lo < 1.15 && hi > 1.85 && lo >= 1.05 && hi <= 1.95, "heights {lo}..{hi}");
+        for seed in 0..20 {
+            let body = StickBody::sample(&mut Rng::new(seed), 1.05, 1.95);
+            let rest = body.rest();
+            let top = rest.joints[joint::HEAD].y + body.head_radius;
+            let floor = rest.joints.iter().map(|p| p.y).fold(f32::INFINITY, f32::min);
+            assert!(
+                (top - floor - body.height).abs() < 0.04 * body.height,
+                "height {} vs {}",
+                body.height,
+                top - floor
+            );
+        }
         let (lo, hi) = leg_ratios.iter().fold((f32::MAX, f32::MIN), |(a, b), h| (a.min(*h), b.max(*h)));
         assert!(hi - lo > 0.05, "leg ratios {lo}..{hi}");
     }
