@@ -8,6 +8,11 @@
 //! cargo run --release --example virtual_studio
 //! cargo run --release --example virtual_studio -- --headless --frames 240 --screenshot studio.png --report studio.json
 //! ```
+//!
+//! `--detections FILE` also writes every estimated frame's detections, with the true cameras, 3D
+//! keypoints and SMPL parameters, as a `cmanet-mv2d` file: the measurements `cmanet profile` turns
+//! into BlazePose's keypoint profile (`tools/detector_profile.sh`, which films other motions from
+//! random rigs, `--rig-seed`).
 
 #[path = "common/mod.rs"]
 mod common;
@@ -17,13 +22,13 @@ use bevy::prelude::*;
 use bevy::world_serialization::WorldInstanceReady;
 use clap::Parser;
 use cmanet::body::{BodyModel, JOINT_NAMES, NUM_BETAS};
-use cmanet::data::Keypoints3d;
 use cmanet::data::synth::MotionKind;
 use cmanet::data::synth::animate::{AnimatedFrame, animate};
 use cmanet::data::synth::motion::{MotionContext, sample};
 use cmanet::data::synth::random::Rng;
+use cmanet::data::{Keypoints2d, Keypoints3d, Mv2d};
 use cmanet::eval::metrics::{KeypointSet, median, mpjpe, pa_mpjpe, relative_rotation_errors};
-use cmanet::geometry::Extrinsics;
+use cmanet::geometry::{Extrinsics, Intrinsics};
 use cmanet::plugin::{
     AvatarRig, CaptureView, CmanetAvatar, CmanetPlugin, CmanetSystems, PoseEstimated, camera_extrinsics,
 };
@@ -49,6 +54,16 @@ struct Args {
     /// Width and height of every capture camera's image, pixels.
     #[arg(long, default_value_t = 320)]
     size: u32,
+    /// Place the capture cameras at random (azimuth, height 0.5-2.6 m, distance 2.8-4.2 m) from
+    /// this seed instead of on the studio's ring.
+    #[arg(long)]
+    rig_seed: Option<u64>,
+    /// Write every estimated frame's detections with the truth here (`cmanet-mv2d`).
+    #[arg(long)]
+    detections: Option<std::path::PathBuf>,
+    /// Use BlazePose's full landmark network instead of the plugin's default, lite.
+    #[arg(long)]
+    full_landmarks: bool,
 }
 
 /// The performer's motion, one frame per app frame.
@@ -78,6 +93,18 @@ struct Accuracy {
     camera_deg: Vec<f64>,
 }
 
+/// Every estimated frame's detections with the truth (`--detections`): per frame, per capture
+/// camera (in the order first seen), the keypoints; the cameras themselves.
+#[derive(Resource, Default)]
+struct Detections {
+    frames: Vec<(u32, Vec<Keypoints2d>)>,
+    cameras: Vec<RecordedCamera>,
+}
+
+/// A capture camera as `--detections` records it: its entity, its intrinsics and image size once
+/// it delivered an image, and its true extrinsics.
+type RecordedCamera = (Entity, Option<(Intrinsics, [u32; 2])>, Extrinsics);
+
 fn main() {
     let args = Args::parse();
     let Some(kind) = MotionKind::from_name(&args.motion) else {
@@ -104,14 +131,20 @@ fn main() {
         }
     };
     let mut app = common::app(args.common.clone(), "cmanet virtual studio");
-    app.add_plugins(CmanetPlugin::default())
+    let mut plugin = CmanetPlugin::default();
+    if args.full_landmarks {
+        plugin.models.landmark = cmanet::detect::LandmarkModel::Full;
+    }
+    app.add_plugins(plugin)
         .insert_resource(Performance { frames, pelvis_rest: Vec3::new(rest[0].x, rest[0].y, rest[0].z) })
         .insert_resource(args)
         .init_resource::<Accuracy>()
+        .init_resource::<Detections>()
         .add_systems(Startup, setup)
         .add_observer(find_performer_rig)
         .add_systems(PostUpdate, perform.before(CmanetSystems::Retarget))
-        .add_systems(Update, measure.after(CmanetSystems::Inference));
+        .add_systems(Update, measure.after(CmanetSystems::Inference))
+        .add_systems(Last, write_detections);
     if !app.world().resource::<Run>().args.headless {
         app.add_systems(bevy_egui::EguiPrimaryContextPass, accuracy_window);
     }
@@ -139,11 +172,17 @@ fn setup(
         Transform::from_xyz(3.0, 6.0, 4.0).looking_at(Vec3::ZERO, Vec3::Y),
     ));
     commands.insert_resource(GlobalAmbientLight { brightness: 600.0, ..default() });
-    // The capture cameras: a ring around the performer at different heights.
+    // The capture cameras: a ring around the performer at different heights, or a random rig.
+    let mut rig = args.rig_seed.map(Rng::new);
     for i in 0..args.views {
-        let angle = std::f32::consts::TAU * i as f32 / args.views as f32 + 0.4;
-        let height = 1.3 + 0.35 * (i % 3) as f32;
-        let eye = Vec3::new(3.6 * angle.sin(), height, 3.6 * angle.cos());
+        let mut angle = std::f32::consts::TAU * i as f32 / args.views as f32 + 0.4;
+        let (mut height, mut distance) = (1.3 + 0.35 * (i % 3) as f32, 3.6);
+        if let Some(rng) = rig.as_mut() {
+            angle += rng.symmetric(0.6);
+            height = rng.range(0.5, 2.6);
+            distance = rng.range(2.8, 4.2);
+        }
+        let eye = Vec3::new(distance * angle.sin(), height, distance * angle.cos());
         let target = common::render_target(&mut images, args.size, args.size);
         commands.spawn((
             Camera3d::default(),
@@ -222,9 +261,11 @@ fn measure(
     performance: Res<Performance>,
     cameras: Query<&GlobalTransform, With<CaptureView>>,
     mut accuracy: ResMut<Accuracy>,
+    mut detections: ResMut<Detections>,
     mut run: ResMut<Run>,
 ) {
     for estimate in estimates.read() {
+        record_detections(estimate, &cameras, &mut detections);
         let truth = to_keypoints(&performance.at(estimate.frame).keypoints);
         let mut estimated = Vec::new();
         let mut true_cameras = Vec::new();
@@ -265,4 +306,81 @@ fn accuracy_window(mut contexts: bevy_egui::EguiContexts, accuracy: Res<Accuracy
         ui.label(format!("camera rotation error {:.1} deg (median)", median(&accuracy.camera_deg)));
     });
     Ok(())
+}
+
+/// Keeps an estimate's detections for `--detections`: every capture camera's keypoints (zeros where
+/// nothing was found) in the order the cameras were first seen.
+fn record_detections(
+    estimate: &PoseEstimated,
+    cameras: &Query<&GlobalTransform, With<CaptureView>>,
+    detections: &mut Detections,
+) {
+    for view in &estimate.views {
+        let Ok(transform) = cameras.get(view.entity) else { continue };
+        let at = match detections.cameras.iter().position(|(e, _, _)| *e == view.entity) {
+            Some(at) => at,
+            None => {
+                detections.cameras.push((view.entity, None, camera_extrinsics(transform)));
+                detections.cameras.len() - 1
+            }
+        };
+        if let Some(intrinsics) = view.intrinsics {
+            detections.cameras[at].1 = Some((intrinsics, view.image_size));
+        }
+    }
+    let keypoints = detections
+        .cameras
+        .iter()
+        .map(|(entity, _, _)| {
+            estimate.views.iter().find(|v| v.entity == *entity).and_then(|v| v.keypoints2d).unwrap_or([[0.0; 3]; 17])
+        })
+        .collect();
+    detections.frames.push((estimate.frame, keypoints));
+}
+
+/// Writes the recorded detections with the truth at the end of a run (`--detections`).
+fn write_detections(
+    args: Res<Args>,
+    run: Res<Run>,
+    performance: Res<Performance>,
+    detections: Res<Detections>,
+    mut written: Local<bool>,
+) {
+    let Some(path) = &args.detections else { return };
+    // `Run::frames` reaches the limit in this schedule, and the app may exit right after.
+    if *written || run.limit().is_none_or(|limit| run.frames + 1 < limit) {
+        return;
+    }
+    *written = true;
+    let views = detections.cameras.len();
+    let Some(sizes) = detections.cameras.iter().map(|(_, k, _)| *k).collect::<Option<Vec<_>>>() else {
+        error!("--detections: a camera never delivered an image; nothing written");
+        return;
+    };
+    let frames: Vec<&(u32, Vec<Keypoints2d>)> = detections.frames.iter().filter(|(_, k)| k.len() == views).collect();
+    let data = Mv2d {
+        fps: 30.0,
+        image_size: sizes.iter().map(|(_, s)| [s[0] as f32, s[1] as f32]).collect(),
+        intrinsics: sizes.iter().map(|(k, _)| *k).collect(),
+        keypoints2d: frames.iter().map(|(_, k)| k.clone()).collect(),
+        extrinsics: Some(detections.cameras.iter().map(|(_, _, e)| *e).collect()),
+        joints3d: Some(frames.iter().map(|(f, _)| to_keypoints(&performance.at(*f).keypoints)).collect()),
+        params: Some(frames.iter().map(|(f, _)| performance.at(*f).params.clone()).collect()),
+        metadata: [
+            ("generator".to_string(), "virtual_studio".to_string()),
+            (
+                "detector".to_string(),
+                format!(
+                    "BlazePose {} (cmanet port), rendered open avatar",
+                    if args.full_landmarks { "full" } else { "lite" }
+                ),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    match data.write(path) {
+        Ok(()) => info!("wrote {} frames of detections to {}", frames.len(), path.display()),
+        Err(e) => error!("--detections: {e}"),
+    }
 }

@@ -73,6 +73,7 @@ fn mv3d_round_trips() {
         extrinsics: vec![Extrinsics::default(); 2],
         params: BodyParams::default(),
         seconds: 0.012,
+        bones: None,
     };
     let data = Mv3d { fps: 30.0, frames: vec![frame; 4], metadata: BTreeMap::new() };
     data.write(&path).unwrap();

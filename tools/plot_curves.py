@@ -27,6 +27,7 @@ TERMS = {
     "translation": ("camera translation code (Huber)", 1.0, ""),
     "views": ("view agreement (stage 1)", 1.0, "‖ΔR‖²"),
     "confidence": ("IRV confidence vs its accuracy (stage 1)", 1.0, ""),
+    "bones": ("bone corrections vs pseudo-labels (stage 2)", 1.0, "m²"),
 }
 
 

@@ -11,10 +11,12 @@ use cmanet::data::labels::{RELABEL_MARGIN, RELABEL_MIN_CONFIDENCE, resolve_left_
 use cmanet::data::stick::{StickConfig, generate_stick};
 use cmanet::data::synth::{SynthConfig, generate_sequence};
 use cmanet::data::{Mv2d, Mv3d, sequence_files};
+use cmanet::detect::LandmarkModel;
 use cmanet::eval::{PLAIN_DLT_MIN_CONFIDENCE, Report, dlt_sequence, triangulate_sequence};
 use cmanet::fit::{FitSettings, Fitter};
 use cmanet::geometry::TriangulationSettings;
 use cmanet::net::{Cmanet, Config, Pipeline, shipped_weights_path};
+use cmanet::train::pseudo::LabelSource;
 use cmanet::train::{PseudoLabels, TrainSettings, labelled_frames, train, training_files};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -49,6 +51,15 @@ enum GeneratorArg {
     BodyModel,
     /// `data::stick`: the independent stick body.
     Stick,
+}
+
+/// Pseudo-label sources (`cmanet train --labels`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LabelsArg {
+    /// Multi-view SMPLify without cameras.
+    Fit,
+    /// The full CMANet pipeline of `--label-weights`.
+    Cmanet,
 }
 
 /// Network size presets.
@@ -112,6 +123,13 @@ enum Command {
         /// Pseudo-label cache. Default: `<output>/pseudo_labels`.
         #[arg(long)]
         cache: Option<PathBuf>,
+        /// What makes the pseudo-labels: `fit` (multi-view SMPLify) or `cmanet` (the full pipeline
+        /// of `--label-weights`, its geometric refinement included).
+        #[arg(long, value_enum, default_value = "fit")]
+        labels: LabelsArg,
+        /// The network that makes `--labels cmanet`. Default: the shipped weights.
+        #[arg(long)]
+        label_weights: Option<PathBuf>,
         /// Network size.
         #[arg(long, value_enum, default_value = "small")]
         preset: Preset,
@@ -168,6 +186,10 @@ enum Command {
         /// Multiplier of the simulated detector's pixel noise (1 = the default detector).
         #[arg(long, default_value_t = 1.0)]
         noise_scale: f32,
+        /// How much the subjects' bones depart from the body model's beyond the betas
+        /// (`body-model` only; 0 = not at all, 1 = as people and detectors do; training data).
+        #[arg(long, default_value_t = 0.0)]
+        bone_variation: f32,
         /// Output folder (files `seq_0000.safetensors`, ...).
         #[arg(long)]
         output: PathBuf,
@@ -217,6 +239,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure a detector's keypoint profile (where it puts each keypoint relative to the body
+    /// model's) from `cmanet-mv2d` files with the true cameras and SMPL parameters, such as
+    /// `virtual_studio --detections` writes.
+    Profile {
+        /// The measurements: files or folders of them.
+        #[arg(long, num_args = 1.., required = true)]
+        input: Vec<PathBuf>,
+        /// The `cmanet-keypoint-profile` file to write.
+        #[arg(long)]
+        output: PathBuf,
+        /// The detector's name, recorded in the file.
+        #[arg(long)]
+        detector: String,
+        /// Measurements every keypoint needs at least.
+        #[arg(long, default_value_t = 100)]
+        min_samples: usize,
+    },
     /// Print a body model's size, joints, heights across the first shape component and the
     /// explained variance of its shape space.
     BodyInfo {
@@ -249,6 +288,7 @@ fn main() -> ExitCode {
             min_views,
             max_views,
             noise_scale,
+            bone_variation: _,
             output,
             no_ground_truth,
             model: _,
@@ -266,11 +306,12 @@ fn main() -> ExitCode {
             min_views,
             max_views,
             noise_scale,
+            bone_variation,
             output,
             no_ground_truth,
             model,
         } => {
-            let mut config = SynthConfig { frames: frames.unwrap_or(60), ..Default::default() };
+            let mut config = SynthConfig { frames: frames.unwrap_or(60), bone_variation, ..Default::default() };
             config.rig.min_views = min_views;
             config.rig.max_views = max_views;
             config.detector.noise_sigma *= noise_scale;
@@ -281,6 +322,8 @@ fn main() -> ExitCode {
             data,
             output,
             cache,
+            labels,
+            label_weights,
             preset,
             stage1_steps,
             stage2_steps,
@@ -307,12 +350,17 @@ fn main() -> ExitCode {
                 Preset::Small => Config::small(),
                 Preset::Base => Config::base(),
             };
-            train_command(&data, &output, cache, &config, &settings, resume, model)
+            let source = match labels {
+                LabelsArg::Fit => LabelSourceArg::Fit,
+                LabelsArg::Cmanet => LabelSourceArg::Cmanet(label_weights.unwrap_or_else(shipped_weights_path)),
+            };
+            train_command(&data, &output, cache, &source, &config, &settings, resume, model)
         }
         Command::Estimate(args) => estimate(args),
         Command::Detect(args) => detect_command(args),
         Command::Export { input, bvh, gltf, avatar, json } => export(&input, bvh, gltf, avatar, json),
         Command::Eval { truth, methods, per_sequence, json } => eval(&truth, &methods, per_sequence, json),
+        Command::Profile { input, output, detector, min_samples } => profile(&input, &output, &detector, min_samples),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -476,6 +524,8 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
         }
         _ => None,
     };
+    // BlazePose's detections are explained through its keypoint profile; one network per profile.
+    let mut networks: Vec<(Option<LandmarkModel>, Cmanet)> = Vec::new();
     let pairs = file_pairs(input, output)?;
     // Read everything first: a bad file stops the run before any work is done.
     let mut inputs = Vec::with_capacity(pairs.len());
@@ -485,6 +535,16 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
         let mut data = if calibrated { data } else { data.without_ground_truth() };
         if !keep_left_right && !matches!(method, Method::Triangulate | Method::Dlt) {
             resolve_left_right_temporal(&mut data, RELABEL_MIN_CONFIDENCE, RELABEL_MARGIN);
+        }
+        let detector = data.metadata.get("detector").and_then(|d| LandmarkModel::from_detector_name(d));
+        if let Some(net) = &network
+            && !networks.iter().any(|(d, _)| *d == detector)
+        {
+            let mut net = net.clone();
+            if let Some(landmarks) = detector {
+                net.set_profile(&landmarks.profile()?);
+            }
+            networks.push((detector, net));
         }
         inputs.push((data, dst.clone()));
     }
@@ -516,7 +576,8 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
                 r
             }
             Method::Cmanet => {
-                let net = network.as_ref().ok_or("no network")?;
+                let detector = data.metadata.get("detector").and_then(|d| LandmarkModel::from_detector_name(d));
+                let net = networks.iter().find(|(d, _)| *d == detector).map(|(_, n)| n).ok_or("no network")?;
                 let mut done = 0;
                 net.estimate_sequence(data, &mut |n| {
                     bar.inc((n - done) as u64);
@@ -544,10 +605,18 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
     Ok(())
 }
 
+/// Where `cmanet train`'s pseudo-labels come from.
+enum LabelSourceArg {
+    Fit,
+    Cmanet(PathBuf),
+}
+
+#[allow(clippy::too_many_arguments)]
 fn train_command(
     data: &Path,
     output: &Path,
     cache: Option<PathBuf>,
+    source: &LabelSourceArg,
     config: &Config,
     settings: &TrainSettings,
     resume: bool,
@@ -558,10 +627,24 @@ fn train_command(
     let cache = cache.unwrap_or_else(|| output.join("pseudo_labels"));
     std::fs::create_dir_all(&cache).map_err(|e| format!("{}: {e}", cache.display()))?;
     let bar = progress_bar(sequences.len(), "pseudo-labels");
+    let labeller = match source {
+        LabelSourceArg::Fit => None,
+        LabelSourceArg::Cmanet(weights) => {
+            let size = std::fs::metadata(weights).map(|m| m.len()).unwrap_or(0);
+            Some((Cmanet::load(weights, &candle_core::Device::Cpu)?, format!("{} ({size} bytes)", weights.display())))
+        }
+    };
     let labels: Vec<std::sync::Mutex<Option<PseudoLabels>>> = sequences.iter().map(|_| Default::default()).collect();
     parallel(sequences.len(), default_jobs(), |i| {
-        let fitter = Fitter::new(body.clone(), &candle_core::Device::Cpu, FitSettings::default())?;
-        let label = PseudoLabels::load_or_fit(&sequences[i], &cache, &fitter)?;
+        let label = match &labeller {
+            None => {
+                let fitter = Fitter::new(body.clone(), &candle_core::Device::Cpu, FitSettings::default())?;
+                PseudoLabels::load_or_fit(&sequences[i], &cache, &fitter)?
+            }
+            Some((network, name)) => {
+                PseudoLabels::load_or_make(&sequences[i], &cache, LabelSource::Cmanet { network, name })?
+            }
+        };
         if let Ok(mut slot) = labels[i].lock() {
             *slot = Some(label);
         }
@@ -577,7 +660,7 @@ fn train_command(
     let weights = train(config, &body, &frames, settings, output, resume, &mut |p| {
         let done = if p.stage == 1 { p.step } else { settings.stage1_steps + p.step };
         bar.set_position(done as u64 + 1);
-        let [reprojection, keypoints, _, camera, translation, _, _] = p.terms;
+        let [reprojection, keypoints, _, camera, translation, _, _, _] = p.terms;
         bar.set_message(format!(
             "stage {} loss {:.3} (reproj {reprojection:.3} kp {:.1} mm cam {camera:.4} transl {translation:.4})",
             p.stage,
@@ -592,6 +675,33 @@ fn train_command(
         weights.display(),
         output.join("curves.csv").display()
     );
+    Ok(())
+}
+
+fn profile(inputs: &[PathBuf], output: &Path, detector: &str, min_samples: usize) -> Result<(), AnyError> {
+    let mut sequences = Vec::new();
+    for input in inputs {
+        let files = if input.is_dir() { sequence_files(input)? } else { vec![input.clone()] };
+        for file in files {
+            sequences.push(Mv2d::read(&file)?);
+        }
+    }
+    let model = BodyModel::open_body()?;
+    let profile = cmanet::eval::measure_profile(&sequences, &model, detector, min_samples)?;
+    profile.write(output)?;
+    println!("{detector}: {} sequences, at least {} measurements per keypoint", sequences.len(), profile.samples);
+    for (k, name) in cmanet::body::KEYPOINT_NAMES.iter().enumerate() {
+        let o = profile.offsets[k] * 1000.0;
+        println!(
+            "  {name:<15} offset ({:+6.1}, {:+6.1}, {:+6.1}) mm in joint {:>2}'s frame, spread {:5.1} mm",
+            o.x,
+            o.y,
+            o.z,
+            cmanet::body::PROFILE_CARRIERS[k],
+            profile.spread[k] * 1000.0
+        );
+    }
+    println!("-> {}", output.display());
     Ok(())
 }
 
@@ -747,7 +857,7 @@ struct DetectArgs {
 }
 
 fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
-    use cmanet::detect::{LandmarkModel, PoseDetector, SequenceSettings, WorldUp, detect_views, frame_files};
+    use cmanet::detect::{PoseDetector, SequenceSettings, WorldUp, detect_views, frame_files};
     if !(args.fov > 1.0 && args.fov < 179.0) {
         return Err(format!("--fov {}: expected degrees between 1 and 179", args.fov).into());
     }

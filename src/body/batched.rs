@@ -173,7 +173,27 @@ impl BodyTensors {
         transl: &Tensor,
         with_vertices: bool,
     ) -> Result<BatchedBody> {
+        self.forward_with_bones(rotations, betas, None, transl, with_vertices)
+    }
+
+    /// [`BodyTensors::forward`] with per-body bone corrections `bones` `[B, 24, 3]`: each joint's
+    /// rest offset from its parent (in the parent's rest frame) moved by its correction, so the
+    /// joint and everything below it follow (the subject's proportions beyond the betas, as the
+    /// body refinement estimates them).
+    pub fn forward_with_bones(
+        &self,
+        rotations: &Tensor,
+        betas: &Tensor,
+        bones: Option<&Tensor>,
+        transl: &Tensor,
+        with_vertices: bool,
+    ) -> Result<BatchedBody> {
         let b = rotations.dim(0)?;
+        if let Some(bones) = bones
+            && bones.dims() != [b, NUM_JOINTS, 3]
+        {
+            return Err(BodyError::BadInput(format!("expected bones [B,24,3], got {:?}", bones.dims())));
+        }
         if rotations.dims() != [b, NUM_JOINTS, 3, 3] || betas.dims() != [b, NUM_BETAS] || transl.dims() != [b, 3] {
             return Err(BodyError::BadInput(format!(
                 "expected rotations [B,24,3,3], betas [B,10], transl [B,3], got {:?}, {:?}, {:?}",
@@ -183,7 +203,12 @@ impl BodyTensors {
             )));
         }
         // Transposed local transforms [R^T 0; o^T 1] in level order: [B, 24, 4, 4].
-        let offsets = betas.matmul(&self.offset_shapedirs)?.broadcast_add(&self.offset_template)?; // [B,74]
+        let mut offsets = betas.matmul(&self.offset_shapedirs)?.broadcast_add(&self.offset_template)?; // [B,74]
+        if let Some(bones) = bones {
+            let homogeneous = Tensor::zeros((b, 2), bones.dtype(), bones.device())?;
+            let padded = Tensor::cat(&[&bones.reshape((b, NUM_JOINTS * 3))?, &homogeneous], 1)?;
+            offsets = (offsets + padded)?;
+        }
         let source = Tensor::cat(&[&rotations.reshape((b, NUM_JOINTS * 9))?, &offsets], 1)?;
         let locals = source.index_select(&self.local_layout, 1)?.reshape((b, NUM_JOINTS, 4, 4))?;
         // Down the tree a level at a time: G_j^T = L_j^T G_parent^T for all joints of a level at once.

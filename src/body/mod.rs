@@ -6,18 +6,22 @@
 //! a licensed user already has.
 
 pub mod batched;
+pub mod bones;
 pub mod error;
 pub mod kinematics;
 pub mod limits;
 pub mod load;
 pub mod model;
 pub mod params;
+pub mod profile;
 pub mod skeleton;
 
 pub use batched::{BatchedBody, BodyTensors};
+pub use bones::ADAPTED_BONES;
 pub use error::BodyError;
 pub use kinematics::{JointTransform, PosedBody};
 pub use load::{BODY_FORMAT, open_body_path};
 pub use model::{BodyModel, SparseRows};
 pub use params::BodyParams;
+pub use profile::{KeypointProfile, PROFILE_CARRIERS, PROFILE_FORMAT};
 pub use skeleton::*;

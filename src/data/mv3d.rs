@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::format::{self, DataError, Keypoints3d};
-use crate::body::{BodyParams, NUM_KEYPOINTS};
+use nalgebra::Vector3;
+
+use crate::body::{BodyParams, NUM_JOINTS, NUM_KEYPOINTS};
 use crate::geometry::Extrinsics;
 use crate::tensor_file::{TensorFile, TensorWriter};
 
@@ -27,6 +29,10 @@ pub struct Mv3dFrame {
     pub params: BodyParams,
     /// Wall time spent on this frame, seconds.
     pub seconds: f64,
+    /// The subject's bone corrections beyond the betas, per SMPL joint (its bone from the parent,
+    /// in the parent's rest frame, metres), when the method estimates them (CMANet); `joints3d`
+    /// includes them.
+    pub bones: Option<[Vector3<f32>; NUM_JOINTS]>,
 }
 
 /// An estimated sequence.
@@ -70,6 +76,9 @@ impl Mv3d {
             if !frame.params.is_finite() {
                 return Err(bad("body_pose", format!("frame {t} is not finite")));
             }
+            if frame.bones.is_some_and(|b| !b.iter().all(|v| v.iter().all(|x| x.is_finite()))) {
+                return Err(bad("bone_corrections", format!("frame {t} is not finite")));
+            }
             if !(frame.seconds.is_finite() && frame.seconds >= 0.0) {
                 return Err(bad("seconds", format!("frame {t}: {} is not a duration", frame.seconds)));
             }
@@ -88,6 +97,7 @@ impl Mv3d {
         let t = file.required_float("extrinsics_t", &[Some(f), Some(v), Some(3)])?;
         let seconds = file.required_float("seconds", &[Some(f)])?;
         let params = format::read_params(&file, f)?.ok_or_else(|| file.bad("body_pose", "missing"))?;
+        let bones = file.optional_float("bone_corrections", &[Some(f), Some(NUM_JOINTS), Some(3)])?;
         let cams: Vec<Keypoints3d> =
             format::chunks::<{ NUM_KEYPOINTS * 3 }>(&cam.data).map(|c| format::to_keypoints3d(&c)).collect();
         let joints: Vec<Keypoints3d> =
@@ -100,6 +110,12 @@ impl Mv3d {
                 extrinsics: extrinsics[i * v..(i + 1) * v].to_vec(),
                 params: params[i].clone(),
                 seconds: seconds.data[i],
+                bones: bones.map(|b| {
+                    std::array::from_fn(|j| {
+                        let at = (i * NUM_JOINTS + j) * 3;
+                        Vector3::new(b.data[at] as f32, b.data[at + 1] as f32, b.data[at + 2] as f32)
+                    })
+                }),
             })
             .collect();
         let data = Self { fps: format::read_fps(&file)?, frames, metadata: format::extra_metadata(&file) };
@@ -124,6 +140,16 @@ impl Mv3d {
         format::write_params(&mut w, &params);
         let seconds: Vec<f64> = self.frames.iter().map(|fr| fr.seconds).collect();
         w.f64("seconds", &[f], &seconds);
+        if self.frames.iter().any(|fr| fr.bones.is_some()) {
+            let bones: Vec<f32> = self
+                .frames
+                .iter()
+                .flat_map(|fr| {
+                    fr.bones.unwrap_or([Vector3::zeros(); NUM_JOINTS]).into_iter().flat_map(|b| [b.x, b.y, b.z])
+                })
+                .collect();
+            w.f32("bone_corrections", &[f, NUM_JOINTS, 3], &bones);
+        }
         Ok(w.write(path)?)
     }
 }

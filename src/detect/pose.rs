@@ -23,6 +23,7 @@ use super::DetectError;
 use super::graph::{Network, Output};
 use super::image::{Border, RgbImage, warp};
 use super::kernels::sigmoid;
+use crate::body::{BodyError, KeypointProfile};
 use crate::data::Keypoints2d;
 
 /// BlazePose's body landmarks (the model outputs 39: 33 body points and 6 auxiliary ones).
@@ -58,6 +59,34 @@ impl LandmarkModel {
             Self::Full => "blazepose_landmark_full.safetensors",
         };
         models_dir().join(name)
+    }
+
+    /// Its short name: `lite` or `full`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Lite => "lite",
+            Self::Full => "full",
+        }
+    }
+
+    /// The value of a `cmanet-mv2d` file's `detector` metadata for detections by this network.
+    pub fn detector_name(self) -> String {
+        format!("BlazePose {} (MediaPipe pose 0.5.1675469404, cmanet port)", self.name())
+    }
+
+    /// The network whose detections a `detector` metadata value describes, if any.
+    pub fn from_detector_name(detector: &str) -> Option<Self> {
+        [Self::Lite, Self::Full].into_iter().find(|m| detector.starts_with(&format!("BlazePose {}", m.name())))
+    }
+
+    /// The shipped keypoint profile of this network (`tools/detector_profile.sh` measures it).
+    pub fn profile_path(self) -> PathBuf {
+        models_dir().join(format!("blazepose_{}_profile.safetensors", self.name()))
+    }
+
+    /// Loads the shipped keypoint profile of this network.
+    pub fn profile(self) -> Result<KeypointProfile, BodyError> {
+        KeypointProfile::read(&self.profile_path())
     }
 }
 

@@ -240,11 +240,7 @@ pub fn detect_views(
     }
     let image_size: Vec<[f32; 2]> = per_view.iter().map(|r| [r.size[0] as f32, r.size[1] as f32]).collect();
     let mut metadata = BTreeMap::new();
-    let model = match settings.model {
-        LandmarkModel::Lite => "lite",
-        LandmarkModel::Full => "full",
-    };
-    metadata.insert("detector".into(), format!("BlazePose {model} (MediaPipe pose 0.5.1675469404, cmanet port)"));
+    metadata.insert("detector".into(), settings.model.detector_name());
     metadata.insert("views".into(), views.iter().map(|v| v.display().to_string()).collect::<Vec<_>>().join(";"));
     let (intrinsics, extrinsics) = match &settings.calibration {
         Some((path, cams)) => {

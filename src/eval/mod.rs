@@ -2,9 +2,11 @@
 //! and the side-by-side report of several methods.
 
 pub mod metrics;
+pub mod profile;
 pub mod report;
 pub mod triangulation;
 
 pub use metrics::{Errors, KeypointSet, Summary};
+pub use profile::{ProfileError, measure_profile};
 pub use report::{MethodReport, Report};
 pub use triangulation::{PLAIN_DLT_MIN_CONFIDENCE, dlt_sequence, triangulate_sequence};

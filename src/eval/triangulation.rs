@@ -97,6 +97,7 @@ fn sequence_from(
             extrinsics: cameras.iter().map(|c| c.extrinsics).collect(),
             params: BodyParams::default(),
             seconds,
+            bones: None,
         });
     }
     let metadata = BTreeMap::from([

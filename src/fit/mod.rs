@@ -467,7 +467,7 @@ impl Start {
                         })
                     })
                     .collect();
-                Mv3dFrame { joints3d_cam, joints3d, extrinsics, params, seconds: 0.0 }
+                Mv3dFrame { joints3d_cam, joints3d, extrinsics, params, seconds: 0.0, bones: None }
             })
             .collect()
     }

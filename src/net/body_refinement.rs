@@ -8,15 +8,17 @@
 //! keypoints elsewhere on the body than our model does (BlazePose's hips sit higher and wider). So
 //! the subject's skeleton is the body model's shaped by the betas plus a correction of each bone
 //! that carries a keypoint ([`ADAPTED_BONES`]: hips, knees, ankles, shoulders, elbows, wrists and the
-//! head), a vector in the parent joint's rest frame. They are refined with the rest, held near zero
-//! by a weak prior and, in a sequence, near the previous frame's by a strong one, so they settle
-//! over a few dozen frames to what the subject's keypoints say and then change slowly: per-subject
-//! proportions and keypoint placement, learned on the fly the way the shape is.
+//! head), a vector in the parent joint's rest frame. They are refined with the rest, held by a weak
+//! prior near what the body comes with (the network's guess, or zero) and, in a sequence, near what
+//! the stream has learned so far by a prior that grows with the frames seen, so they settle over a
+//! few dozen frames to what the subject's keypoints say: per-subject proportions and keypoint
+//! placement, learned on the fly the way the shape is.
 //!
 //! The cost is the confidence-weighted Geman–McClure reprojection error of every view's keypoints
 //! (residuals in units of [`RESIDUAL_UNIT`] of the person's size in that view), plus
 //! `prior_weight * stiffness_j * |log(R_net_j^T R_j)|^2` per joint,
-//! `shape_prior_weight * |beta - beta_net|^2` and `bone_prior_weight * |d_b|^2` per bone correction,
+//! `shape_prior_weight * |beta - beta_net|^2` and `(bone_prior_weight + temporal_bone_weight *
+//! evidence) * |d_b - d_start|^2` per bone correction,
 //! plus the same towards the previous frame's body (scaled by the temporal weights) when there is
 //! one. A few Levenberg–Marquardt steps on it,
 //! iteratively reweighted, in plain f64 nalgebra, at two robust scales.
@@ -38,7 +40,9 @@ use nalgebra::{
 };
 
 use super::input::MultiViewFrame;
-use crate::body::{BodyModel, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS, PARENTS};
+use crate::body::{
+    BodyModel, KeypointProfile, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS, PARENTS, PROFILE_CARRIERS,
+};
 use crate::data::format::MIN_CONFIDENCE;
 use crate::geometry::{Extrinsics, matrix_to_axis_angle};
 
@@ -75,15 +79,14 @@ pub struct BodyRefinementSettings {
     pub steps: usize,
     /// Whether the cameras move too (otherwise only the body). Default: true.
     pub refine_cameras: bool,
-    /// Weight of the prior towards zero of every bone correction, per squared metre, in units of a
-    /// squared residual; infinite keeps the body model's bones. Counted once: in a sequence it
-    /// becomes part of the previous frame's evidence. Default: 300 (a 3 cm correction costs about
-    /// a quarter of a residual unit).
+    /// Weight of the prior towards the bone corrections the body comes with (the network's guess,
+    /// zero without one), per squared metre, in units of a squared residual; infinite keeps them
+    /// as they are. Default: 300 (a 3 cm correction costs about a quarter of a residual unit).
     pub bone_prior_weight: f64,
-    /// Weight of the prior towards the previous frame's bone corrections (when there is one), per
-    /// squared metre and per frame of evidence they carry ([`RefinedBody::bone_evidence`], at most
-    /// `max_bone_evidence`), added to `bone_prior_weight`: the corrections become a running mean
-    /// over the sequence. Default: 300.
+    /// Weight of the prior towards the bone corrections a body comes with (what the stream learned
+    /// so far), per squared metre and per frame of evidence they carry
+    /// ([`RefinedBody::bone_evidence`], at most `max_bone_evidence`), added to
+    /// `bone_prior_weight`: the corrections become a running mean over the sequence. Default: 300.
     pub temporal_bone_weight: f64,
     /// The most frames of evidence the bone corrections count, so they can still follow a slow
     /// change. Default: 200.
@@ -119,10 +122,7 @@ pub fn stiffness(joint: usize) -> f64 {
     }
 }
 
-/// The bones (named by their child joint, SMPL indices) whose vector from the parent joint the
-/// subject may correct: the hips, knees, ankles, shoulders, elbows and wrists (the limb keypoints
-/// sit at these joints) and the head (which carries the face's keypoints).
-pub const ADAPTED_BONES: [usize; 13] = [1, 2, 4, 5, 7, 8, 15, 16, 17, 18, 19, 20, 21];
+pub use crate::body::ADAPTED_BONES;
 
 /// A body as the refinement sees it: joint rotations, shape and the subject's bone corrections.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -134,7 +134,8 @@ pub struct RefinedBody {
     /// Per SMPL joint, the correction of its bone (the vector from its parent joint) in the
     /// parent's rest frame, metres; zero but for [`ADAPTED_BONES`].
     pub bones: [Vector3<f64>; NUM_JOINTS],
-    /// How many frames of evidence the bone corrections carry (0 for none).
+    /// How many frames of evidence the bone corrections carry (0 for none); every refinement adds
+    /// one.
     pub bone_evidence: f64,
 }
 
@@ -206,6 +207,9 @@ pub struct BodyRefiner {
     /// Per keypoint, the adapted bones (indices into [`ADAPTED_BONES`]) whose correction moves it,
     /// with the keypoint's weight on the bone's subtree.
     moved_by_bone: Vec<Vec<(usize, f64)>>,
+    /// The detector's keypoint profile: per keypoint, its offset in its carrier joint's frame
+    /// ([`PROFILE_CARRIERS`]); zero for our own keypoints.
+    profile: [Vector3<f64>; NUM_KEYPOINTS],
 }
 
 /// One view's observations, normalised through its intrinsics.
@@ -287,6 +291,7 @@ impl BodyRefiner {
             active: Vec::new(),
             moved_by: vec![Vec::new(); NUM_KEYPOINTS],
             moved_by_bone: vec![Vec::new(); NUM_KEYPOINTS],
+            profile: [Vector3::zeros(); NUM_KEYPOINTS],
         };
         // Which joints move which keypoints, measured in the T-pose of the mean body.
         let shaped = refiner.shape(&[0.0; NUM_BETAS]);
@@ -329,19 +334,38 @@ impl BodyRefiner {
         let rest = std::array::from_fn(|j| {
             self.rest[j] + self.rest_dirs[j].iter().zip(betas).map(|(d, b)| d * *b).sum::<Vector3<f64>>()
         });
+        // The keypoints as the detector sees them: the profile's offset is one more lever, on the
+        // carrier joint, with no weight on its position.
         let levers = self
             .levers
             .iter()
-            .map(|row| {
-                row.iter()
+            .zip(PROFILE_CARRIERS.iter().zip(&self.profile))
+            .map(|(row, (&carrier, offset))| {
+                let mut levers: Vec<(usize, Vector3<f64>, f64)> = row
+                    .iter()
                     .map(|l| {
                         let a = l.point + l.point_dirs.iter().zip(betas).map(|(d, b)| d * *b).sum::<Vector3<f64>>();
                         (l.joint, a, l.weight)
                     })
-                    .collect()
+                    .collect();
+                if *offset != Vector3::zeros() {
+                    levers.push((carrier, *offset, 0.0));
+                }
+                levers
             })
             .collect();
         Shaped { rest, levers }
+    }
+
+    /// Explains the detections through `profile` (a detector's keypoint placement relative to
+    /// ours); [`KeypointProfile::none`] for our own keypoints (synthetic data).
+    pub fn set_profile(&mut self, profile: &KeypointProfile) {
+        self.profile = profile.offsets;
+    }
+
+    /// The detector's keypoint profile the refinement explains the detections through.
+    pub fn profile(&self) -> &[Vector3<f64>; NUM_KEYPOINTS] {
+        &self.profile
     }
 
     fn pose_shaped(&self, shaped: &Shaped, body: &RefinedBody) -> Posed {
@@ -359,17 +383,27 @@ impl BodyRefiner {
         Posed { rotations, positions, keypoints }
     }
 
-    /// The canonical-frame (root unrotated, untranslated) joints and keypoints of `body`.
+    /// The canonical-frame (root unrotated, untranslated) joints and keypoints of `body` (the
+    /// body's own keypoints, without the detector's profile).
     pub fn pose(&self, body: &RefinedBody) -> PosedKeypoints {
         let posed = self.pose_shaped(&self.shape(&body.betas), body);
-        PosedKeypoints { joints: posed.positions, keypoints: posed.keypoints }
+        let keypoints =
+            std::array::from_fn(|k| posed.keypoints[k] - posed.rotations[PROFILE_CARRIERS[k]] * self.profile[k]);
+        PosedKeypoints { joints: posed.positions, keypoints }
+    }
+
+    /// The canonical-frame keypoints of `body` as the detector sees them (with its profile).
+    pub fn observed_keypoints(&self, body: &RefinedBody) -> [Vector3<f64>; NUM_KEYPOINTS] {
+        self.pose_shaped(&self.shape(&body.betas), body).keypoints
     }
 
     /// Refines `body` (its 23 joint rotations, canonical frame; its betas when
     /// [`BodyRefinementSettings::shape_prior_weight`] is finite; its bone corrections when
     /// [`BodyRefinementSettings::bone_prior_weight`] is) and the present `cameras` (body to camera)
     /// of `frame` against its keypoints; `sizes` are the views' person sizes (normalised image
-    /// units); `previous` is the previous frame's refined body in a sequence. A view without a camera, with fewer than six usable keypoints or without a
+    /// units); `previous` is the previous frame's refined body in a sequence (a prior on the joint
+    /// rotations and the betas). The bone corrections `body` comes with are a prior as strong as
+    /// their [`RefinedBody::bone_evidence`]. A view without a camera, with fewer than six usable keypoints or without a
     /// finite positive size keeps its camera and does not take part. Leaves everything as it is
     /// when no view takes part, when the inputs are not finite, or when no step lowers the cost;
     /// never returns a non-finite pose, shape or camera.
@@ -417,20 +451,25 @@ impl BodyRefiner {
         }
         // The network's body (its bones: those it came with) and, in a sequence, the previous
         // frame's; the bones are also held near zero.
-        // The bones' prior towards zero is counted once, in the first frame: afterwards it is part
-        // of the previous frame's evidence, so the corrections become an unbiased running mean.
+        // The network's body and, in a sequence, the previous frame's. The bone corrections the
+        // body comes with (the network's guess, or what the stream has learned of its subject so
+        // far) are held by `bone_prior_weight` plus their evidence: the corrections become an
+        // unbiased running mean over the sequence.
+        let evidence = body.bone_evidence.clamp(0.0, self.settings.max_bone_evidence.max(0.0));
         let mut prior = Prior {
-            targets: vec![PriorTarget { body: *body, pose: 1.0, shape: 1.0, bones: 0.0 }],
-            bones_to_zero: if previous.is_some() { 0.0 } else { self.settings.bone_prior_weight },
+            targets: vec![PriorTarget {
+                body: *body,
+                pose: 1.0,
+                shape: 1.0,
+                bones: self.settings.bone_prior_weight + self.settings.temporal_bone_weight * evidence,
+            }],
         };
         if let Some(previous) = previous {
             prior.targets.push(PriorTarget {
                 body: *previous,
                 pose: self.settings.temporal_weight,
                 shape: self.settings.temporal_shape_weight,
-                bones: self.settings.bone_prior_weight
-                    + self.settings.temporal_bone_weight
-                        * previous.bone_evidence.clamp(0.0, self.settings.max_bone_evidence.max(0.0)),
+                bones: 0.0,
             });
         }
         let mut state = State { body: *body, cameras: views.iter().filter_map(|v| cameras[v.view]).collect() };
@@ -471,7 +510,7 @@ impl BodyRefiner {
             return report;
         }
         *body = state.body;
-        body.bone_evidence = previous.map_or(0.0, |p| p.bone_evidence) + 1.0;
+        body.bone_evidence += 1.0;
         for (view, camera) in views.iter().zip(&state.cameras) {
             cameras[view.view] = Some(*camera);
         }
@@ -527,9 +566,6 @@ impl BodyRefiner {
                     ADAPTED_BONES.iter().map(|&b| (body.bones[b] - target.body.bones[b]).norm_squared()).sum();
                 cost += target.bones * d2;
             }
-        }
-        if self.refines_bones() {
-            cost += prior.bones_to_zero * ADAPTED_BONES.iter().map(|&b| body.bones[b].norm_squared()).sum::<f64>();
         }
         cost
     }
@@ -696,14 +732,6 @@ impl BodyRefiner {
                 }
             }
         }
-        if self.refines_bones() {
-            for (i, &b) in ADAPTED_BONES.iter().enumerate() {
-                for r in 0..3 {
-                    system.body[(bones_start + 3 * i + r, bones_start + 3 * i + r)] += prior.bones_to_zero;
-                    system.body_gradient[bones_start + 3 * i + r] += prior.bones_to_zero * body.bones[b][r];
-                }
-            }
-        }
         system
     }
 
@@ -768,12 +796,9 @@ struct KeypointJacobian {
 }
 
 /// What the priors pull towards: the network's estimate (and, when given, the previous frame's
-/// refined body), each with weights relative to the settings' prior weights, and zero for the bone
-/// corrections.
+/// refined body), each with weights relative to the settings' prior weights.
 struct Prior {
     targets: Vec<PriorTarget>,
-    /// Weight of the bone corrections' pull towards zero, per squared metre.
-    bones_to_zero: f64,
 }
 
 /// A body the prior pulls towards, with the weights of its joint rotations and betas relative to

@@ -21,6 +21,16 @@ pub struct Config {
     pub iev_layers: usize,
     /// IEV refinement steps (weights shared). Default: 2.
     pub iev_iterations: usize,
+    /// Whether the IEV also estimates the subject's bone corrections
+    /// ([`super::body_refinement::ADAPTED_BONES`]) from the views. Default: true (false in weights
+    /// files written before it existed).
+    #[serde(default)]
+    pub bones: bool,
+    /// Whether every IEV step sees how far the current estimate reprojects from each view's
+    /// keypoints (in units of the person's size), so it can correct what it sees is wrong.
+    /// Default: true (false in weights files written before it existed).
+    #[serde(default)]
+    pub feedback: bool,
 }
 
 impl Config {
@@ -35,6 +45,8 @@ impl Config {
             heads: 4,
             iev_layers: 2,
             iev_iterations: 2,
+            bones: true,
+            feedback: true,
         }
     }
 
@@ -49,6 +61,8 @@ impl Config {
             heads: 8,
             iev_layers: 3,
             iev_iterations: 3,
+            bones: true,
+            feedback: true,
         }
     }
 

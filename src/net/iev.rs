@@ -9,7 +9,16 @@ use candle_nn::{LayerNorm, VarBuilder, layer_norm};
 use super::config::Config;
 use super::input::VIEW_INPUT_DIM;
 use super::linear::{Linear, linear, zero_linear};
-use super::params::{BODY_DIM, CAMERA_DIM};
+use super::params::{BODY_DIM, BONES_DIM, CAMERA_DIM};
+
+/// Length of a view's reprojection feedback: the 17 keypoints' residuals (x, y) in units of the
+/// person's size.
+pub const FEEDBACK_DIM: usize = 2 * crate::body::NUM_KEYPOINTS;
+
+/// How far the current estimate reprojects from every view's keypoints: given the cameras
+/// `[B, V, CAMERA_DIM]`, the shared body `[B, BODY_DIM]` and the bone corrections
+/// `[B, BONES_DIM]` (when estimated), the residuals `[B, V, FEEDBACK_DIM]`.
+pub type Feedback<'a> = dyn Fn(&Tensor, &Tensor, Option<&Tensor>) -> Result<Tensor> + 'a;
 use crate::compute::matmul::Activation;
 
 /// A pre-norm transformer encoder layer with masked multi-head self-attention.
@@ -72,26 +81,33 @@ pub struct Iev {
     norm: LayerNorm,
     camera_head: Linear,
     body_head: Linear,
+    bones_head: Option<Linear>,
     pool: Linear,
     iterations: usize,
+    feedback: bool,
 }
 
 impl Iev {
     /// Builds the module under `vb` (names `view_embed`, `body_embed`, `layer{i}.*`, `norm`,
-    /// `camera_head`, `body_head`, `pool`).
+    /// `camera_head`, `body_head`, `pool`, and `bones_head` when the config has bones).
     pub fn new(vb: VarBuilder, cfg: &Config) -> Result<Self> {
         let d = cfg.token_dim;
+        let body_input = BODY_DIM + if cfg.bones { BONES_DIM } else { 0 };
+        let view_input =
+            cfg.feature_dim + CAMERA_DIM + BODY_DIM + VIEW_INPUT_DIM + if cfg.feedback { FEEDBACK_DIM } else { 0 };
         Ok(Self {
-            view_embed: linear(cfg.feature_dim + CAMERA_DIM + BODY_DIM + VIEW_INPUT_DIM, d, vb.pp("view_embed"))?,
-            body_embed: linear(BODY_DIM, d, vb.pp("body_embed"))?,
+            view_embed: linear(view_input, d, vb.pp("view_embed"))?,
+            body_embed: linear(body_input, d, vb.pp("body_embed"))?,
             layers: (0..cfg.iev_layers)
                 .map(|i| EncoderLayer::new(vb.pp(format!("layer{i}")), cfg))
                 .collect::<Result<_>>()?,
             norm: layer_norm(d, 1e-5, vb.pp("norm"))?,
             camera_head: zero_linear(d, CAMERA_DIM, vb.pp("camera_head"))?,
             body_head: zero_linear(d, BODY_DIM, vb.pp("body_head"))?,
+            bones_head: if cfg.bones { Some(zero_linear(d, BONES_DIM, vb.pp("bones_head"))?) } else { None },
             pool: zero_linear(d, 1, vb.pp("pool"))?,
             iterations: cfg.iev_iterations,
+            feedback: cfg.feedback,
         })
     }
 
@@ -103,7 +119,10 @@ impl Iev {
     /// `softmax(ln(view_weights) + pool(token))` over the present views, `view_weights` `[B, V]`
     /// being the screening's scores — and adds a correction from the body token. A fresh IEV
     /// (`pool` and the heads at zero) returns the score-weighted mean of the views' bodies and the
-    /// cameras unchanged. Returns the refined cameras and body.
+    /// cameras unchanged. With a bones head, the body token also carries the bone corrections
+    /// `[B, BONES_DIM]` (starting at zero) and every step corrects them. With feedback, every
+    /// step's view tokens also carry `feedback`'s residuals of the current estimate. Returns the
+    /// refined cameras, body and bone corrections.
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &self,
@@ -114,17 +133,29 @@ impl Iev {
         mask: &Tensor,
         cameras: &Tensor,
         body: &Tensor,
-    ) -> Result<(Tensor, Tensor)> {
+        feedback: &Feedback,
+    ) -> Result<(Tensor, Tensor, Option<Tensor>)> {
         let (b, v, _) = inputs.dims3()?;
         // The body token is always present.
         let keep = Tensor::cat(&[&Tensor::ones((b, 1), mask.dtype(), mask.device())?, mask], 1)?;
         let bias = ((keep - 1.0)? * 1e9)?.reshape((b, 1, 1, v + 1))?;
         let prior = ((view_weights + 1e-6)?.log()? + ((mask - 1.0)? * 1e9)?)?; // [B,V]
         let (mut cameras, mut body) = (cameras.clone(), body.clone());
+        let mut bones = match self.bones_head {
+            Some(_) => Some(Tensor::zeros((b, BONES_DIM), body.dtype(), body.device())?),
+            None => None,
+        };
         for _ in 0..self.iterations {
-            let view_tokens =
-                self.view_embed.forward(&Tensor::cat(&[features, &cameras, view_bodies, inputs], D::Minus1)?)?;
-            let body_token = self.body_embed.forward(&body)?.unsqueeze(1)?;
+            let mut view_input = vec![features.clone(), cameras.clone(), view_bodies.clone(), inputs.clone()];
+            if self.feedback {
+                view_input.push(feedback(&cameras, &body, bones.as_ref())?.detach());
+            }
+            let view_tokens = self.view_embed.forward(&Tensor::cat(&view_input, D::Minus1)?)?;
+            let body_input = match &bones {
+                Some(bones) => Tensor::cat(&[&body, bones], D::Minus1)?,
+                None => body.clone(),
+            };
+            let body_token = self.body_embed.forward(&body_input)?.unsqueeze(1)?;
             let mut x = Tensor::cat(&[&body_token, &view_tokens], 1)?;
             for layer in &self.layers {
                 x = layer.forward(&x, &bias)?;
@@ -134,9 +165,13 @@ impl Iev {
             let logits = (self.pool.forward(&views)?.squeeze(2)? + &prior)?;
             let weights = candle_nn::ops::softmax_last_dim(&logits)?.unsqueeze(1)?; // [B,1,V]
             let pooled = weights.matmul(view_bodies)?.squeeze(1)?;
-            body = (pooled + self.body_head.forward(&x.narrow(1, 0, 1)?.squeeze(1)?)?)?;
+            let body_state = x.narrow(1, 0, 1)?.squeeze(1)?;
+            body = (pooled + self.body_head.forward(&body_state)?)?;
+            if let (Some(head), Some(current)) = (&self.bones_head, bones.as_ref()) {
+                bones = Some(head.forward_fused(&body_state, Some(current), Activation::None)?);
+            }
             cameras = self.camera_head.forward_fused(&views, Some(&cameras), Activation::None)?;
         }
-        Ok((cameras, body))
+        Ok((cameras, body, bones))
     }
 }

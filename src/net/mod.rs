@@ -26,5 +26,5 @@ pub mod sequence;
 
 pub use config::Config;
 pub use input::{MultiViewFrame, ViewObservation, encode_batch};
-pub use model::{Cmanet, Estimate, Forward, NetError, WEIGHTS_FORMAT, shipped_weights_path};
+pub use model::{Cmanet, Estimate, Forward, NetError, Subject, WEIGHTS_FORMAT, shipped_weights_path};
 pub use pipeline::Pipeline;

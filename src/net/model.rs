@@ -6,16 +6,17 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use nalgebra::{Matrix3, Vector3};
 
-use super::body_refinement::{BodyRefinementSettings, BodyRefiner, RefinedBody};
+use super::body_refinement::{ADAPTED_BONES, BodyRefinementSettings, BodyRefiner, RefinedBody};
 use super::camera_refinement::{check_left_right, refine_cameras};
 use super::config::Config;
 use super::iev::Iev;
 use super::input::{EncodedBatch, MultiViewFrame, encode_batch};
 use super::irv::{Irv, IrvOutput};
-use super::params::{BODY_DIM, CAMERA_DIM, PARAM_DIM, decode_body, decode_cameras};
+use super::params::{BODY_DIM, BONES_DIM, CAMERA_DIM, PARAM_DIM, decode_body, decode_cameras, expand_bones};
 use super::pipeline::Pipeline;
+use super::projection::{canonical_keypoints, project, to_camera};
 use super::screening::{Screened, first_view, screen};
-use crate::body::{BodyError, BodyModel, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS};
+use crate::body::{BodyError, BodyModel, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS};
 use crate::data::Keypoints3d;
 use crate::geometry::{Extrinsics, axis_angle_to_matrix, matrix_to_axis_angle};
 
@@ -66,7 +67,38 @@ pub struct Forward {
     pub cameras: Tensor,
     /// `[B, BODY_DIM]` refined body.
     pub body: Tensor,
+    /// `[B, BONES_DIM]` the bone corrections the IEV estimated (weights with bones only).
+    pub bones: Option<Tensor>,
 }
+
+/// How far the shared body (with its bone corrections) reprojects through every view's camera from
+/// that view's keypoints: `[B, V, 2 * 17]` residuals in units of the person's size, clamped to ±1,
+/// zero for keypoints below [`FEEDBACK_CONFIDENCE`] and for missing views.
+fn reprojection_feedback(
+    body: &BodyTensors,
+    batch: &EncodedBatch,
+    cameras: &Tensor,
+    shared: &Tensor,
+    bones: Option<&Tensor>,
+) -> candle_core::Result<Tensor> {
+    let (b, v, _) = batch.inputs.dims3()?;
+    let n = b * v;
+    let (pose, betas) = decode_body(shared)?;
+    let bones = bones.map(expand_bones).transpose()?;
+    let keypoints = canonical_keypoints(body, &pose, &betas, bones.as_ref())?; // [B, 17, 3]
+    let keypoints = keypoints.unsqueeze(1)?.broadcast_as((b, v, NUM_KEYPOINTS, 3))?.reshape((n, NUM_KEYPOINTS, 3))?;
+    let sizes = batch.sizes.reshape(n)?;
+    let (rotation, translation) =
+        decode_cameras(&cameras.reshape((n, CAMERA_DIM))?, &batch.centres.reshape((n, 2))?, &sizes)?;
+    let projected = project(&to_camera(&keypoints, &rotation, &translation)?)?;
+    let (observed, confidence) = batch.observed()?;
+    let seen = confidence.ge(FEEDBACK_CONFIDENCE)?.to_dtype(DType::F32)?.unsqueeze(2)?; // [N, 17, 1]
+    let residual = (observed - projected)?.broadcast_div(&sizes.reshape((n, 1, 1))?)?.clamp(-1f32, 1f32)?;
+    residual.broadcast_mul(&seen)?.reshape((b, v, 2 * NUM_KEYPOINTS))
+}
+
+/// Keypoints below this confidence give no reprojection feedback.
+pub const FEEDBACK_CONFIDENCE: f32 = 0.3;
 
 /// One frame's estimate in the canonical frame (the body's root frame).
 #[derive(Clone, Debug, PartialEq)]
@@ -88,12 +120,30 @@ pub struct Estimate {
     /// Every view: whether its left and right labels were found swapped against the refined body
     /// and exchanged, the body then refined again ([`super::camera_refinement::check_left_right`]).
     pub swapped_views: Vec<bool>,
-    /// The subject's bone corrections beyond the betas, per SMPL joint (its bone from the parent,
-    /// in the parent's rest frame, metres; [`super::body_refinement::ADAPTED_BONES`]), learned over
-    /// a sequence by the body refinement; `joints` and `keypoints` include them.
+    /// What the stream has learned about its subject so far, this frame included; `joints` and
+    /// `keypoints` include its bone corrections.
+    pub subject: Subject,
+    /// The body refinement's final robust cost (residual units, priors included; lower fits the
+    /// keypoints better); `None` when the body was not refined.
+    pub cost: Option<f32>,
+}
+
+/// What a stream learns about its subject over time: the corrections of the body model's bones
+/// that the betas cannot make (per-subject proportions and keypoint placement; see
+/// [`super::body_refinement`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Subject {
+    /// Per SMPL joint, the correction of its bone from the parent, in the parent's rest frame,
+    /// metres (zero but for [`super::body_refinement::ADAPTED_BONES`]).
     pub bones: [Vector3<f32>; NUM_JOINTS],
-    /// How many frames of evidence `bones` carry.
-    pub bone_evidence: f32,
+    /// How many frames of evidence the corrections carry (0: none yet).
+    pub evidence: f32,
+}
+
+impl Default for Subject {
+    fn default() -> Self {
+        Self { bones: [Vector3::zeros(); NUM_JOINTS], evidence: 0.0 }
+    }
 }
 
 impl Estimate {
@@ -102,8 +152,8 @@ impl Estimate {
         RefinedBody {
             pose: self.body_pose.map(|r| axis_angle_to_matrix(&r.cast::<f64>())),
             betas: self.betas.map(|b| b as f64),
-            bones: self.bones.map(|b| b.cast::<f64>()),
-            bone_evidence: f64::from(self.bone_evidence),
+            bones: self.subject.bones.map(|b| b.cast::<f64>()),
+            bone_evidence: f64::from(self.subject.evidence),
         }
     }
 }
@@ -164,6 +214,14 @@ impl Cmanet {
         })
     }
 
+    /// Explains the detections through a detector's keypoint profile (where it puts the keypoints
+    /// relative to our body model's, [`crate::body::KeypointProfile`]): the cameras and the body
+    /// are fitted to the keypoints as the detector sees them, the estimate reports the body's own.
+    /// [`crate::body::KeypointProfile::none`] for our own keypoints (the default).
+    pub fn set_profile(&mut self, profile: &crate::body::KeypointProfile) {
+        self.refiner.set_profile(profile);
+    }
+
     /// The whole network on encoded frames.
     pub fn forward(&self, batch: EncodedBatch) -> Result<Forward, NetError> {
         self.forward_from(batch, false)
@@ -192,9 +250,12 @@ impl Cmanet {
         } else {
             first_view(&batch, &params)?
         };
-        let (cameras, body) = if self.pipeline.refines() {
+        let (cameras, body, bones) = if self.pipeline.refines() {
             let features = irv.feature.reshape((b, v, ()))?;
             let view_bodies = params.narrow(2, CAMERA_DIM, BODY_DIM)?;
+            let feedback = |cameras: &Tensor, body: &Tensor, bones: Option<&Tensor>| {
+                reprojection_feedback(&self.body, &batch, cameras, body, bones)
+            };
             self.iev.forward(
                 &batch.inputs,
                 &features,
@@ -203,11 +264,12 @@ impl Cmanet {
                 &batch.mask,
                 &screened.cameras,
                 &screened.body,
+                &feedback,
             )?
         } else {
-            (screened.cameras.clone(), screened.body.clone())
+            (screened.cameras.clone(), screened.body.clone(), None)
         };
-        Ok(Forward { batch, irv, screened, cameras, body })
+        Ok(Forward { batch, irv, screened, cameras, body, bones })
     }
 
     /// Estimates one multi-view frame.
@@ -218,10 +280,22 @@ impl Cmanet {
     /// Estimates one frame of a stream whose previous frame was estimated as `previous`: the body
     /// refinement is also pulled towards the previous body (by
     /// [`BodyRefinementSettings::temporal_weight`]), unless the pipeline says otherwise
-    /// ([`Pipeline::uses_previous_frame`]).
+    /// ([`Pipeline::uses_previous_frame`]), and goes on learning the previous estimate's
+    /// [`Subject`].
     pub fn estimate_after(&self, frame: &MultiViewFrame, previous: Option<&Estimate>) -> Result<Estimate, NetError> {
+        self.estimate_with(frame, previous, previous.map(|p| &p.subject))
+    }
+
+    /// [`Cmanet::estimate_after`] with the subject given apart from the previous frame: a stream
+    /// whose frames are too far apart for the previous body to be a prior still knows its subject.
+    pub fn estimate_with(
+        &self,
+        frame: &MultiViewFrame,
+        previous: Option<&Estimate>,
+        subject: Option<&Subject>,
+    ) -> Result<Estimate, NetError> {
         let frames = std::slice::from_ref(frame);
-        let mut out = crate::compute::single_threaded(|| self.estimate_batch_here(frames, previous))?;
+        let mut out = crate::compute::single_threaded(|| self.estimate_batch_here(frames, previous, subject))?;
         out.pop().ok_or_else(|| NetError::Candle(candle_core::Error::Msg("empty batch".into())))
     }
 
@@ -229,18 +303,19 @@ impl Cmanet {
     /// kernels run inline on one thread ([`crate::compute::single_threaded`]). A frame in which no
     /// view is usable is an error ([`NetError::NoUsableView`]), not a guess.
     pub fn estimate_batch(&self, frames: &[MultiViewFrame]) -> Result<Vec<Estimate>, NetError> {
-        crate::compute::single_threaded(|| self.estimate_batch_here(frames, None))
+        crate::compute::single_threaded(|| self.estimate_batch_here(frames, None, None))
     }
 
     fn estimate_batch_here(
         &self,
         frames: &[MultiViewFrame],
         previous: Option<&Estimate>,
+        subject: Option<&Subject>,
     ) -> Result<Vec<Estimate>, NetError> {
         let previous = previous.filter(|_| self.pipeline.uses_previous_frame()).map(Estimate::refined_body);
-        // The subject's bones as far as the sequence has learned them.
-        let (bones, bone_evidence) =
-            previous.as_ref().map_or(([Vector3::zeros(); NUM_JOINTS], 0.0), |p| (p.bones, p.bone_evidence));
+        // The subject's bones as far as the stream has learned them (none without corrections).
+        let subject = subject.copied().filter(|_| self.pipeline.corrects_bones()).unwrap_or_default();
+        let (bones, bone_evidence) = (subject.bones.map(|b| b.cast::<f64>()), f64::from(subject.evidence));
         if frames.is_empty() {
             return Ok(Vec::new());
         }
@@ -269,8 +344,21 @@ impl Cmanet {
         let rotations: Vec<f32> = rotation.flatten_all()?.to_vec1()?;
         let translations: Vec<f32> = translation.flatten_all()?.to_vec1()?;
         let sizes: Vec<f32> = fwd.batch.sizes.flatten_all()?.to_vec1()?;
+        let network_bones: Option<Vec<f32>> = fwd.bones.as_ref().map(|b| b.flatten_all()?.to_vec1()).transpose()?;
         let mut out = Vec::with_capacity(b);
         for (t, frame) in frames.iter().enumerate() {
+            // The subject's bones once the stream has learned some; before, the network's guess.
+            let bones = match &network_bones {
+                Some(guess) if bone_evidence == 0.0 && self.pipeline != Pipeline::WithoutBoneCorrections => {
+                    let mut out = [Vector3::zeros(); NUM_JOINTS];
+                    for (i, &j) in ADAPTED_BONES.iter().enumerate() {
+                        let at = t * BONES_DIM + 3 * i;
+                        out[j] = Vector3::new(guess[at] as f64, guess[at + 1] as f64, guess[at + 2] as f64);
+                    }
+                    out
+                }
+                _ => bones,
+            };
             let network = RefinedBody {
                 pose: std::array::from_fn(|j| {
                     let i = (t * NUM_BODY_JOINTS + j) * 9;
@@ -286,6 +374,10 @@ impl Cmanet {
                 posed.keypoints.map(|p| [p.x as f32, p.y as f32, p.z as f32])
             };
             let mut posed = refiner.pose(&network);
+            // The keypoints as the detector sees them (its profile): what the cameras are matched to.
+            let observed = |body: &RefinedBody| -> Keypoints3d {
+                refiner.observed_keypoints(body).map(|p| [p.x as f32, p.y as f32, p.z as f32])
+            };
             let mut cameras: Vec<Option<Extrinsics>> = (0..frame.views.len())
                 .map(|i| {
                     fwd.batch.present[t][i].then(|| {
@@ -302,26 +394,32 @@ impl Cmanet {
                 .collect();
             let sizes: Vec<f64> = (0..frame.views.len()).map(|i| sizes[t * v + i] as f64).collect();
             if self.pipeline.refines_cameras() {
-                refine_cameras(&keypoints_of(&posed), &mut cameras, frame, &sizes);
+                refine_cameras(&observed(&network), &mut cameras, frame, &sizes);
             }
             let mut body = network;
             let prior = previous.as_ref();
-            if self.pipeline.refines_body() && refiner.refine(&mut body, &mut cameras, frame, &sizes, prior).steps > 0 {
-                posed = refiner.pose(&body);
+            let mut cost = None;
+            if self.pipeline.refines_body() {
+                let report = refiner.refine(&mut body, &mut cameras, frame, &sizes, prior);
+                cost = Some(report.cost_after as f32).filter(|c| c.is_finite() && report.views > 0);
+                if report.steps > 0 {
+                    posed = refiner.pose(&body);
+                }
             }
             // Every view's labels questioned against the refined body; the body refined again
             // without the swaps found.
             let mut swapped_views = vec![false; frame.views.len()];
             if self.pipeline.checks_left_right() {
-                let current = keypoints_of(&posed);
+                let current = observed(&body);
                 let costs = refine_cameras(&current, &mut cameras, frame, &sizes);
                 let mut checked = frame.clone();
                 swapped_views = check_left_right(&current, &mut cameras, &mut checked, &sizes, &costs);
-                if swapped_views.contains(&true)
-                    && self.pipeline.refines_body()
-                    && refiner.refine(&mut body, &mut cameras, &checked, &sizes, prior).steps > 0
-                {
-                    posed = refiner.pose(&body);
+                if swapped_views.contains(&true) && self.pipeline.refines_body() {
+                    let report = refiner.refine(&mut body, &mut cameras, &checked, &sizes, prior);
+                    cost = Some(report.cost_after as f32).filter(|c| c.is_finite() && report.views > 0);
+                    if report.steps > 0 {
+                        posed = refiner.pose(&body);
+                    }
                 }
             }
             let kp = keypoints_of(&posed);
@@ -345,8 +443,8 @@ impl Cmanet {
                 keypoints_cam,
                 screened_view: fwd.screened.chosen[t],
                 swapped_views,
-                bones: body.bones.map(|b| b.cast::<f32>()),
-                bone_evidence: body.bone_evidence as f32,
+                subject: Subject { bones: body.bones.map(|b| b.cast::<f32>()), evidence: body.bone_evidence as f32 },
+                cost,
             });
         }
         Ok(out)

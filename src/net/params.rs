@@ -4,7 +4,8 @@
 
 use candle_core::{D, Device, Result, Tensor};
 
-use crate::body::{NUM_BETAS, NUM_BODY_JOINTS};
+use super::body_refinement::ADAPTED_BONES;
+use crate::body::{NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS};
 use crate::geometry::rotation_6d_to_matrix_tensor;
 
 /// Camera part: 6D rotation and a 3-number translation code.
@@ -13,6 +14,25 @@ pub const CAMERA_DIM: usize = 9;
 pub const BODY_DIM: usize = NUM_BODY_JOINTS * 6 + NUM_BETAS;
 /// The whole vector: camera then body.
 pub const PARAM_DIM: usize = CAMERA_DIM + BODY_DIM;
+
+/// The IEV's bone corrections: three numbers (metres, parent's rest frame) per bone of
+/// [`ADAPTED_BONES`].
+pub const BONES_DIM: usize = 3 * ADAPTED_BONES.len();
+
+/// Bone corrections `[N, BONES_DIM]` as every joint's `[N, 24, 3]` (zero for the bones that are not
+/// adapted), as [`crate::body::BodyTensors::forward_with_bones`] takes them.
+pub fn expand_bones(bones: &Tensor) -> Result<Tensor> {
+    let n = bones.dim(0)?;
+    let padded = Tensor::cat(&[bones, &Tensor::zeros((n, 1), bones.dtype(), bones.device())?], 1)?;
+    let mut index = vec![BONES_DIM as u32; NUM_JOINTS * 3];
+    for (i, &b) in ADAPTED_BONES.iter().enumerate() {
+        for axis in 0..3 {
+            index[3 * b + axis] = (3 * i + axis) as u32;
+        }
+    }
+    let index = Tensor::from_vec(index, NUM_JOINTS * 3, bones.device())?;
+    padded.index_select(&index, 1)?.reshape((n, NUM_JOINTS, 3))
+}
 
 /// The person's size in metres that the translation code assumes (a body's keypoints span about
 /// this much): depth = `BODY_SIZE / size in the image`, times `exp` of the code's third number.

@@ -12,6 +12,13 @@ use crate::body::BodyParams;
 use crate::data::{Mv2d, Mv3d, Mv3dFrame};
 use crate::geometry::Extrinsics;
 
+/// The metadata key under which [`Cmanet::estimate_sequence`] records every frame's body refinement
+/// cost (comma-separated; [`UNFITTED_COST`] for frames repeated or not refined).
+pub const REFINEMENT_COST_KEY: &str = "refinement_cost";
+
+/// The cost recorded for a frame that was repeated or not refined: far above any fitted frame's.
+pub const UNFITTED_COST: f64 = 1e30;
+
 impl Cmanet {
     /// Estimates every frame of `data` (its extrinsics and ground truth are never read). A view
     /// the network cannot use in a frame keeps its camera from the nearest earlier frame (or a
@@ -29,6 +36,8 @@ impl Cmanet {
         // frame) from the first usable one.
         let (mut repeated, mut pending) = (0usize, 0usize);
         let mut previous: Option<super::model::Estimate> = None;
+        // Every written frame's refinement cost (a repeated or unrefined frame counts as unfitted).
+        let mut costs: Vec<f64> = Vec::with_capacity(data.num_frames());
         for (t, views) in data.keypoints2d.iter().enumerate() {
             let start = Instant::now();
             let frame = MultiViewFrame::from_views(views, &data.intrinsics);
@@ -41,6 +50,7 @@ impl Cmanet {
                             let mut previous: Mv3dFrame = Clone::clone(previous);
                             previous.seconds = start.elapsed().as_secs_f64();
                             frames.push(previous);
+                            costs.push(UNFITTED_COST);
                             progress(t + 1);
                             continue;
                         }
@@ -74,20 +84,26 @@ impl Cmanet {
                 extrinsics: last.clone(),
                 params: BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() },
                 seconds: start.elapsed().as_secs_f64(),
+                bones: Some(estimate.subject.bones),
             };
+            let cost = estimate.cost.map_or(UNFITTED_COST, f64::from);
             for _ in 0..std::mem::take(&mut pending) {
                 frames.push(current.clone());
+                costs.push(UNFITTED_COST);
             }
             frames.push(current);
+            costs.push(cost);
             progress(t + 1);
         }
         if pending > 0 {
             return Err(NetError::NoUsableView { frame: data.num_frames().saturating_sub(1) });
         }
+        let costs: Vec<String> = costs.iter().map(|c| format!("{c:.6e}")).collect();
         let metadata = BTreeMap::from([
             ("method".to_string(), "cmanet".to_string()),
             ("world".to_string(), "canonical".to_string()),
             ("frames_repeated".to_string(), repeated.to_string()),
+            (REFINEMENT_COST_KEY.to_string(), costs.join(",")),
         ]);
         Ok(Mv3d { fps: data.fps, frames, metadata })
     }

@@ -23,7 +23,7 @@ use crate::data::labels::{flip_left_right, swapped_against_estimate};
 use crate::data::{Keypoints2d, Keypoints3d};
 use crate::detect::{LandmarkModel, PoseDetector, PoseTracker, RgbImage};
 use crate::geometry::{Extrinsics, Intrinsics};
-use crate::net::{Cmanet, Estimate, MultiViewFrame, NetError, ViewObservation};
+use crate::net::{Cmanet, Estimate, MultiViewFrame, NetError, Subject, ViewObservation};
 
 /// Which networks the plugin loads.
 #[derive(Clone, Debug, PartialEq)]
@@ -138,6 +138,11 @@ pub(crate) struct Inference {
     previous: Option<PreviousEstimate>,
 }
 
+/// Longest gap between two estimates, seconds, over which what the first learned of its subject
+/// (the bone corrections, [`crate::net::Subject`]) carries over to the second; a longer gap may be
+/// another person.
+const SUBJECT_SECONDS: f64 = 10.0;
+
 /// The last estimate, its capture time and the views it was made from (in its cameras' order).
 #[derive(Clone)]
 struct PreviousEstimate {
@@ -173,7 +178,13 @@ pub(crate) fn start_loading(mut state: ResMut<Inference>) {
 }
 
 fn load(files: &ModelFiles) -> Result<Networks, String> {
-    let network = Cmanet::load(&files.weights, &Device::Cpu).map_err(|e| e.to_string())?;
+    let mut network = Cmanet::load(&files.weights, &Device::Cpu).map_err(|e| e.to_string())?;
+    // BlazePose's keypoints are explained through its profile; without one the estimates still
+    // come, a little less accurate.
+    match files.landmark.profile() {
+        Ok(profile) => network.set_profile(&profile),
+        Err(e) => bevy::log::warn!("BlazePose {} keypoint profile: {e}; estimating without it", files.landmark.name()),
+    }
     let detector = PoseDetector::load(files.landmark).map_err(|e| e.to_string())?;
     let body = BodyModel::open_body().map_err(|e| e.to_string())?;
     Ok(Networks { detector: Arc::new(detector), network: Arc::new(network), body: Arc::new(body) })
@@ -223,15 +234,19 @@ pub(crate) fn run_inference(
         match state.pending.take() {
             Some(set) => {
                 let min_views = settings.min_views.max(1);
-                // The previous estimate is a prior only while the stream is continuous.
-                let previous = state
+                // The previous estimate is a prior only while the stream is continuous; what it
+                // learned of the subject lasts longer.
+                let since = |p: &&PreviousEstimate| set.time - p.time;
+                let subject = state
                     .previous
                     .as_ref()
-                    .filter(|p| set.time > p.time && set.time - p.time < TEMPORAL_PRIOR_SECONDS)
-                    .cloned();
+                    .filter(|p| since(p) > 0.0 && since(p) < SUBJECT_SECONDS)
+                    .map(|p| p.estimate.subject);
+                let previous =
+                    state.previous.as_ref().filter(|p| since(p) > 0.0 && since(p) < TEMPORAL_PRIOR_SECONDS).cloned();
                 let repair = settings.repair_left_right;
                 state.running = Some(AsyncComputeTaskPool::get().spawn(async move {
-                    estimate_frame(&networks, trackers, set, previous.as_ref(), min_views, repair)
+                    estimate_frame(&networks, trackers, set, previous.as_ref(), subject.as_ref(), min_views, repair)
                 }));
             }
             None => state.trackers = Some(trackers),
@@ -282,13 +297,14 @@ fn newest_set(
 }
 
 /// Detection in every view, the left/right repair against the previous estimate (with `repair`),
-/// then CMANet with the previous estimate as the body refinement's temporal prior (runs on the
-/// task pool).
+/// then CMANet with the previous estimate as the body refinement's temporal prior and what the
+/// stream learned of its subject (runs on the task pool).
 fn estimate_frame(
     networks: &Networks,
     mut trackers: HashMap<Entity, PoseTracker>,
     set: FrameSet,
     previous: Option<&PreviousEstimate>,
+    subject: Option<&Subject>,
     min_views: usize,
     repair: bool,
 ) -> FrameOutcome {
@@ -346,7 +362,8 @@ fn estimate_frame(
     };
     let seen = frame.views.iter().flatten().count();
     let started = Instant::now();
-    let estimate = (seen >= min_views).then(|| networks.network.estimate_after(&frame, previous.map(|p| &p.estimate)));
+    let estimate =
+        (seen >= min_views).then(|| networks.network.estimate_with(&frame, previous.map(|p| &p.estimate), subject));
     // Views whose labels CMANet itself exchanged (after the plugin's own repair, if any): the
     // status and the message show the labels the estimate used.
     if let Some(Ok(estimate)) = &estimate {

@@ -6,10 +6,12 @@ use nalgebra::{Matrix3, Vector3};
 
 use super::data::TrainingSequence;
 use super::pseudo::PseudoLabels;
-use crate::body::{NUM_BETAS, NUM_BODY_JOINTS, NUM_KEYPOINTS};
+use crate::body::{NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS};
 use crate::data::Keypoints3d;
 use crate::geometry::axis_angle_to_matrix;
 use crate::net::MultiViewFrame;
+use crate::net::body_refinement::ADAPTED_BONES;
+use crate::net::params::BONES_DIM;
 
 /// One training frame: what the cameras saw, and the fit's body and cameras for it.
 #[derive(Clone, Debug)]
@@ -26,6 +28,8 @@ pub struct LabelledFrame {
     pub camera_translations: Vec<Vector3<f32>>,
     /// Pseudo-label keypoints in the canonical frame.
     pub keypoints: Keypoints3d,
+    /// Pseudo-label bone corrections (zero when the labels have none, as fits do).
+    pub bones: [Vector3<f32>; NUM_JOINTS],
     /// How far the label can be trusted, in [0, 1].
     pub trust: f32,
 }
@@ -57,6 +61,7 @@ pub fn labelled_frames(sequences: &[TrainingSequence], labels: &[PseudoLabels]) 
                 camera_rotations: fit.extrinsics.iter().map(|e| e.rotation.cast::<f32>()).collect(),
                 camera_translations: fit.extrinsics.iter().map(|e| e.translation.cast::<f32>()).collect(),
                 keypoints: fit.joints3d,
+                bones: fit.bones.unwrap_or([Vector3::zeros(); NUM_JOINTS]),
                 trust: trust.get(t).copied().unwrap_or(0.0),
             });
         }
@@ -77,6 +82,8 @@ pub struct LabelBatch {
     pub camera_translations: Tensor,
     /// `[B, 17, 3]` canonical keypoints.
     pub keypoints: Tensor,
+    /// `[B, BONES_DIM]` bone corrections of the adapted bones.
+    pub bones: Tensor,
     /// `[B]`.
     pub trust: Tensor,
 }
@@ -105,12 +112,17 @@ pub fn label_batch(frames: &[&LabelledFrame], views: usize, device: &Device) -> 
         })
         .collect();
     let keypoints: Vec<f32> = frames.iter().flat_map(|f| f.keypoints.iter().flatten().copied()).collect();
+    let bones: Vec<f32> = frames
+        .iter()
+        .flat_map(|f| ADAPTED_BONES.iter().flat_map(|&j| [f.bones[j].x, f.bones[j].y, f.bones[j].z]))
+        .collect();
     Ok(LabelBatch {
         body_pose: Tensor::from_vec(pose, (b, NUM_BODY_JOINTS, 3, 3), device)?,
         betas: Tensor::from_vec(betas, (b, NUM_BETAS), device)?,
         camera_rotations: Tensor::from_vec(cams, (b, views, 3, 3), device)?,
         camera_translations: Tensor::from_vec(translations, (b, views, 3), device)?,
         keypoints: Tensor::from_vec(keypoints, (b, NUM_KEYPOINTS, 3), device)?,
+        bones: Tensor::from_vec(bones, (b, BONES_DIM), device)?,
         trust: Tensor::from_vec(frames.iter().map(|f| f.trust).collect::<Vec<_>>(), b, device)?,
     })
 }

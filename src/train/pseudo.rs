@@ -1,12 +1,51 @@
-//! Pseudo-labels: multi-view SMPLify fits of the training sequences (no extrinsics, no ground
-//! truth), computed once and cached next to the data, with a per-frame trust from the fit's own
-//! final objective.
+//! Pseudo-labels: estimates of the training sequences made without extrinsics and without ground
+//! truth — multi-view SMPLify fits, or the full CMANet pipeline of an earlier network (its
+//! geometric refinement included: a network learns from its own refined estimates) — computed
+//! once and cached next to the data, with a per-frame trust from the estimate's own final
+//! objective.
 
 use std::path::{Path, PathBuf};
 
 use super::data::TrainingSequence;
+use crate::data::labels::{RELABEL_MARGIN, RELABEL_MIN_CONFIDENCE, resolve_left_right_temporal};
 use crate::data::{DataError, Mv3d};
 use crate::fit::{FitError, Fitter};
+use crate::net::Cmanet;
+use crate::net::sequence::REFINEMENT_COST_KEY;
+
+/// What makes the pseudo-labels.
+#[derive(Clone, Copy)]
+pub enum LabelSource<'a> {
+    /// Multi-view SMPLify without extrinsics; the trust comes from its objective.
+    Fit(&'a Fitter),
+    /// The full CMANet pipeline of the given network (named, for the cache's fingerprint), after
+    /// the temporal left/right repair `cmanet estimate` does; the trust comes from its body
+    /// refinement's cost.
+    Cmanet {
+        /// The labelling network.
+        network: &'a Cmanet,
+        /// What identifies it (for instance its weights file and size).
+        name: &'a str,
+    },
+}
+
+impl LabelSource<'_> {
+    /// The cache file suffix: `fit` or `cmanet`.
+    fn suffix(&self) -> &'static str {
+        match self {
+            LabelSource::Fit(_) => "fit",
+            LabelSource::Cmanet { .. } => "cmanet",
+        }
+    }
+
+    /// What the fingerprint remembers of the source.
+    fn description(&self) -> String {
+        match self {
+            LabelSource::Fit(fitter) => format!("{:?}", fitter.settings),
+            LabelSource::Cmanet { network, name } => format!("cmanet {name} {:?}", network.refiner.settings),
+        }
+    }
+}
 
 /// Metadata key of the cache's fingerprint of the input and the fit settings.
 pub const SOURCE_KEY: &str = "pseudo_label_source";
@@ -35,17 +74,43 @@ impl PseudoLabels {
     /// The cached labels of `sequence` in `cache_dir` when they were made from the same keypoints
     /// with the same fit settings; otherwise fits them (without extrinsics) and caches them.
     pub fn load_or_fit(sequence: &TrainingSequence, cache_dir: &Path, fitter: &Fitter) -> Result<Self, FitError> {
-        let path = cache_path(sequence, cache_dir);
-        let source = fingerprint(sequence, fitter);
+        Self::load_or_make(sequence, cache_dir, LabelSource::Fit(fitter))
+    }
+
+    /// The cached labels of `sequence` in `cache_dir` when they were made from the same keypoints by
+    /// the same source; otherwise makes them with `source` and caches them.
+    pub fn load_or_make(
+        sequence: &TrainingSequence,
+        cache_dir: &Path,
+        source: LabelSource<'_>,
+    ) -> Result<Self, FitError> {
+        let path = cache_path(sequence, cache_dir, source.suffix());
+        let fingerprint = fingerprint(sequence, &source.description());
         if let Ok(cached) = Mv3d::read(&path)
-            && cached.metadata.get(SOURCE_KEY) == Some(&source)
+            && cached.metadata.get(SOURCE_KEY) == Some(&fingerprint)
             && let Some(objective) = cached.metadata.get(OBJECTIVE_KEY).and_then(|s| parse_objective(s))
             && objective.len() == cached.frames.len()
         {
             return Ok(Self { estimate: cached, objective });
         }
-        let (mut estimate, objective) = fitter.fit_sequence_with_objective(&sequence.to_mv2d(), false, &mut |_| {})?;
-        estimate.metadata.insert(SOURCE_KEY.into(), source);
+        let (mut estimate, objective) = match source {
+            LabelSource::Fit(fitter) => fitter.fit_sequence_with_objective(&sequence.to_mv2d(), false, &mut |_| {})?,
+            LabelSource::Cmanet { network, .. } => {
+                let mut input = sequence.to_mv2d();
+                resolve_left_right_temporal(&mut input, RELABEL_MIN_CONFIDENCE, RELABEL_MARGIN);
+                let estimate = network
+                    .estimate_sequence(&input, &mut |_| {})
+                    .map_err(|e| FitError::BadInput(format!("{}: {e}", sequence.path.display())))?;
+                let objective = estimate
+                    .metadata
+                    .get(REFINEMENT_COST_KEY)
+                    .and_then(|s| parse_objective(s))
+                    .filter(|o| o.len() == estimate.frames.len())
+                    .ok_or_else(|| FitError::BadInput(format!("{}: no refinement costs", sequence.path.display())))?;
+                (estimate, objective)
+            }
+        };
+        estimate.metadata.insert(SOURCE_KEY.into(), fingerprint);
         let text: Vec<String> = objective.iter().map(|o| format!("{o:.6e}")).collect();
         estimate.metadata.insert(OBJECTIVE_KEY.into(), text.join(","));
         estimate.write(&path).map_err(FitError::Data)?;
@@ -57,15 +122,16 @@ fn parse_objective(s: &str) -> Option<Vec<f64>> {
     s.split(',').map(|x| x.parse::<f64>().ok().filter(|x| x.is_finite())).collect()
 }
 
-/// Where the labels of `sequence` are cached: `<cache_dir>/<file stem>.fit.safetensors`.
-pub fn cache_path(sequence: &TrainingSequence, cache_dir: &Path) -> PathBuf {
+/// Where the labels of `sequence` are cached: `<cache_dir>/<file stem>.<suffix>.safetensors`
+/// (`fit` or `cmanet`).
+pub fn cache_path(sequence: &TrainingSequence, cache_dir: &Path, suffix: &str) -> PathBuf {
     let stem = sequence.path.file_stem().map_or_else(|| "sequence".into(), |s| s.to_string_lossy().into_owned());
-    cache_dir.join(format!("{stem}.fit.safetensors"))
+    cache_dir.join(format!("{stem}.{suffix}.safetensors"))
 }
 
-/// FNV-1a over the keypoints, intrinsics and fit settings: a label is reused only for the same input
-/// fitted the same way.
-fn fingerprint(sequence: &TrainingSequence, fitter: &Fitter) -> String {
+/// FNV-1a over the keypoints, intrinsics and the source's description: a label is reused only for
+/// the same input labelled the same way.
+fn fingerprint(sequence: &TrainingSequence, source: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |bytes: &[u8]| {
         for b in bytes {
@@ -83,7 +149,7 @@ fn fingerprint(sequence: &TrainingSequence, fitter: &Fitter) -> String {
             eat(&x.to_le_bytes());
         }
     }
-    eat(format!("{:?}", fitter.settings).as_bytes());
+    eat(source.as_bytes());
     format!("{h:016x}")
 }
 

@@ -33,6 +33,9 @@ pub struct LossWeights {
     /// The IRV's confidence against how close the view's body came to the pseudo-label (stage 1
     /// only; screening reads the confidence). Default: 1.
     pub confidence: f64,
+    /// The IEV's bone corrections against the pseudo-label's (summed squared metres; stage 2, with
+    /// bones only). Default: 100.
+    pub bones: f64,
 }
 
 impl Default for LossWeights {
@@ -46,6 +49,7 @@ impl Default for LossWeights {
             translation: 10.0,
             views: 0.05,
             confidence: 1.0,
+            bones: 100.0,
         }
     }
 }
@@ -69,6 +73,8 @@ pub struct LossTerms {
     pub views: f32,
     /// Confidence term (0 in stage 2).
     pub confidence: f32,
+    /// Bone corrections term (0 in stage 1 and without bones).
+    pub bones: f32,
 }
 
 /// Keypoint error (metres) at which the confidence target is `1/e`.
@@ -90,8 +96,9 @@ fn view_trust(labels: &LabelBatch, batch: &EncodedBatch) -> Result<Tensor> {
     per_view(&labels.trust, batch.mask.dim(1)?)?.mul(&batch.mask.reshape(n)?)
 }
 
-/// Per-view losses of `N = B * V` decoded views against the frames' labels; `pose` `[N, 23, 3, 3]`,
-/// `betas` `[N, 10]` are each view's body, `params` `[N, PARAM_DIM]` its raw parameters.
+/// Per-view losses of `N = B * V` decoded views against the frames' labels; `params`
+/// `[N, PARAM_DIM]` are each view's raw parameters (camera and body) and `bones` `[N, 24, 3]`, when
+/// given, its body's bone corrections.
 /// Returns the terms (the total without the stage-1 terms), the decoded parameters and every
 /// view's mean keypoint distance to its label `[N]` (detached).
 pub(super) fn view_losses(
@@ -99,13 +106,14 @@ pub(super) fn view_losses(
     batch: &EncodedBatch,
     labels: &LabelBatch,
     params: &Tensor,
+    bones: Option<&Tensor>,
     w: &LossWeights,
 ) -> Result<(LossTerms, Decoded, Tensor)> {
     let (b, v, _) = batch.inputs.dims3()?;
     let n = b * v;
     let (centres, sizes) = (batch.centres.reshape((n, 2))?, batch.sizes.reshape(n)?);
     let decoded = decode(params, &centres, &sizes)?;
-    let canonical = canonical_keypoints(body, &decoded.body_pose, &decoded.betas)?;
+    let canonical = canonical_keypoints(body, &decoded.body_pose, &decoded.betas, bones)?;
     let camera = to_camera(&canonical, &decoded.rotation, &decoded.translation)?;
     let (observed, confidence) = batch.observed()?;
     let reproj = reprojection(&camera, &observed, &confidence, &sizes, w.robust_scale)?;
@@ -134,6 +142,7 @@ pub(super) fn view_losses(
         translation: translation.to_scalar()?,
         views: 0.0,
         confidence: 0.0,
+        bones: 0.0,
     };
     let distance = (canonical.detach() - label_keypoints)?.sqr()?.sum(2)?.sqrt()?.mean(1)?;
     Ok((terms, decoded, distance))
@@ -151,7 +160,7 @@ pub fn stage1_loss(
     let n = b * v;
     let out = irv.forward(&batch.inputs.reshape((n, d))?)?;
     let params = out.params.reshape((n, PARAM_DIM))?;
-    let (mut terms, decoded, distance) = view_losses(body, batch, labels, &params, w)?;
+    let (mut terms, decoded, distance) = view_losses(body, batch, labels, &params, None, w)?;
     let views = view_agreement(&decoded.body_pose.reshape((b, v, NUM_BODY_JOINTS, 3, 3))?, &batch.mask)?;
     let target = (distance / -CONFIDENCE_SCALE)?.exp()?;
     let trust = view_trust(labels, batch)?;

@@ -94,12 +94,13 @@ pub struct CurvePoint {
     /// The weighted total.
     pub total: f32,
     /// The loss terms, unweighted.
-    pub terms: [f32; 7],
+    pub terms: [f32; 8],
 }
 
 /// Header of `curves.csv`: stage, step, the weighted total and the unweighted terms in the order
 /// of [`CurvePoint::terms`].
-pub const CURVES_HEADER: &str = "stage,step,total,reprojection,keypoints,smpl,camera,translation,views,confidence";
+pub const CURVES_HEADER: &str =
+    "stage,step,total,reprojection,keypoints,smpl,camera,translation,views,confidence,bones";
 
 /// Writes every variable of `varmap` as a weights file with `config` and extra metadata.
 pub fn save_weights(varmap: &VarMap, config: &Config, path: &Path, extra: &[(&str, String)]) -> Result<(), TrainError> {
@@ -274,6 +275,7 @@ fn train_here(
                     loss.translation,
                     loss.views,
                     loss.confidence,
+                    loss.bones,
                 ],
             };
             let p = &point;

@@ -21,6 +21,12 @@ pub struct SynthConfig {
     pub secondary_beta_sigma: f32,
     /// Clip of the other eight shape coefficients, ±. Default: 1.5.
     pub secondary_beta_clip: f32,
+    /// How much the subject's bones depart from the body model's beyond the betas (0: not at all;
+    /// 1: limb bones about ±6 % in length and a centimetre across, hips and shoulders a few
+    /// centimetres wider or higher, as people and detectors differ from our model; see
+    /// [`super::shape::sample_bones`]). Training data varies them so the network sees subjects
+    /// outside the betas. Default: 0.
+    pub bone_variation: f32,
     /// The camera rigs.
     pub rig: RigConfig,
     /// The 2D keypoint detector model.
@@ -37,6 +43,7 @@ impl Default for SynthConfig {
             primary_beta_clip: 2.5,
             secondary_beta_sigma: 0.5,
             secondary_beta_clip: 1.5,
+            bone_variation: 0.0,
             rig: RigConfig::default(),
             detector: DetectorConfig::default(),
         }
@@ -202,6 +209,7 @@ impl SynthConfig {
             ("primary_beta_clip", self.primary_beta_clip),
             ("secondary_beta_sigma", self.secondary_beta_sigma),
             ("secondary_beta_clip", self.secondary_beta_clip),
+            ("bone_variation", self.bone_variation),
         ] {
             non_negative(name, v)?;
         }

@@ -14,7 +14,8 @@ use super::detector::{Visibility, detect};
 use super::motion::{self, MotionContext, MotionKind};
 use super::random::Rng;
 use super::rig::{MotionVolume, Rig, sample_rig};
-use super::shape::sample_betas;
+use super::shape::{sample_betas, sample_bones};
+use crate::body::bones::{apply_bones, keypoint_joint_weights};
 use crate::body::{BodyError, BodyModel, NUM_KEYPOINTS};
 use crate::data::Mv2d;
 
@@ -81,7 +82,15 @@ pub fn generate(
         leg_length: rest.get(1).map_or(0.86, |hip| hip.y),
     };
     let motion = motion::sample(kind, &mut motion_rng, &context);
-    let frames = animate(model, &betas, motion.as_ref(), config.frames, config.fps)?;
+    let mut frames = animate(model, &betas, motion.as_ref(), config.frames, config.fps)?;
+    // A subject outside the betas (its own stream, so the other draws stay as they were).
+    if config.bone_variation > 0.0 {
+        let bones = sample_bones(&rest, config.bone_variation, &mut root.fork(4));
+        let weights = keypoint_joint_weights(model);
+        for frame in &mut frames {
+            apply_bones(&mut frame.joint_transforms, &mut frame.joints, &mut frame.keypoints, &bones, &weights);
+        }
+    }
     let rig = sample_rig(&MotionVolume::of(&frames), &config.rig, &mut rig_rng);
     let capsules = BodyCapsules::new(&rest, height, config.detector.capsule_scale)
         .ok_or_else(|| BodyError::BadInput(format!("the model has {} joints, expected 24", rest.len())))?;

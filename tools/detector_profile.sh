@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Measures BlazePose's keypoint profiles (where the lite and the full landmark networks put each COCO
+# keypoint relative to our body model's; body::KeypointProfile) and writes them to assets/models/:
+# the open avatar is rendered headless by the virtual studio in eight motions from random rigs of
+# four cameras (never the studio's own dance, seed or ring), the detections are recorded with the
+# truth (`virtual_studio --detections`), and `cmanet profile` measures the offsets.
+#
+#   tools/detector_profile.sh [WORK_DIR]        # default runs/detector_profile; about 25 minutes
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=${1:-runs/detector_profile}
+cargo build --release --quiet --example virtual_studio --bin cmanet
+BIN=${CARGO_TARGET_DIR:-target}/release
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+mkdir -p "$WORK/lite" "$WORK/full"
+i=0
+for motion in walk squat reach kick pick_up wave lunge turn; do
+  i=$((i + 1))
+  for net in lite full; do
+    out="$WORK/$net/$motion.safetensors"
+    [ -f "$out" ] && continue
+    flag=(); [ "$net" = full ] && flag=(--full-landmarks)
+    "$BIN/examples/virtual_studio" --headless --frames 360 --motion "$motion" --seed $((100 + i)) \
+      --rig-seed $((200 + i)) --detections "$out" "${flag[@]}" > "$WORK/$net/$motion.log" 2>&1
+  done
+done
+"$BIN/cmanet" profile --input "$WORK/lite" --detector "BlazePose lite" --output assets/models/blazepose_lite_profile.safetensors
+"$BIN/cmanet" profile --input "$WORK/full" --detector "BlazePose full" --output assets/models/blazepose_full_profile.safetensors
