@@ -360,3 +360,53 @@ fn a_subject_outside_the_betas_is_learned_over_a_sequence() {
     assert!(body.bones[1].x > 0.008 && body.bones[2].x < -0.008, "hips {:?} {:?}", body.bones[1], body.bones[2]);
     assert!(body.bone_evidence >= 40.0);
 }
+
+#[test]
+fn a_detector_profile_is_explained_and_the_body_reported_as_its_own() {
+    use cmanet::body::KeypointProfile;
+    let mut profile = KeypointProfile { detector: "test".into(), ..KeypointProfile::none() };
+    // Hips 3 cm higher and 2 cm narrower, ankles 3 cm up the shin, as a detector might put them.
+    profile.offsets[11][0] = Vector3::new(-0.02, 0.03, 0.0);
+    profile.offsets[12][0] = Vector3::new(0.02, 0.03, 0.0);
+    profile.offsets[15][0] = Vector3::new(0.0, 0.03, 0.0);
+    profile.offsets[16][0] = Vector3::new(0.0, 0.03, 0.0);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profile.safetensors");
+    profile.write(&path).unwrap();
+    let read = KeypointProfile::read(&path).unwrap();
+    assert!(read.offsets.iter().flatten().zip(profile.offsets.iter().flatten()).all(|(a, b)| (a - b).norm() < 1e-6));
+    let mut with = refiner();
+    with.set_profile(&read);
+    let truth = cameras(4);
+    // The views see the body through the profile.
+    let observed = with.observed_keypoints(&self::truth());
+    let own = with.pose(&self::truth()).keypoints;
+    assert!((observed[11] - own[11]).norm() > 0.03);
+    let k = intrinsics();
+    let views: Vec<Option<ViewObservation>> = truth
+        .iter()
+        .map(|e| {
+            let e = e.unwrap();
+            let keypoints: Keypoints2d = std::array::from_fn(|j| {
+                let p = k.project(&e.to_camera(&observed[j])).unwrap();
+                [p.x as f32, p.y as f32, 0.9]
+            });
+            Some(ViewObservation { keypoints, intrinsics: k })
+        })
+        .collect();
+    let sizes: Vec<f64> = views.iter().map(|v| v.as_ref().and_then(encode_view).map_or(1.0, |e| e.1.size)).collect();
+    let frame = MultiViewFrame { views };
+    let refine = |r: &BodyRefiner| {
+        let mut body = perturbed();
+        let mut cams = nudged(&truth);
+        r.refine(&mut body, &mut cams, &frame, &sizes, None);
+        let got = r.pose(&body).keypoints;
+        got.iter().zip(&own).map(|(a, b)| (a - b).norm()).sum::<f64>() / got.len() as f64
+    };
+    let (error_with, error_without) = (refine(&with), refine(&refiner()));
+    eprintln!("keypoint error {error_with:.4} m with the profile, {error_without:.4} m without");
+    assert!(error_with < 0.7 * error_without, "{error_with:.4} vs {error_without:.4}");
+    // A file that is not a profile is refused with its name.
+    let err = KeypointProfile::read(&dir.path().join("missing.safetensors")).unwrap_err().to_string();
+    assert!(err.contains("missing.safetensors"), "{err}");
+}

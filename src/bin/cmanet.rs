@@ -134,10 +134,10 @@ enum Command {
         #[arg(long, value_enum, default_value = "small")]
         preset: Preset,
         /// Adam steps of stage 1 (IRV).
-        #[arg(long, default_value_t = 18000)]
+        #[arg(long, default_value_t = 24000)]
         stage1_steps: usize,
         /// Adam steps of stage 2 (IEV, IRV frozen).
-        #[arg(long, default_value_t = 10000)]
+        #[arg(long, default_value_t = 16000)]
         stage2_steps: usize,
         /// Frames per batch.
         #[arg(long, default_value_t = 32)]
@@ -691,13 +691,16 @@ fn profile(inputs: &[PathBuf], output: &Path, detector: &str, min_samples: usize
     profile.write(output)?;
     println!("{detector}: {} sequences, at least {} measurements per keypoint", sequences.len(), profile.samples);
     for (k, name) in cmanet::body::KEYPOINT_NAMES.iter().enumerate() {
-        let o = profile.offsets[k] * 1000.0;
+        let [a, b] = profile.offsets[k].map(|o| o * 1000.0);
+        let [ja, jb] = cmanet::body::PROFILE_CARRIERS[k];
         println!(
-            "  {name:<15} offset ({:+6.1}, {:+6.1}, {:+6.1}) mm in joint {:>2}'s frame, spread {:5.1} mm",
-            o.x,
-            o.y,
-            o.z,
-            cmanet::body::PROFILE_CARRIERS[k],
+            "  {name:<15} ({:+6.1}, {:+6.1}, {:+6.1}) mm in joint {ja:>2}'s frame + ({:+6.1}, {:+6.1}, {:+6.1}) mm in {jb:>2}'s, spread {:5.1} mm",
+            a.x,
+            a.y,
+            a.z,
+            b.x,
+            b.y,
+            b.z,
             profile.spread[k] * 1000.0
         );
     }

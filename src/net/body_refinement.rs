@@ -91,6 +91,16 @@ pub struct BodyRefinementSettings {
     /// The most frames of evidence the bone corrections count, so they can still follow a slow
     /// change. Default: 200.
     pub max_bone_evidence: f64,
+    /// Weight of the prior holding a camera where the learned rig puts it ([`super::rig`]), per
+    /// squared radian and per frame of evidence the rig has of that camera. Default: 5 (weak: the
+    /// rig's main work is restarting a view that flipped; stronger priors also pull good cameras
+    /// towards an average that carries the first frames' errors).
+    pub rig_rotation_weight: f64,
+    /// The same for the camera's position, per squared metre and frame of evidence. Default: 0 (a
+    /// camera's distance follows the body's estimated size, which changes as the shape is learned).
+    pub rig_translation_weight: f64,
+    /// The most frames of evidence a camera's place in the rig counts. Default: 100.
+    pub max_rig_evidence: f64,
 }
 
 impl Default for BodyRefinementSettings {
@@ -106,6 +116,9 @@ impl Default for BodyRefinementSettings {
             bone_prior_weight: 300.0,
             temporal_bone_weight: 300.0,
             max_bone_evidence: 200.0,
+            rig_rotation_weight: 5.0,
+            rig_translation_weight: 0.0,
+            max_rig_evidence: 100.0,
         }
     }
 }
@@ -207,15 +220,30 @@ pub struct BodyRefiner {
     /// Per keypoint, the adapted bones (indices into [`ADAPTED_BONES`]) whose correction moves it,
     /// with the keypoint's weight on the bone's subtree.
     moved_by_bone: Vec<Vec<(usize, f64)>>,
-    /// The detector's keypoint profile: per keypoint, its offset in its carrier joint's frame
-    /// ([`PROFILE_CARRIERS`]); zero for our own keypoints.
-    profile: [Vector3<f64>; NUM_KEYPOINTS],
+    /// The detector's keypoint profile: per keypoint, its offsets in its two carrier joints'
+    /// frames ([`PROFILE_CARRIERS`]); zero for our own keypoints.
+    profile: [[Vector3<f64>; 2]; NUM_KEYPOINTS],
+}
+
+/// Where a camera is expected to be (for instance where the learned rig puts it) and how firmly:
+/// the refinement adds `rotation_weight * |log(R R_target^T)|^2 + translation_weight * |t -
+/// t_target|^2` (radians, metres; in units of a squared residual).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CameraPrior {
+    /// The expected camera, body to camera.
+    pub target: Extrinsics,
+    /// Weight per squared radian.
+    pub rotation_weight: f64,
+    /// Weight per squared metre.
+    pub translation_weight: f64,
 }
 
 /// One view's observations, normalised through its intrinsics.
 struct ViewData {
     /// Index into the frame's views.
     view: usize,
+    /// Where the camera is expected to be, if anywhere.
+    prior: Option<CameraPrior>,
     /// Person size, normalised image units.
     size: f64,
     /// `(keypoint, observation, confidence)`.
@@ -291,7 +319,7 @@ impl BodyRefiner {
             active: Vec::new(),
             moved_by: vec![Vec::new(); NUM_KEYPOINTS],
             moved_by_bone: vec![Vec::new(); NUM_KEYPOINTS],
-            profile: [Vector3::zeros(); NUM_KEYPOINTS],
+            profile: [[Vector3::zeros(); 2]; NUM_KEYPOINTS],
         };
         // Which joints move which keypoints, measured in the T-pose of the mean body.
         let shaped = refiner.shape(&[0.0; NUM_BETAS]);
@@ -334,13 +362,13 @@ impl BodyRefiner {
         let rest = std::array::from_fn(|j| {
             self.rest[j] + self.rest_dirs[j].iter().zip(betas).map(|(d, b)| d * *b).sum::<Vector3<f64>>()
         });
-        // The keypoints as the detector sees them: the profile's offset is one more lever, on the
-        // carrier joint, with no weight on its position.
+        // The keypoints as the detector sees them: the profile's offsets are two more levers, on
+        // the carrier joints, with no weight on their positions.
         let levers = self
             .levers
             .iter()
             .zip(PROFILE_CARRIERS.iter().zip(&self.profile))
-            .map(|(row, (&carrier, offset))| {
+            .map(|(row, (carriers, offsets))| {
                 let mut levers: Vec<(usize, Vector3<f64>, f64)> = row
                     .iter()
                     .map(|l| {
@@ -348,8 +376,10 @@ impl BodyRefiner {
                         (l.joint, a, l.weight)
                     })
                     .collect();
-                if *offset != Vector3::zeros() {
-                    levers.push((carrier, *offset, 0.0));
+                for (&carrier, offset) in carriers.iter().zip(offsets) {
+                    if *offset != Vector3::zeros() {
+                        levers.push((carrier, *offset, 0.0));
+                    }
                 }
                 levers
             })
@@ -364,7 +394,7 @@ impl BodyRefiner {
     }
 
     /// The detector's keypoint profile the refinement explains the detections through.
-    pub fn profile(&self) -> &[Vector3<f64>; NUM_KEYPOINTS] {
+    pub fn profile(&self) -> &[[Vector3<f64>; 2]; NUM_KEYPOINTS] {
         &self.profile
     }
 
@@ -387,8 +417,10 @@ impl BodyRefiner {
     /// body's own keypoints, without the detector's profile).
     pub fn pose(&self, body: &RefinedBody) -> PosedKeypoints {
         let posed = self.pose_shaped(&self.shape(&body.betas), body);
-        let keypoints =
-            std::array::from_fn(|k| posed.keypoints[k] - posed.rotations[PROFILE_CARRIERS[k]] * self.profile[k]);
+        let keypoints = std::array::from_fn(|k| {
+            let [a, b] = PROFILE_CARRIERS[k];
+            posed.keypoints[k] - posed.rotations[a] * self.profile[k][0] - posed.rotations[b] * self.profile[k][1]
+        });
         PosedKeypoints { joints: posed.positions, keypoints }
     }
 
@@ -414,6 +446,20 @@ impl BodyRefiner {
         frame: &MultiViewFrame,
         sizes: &[f64],
         previous: Option<&RefinedBody>,
+    ) -> RefinementReport {
+        self.refine_with_priors(body, cameras, frame, sizes, previous, &[])
+    }
+
+    /// [`BodyRefiner::refine`] with every view's camera also pulled towards `camera_priors[i]`
+    /// (views beyond the slice, and `None`s, have no prior).
+    pub fn refine_with_priors(
+        &self,
+        body: &mut RefinedBody,
+        cameras: &mut [Option<Extrinsics>],
+        frame: &MultiViewFrame,
+        sizes: &[f64],
+        previous: Option<&RefinedBody>,
+        camera_priors: &[Option<CameraPrior>],
     ) -> RefinementReport {
         let mut report = RefinementReport::default();
         let finite_matrix = |m: &Matrix3<f64>| m.iter().all(|x| x.is_finite());
@@ -442,7 +488,14 @@ impl BodyRefiner {
                     })
                     .filter(|(_, o, _)| o.iter().all(|x| x.is_finite()))
                     .collect();
-                (points.len() >= 6).then_some(ViewData { view: i, size: *size, points })
+                let prior = camera_priors.get(i).copied().flatten().filter(|p| {
+                    let target = &p.target;
+                    finite_matrix(&target.rotation)
+                        && target.translation.iter().all(|x| x.is_finite())
+                        && p.rotation_weight.is_finite()
+                        && p.translation_weight.is_finite()
+                });
+                (points.len() >= 6).then_some(ViewData { view: i, prior, size: *size, points })
             })
             .collect();
         report.views = views.len();
@@ -544,6 +597,11 @@ impl BodyRefiner {
                 };
                 // Geman–McClure: tau^2 s / (1 + s), bounded by tau^2.
                 cost += confidence * tau2 * if s.is_finite() { s / (1.0 + s) } else { 1.0 };
+            }
+            if let Some(p) = &view.prior {
+                let turn = rotation_log(&(camera.rotation * p.target.rotation.transpose()));
+                cost += p.rotation_weight * turn.norm_squared()
+                    + p.translation_weight * (camera.translation - p.target.translation).norm_squared();
             }
         }
         cost + self.prior_cost(state, prior)
@@ -688,6 +746,22 @@ impl BodyRefiner {
                         let mut target = block.coupling.row_mut(c);
                         target += coupled.row(row);
                     }
+                }
+            }
+            // The camera's own prior: rotation residual log(R R_target^T), Jacobian I (left
+            // perturbation); translation residual t - t_target, Jacobian [-[t]x, I].
+            if let Some(p) = &view.prior
+                && self.settings.refine_cameras
+            {
+                let turn = rotation_log(&(camera.rotation * p.target.rotation.transpose()));
+                let mut j = SMatrix::<f64, 3, 6>::zeros();
+                j.fixed_view_mut::<3, 3>(0, 0).copy_from(&(-camera.translation.cross_matrix()));
+                j.fixed_view_mut::<3, 3>(0, 3).copy_from(&Matrix3::identity());
+                block.hessian += j.transpose() * j * p.translation_weight;
+                block.gradient += j.transpose() * (camera.translation - p.target.translation) * p.translation_weight;
+                for r in 0..3 {
+                    block.hessian[(r, r)] += p.rotation_weight;
+                    block.gradient[r] += p.rotation_weight * turn[r];
                 }
             }
             system.cameras.push(block);

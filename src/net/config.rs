@@ -46,7 +46,7 @@ impl Config {
             iev_layers: 2,
             iev_iterations: 2,
             bones: true,
-            feedback: true,
+            feedback: false,
         }
     }
 

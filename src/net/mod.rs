@@ -21,10 +21,12 @@ pub mod model;
 pub mod params;
 pub mod pipeline;
 pub mod projection;
+pub mod rig;
 pub mod screening;
 pub mod sequence;
 
 pub use config::Config;
 pub use input::{MultiViewFrame, ViewObservation, encode_batch};
-pub use model::{Cmanet, Estimate, Forward, NetError, Subject, WEIGHTS_FORMAT, shipped_weights_path};
+pub use model::{Cmanet, Estimate, Forward, Learned, NetError, Subject, WEIGHTS_FORMAT, shipped_weights_path};
 pub use pipeline::Pipeline;
+pub use rig::Rig;

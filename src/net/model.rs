@@ -6,7 +6,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use nalgebra::{Matrix3, Vector3};
 
-use super::body_refinement::{ADAPTED_BONES, BodyRefinementSettings, BodyRefiner, RefinedBody};
+use super::body_refinement::{ADAPTED_BONES, BodyRefinementSettings, BodyRefiner, CameraPrior, RefinedBody};
 use super::camera_refinement::{check_left_right, refine_cameras};
 use super::config::Config;
 use super::iev::Iev;
@@ -15,6 +15,7 @@ use super::irv::{Irv, IrvOutput};
 use super::params::{BODY_DIM, BONES_DIM, CAMERA_DIM, PARAM_DIM, decode_body, decode_cameras, expand_bones};
 use super::pipeline::Pipeline;
 use super::projection::{canonical_keypoints, project, to_camera};
+use super::rig::{RIG_TRUSTED_EVIDENCE, Rig};
 use super::screening::{Screened, first_view, screen};
 use crate::body::{BodyError, BodyModel, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS};
 use crate::data::Keypoints3d;
@@ -120,12 +121,21 @@ pub struct Estimate {
     /// Every view: whether its left and right labels were found swapped against the refined body
     /// and exchanged, the body then refined again ([`super::camera_refinement::check_left_right`]).
     pub swapped_views: Vec<bool>,
-    /// What the stream has learned about its subject so far, this frame included; `joints` and
-    /// `keypoints` include its bone corrections.
-    pub subject: Subject,
+    /// What the stream has learned so far, this frame included: its subject (`joints` and
+    /// `keypoints` include its bone corrections) and its rig.
+    pub learned: Learned,
     /// The body refinement's final robust cost (residual units, priors included; lower fits the
     /// keypoints better); `None` when the body was not refined.
     pub cost: Option<f32>,
+}
+
+/// What a stream learns over time: its subject's bones and its cameras' rig.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Learned {
+    /// The subject's bone corrections.
+    pub subject: Subject,
+    /// Where the cameras are relative to each other ([`super::rig`]).
+    pub rig: Rig,
 }
 
 /// What a stream learns about its subject over time: the corrections of the body model's bones
@@ -152,8 +162,8 @@ impl Estimate {
         RefinedBody {
             pose: self.body_pose.map(|r| axis_angle_to_matrix(&r.cast::<f64>())),
             betas: self.betas.map(|b| b as f64),
-            bones: self.subject.bones.map(|b| b.cast::<f64>()),
-            bone_evidence: f64::from(self.subject.evidence),
+            bones: self.learned.subject.bones.map(|b| b.cast::<f64>()),
+            bone_evidence: f64::from(self.learned.subject.evidence),
         }
     }
 }
@@ -280,22 +290,23 @@ impl Cmanet {
     /// Estimates one frame of a stream whose previous frame was estimated as `previous`: the body
     /// refinement is also pulled towards the previous body (by
     /// [`BodyRefinementSettings::temporal_weight`]), unless the pipeline says otherwise
-    /// ([`Pipeline::uses_previous_frame`]), and goes on learning the previous estimate's
-    /// [`Subject`].
+    /// ([`Pipeline::uses_previous_frame`]), and goes on learning what the previous estimate
+    /// [`Learned`] (its subject and its rig).
     pub fn estimate_after(&self, frame: &MultiViewFrame, previous: Option<&Estimate>) -> Result<Estimate, NetError> {
-        self.estimate_with(frame, previous, previous.map(|p| &p.subject))
+        self.estimate_with(frame, previous, previous.map(|p| &p.learned))
     }
 
-    /// [`Cmanet::estimate_after`] with the subject given apart from the previous frame: a stream
-    /// whose frames are too far apart for the previous body to be a prior still knows its subject.
+    /// [`Cmanet::estimate_after`] with what the stream learned given apart from the previous frame:
+    /// a stream whose frames are too far apart for the previous body to be a prior still knows its
+    /// subject and its rig. The rig's views are the frame's, in the same order.
     pub fn estimate_with(
         &self,
         frame: &MultiViewFrame,
         previous: Option<&Estimate>,
-        subject: Option<&Subject>,
+        learned: Option<&Learned>,
     ) -> Result<Estimate, NetError> {
         let frames = std::slice::from_ref(frame);
-        let mut out = crate::compute::single_threaded(|| self.estimate_batch_here(frames, previous, subject))?;
+        let mut out = crate::compute::single_threaded(|| self.estimate_batch_here(frames, previous, learned))?;
         out.pop().ok_or_else(|| NetError::Candle(candle_core::Error::Msg("empty batch".into())))
     }
 
@@ -310,11 +321,12 @@ impl Cmanet {
         &self,
         frames: &[MultiViewFrame],
         previous: Option<&Estimate>,
-        subject: Option<&Subject>,
+        learned: Option<&Learned>,
     ) -> Result<Vec<Estimate>, NetError> {
         let previous = previous.filter(|_| self.pipeline.uses_previous_frame()).map(Estimate::refined_body);
         // The subject's bones as far as the stream has learned them (none without corrections).
-        let subject = subject.copied().filter(|_| self.pipeline.corrects_bones()).unwrap_or_default();
+        let subject = learned.map(|l| l.subject).filter(|_| self.pipeline.corrects_bones()).unwrap_or_default();
+        let mut rig = learned.map(|l| l.rig.clone()).filter(|_| self.pipeline.uses_rig()).unwrap_or_default();
         let (bones, bone_evidence) = (subject.bones.map(|b| b.cast::<f64>()), f64::from(subject.evidence));
         if frames.is_empty() {
             return Ok(Vec::new());
@@ -347,9 +359,12 @@ impl Cmanet {
         let network_bones: Option<Vec<f32>> = fwd.bones.as_ref().map(|b| b.flatten_all()?.to_vec1()).transpose()?;
         let mut out = Vec::with_capacity(b);
         for (t, frame) in frames.iter().enumerate() {
-            // The subject's bones once the stream has learned some; before, the network's guess.
+            // The subject's bones as the stream learned them. The network's single-frame guess is
+            // the estimate only where nothing refines the body: as the refinement's start it can
+            // hold a view on the wrong side of the person (measured: on the stick development set
+            // it is worth 0.3 mm, on real detections it made the first frames flip).
             let bones = match &network_bones {
-                Some(guess) if bone_evidence == 0.0 && self.pipeline != Pipeline::WithoutBoneCorrections => {
+                Some(guess) if !self.pipeline.refines_body() => {
                     let mut out = [Vector3::zeros(); NUM_JOINTS];
                     for (i, &j) in ADAPTED_BONES.iter().enumerate() {
                         let at = t * BONES_DIM + 3 * i;
@@ -398,9 +413,31 @@ impl Cmanet {
             }
             let mut body = network;
             let prior = previous.as_ref();
+            // The rig learned so far: a view it disagrees with restarts where the rig puts it, and
+            // every camera it knows is held near its place.
+            let mut camera_priors: Vec<Option<CameraPrior>> = Vec::new();
+            if self.pipeline.uses_rig()
+                && let Some(placement) = rig.place(&cameras)
+            {
+                let settings = &refiner.settings;
+                camera_priors = (0..cameras.len())
+                    .map(|i| {
+                        let target = rig.camera_for(i, &placement)?;
+                        if cameras[i].is_some() && !placement.inliers[i] && rig.evidence[i] >= RIG_TRUSTED_EVIDENCE {
+                            cameras[i] = Some(target);
+                        }
+                        let evidence = f64::from(rig.evidence[i]).min(settings.max_rig_evidence);
+                        Some(CameraPrior {
+                            target,
+                            rotation_weight: settings.rig_rotation_weight * evidence,
+                            translation_weight: settings.rig_translation_weight * evidence,
+                        })
+                    })
+                    .collect();
+            }
             let mut cost = None;
             if self.pipeline.refines_body() {
-                let report = refiner.refine(&mut body, &mut cameras, frame, &sizes, prior);
+                let report = refiner.refine_with_priors(&mut body, &mut cameras, frame, &sizes, prior, &camera_priors);
                 cost = Some(report.cost_after as f32).filter(|c| c.is_finite() && report.views > 0);
                 if report.steps > 0 {
                     posed = refiner.pose(&body);
@@ -415,7 +452,8 @@ impl Cmanet {
                 let mut checked = frame.clone();
                 swapped_views = check_left_right(&current, &mut cameras, &mut checked, &sizes, &costs);
                 if swapped_views.contains(&true) && self.pipeline.refines_body() {
-                    let report = refiner.refine(&mut body, &mut cameras, &checked, &sizes, prior);
+                    let report =
+                        refiner.refine_with_priors(&mut body, &mut cameras, &checked, &sizes, prior, &camera_priors);
                     cost = Some(report.cost_after as f32).filter(|c| c.is_finite() && report.views > 0);
                     if report.steps > 0 {
                         posed = refiner.pose(&body);
@@ -423,6 +461,13 @@ impl Cmanet {
                 }
             }
             let kp = keypoints_of(&posed);
+            // What this frame teaches the rig.
+            if self.pipeline.uses_rig() {
+                let placement = if rig.is_empty() { None } else { rig.place(&cameras) };
+                if placement.is_some() || rig.is_empty() {
+                    rig.learn(&cameras, placement.as_ref(), refiner.settings.max_rig_evidence as f32);
+                }
+            }
             let keypoints_cam = cameras
                 .iter()
                 .map(|c| {
@@ -443,7 +488,13 @@ impl Cmanet {
                 keypoints_cam,
                 screened_view: fwd.screened.chosen[t],
                 swapped_views,
-                subject: Subject { bones: body.bones.map(|b| b.cast::<f32>()), evidence: body.bone_evidence as f32 },
+                learned: Learned {
+                    subject: Subject {
+                        bones: body.bones.map(|b| b.cast::<f32>()),
+                        evidence: body.bone_evidence as f32,
+                    },
+                    rig: rig.clone(),
+                },
                 cost,
             });
         }

@@ -34,11 +34,14 @@ pub enum Pipeline {
     /// Everything, but the body refinement keeps the body model's bones (no per-subject bone
     /// corrections, [`super::body_refinement::ADAPTED_BONES`]).
     WithoutBoneCorrections,
+    /// Everything, but a sequence's cameras are not held to the rig learned over the previous
+    /// frames ([`super::rig`]).
+    WithoutRig,
 }
 
 impl Pipeline {
     /// Every pipeline, the full one first.
-    pub const ALL: [Pipeline; 9] = [
+    pub const ALL: [Pipeline; 10] = [
         Pipeline::Full,
         Pipeline::IrvSingleView,
         Pipeline::WithoutScreening,
@@ -48,6 +51,7 @@ impl Pipeline {
         Pipeline::WithoutTemporalPrior,
         Pipeline::WithoutLeftRightCheck,
         Pipeline::WithoutBoneCorrections,
+        Pipeline::WithoutRig,
     ];
 
     /// Whether views are screened (otherwise the first present view is taken).
@@ -82,6 +86,11 @@ impl Pipeline {
         self.refines_body() && self != Pipeline::WithoutBoneCorrections
     }
 
+    /// Whether a sequence's cameras are held to its learned rig.
+    pub fn uses_rig(self) -> bool {
+        self.refines_body() && self != Pipeline::WithoutRig
+    }
+
     /// Whether the body refinement of a frame in a sequence is pulled towards the previous
     /// frame's body.
     pub fn uses_previous_frame(self) -> bool {
@@ -90,7 +99,7 @@ impl Pipeline {
 
     /// A short name (`full`, `irv-single-view`, `without-screening`, `without-iev`,
     /// `without-camera-refinement`, `without-body-refinement`, `without-temporal-prior`,
-    /// `without-left-right-check`, `without-bone-corrections`).
+    /// `without-left-right-check`, `without-bone-corrections`, `without-rig`).
     pub fn name(self) -> &'static str {
         match self {
             Pipeline::Full => "full",
@@ -102,6 +111,7 @@ impl Pipeline {
             Pipeline::WithoutTemporalPrior => "without-temporal-prior",
             Pipeline::WithoutLeftRightCheck => "without-left-right-check",
             Pipeline::WithoutBoneCorrections => "without-bone-corrections",
+            Pipeline::WithoutRig => "without-rig",
         }
     }
 

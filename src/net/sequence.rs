@@ -84,7 +84,7 @@ impl Cmanet {
                 extrinsics: last.clone(),
                 params: BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() },
                 seconds: start.elapsed().as_secs_f64(),
-                bones: Some(estimate.subject.bones),
+                bones: Some(estimate.learned.subject.bones),
             };
             let cost = estimate.cost.map_or(UNFITTED_COST, f64::from);
             for _ in 0..std::mem::take(&mut pending) {

@@ -23,7 +23,7 @@ use crate::data::labels::{flip_left_right, swapped_against_estimate};
 use crate::data::{Keypoints2d, Keypoints3d};
 use crate::detect::{LandmarkModel, PoseDetector, PoseTracker, RgbImage};
 use crate::geometry::{Extrinsics, Intrinsics};
-use crate::net::{Cmanet, Estimate, MultiViewFrame, NetError, Subject, ViewObservation};
+use crate::net::{Cmanet, Estimate, Learned, MultiViewFrame, NetError, ViewObservation};
 
 /// Which networks the plugin loads.
 #[derive(Clone, Debug, PartialEq)]
@@ -138,9 +138,9 @@ pub(crate) struct Inference {
     previous: Option<PreviousEstimate>,
 }
 
-/// Longest gap between two estimates, seconds, over which what the first learned of its subject
-/// (the bone corrections, [`crate::net::Subject`]) carries over to the second; a longer gap may be
-/// another person.
+/// Longest gap between two estimates, seconds, over which what the first learned (its subject's
+/// bone corrections and its cameras' rig, [`crate::net::Learned`]) carries over to the second; a
+/// longer gap may be another person, or moved cameras.
 const SUBJECT_SECONDS: f64 = 10.0;
 
 /// The last estimate, its capture time and the views it was made from (in its cameras' order).
@@ -237,16 +237,21 @@ pub(crate) fn run_inference(
                 // The previous estimate is a prior only while the stream is continuous; what it
                 // learned of the subject lasts longer.
                 let since = |p: &&PreviousEstimate| set.time - p.time;
-                let subject = state
-                    .previous
-                    .as_ref()
-                    .filter(|p| since(p) > 0.0 && since(p) < SUBJECT_SECONDS)
-                    .map(|p| p.estimate.subject);
+                // The rig is learned per view: it holds only while the views are the same ones.
+                let views: Vec<Entity> = set.views.iter().map(|v| v.entity).collect();
+                let learned =
+                    state.previous.as_ref().filter(|p| since(p) > 0.0 && since(p) < SUBJECT_SECONDS).map(|p| {
+                        let mut learned = p.estimate.learned.clone();
+                        if p.views != views {
+                            learned.rig = Default::default();
+                        }
+                        learned
+                    });
                 let previous =
                     state.previous.as_ref().filter(|p| since(p) > 0.0 && since(p) < TEMPORAL_PRIOR_SECONDS).cloned();
                 let repair = settings.repair_left_right;
                 state.running = Some(AsyncComputeTaskPool::get().spawn(async move {
-                    estimate_frame(&networks, trackers, set, previous.as_ref(), subject.as_ref(), min_views, repair)
+                    estimate_frame(&networks, trackers, set, previous.as_ref(), learned.as_ref(), min_views, repair)
                 }));
             }
             None => state.trackers = Some(trackers),
@@ -304,7 +309,7 @@ fn estimate_frame(
     mut trackers: HashMap<Entity, PoseTracker>,
     set: FrameSet,
     previous: Option<&PreviousEstimate>,
-    subject: Option<&Subject>,
+    learned: Option<&Learned>,
     min_views: usize,
     repair: bool,
 ) -> FrameOutcome {
@@ -363,7 +368,7 @@ fn estimate_frame(
     let seen = frame.views.iter().flatten().count();
     let started = Instant::now();
     let estimate =
-        (seen >= min_views).then(|| networks.network.estimate_with(&frame, previous.map(|p| &p.estimate), subject));
+        (seen >= min_views).then(|| networks.network.estimate_with(&frame, previous.map(|p| &p.estimate), learned));
     // Views whose labels CMANet itself exchanged (after the plugin's own repair, if any): the
     // status and the message show the labels the estimate used.
     if let Some(Ok(estimate)) = &estimate {

@@ -41,9 +41,9 @@ pub enum TrainError {
 /// The recipe.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainSettings {
-    /// Adam steps of stage 1. Default: 18000.
+    /// Adam steps of stage 1. Default: 24000.
     pub stage1_steps: usize,
-    /// Adam steps of stage 2. Default: 10000.
+    /// Adam steps of stage 2. Default: 16000.
     pub stage2_steps: usize,
     /// Frames per batch. Default: 32.
     pub batch_frames: usize,
@@ -70,8 +70,8 @@ pub struct TrainSettings {
 impl Default for TrainSettings {
     fn default() -> Self {
         Self {
-            stage1_steps: 18000,
-            stage2_steps: 10000,
+            stage1_steps: 24000,
+            stage2_steps: 16000,
             batch_frames: 32,
             learning_rate: 1e-3,
             view_dropout: 0.5,
