@@ -447,10 +447,19 @@ impl Cmanet {
             // without the swaps found.
             let mut swapped_views = vec![false; frame.views.len()];
             if self.pipeline.checks_left_right() {
+                // The check works on its own copy of the cameras (each aligned with the body alone):
+                // only a relabelled view takes its camera from it, the others keep theirs as the
+                // body refinement (and the rig) left them.
                 let current = observed(&body);
-                let costs = refine_cameras(&current, &mut cameras, frame, &sizes);
+                let mut probe = cameras.clone();
+                let costs = refine_cameras(&current, &mut probe, frame, &sizes);
                 let mut checked = frame.clone();
-                swapped_views = check_left_right(&current, &mut cameras, &mut checked, &sizes, &costs);
+                swapped_views = check_left_right(&current, &mut probe, &mut checked, &sizes, &costs);
+                for ((camera, probed), swapped) in cameras.iter_mut().zip(&probe).zip(&swapped_views) {
+                    if *swapped {
+                        *camera = *probed;
+                    }
+                }
                 if swapped_views.contains(&true) && self.pipeline.refines_body() {
                     let report =
                         refiner.refine_with_priors(&mut body, &mut cameras, &checked, &sizes, prior, &camera_priors);
