@@ -86,6 +86,58 @@ pub fn check_left_right(
     swapped
 }
 
+/// The views whose camera, aligned with the body alone (`probe`, with its costs `costs` from
+/// [`refine_cameras`]), fits clearly better than the camera they have (`cameras`: less than
+/// [`LEFT_RIGHT_MARGIN`] times its robust cost): a camera the joint refinement left in a poor
+/// place, which the alignment got out of.
+pub fn clearly_better(
+    keypoints: &Keypoints3d,
+    cameras: &[Option<Extrinsics>],
+    frame: &MultiViewFrame,
+    sizes: &[f64],
+    costs: &[Option<f64>],
+) -> Vec<bool> {
+    cameras
+        .iter()
+        .zip(&frame.views)
+        .zip(sizes)
+        .zip(costs)
+        .map(|(((camera, view), size), probed)| {
+            let (Some(camera), Some(view), Some(probed)) = (camera, view, probed) else { return false };
+            let scale = REFINEMENT_SCALES[REFINEMENT_SCALES.len() - 1];
+            view_cost(keypoints, camera, &view.keypoints, &view.intrinsics, *size, scale)
+                .is_some_and(|current| *probed < LEFT_RIGHT_MARGIN * current)
+        })
+        .collect()
+}
+
+/// A camera's mean robust cost against a view's keypoints at robust scale `scale` (no step).
+fn view_cost(
+    keypoints: &Keypoints3d,
+    camera: &Extrinsics,
+    observed: &Keypoints2d,
+    intrinsics: &Intrinsics,
+    size: f64,
+    scale: f64,
+) -> Option<f64> {
+    let used = correspondences(keypoints, observed, intrinsics);
+    (used.len() >= 6 && size.is_finite() && size > 0.0).then(|| refine_pose(*camera, &used, size, scale, 0).1)
+}
+
+/// The confident, finite keypoints of a view paired with the body's.
+fn correspondences(keypoints: &Keypoints3d, observed: &Keypoints2d, intrinsics: &Intrinsics) -> Vec<Correspondence> {
+    keypoints
+        .iter()
+        .zip(observed)
+        .filter(|(_, k)| k[2] >= MIN_CONFIDENCE && k.iter().all(|x| x.is_finite()))
+        .map(|(p, k)| {
+            let point = Vector3::new(p[0] as f64, p[1] as f64, p[2] as f64);
+            let observed = intrinsics.normalize(&Vector2::new(k[0] as f64, k[1] as f64));
+            (point, observed, k[2].min(1.0) as f64)
+        })
+        .collect()
+}
+
 /// The camera refined from `start` against a view's `observed` keypoints (maybe relabelled) in
 /// pixels of a camera with `intrinsics`, and its mean robust cost in the last pass; `None` with
 /// fewer than six usable keypoints.
@@ -96,16 +148,7 @@ fn refine_view(
     intrinsics: &Intrinsics,
     size: f64,
 ) -> Option<(Extrinsics, f64)> {
-    let used: Vec<Correspondence> = keypoints
-        .iter()
-        .zip(observed)
-        .filter(|(_, k)| k[2] >= MIN_CONFIDENCE && k.iter().all(|x| x.is_finite()))
-        .map(|(p, k)| {
-            let point = Vector3::new(p[0] as f64, p[1] as f64, p[2] as f64);
-            let observed = intrinsics.normalize(&Vector2::new(k[0] as f64, k[1] as f64));
-            (point, observed, k[2].min(1.0) as f64)
-        })
-        .collect();
+    let used = correspondences(keypoints, observed, intrinsics);
     if used.len() < 6 || !size.is_finite() || size <= 0.0 {
         return None;
     }

@@ -7,7 +7,7 @@ use candle_nn::VarBuilder;
 use nalgebra::{Matrix3, Vector3};
 
 use super::body_refinement::{ADAPTED_BONES, BodyRefinementSettings, BodyRefiner, CameraPrior, RefinedBody};
-use super::camera_refinement::{check_left_right, refine_cameras};
+use super::camera_refinement::{check_left_right, clearly_better, refine_cameras};
 use super::config::Config;
 use super::iev::Iev;
 use super::input::{EncodedBatch, MultiViewFrame, encode_batch};
@@ -448,15 +448,19 @@ impl Cmanet {
             let mut swapped_views = vec![false; frame.views.len()];
             if self.pipeline.checks_left_right() {
                 // The check works on its own copy of the cameras (each aligned with the body alone):
-                // only a relabelled view takes its camera from it, the others keep theirs as the
-                // body refinement (and the rig) left them.
+                // a relabelled view takes its camera from it, and so does a view whose aligned
+                // camera fits clearly better; the others keep theirs as the body refinement (and
+                // the rig) left them.
                 let current = observed(&body);
                 let mut probe = cameras.clone();
                 let costs = refine_cameras(&current, &mut probe, frame, &sizes);
+                let better = clearly_better(&current, &cameras, frame, &sizes, &costs);
                 let mut checked = frame.clone();
                 swapped_views = check_left_right(&current, &mut probe, &mut checked, &sizes, &costs);
-                for ((camera, probed), swapped) in cameras.iter_mut().zip(&probe).zip(&swapped_views) {
-                    if *swapped {
+                for (((camera, probed), swapped), better) in
+                    cameras.iter_mut().zip(&probe).zip(&swapped_views).zip(&better)
+                {
+                    if *swapped || *better {
                         *camera = *probed;
                     }
                 }
