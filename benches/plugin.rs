@@ -23,7 +23,7 @@ use criterion::Criterion;
 
 /// Every frame of the sample's four cameras, with their intrinsics.
 fn sample() -> Vec<(Vec<Arc<RgbImage>>, Intrinsics)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/pose2sim_demo");
+    let dir = cmanet::assets::pose2sim_sample();
     let cameras = read_calibration_toml(&dir.join("calibration.toml")).expect("the sample's calibration");
     cameras
         .iter()

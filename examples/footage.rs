@@ -11,8 +11,6 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::path::Path;
-
 use bevy::prelude::*;
 use clap::Parser;
 use cmanet::data::Mv2d;
@@ -83,7 +81,7 @@ struct PlaybackRate(f64);
 
 /// The time offsets stored with the sample's synchronised detections (none if unreadable).
 fn sample_time_offsets() -> Vec<i64> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/pose2sim_demo/detections_synced.safetensors");
+    let path = cmanet::assets::pose2sim_sample().join("detections_synced.safetensors");
     match Mv2d::read(&path) {
         Ok(data) => time_offsets(&data).unwrap_or_default(),
         Err(e) => {
@@ -106,7 +104,7 @@ fn setup(
     assets: Res<AssetServer>,
     mut exit: MessageWriter<AppExit>,
 ) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/pose2sim_demo");
+    let dir = cmanet::assets::pose2sim_sample();
     let cameras = match read_calibration_toml(&dir.join("calibration.toml")) {
         Ok(c) => c,
         Err(e) => {

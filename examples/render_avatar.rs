@@ -90,7 +90,7 @@ fn main() {
         DefaultPlugins
             .set(WindowPlugin { primary_window: None, exit_condition: ExitCondition::DontExit, ..default() })
             .set(RenderPlugin { synchronous_pipeline_compilation: true, ..default() })
-            .set(AssetPlugin { file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(), ..default() })
+            .set(AssetPlugin { file_path: cmanet::assets::dir().to_string_lossy().into_owned(), ..default() })
             .disable::<WinitPlugin>(),
     )
     .init_resource::<Ready>()

@@ -9,6 +9,7 @@
 //! imports Bevy.
 #![warn(missing_docs)]
 
+pub mod assets;
 pub mod body;
 pub mod compute;
 pub mod data;

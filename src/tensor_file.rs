@@ -1,7 +1,9 @@
 //! Reading named tensors from safetensors and npz files with errors that name the file and the key.
 //!
-//! Every file format of the crate (body models, `cmanet-mv2d`, `cmanet-mv3d`, weights) reads through
-//! here, so a bad file always gets the same kind of one-line message.
+//! Every file format of the crate (body models, `cmanet-mv2d`, `cmanet-mv3d`, weights, the converted
+//! detector networks, checkpoints) reads through here, so a bad file always gets the same kind of
+//! one-line message. Readers that hand the bytes on (to candle's `VarBuilder`, or the detector's
+//! own loader) read the header with [`safetensors_metadata`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -75,12 +77,19 @@ pub struct TensorFile {
     metadata: HashMap<String, String>,
 }
 
+/// The `__metadata__` of a safetensors file's `bytes` (empty when it has none), or what the parser
+/// said about a header it could not read.
+pub fn safetensors_metadata(bytes: &[u8]) -> Result<HashMap<String, String>, String> {
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
+    Ok(header.metadata().clone().unwrap_or_default())
+}
+
 impl TensorFile {
     /// Reads a safetensors file.
     pub fn read_safetensors(path: &Path) -> Result<Self, FileError> {
         let bytes = std::fs::read(path).map_err(|source| FileError::Io { path: path.into(), source })?;
         let container = |problem: String| FileError::Container { path: path.into(), container: "safetensors", problem };
-        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| container(e.to_string()))?;
+        let metadata = safetensors_metadata(&bytes).map_err(container)?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| container(e.to_string()))?;
         let mut tensors = HashMap::new();
         for (name, view) in st.tensors() {
@@ -91,7 +100,6 @@ impl TensorFile {
             })?;
             tensors.insert(name, RawTensor { dtype: view.dtype(), shape: view.shape().to_vec(), data });
         }
-        let metadata = header.metadata().clone().unwrap_or_default();
         Ok(Self { path: path.into(), tensors, metadata })
     }
 

@@ -313,7 +313,7 @@ fn bad_body_files_are_refused_naming_the_file_and_key() {
         assert!(err.to_string().contains(name), "{err}");
     }
     // Truncated copy of the real model.
-    let bytes = std::fs::read(cmanet::body::open_body_path()).unwrap();
+    let bytes = std::fs::read(cmanet::assets::body_model()).unwrap();
     let path = temp_path("truncated.safetensors");
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
     assert!(matches!(BodyModel::load(&path).unwrap_err(), BodyError::File(FileError::Container { .. })));

@@ -352,7 +352,8 @@ fn left_right_swaps_are_outvoted() {
     // The detector itself swaps cam02 (it sees the subject from behind) in about a quarter of the
     // frames, and no other camera.
     let mut resolved = data.clone();
-    let flips = resolve_left_right_calibrated(&mut resolved, &settings, 0.5).unwrap_or_default();
+    let flips = resolve_left_right_calibrated(&mut resolved, &settings, cmanet::data::labels::CALIBRATED_MARGIN)
+        .unwrap_or_default();
     eprintln!("mirrored frames per view: {flips:?}");
     assert!(flips[1] >= 10 && flips[0] + flips[2] + flips[3] <= 2, "{flips:?}");
     // Swap cam03 in frames 10..20 on purpose: all repaired, the rest untouched.
@@ -360,7 +361,8 @@ fn left_right_swaps_are_outvoted() {
     for f in 10..20 {
         swapped.keypoints2d[f][2] = flip_left_right(&swapped.keypoints2d[f][2]);
     }
-    let flips = resolve_left_right_calibrated(&mut swapped, &settings, 0.5).unwrap_or_default();
+    let flips = resolve_left_right_calibrated(&mut swapped, &settings, cmanet::data::labels::CALIBRATED_MARGIN)
+        .unwrap_or_default();
     assert_eq!(flips[2], 10, "{flips:?}");
     for f in 0..swapped.num_frames() {
         assert_eq!(swapped.keypoints2d[f][2], resolved.keypoints2d[f][2], "frame {f}");
@@ -369,13 +371,13 @@ fn left_right_swaps_are_outvoted() {
 
 #[test]
 fn left_right_swaps_from_motion_alone() {
-    use cmanet::data::labels::{resolve_left_right_calibrated, resolve_left_right_temporal};
+    use cmanet::data::labels::{repair_calibrated, repair_temporal};
     let data = cmanet::data::Mv2d::read(&root().join("assets/samples/pose2sim_demo/detections_synced.safetensors"))
         .unwrap_or_else(|e| panic!("{e}"));
     let mut calibrated = data.clone();
-    resolve_left_right_calibrated(&mut calibrated, &cmanet::geometry::TriangulationSettings::default(), 0.5);
+    repair_calibrated(&mut calibrated, &cmanet::geometry::TriangulationSettings::default());
     let mut temporal = data.without_ground_truth();
-    let flips = resolve_left_right_temporal(&mut temporal, 0.3, 0.5);
+    let flips = repair_temporal(&mut temporal);
     let agree = (0..temporal.num_frames())
         .flat_map(|f| (0..4).map(move |v| (f, v)))
         .filter(|&(f, v)| temporal.keypoints2d[f][v] == calibrated.keypoints2d[f][v])

@@ -262,7 +262,7 @@ fn a_model_that_fails_to_load_is_a_warning_and_the_app_keeps_running() {
 /// The shipped real sample's first frame from its four calibrated cameras: image file, intrinsics
 /// and the camera's place as a Bevy transform (+y up).
 fn pose2sim_views() -> Vec<(std::path::PathBuf, cmanet::geometry::Intrinsics, Transform)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/pose2sim_demo");
+    let dir = cmanet::assets::pose2sim_sample();
     let cameras = read_calibration_toml(&dir.join("calibration.toml")).unwrap();
     cameras
         .iter()
@@ -330,7 +330,7 @@ fn permuting_the_views_does_not_change_the_avatar() {
 #[test]
 fn image_sequences_play_at_their_frame_rate() {
     let views = pose2sim_views();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/pose2sim_demo/cam01");
+    let dir = cmanet::assets::pose2sim_sample().join("cam01");
     let frames = frame_files(&dir).unwrap();
     let mut sequence = ImageSequence::new(frames.clone(), 10.0, views[0].1);
     assert_eq!(sequence.frame_at(0.0), Some(0));
@@ -365,7 +365,7 @@ fn image_sequences_play_at_their_frame_rate() {
 fn two_frames_without_known_places(hold_rig: bool, first: usize, second: usize) -> (PoseEstimated, PoseEstimated) {
     let mut app = app_with(ModelFiles::default(), CmanetSettings { smoothing: false, hold_rig, ..default() });
     run_until(&mut app, "the model", |w| w.resource::<Seen>().loaded);
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/pose2sim_demo");
+    let dir = cmanet::assets::pose2sim_sample();
     let views: Vec<(Entity, Vec<std::path::PathBuf>, cmanet::geometry::Intrinsics)> = pose2sim_views()
         .into_iter()
         .enumerate()

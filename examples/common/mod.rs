@@ -71,7 +71,7 @@ impl Run {
 
 /// The example's app: `DefaultPlugins` with a window and the cmanet panel, or headless.
 pub fn app(args: ExampleArgs, title: &str) -> App {
-    let assets = AssetPlugin { file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(), ..default() };
+    let assets = AssetPlugin { file_path: cmanet::assets::dir().to_string_lossy().into_owned(), ..default() };
     let mut app = App::new();
     if args.headless {
         app.add_plugins((

@@ -3,11 +3,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use cmanet::body::{BodyModel, JOINT_NAMES, NUM_BETAS, open_body_path};
-use cmanet::data::labels::{RELABEL_MARGIN, RELABEL_MIN_CONFIDENCE, resolve_left_right_temporal};
+use cmanet::body::{BodyModel, JOINT_NAMES, NUM_BETAS};
+use cmanet::data::labels::repair_temporal;
 use cmanet::data::stick::{StickConfig, generate_stick};
 use cmanet::data::synth::{SynthConfig, generate_sequence};
 use cmanet::data::{Mv2d, Mv3d, sequence_files};
@@ -15,7 +14,7 @@ use cmanet::detect::LandmarkModel;
 use cmanet::eval::{PLAIN_DLT_MIN_CONFIDENCE, Report, dlt_sequence, triangulate_sequence};
 use cmanet::fit::{FitSettings, Fitter};
 use cmanet::geometry::TriangulationSettings;
-use cmanet::net::{Cmanet, Config, Pipeline, shipped_weights_path};
+use cmanet::net::{Cmanet, Config, Pipeline};
 use cmanet::train::pseudo::LabelSource;
 use cmanet::train::{PseudoLabels, TrainSettings, labelled_frames, train, training_files};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -101,7 +100,7 @@ struct EstimateArgs {
     pipeline: Pipeline,
     /// Keep the detector's left/right labels as they are. By default `fit` and `cmanet` first
     /// repair frames in which a view's left and right were swapped, from motion continuity
-    /// (`data::labels::resolve_left_right_temporal`); `triangulate` repairs them with the cameras.
+    /// (`data::labels::repair_temporal`); `triangulate` repairs them with the cameras.
     #[arg(long)]
     keep_left_right: bool,
     /// Print a JSON summary (files, frames, seconds) at the end.
@@ -271,15 +270,15 @@ enum Command {
 
 fn main() -> ExitCode {
     // Candle splits even 3x3 matrix products over a thread pool, which costs far more than it saves
-    // on the small tensors of fitting; the command parallelises over files instead. Set before any
-    // thread exists, and only when the user did not choose.
+    // on the small tensors of fitting; the command parallelises over files instead. The global
+    // pool is made one-thread before anything uses it, unless the user chose its size.
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        // SAFETY: no other thread runs yet.
-        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+        // Fails only if the global pool already exists, which nothing before this line makes.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(1).build_global();
     }
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::BodyInfo { model, json } => body_info(model.unwrap_or_else(open_body_path), json),
+        Command::BodyInfo { model, json } => body_info(model.unwrap_or_else(cmanet::assets::body_model), json),
         Command::Synth {
             generator: GeneratorArg::Stick,
             seed,
@@ -352,7 +351,7 @@ fn main() -> ExitCode {
             };
             let source = match labels {
                 LabelsArg::Fit => LabelSourceArg::Fit,
-                LabelsArg::Cmanet => LabelSourceArg::Cmanet(label_weights.unwrap_or_else(shipped_weights_path)),
+                LabelsArg::Cmanet => LabelSourceArg::Cmanet(label_weights.unwrap_or_else(cmanet::assets::weights)),
             };
             train_command(&data, &output, cache, &source, &config, &settings, resume, model)
         }
@@ -421,28 +420,10 @@ fn load_body(model: Option<&Path>) -> Result<BodyModel, AnyError> {
 
 /// Runs `work(i)` for `i in 0..n` on `jobs` threads; the first error wins.
 fn parallel(n: usize, jobs: usize, work: impl Fn(usize) -> Result<(), AnyError> + Sync) -> Result<(), AnyError> {
-    let next = AtomicUsize::new(0);
-    let results: Vec<Result<(), AnyError>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..jobs.clamp(1, n.max(1)))
-            .map(|_| {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        if i >= n {
-                            return Ok(());
-                        }
-                        work(i)?;
-                    }
-                })
-            })
-            .collect();
-        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err("a worker thread panicked".into()))).collect()
-    });
-    results.into_iter().collect()
-}
-
-fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    cmanet::compute::parallel_map((0..n).collect(), jobs, work)
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("a worker thread panicked".into())))
+        .collect()
 }
 
 fn synth(
@@ -458,7 +439,7 @@ fn synth(
     std::fs::create_dir_all(output).map_err(|e| format!("{}: {e}", output.display()))?;
     let bar = progress_bar(sequences, "synth");
     let started = std::time::Instant::now();
-    parallel(sequences, default_jobs(), |i| {
+    parallel(sequences, cmanet::compute::available_cores(), |i| {
         let data = generate_sequence(&body, config, seed, i)?;
         let data = if no_ground_truth { data.without_ground_truth() } else { data };
         data.write(&output.join(format!("seq_{i:04}.safetensors")))?;
@@ -485,7 +466,7 @@ fn synth_stick(
     std::fs::create_dir_all(output).map_err(|e| format!("{}: {e}", output.display()))?;
     let bar = progress_bar(sequences, "synth (stick)");
     let started = std::time::Instant::now();
-    parallel(sequences, default_jobs(), |i| {
+    parallel(sequences, cmanet::compute::available_cores(), |i| {
         let data = generate_stick(config, seed, i)?.data;
         let data = if no_ground_truth { data.without_ground_truth() } else { data };
         data.write(&output.join(format!("seq_{i:04}.safetensors")))?;
@@ -514,7 +495,7 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
     if method == Method::Cmanet && calibrated {
         return Err("cmanet estimates the cameras itself: drop --calibrated".into());
     }
-    let weights = weights.unwrap_or_else(shipped_weights_path);
+    let weights = weights.unwrap_or_else(cmanet::assets::weights);
     // Load once up front: a missing or bad weights file stops the run before any work.
     let network = match method {
         Method::Cmanet => {
@@ -534,7 +515,7 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
         // Without --calibrated nothing downstream can see the true cameras or any ground truth.
         let mut data = if calibrated { data } else { data.without_ground_truth() };
         if !keep_left_right && !matches!(method, Method::Triangulate | Method::Dlt) {
-            resolve_left_right_temporal(&mut data, RELABEL_MIN_CONFIDENCE, RELABEL_MARGIN);
+            repair_temporal(&mut data);
         }
         let detector = data.metadata.get("detector").and_then(|d| LandmarkModel::from_detector_name(d));
         if let Some(net) = &network
@@ -551,7 +532,7 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
     let total_frames: usize = inputs.iter().map(|(d, _)| d.num_frames()).sum();
     let bar = progress_bar(total_frames, &format!("{method:?}").to_lowercase());
     let body = load_body(model.as_deref())?;
-    let jobs = jobs.unwrap_or_else(default_jobs).max(1);
+    let jobs = jobs.unwrap_or_else(cmanet::compute::available_cores).max(1);
     let started = std::time::Instant::now();
     // One fitter per file: building one is cheap next to fitting a sequence.
     parallel(inputs.len(), jobs, |i| {
@@ -635,7 +616,7 @@ fn train_command(
         }
     };
     let labels: Vec<std::sync::Mutex<Option<PseudoLabels>>> = sequences.iter().map(|_| Default::default()).collect();
-    parallel(sequences.len(), default_jobs(), |i| {
+    parallel(sequences.len(), cmanet::compute::available_cores(), |i| {
         let label = match &labeller {
             None => {
                 let fitter = Fitter::new(body.clone(), &candle_core::Device::Cpu, FitSettings::default())?;
@@ -738,8 +719,7 @@ fn export(
         write(path, cmanet::export::write_bvh(&take, &model)?.as_bytes())?;
     }
     if let Some(path) = &gltf {
-        let avatar = avatar
-            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/avatar/open_body.glb"));
+        let avatar = avatar.unwrap_or_else(cmanet::assets::avatar);
         let bytes = std::fs::read(&avatar).map_err(|e| format!("{}: cannot read: {e}", avatar.display()))?;
         write(path, &cmanet::export::animated_glb(&take, &model, &bytes)?)?;
     }
@@ -886,7 +866,7 @@ fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
             WorldUpArg::Y => WorldUp::Y,
         },
         overlays: args.overlays.clone(),
-        jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        jobs: args.jobs.unwrap_or_else(|| cmanet::compute::available_cores()),
     };
     let detector = PoseDetector::load(model)?;
     let bar = progress_bar(total, "detect");

@@ -1,6 +1,6 @@
 //! Loading body models: our open model (`open_body.safetensors`) and official SMPL `.npz` files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nalgebra::{DMatrix, Vector3};
 
@@ -10,11 +10,6 @@ use super::skeleton::{
     JOINT_NAMES, LIMB_KEYPOINT_JOINTS, LIMB_KEYPOINTS, NUM_BETAS, NUM_JOINTS, NUM_KEYPOINTS, PARENTS,
 };
 use crate::tensor_file::{FileError, TensorFile};
-
-/// Path of the open body model shipped in `assets/body/`.
-pub fn open_body_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/body/open_body.safetensors")
-}
 
 /// The `format` value in the metadata of our body-model files.
 pub const BODY_FORMAT: &str = "cmanet-body";
@@ -26,7 +21,7 @@ const SMPL_FACE_VERTICES: [(usize, u32); 5] = [(0, 332), (2, 6260), (1, 2800), (
 impl BodyModel {
     /// Loads the open body model shipped with the crate.
     pub fn open_body() -> Result<Self> {
-        Self::load(&open_body_path())
+        Self::load(&crate::assets::body_model())
     }
 
     /// Loads a body model: `.npz` files as official SMPL, anything else as our safetensors layout.

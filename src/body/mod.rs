@@ -20,7 +20,7 @@ pub use batched::{BatchedBody, BodyTensors};
 pub use bones::ADAPTED_BONES;
 pub use error::BodyError;
 pub use kinematics::{JointTransform, PosedBody};
-pub use load::{BODY_FORMAT, open_body_path};
+pub use load::BODY_FORMAT;
 pub use model::{BodyModel, SparseRows};
 pub use params::BodyParams;
 pub use profile::{KeypointProfile, PROFILE_CARRIERS, PROFILE_FORMAT};

@@ -10,4 +10,4 @@
 pub mod matmul;
 mod threads;
 
-pub use threads::single_threaded;
+pub use threads::{available_cores, parallel_map, single_threaded};

@@ -27,3 +27,46 @@ pub fn single_threaded<R: Send>(f: impl FnOnce() -> R + Send) -> R {
         }
     })
 }
+
+/// Runs `work` on every item on up to `jobs` scoped threads (each takes the next item as it
+/// finishes one) and returns the results in the items' order; `None` for the items of a worker
+/// that panicked. With one job the items run on the calling thread.
+pub fn parallel_map<I: Send, T: Send>(items: Vec<I>, jobs: usize, work: impl Fn(I) -> T + Sync) -> Vec<Option<T>> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let n = items.len();
+    let items: Vec<Mutex<Option<I>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
+    let results: Vec<Mutex<Option<T>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let worker = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            if i >= n {
+                return;
+            }
+            let Some(item) = items[i].lock().ok().and_then(|mut slot| slot.take()) else { continue };
+            let result = work(item);
+            if let Ok(mut slot) = results[i].lock() {
+                *slot = Some(result);
+            }
+        }
+    };
+    let workers = jobs.clamp(1, n.max(1));
+    if workers == 1 {
+        worker();
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers).map(|_| scope.spawn(worker)).collect();
+            for handle in handles {
+                // A panicking worker leaves its item's result empty; the others go on.
+                let _ = handle.join();
+            }
+        });
+    }
+    results.into_iter().map(|slot| slot.into_inner().ok().flatten()).collect()
+}
+
+/// The number of cores this machine offers (1 when it cannot be told).
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

@@ -280,9 +280,8 @@ impl Network {
 
     /// Builds the network from the bytes of a converted model file; `path` only names it in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, DetectError> {
-        let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(path, e.to_string()))?;
+        let metadata = crate::tensor_file::safetensors_metadata(bytes).map_err(|e| bad(path, e))?;
         let st = SafeTensors::deserialize(bytes).map_err(|e| bad(path, e.to_string()))?;
-        let metadata = meta.metadata().clone().unwrap_or_default();
         if metadata.get("format").map(String::as_str) != Some(MODEL_FORMAT) {
             return Err(bad(path, format!("not a {MODEL_FORMAT} file")));
         }

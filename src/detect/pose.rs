@@ -58,7 +58,7 @@ impl LandmarkModel {
             Self::Lite => "blazepose_landmark_lite.safetensors",
             Self::Full => "blazepose_landmark_full.safetensors",
         };
-        models_dir().join(name)
+        crate::assets::models_dir().join(name)
     }
 
     /// Its short name: `lite` or `full`.
@@ -81,7 +81,7 @@ impl LandmarkModel {
 
     /// The shipped keypoint profile of this network (`tools/detector_profile.sh` measures it).
     pub fn profile_path(self) -> PathBuf {
-        models_dir().join(format!("blazepose_{}_profile.safetensors", self.name()))
+        crate::assets::models_dir().join(format!("blazepose_{}_profile.safetensors", self.name()))
     }
 
     /// Loads the shipped keypoint profile of this network.
@@ -90,13 +90,9 @@ impl LandmarkModel {
     }
 }
 
-fn models_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models")
-}
-
 /// The shipped converted pose detector file.
 pub fn detector_path() -> PathBuf {
-    models_dir().join("blazepose_detector.safetensors")
+    crate::assets::models_dir().join("blazepose_detector.safetensors")
 }
 
 /// A rotated square region of the image in pixels: the landmark network's view of the person.

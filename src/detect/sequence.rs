@@ -216,27 +216,13 @@ pub fn detect_views(
         f.truncate(frames);
     }
     // Views in parallel, `jobs` at a time.
-    let mut results: Vec<Option<Result<ViewResult, DetectError>>> = (0..views.len()).map(|_| None).collect();
-    let jobs = settings.jobs.max(1);
-    for chunk in (0..views.len()).collect::<Vec<_>>().chunks(jobs) {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = chunk
-                .iter()
-                .map(|&v| {
-                    let files = &files[v];
-                    let overlays = settings.overlays.as_deref();
-                    (v, scope.spawn(move || run_view(detector, v, files, overlays, progress)))
-                })
-                .collect();
-            for (v, h) in handles {
-                results[v] =
-                    Some(h.join().unwrap_or_else(|_| Err(DetectError::Internal("a view thread panicked".into()))));
-            }
-        });
-    }
+    let overlays = settings.overlays.as_deref();
+    let results = crate::compute::parallel_map(files.iter().enumerate().collect(), settings.jobs, |(v, files)| {
+        run_view(detector, v, files, overlays, progress)
+    });
     let mut per_view = Vec::new();
     for r in results {
-        per_view.push(r.unwrap_or_else(|| Err(DetectError::Internal("view not run".into())))?);
+        per_view.push(r.unwrap_or_else(|| Err(DetectError::Internal("a view thread panicked".into())))?);
     }
     let image_size: Vec<[f32; 2]> = per_view.iter().map(|r| [r.size[0] as f32, r.size[1] as f32]).collect();
     let mut metadata = BTreeMap::new();

@@ -7,14 +7,9 @@ use std::time::Instant;
 use nalgebra::Vector3;
 
 use crate::body::{BodyParams, NUM_KEYPOINTS};
-use crate::data::labels::resolve_left_right_calibrated;
+use crate::data::labels::repair_calibrated;
 use crate::data::{DataError, Keypoints3d, Mv2d, Mv3d, Mv3dFrame};
 use crate::geometry::{Camera, TriangulationSettings, triangulate_keypoints, triangulate_keypoints_plain};
-
-/// A view's keypoints are mirrored (left and right exchanged) before triangulation when the
-/// mirrored labelling's reprojection error, against the point triangulated from the other views, is
-/// below this fraction of the recorded labelling's.
-pub const LEFT_RIGHT_MARGIN: f64 = 0.5;
 
 /// The confidence below which the plain DLT baseline drops a keypoint ([`dlt_sequence`]).
 pub const PLAIN_DLT_MIN_CONFIDENCE: f64 = 0.3;
@@ -23,12 +18,12 @@ pub const PLAIN_DLT_MIN_CONFIDENCE: f64 = 0.3;
 /// see keeps its position from the previous frame (or, in the first frames, the mean of the
 /// keypoints that were triangulated); how often that happened is written to the metadata
 /// (`untriangulated`). Views whose left and right are swapped in a frame are relabelled first
-/// ([`resolve_left_right_calibrated`]).
+/// ([`repair_calibrated`]).
 pub fn triangulate_sequence(data: &Mv2d, settings: &TriangulationSettings) -> Result<Mv3d, DataError> {
     data.validate()?;
     // A view whose detector swapped the person's left and right is outvoted by the others.
     let mut resolved = data.clone();
-    resolve_left_right_calibrated(&mut resolved, settings, LEFT_RIGHT_MARGIN);
+    repair_calibrated(&mut resolved, settings);
     let projections = projections(&resolved)?;
     Ok(sequence_from(&resolved, "triangulate", |views| {
         triangulate_keypoints(&projections, views, settings).map(|p| p.map(|p| p.point))

@@ -14,7 +14,7 @@ use nalgebra::{Rotation3, Vector2, Vector3};
 
 use super::input::MultiViewFrame;
 use crate::data::format::MIN_CONFIDENCE;
-use crate::data::labels::flip_left_right;
+use crate::data::labels::{flip_left_right, refit_is_better};
 use crate::data::{Keypoints2d, Keypoints3d};
 use crate::geometry::{Correspondence, Extrinsics, Intrinsics, refine_pose};
 
@@ -23,15 +23,6 @@ pub const REFINEMENT_SCALES: [f64; 2] = [0.1, 0.05];
 
 /// Levenberg–Marquardt steps per pass at most (the network's camera is a close start).
 pub const REFINEMENT_STEPS: usize = 6;
-
-/// A view's labels are taken to be swapped when, exchanged and seen from the turned camera, they
-/// cost less than this fraction of the view as detected. Chosen while the check still ran before
-/// the body refinement (against the network's body): at 0.5, the 2D repairs' margin, it missed
-/// most of the real sample's swaps from behind; at 0.9 it swapped correct views of the synthetic
-/// validation set (mean camera error 6.2 -> 7.6°). At 0.7 after the body refinement the
-/// validation set is unchanged and the real sample's back view is put on the wrong side a quarter
-/// as often (plugin-docs: model card, real footage).
-pub const LEFT_RIGHT_MARGIN: f64 = 0.7;
 
 /// Refines the present `cameras` of `frame` (body to camera) against the canonical `keypoints`;
 /// `sizes` are the views' person sizes (normalised image units). A view with fewer than six usable
@@ -57,7 +48,7 @@ pub fn refine_cameras(
 /// Finds the views of `frame` whose left and right labels are swapped: a view's keypoints with
 /// left and right exchanged, its camera turned half a turn about the body's vertical axis and
 /// refined like [`refine_cameras`], fit the canonical `keypoints` with less than
-/// [`LEFT_RIGHT_MARGIN`] times the robust cost of the view as detected (`costs`, from
+/// [`crate::data::labels::REFIT_MARGIN`] times the robust cost of the view as detected (`costs`, from
 /// [`refine_cameras`]). Such views get their keypoints exchanged in `frame` and the turned camera
 /// in `cameras`; returns which views were.
 pub fn check_left_right(
@@ -76,7 +67,7 @@ pub fn check_left_right(
         // The canonical centre lies on the vertical axis, so the turned camera keeps looking at it.
         let turned = Extrinsics::new(current.rotation * half_turn, current.translation);
         if let Some((pose, mirrored_cost)) = refine_view(keypoints, &turned, &mirrored, &view.intrinsics, *size)
-            && mirrored_cost < LEFT_RIGHT_MARGIN * cost
+            && refit_is_better(mirrored_cost, cost)
         {
             view.keypoints = mirrored;
             *camera = Some(pose);
@@ -88,7 +79,7 @@ pub fn check_left_right(
 
 /// The views whose camera, aligned with the body alone (`probe`, with its costs `costs` from
 /// [`refine_cameras`]), fits clearly better than the camera they have (`cameras`: less than
-/// [`LEFT_RIGHT_MARGIN`] times its robust cost): a camera the joint refinement left in a poor
+/// [`crate::data::labels::REFIT_MARGIN`] times its robust cost): a camera the joint refinement left in a poor
 /// place, which the alignment got out of.
 pub fn clearly_better(
     keypoints: &Keypoints3d,
@@ -106,7 +97,7 @@ pub fn clearly_better(
             let (Some(camera), Some(view), Some(probed)) = (camera, view, probed) else { return false };
             let scale = REFINEMENT_SCALES[REFINEMENT_SCALES.len() - 1];
             view_cost(keypoints, camera, &view.keypoints, &view.intrinsics, *size, scale)
-                .is_some_and(|current| *probed < LEFT_RIGHT_MARGIN * current)
+                .is_some_and(|current| refit_is_better(*probed, current))
         })
         .collect()
 }

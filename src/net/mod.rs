@@ -27,6 +27,6 @@ pub mod sequence;
 
 pub use config::Config;
 pub use input::{MultiViewFrame, ViewObservation, encode_batch};
-pub use model::{Cmanet, Estimate, Forward, Learned, NetError, Subject, WEIGHTS_FORMAT, shipped_weights_path};
+pub use model::{Cmanet, Estimate, Forward, Learned, NetError, Subject, WEIGHTS_FORMAT};
 pub use pipeline::Pipeline;
 pub use rig::Rig;

@@ -24,11 +24,6 @@ use crate::geometry::{Extrinsics, axis_angle_to_matrix, matrix_to_axis_angle};
 /// The `format` metadata value of a weights file.
 pub const WEIGHTS_FORMAT: &str = "cmanet-weights";
 
-/// Where the shipped weights are: `assets/models/cmanet.safetensors` in the crate.
-pub fn shipped_weights_path() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/cmanet.safetensors")
-}
-
 /// What can go wrong loading or running the network.
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
@@ -202,7 +197,7 @@ impl Cmanet {
     /// The weights this crate ships (`assets/models/cmanet.safetensors`, trained by `cmanet train`;
     /// the model card in plugin-docs says how).
     pub fn shipped(device: &Device) -> Result<Self, NetError> {
-        Self::load(&shipped_weights_path(), device)
+        Self::load(&crate::assets::weights(), device)
     }
 
     /// Loads weights written by training (`format = cmanet-weights`, the config as JSON in the
@@ -210,8 +205,7 @@ impl Cmanet {
     pub fn load(path: &Path, device: &Device) -> Result<Self, NetError> {
         let bad = |problem: String| NetError::Weights { path: path.into(), problem };
         let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
-        let meta = header.metadata().clone().unwrap_or_default();
+        let meta = crate::tensor_file::safetensors_metadata(&bytes).map_err(bad)?;
         if meta.get("format").map(String::as_str) != Some(WEIGHTS_FORMAT) {
             return Err(bad(format!("not a {WEIGHTS_FORMAT} file (metadata `format`)")));
         }

@@ -13,7 +13,7 @@ pub fn headless_app() -> App {
     let mut app = App::new();
     app.add_plugins((
         MinimalPlugins,
-        AssetPlugin { file_path: concat!(env!("CARGO_MANIFEST_DIR"), "/assets").into(), ..default() },
+        AssetPlugin { file_path: crate::assets::dir().to_string_lossy().into_owned(), ..default() },
         TransformPlugin,
         WorldSerializationPlugin,
         MeshPlugin,

@@ -19,7 +19,8 @@ use super::messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, Vie
 use super::placement::{ObservedView, PlacedView, body_in_world, body_translation_from_rays, params_in_world};
 use super::settings::CmanetSettings;
 use crate::body::{BodyModel, BodyParams};
-use crate::data::labels::{flip_left_right, swapped_against_estimate};
+use crate::compute::{available_cores, parallel_map};
+use crate::data::labels::{labelled, swapped_against_estimate};
 use crate::data::{Keypoints2d, Keypoints3d};
 use crate::detect::{LandmarkModel, PoseDetector, PoseTracker, RgbImage};
 use crate::geometry::{Extrinsics, Intrinsics};
@@ -36,7 +37,7 @@ pub struct ModelFiles {
 
 impl Default for ModelFiles {
     fn default() -> Self {
-        Self { weights: crate::net::shipped_weights_path(), landmark: LandmarkModel::Lite }
+        Self { weights: crate::assets::weights(), landmark: LandmarkModel::Lite }
     }
 }
 
@@ -315,42 +316,28 @@ fn estimate_frame(
 ) -> FrameOutcome {
     let started = Instant::now();
     // Views are independent: detect them on as many threads as the machine has cores.
-    let mut jobs: Vec<(&ViewInput, PoseTracker)> =
+    let jobs: Vec<(&ViewInput, PoseTracker)> =
         set.views.iter().map(|v| (v, trackers.remove(&v.entity).unwrap_or_default())).collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len()).max(1);
-    let chunk = jobs.len().div_ceil(threads).max(1);
-    let mut views: Vec<ViewOutcome> = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
-            .chunks_mut(chunk)
-            .map(|part| {
-                let detector = &networks.detector;
-                let n = part.len();
-                let handle = scope.spawn(move || {
-                    part.iter_mut().map(|(view, tracker)| detect_view(detector, tracker, view)).collect::<Vec<_>>()
-                });
-                (handle, n)
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|(handle, n)| {
-                handle.join().unwrap_or_else(|_| {
-                    (0..n)
-                        .map(|_| ViewOutcome {
-                            keypoints2d: None,
-                            mirrored: false,
-                            image_size: [0, 0],
-                            intrinsics: None,
-                            error: Some("the detector failed on this image".into()),
-                            preview: None,
-                        })
-                        .collect()
-                })
-            })
-            .collect()
+    let detected = parallel_map(jobs, available_cores(), |(view, mut tracker)| {
+        let outcome = detect_view(&networks.detector, &mut tracker, view);
+        (outcome, tracker)
     });
-    for (view, tracker) in jobs {
-        trackers.insert(view.entity, tracker);
+    let mut views: Vec<ViewOutcome> = Vec::with_capacity(detected.len());
+    for (input, detected) in set.views.iter().zip(detected) {
+        match detected {
+            Some((outcome, tracker)) => {
+                trackers.insert(input.entity, tracker);
+                views.push(outcome);
+            }
+            None => views.push(ViewOutcome {
+                keypoints2d: None,
+                mirrored: false,
+                image_size: [0, 0],
+                intrinsics: None,
+                error: Some("the detector failed on this image".into()),
+                preview: None,
+            }),
+        }
     }
     let detection = started.elapsed();
     if repair && let Some(previous) = previous {
@@ -360,7 +347,9 @@ fn estimate_frame(
         views: views
             .iter()
             .map(|v| match (v.keypoints2d, v.intrinsics) {
-                (Some(keypoints), Some(intrinsics)) => Some(ViewObservation { keypoints, intrinsics }),
+                (Some(keypoints), Some(intrinsics)) => {
+                    Some(ViewObservation { keypoints: labelled(&keypoints, v.mirrored), intrinsics })
+                }
                 _ => None,
             })
             .collect(),
@@ -370,24 +359,26 @@ fn estimate_frame(
     let estimate =
         (seen >= min_views).then(|| networks.network.estimate_with(&frame, previous.map(|p| &p.estimate), learned));
     // Views whose labels CMANet itself exchanged (after the plugin's own repair, if any): the
-    // status and the message show the labels the estimate used.
+    // status and the message show the labels the estimate used, each view relabelled once.
     if let Some(Ok(estimate)) = &estimate {
-        for (view, _) in views.iter_mut().zip(&estimate.swapped_views).filter(|(_, swapped)| **swapped) {
-            if let Some(keypoints) = view.keypoints2d.as_mut() {
-                *keypoints = flip_left_right(keypoints);
-            }
-            view.mirrored = !view.mirrored;
+        for (view, swapped) in views.iter_mut().zip(&estimate.swapped_views) {
+            view.mirrored ^= *swapped;
+        }
+    }
+    for view in &mut views {
+        if let Some(keypoints) = view.keypoints2d.as_mut() {
+            *keypoints = labelled(keypoints, view.mirrored);
         }
     }
     FrameOutcome { set, trackers, views, estimate, detection, network: started.elapsed() }
 }
 
-/// Mirrors the keypoints of every view whose detector swapped the person's left and right,
-/// judged against the previous estimate seen from that view (views it did not place are left
-/// as they are).
+/// Marks every view whose detector swapped the person's left and right as mirrored, judged
+/// against the previous estimate seen from that view (views it did not place are left as they
+/// are); the keypoints are relabelled where they are used.
 fn repair_left_right(set: &FrameSet, views: &mut [ViewOutcome], previous: &PreviousEstimate) {
     for (input, view) in set.views.iter().zip(views.iter_mut()) {
-        let (Some(keypoints), Some(intrinsics)) = (view.keypoints2d.as_mut(), view.intrinsics.as_ref()) else {
+        let (Some(keypoints), Some(intrinsics)) = (view.keypoints2d.as_ref(), view.intrinsics.as_ref()) else {
             continue;
         };
         let Some(Some(seen)) =
@@ -395,10 +386,7 @@ fn repair_left_right(set: &FrameSet, views: &mut [ViewOutcome], previous: &Previ
         else {
             continue;
         };
-        if swapped_against_estimate(keypoints, intrinsics, seen) == Some(true) {
-            *keypoints = flip_left_right(keypoints);
-            view.mirrored = true;
-        }
+        view.mirrored = swapped_against_estimate(keypoints, intrinsics, seen) == Some(true);
     }
 }
 

@@ -43,7 +43,7 @@ impl TakeRecorder {
         std::fs::create_dir_all(folder).map_err(io(folder))?;
         let paths = ["safetensors", "bvh", "glb"].map(|ext| folder.join(format!("{name}.{ext}")));
         let model = BodyModel::open_body()?;
-        let avatar_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/avatar/open_body.glb");
+        let avatar_path = crate::assets::avatar();
         let avatar = std::fs::read(&avatar_path).map_err(io(&avatar_path))?;
         let bvh = write_bvh(&take, &model)?;
         let glb = animated_glb(&take, &model, &avatar)?;

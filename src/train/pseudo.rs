@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::data::TrainingSequence;
-use crate::data::labels::{RELABEL_MARGIN, RELABEL_MIN_CONFIDENCE, resolve_left_right_temporal};
+use crate::data::labels::repair_temporal;
 use crate::data::{DataError, Mv3d};
 use crate::fit::{FitError, Fitter};
 use crate::net::Cmanet;
@@ -97,7 +97,7 @@ impl PseudoLabels {
             LabelSource::Fit(fitter) => fitter.fit_sequence_with_objective(&sequence.to_mv2d(), false, &mut |_| {})?,
             LabelSource::Cmanet { network, .. } => {
                 let mut input = sequence.to_mv2d();
-                resolve_left_right_temporal(&mut input, RELABEL_MIN_CONFIDENCE, RELABEL_MARGIN);
+                repair_temporal(&mut input);
                 let estimate = network
                     .estimate_sequence(&input, &mut |_| {})
                     .map_err(|e| FitError::BadInput(format!("{}: {e}", sequence.path.display())))?;

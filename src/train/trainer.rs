@@ -169,8 +169,7 @@ fn load_matching(varmap: &VarMap, path: &Path) -> Result<(), TrainError> {
 /// Where training resumes: (stage, step) of the checkpoint in `out_dir`, if any.
 fn checkpoint_position(path: &Path) -> Option<(u8, usize)> {
     let bytes = std::fs::read(path).ok()?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).ok()?;
-    let meta = header.metadata().clone()?;
+    let meta = crate::tensor_file::safetensors_metadata(&bytes).ok()?;
     Some((meta.get("stage")?.parse().ok()?, meta.get("step")?.parse().ok()?))
 }
 
