@@ -14,12 +14,14 @@ pub mod body;
 pub mod compute;
 pub mod data;
 pub mod detect;
+pub mod estimate;
 pub mod eval;
 pub mod export;
 pub mod filter;
 pub mod fit;
 pub mod geometry;
 pub mod net;
+pub mod placement;
 #[cfg(feature = "bevy")]
 pub mod plugin;
 pub mod tensor_file;

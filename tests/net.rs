@@ -357,3 +357,50 @@ fn a_view_from_behind_with_left_and_right_swapped_is_relabelled() {
     assert!(worst(&checked) < 20.0, "{}", worst(&checked));
     assert!(worst(&unchecked) > 90.0, "without the check the view from behind is put in front");
 }
+
+/// `cmanet::estimate` with `place_in_world`: the uncalibrated estimate, placed by the input's known
+/// cameras, lands on the truth in the world (the canonical frame sits at the origin), every other
+/// metric is the canonical estimate's, and the settings a method cannot honour are refused.
+#[test]
+fn an_estimate_placed_by_known_cameras_lands_on_the_truth_in_the_world() {
+    use cmanet::data::synth::{SynthConfig, generate_sequence};
+    use cmanet::estimate::{EstimateSettings, Estimator, Method};
+    let model = BodyModel::open_body().unwrap();
+    let data = generate_sequence(&model, &SynthConfig { frames: 12, ..Default::default() }, 11, 0).unwrap();
+    let truth = data.joints3d.clone().unwrap();
+    let error = |estimate: &cmanet::data::Mv3d| {
+        let distances: Vec<f32> = estimate
+            .frames
+            .iter()
+            .zip(&truth)
+            .flat_map(|(frame, t)| {
+                frame.joints3d.iter().zip(t).map(|(a, b)| (Vector3::from(*a) - Vector3::from(*b)).norm())
+            })
+            .collect();
+        distances.iter().sum::<f32>() / distances.len() as f32
+    };
+    let canonical = Estimator::new(EstimateSettings::default()).unwrap().estimate(&data, &mut |_| {}).unwrap();
+    let placed = Estimator::new(EstimateSettings { place_in_world: true, ..Default::default() })
+        .unwrap()
+        .estimate(&data, &mut |_| {})
+        .unwrap();
+    assert_eq!(placed.metadata.get("world").map(String::as_str), Some("known cameras"));
+    let (canonical_error, placed_error) = (error(&canonical), error(&placed));
+    assert!(placed_error < 0.06, "placed keypoints {placed_error} m from the truth");
+    assert!(canonical_error > 0.3, "the canonical frame is not the world ({canonical_error} m)");
+    for (a, b) in canonical.frames.iter().zip(&placed.frames) {
+        assert_eq!(a.params.body_pose, b.params.body_pose);
+        assert_eq!(a.joints3d_cam, b.joints3d_cam);
+    }
+    let without_cameras = data.clone().without_ground_truth();
+    let refused = Estimator::new(EstimateSettings { place_in_world: true, ..Default::default() })
+        .unwrap()
+        .estimate(&without_cameras, &mut |_| {});
+    assert!(refused.is_err_and(|e| e.to_string().contains("cameras")));
+    for method in [Method::Fit, Method::Triangulate] {
+        let settings = EstimateSettings { method, place_in_world: true, calibrated: true, ..Default::default() };
+        assert!(Estimator::new(settings).is_err(), "{method:?} cannot place");
+    }
+    assert!(Estimator::new(EstimateSettings { method: Method::Dlt, ..Default::default() }).is_err());
+    assert!(Estimator::new(EstimateSettings { calibrated: true, ..Default::default() }).is_err());
+}

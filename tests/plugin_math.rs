@@ -7,9 +7,8 @@ use bevy::prelude::*;
 use cmanet::body::{BodyModel, BodyParams, NUM_BETAS, NUM_JOINTS, PARENTS};
 use cmanet::data::Keypoints2d;
 use cmanet::geometry::{Extrinsics, Intrinsics, axis_angle_to_matrix};
-use cmanet::plugin::{
-    BoneRest, CmanetAvatar, ObservedView, PlacedView, body_in_world, body_translation_from_rays, bone_transforms,
-};
+use cmanet::placement::{ObservedView, PlacedView, body_in_world, body_translation_from_rays};
+use cmanet::plugin::{BoneRest, CmanetAvatar, bone_transforms};
 use nalgebra::{Matrix3, Vector3};
 
 fn camera_ring(n: usize) -> Vec<Extrinsics> {

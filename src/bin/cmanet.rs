@@ -6,14 +6,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use cmanet::body::{BodyModel, JOINT_NAMES, NUM_BETAS};
-use cmanet::data::labels::repair_temporal;
 use cmanet::data::stick::{StickConfig, generate_stick};
 use cmanet::data::synth::{SynthConfig, generate_sequence};
-use cmanet::data::{Mv2d, Mv3d, sequence_files};
+use cmanet::data::{Mv2d, sequence_files};
 use cmanet::detect::LandmarkModel;
-use cmanet::eval::{PLAIN_DLT_MIN_CONFIDENCE, Report, dlt_sequence, triangulate_sequence};
+use cmanet::estimate::{EstimateSettings, Estimator, Method};
+use cmanet::eval::Report;
 use cmanet::fit::{FitSettings, Fitter};
-use cmanet::geometry::TriangulationSettings;
 use cmanet::net::{Cmanet, Config, Pipeline};
 use cmanet::train::pseudo::LabelSource;
 use cmanet::train::{PseudoLabels, TrainSettings, labelled_frames, train, training_files};
@@ -29,9 +28,9 @@ struct Cli {
     command: Command,
 }
 
-/// Estimation methods.
+/// Estimation methods (`cmanet::estimate::Method`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Method {
+enum MethodArg {
     /// Multi-view SMPLify: unknown extrinsics (only K) unless `--calibrated`.
     Fit,
     /// Robust weighted DLT from the true cameras (needs `--calibrated`).
@@ -41,6 +40,17 @@ enum Method {
     Dlt,
     /// CMANet (unknown cameras); weights from `--weights`.
     Cmanet,
+}
+
+impl MethodArg {
+    fn method(self) -> Method {
+        match self {
+            MethodArg::Fit => Method::Fit,
+            MethodArg::Triangulate => Method::Triangulate,
+            MethodArg::Dlt => Method::Dlt,
+            MethodArg::Cmanet => Method::Cmanet,
+        }
+    }
 }
 
 /// Synthetic data generators (`cmanet synth --generator`).
@@ -81,10 +91,14 @@ struct EstimateArgs {
     output: PathBuf,
     /// The method.
     #[arg(long, value_enum, default_value = "cmanet")]
-    method: Method,
+    method: MethodArg,
     /// Use the true cameras from the input (without it, no method reads the extrinsics).
     #[arg(long)]
     calibrated: bool,
+    /// CMANet: write the estimate placed in the world of the input's cameras (they are used for
+    /// placing only; the estimate is the uncalibrated one). Without it: the canonical frame.
+    #[arg(long)]
+    place: bool,
     /// Body model (default: the shipped open body).
     #[arg(long)]
     model: Option<PathBuf>,
@@ -484,88 +498,49 @@ fn synth_stick(
 }
 
 fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
-    let EstimateArgs { input, output, method, calibrated, model, jobs, weights, pipeline, keep_left_right, json } =
-        args;
+    let EstimateArgs {
+        input,
+        output,
+        method,
+        calibrated,
+        place,
+        model,
+        jobs,
+        weights,
+        pipeline,
+        keep_left_right,
+        json,
+    } = args;
     let (input, output) = (input.as_path(), output.as_path());
-    if matches!(method, Method::Triangulate | Method::Dlt) && !calibrated {
-        return Err(
-            format!("{} needs the true cameras: pass --calibrated", format!("{method:?}").to_lowercase()).into()
-        );
-    }
-    if method == Method::Cmanet && calibrated {
-        return Err("cmanet estimates the cameras itself: drop --calibrated".into());
-    }
-    let weights = weights.unwrap_or_else(cmanet::assets::weights);
-    // Load once up front: a missing or bad weights file stops the run before any work.
-    let network = match method {
-        Method::Cmanet => {
-            let mut net = Cmanet::load(&weights, &candle_core::Device::Cpu)?;
-            net.pipeline = pipeline;
-            Some(net)
-        }
-        _ => None,
+    let method = method.method();
+    let settings = EstimateSettings {
+        method,
+        calibrated,
+        place_in_world: place,
+        keep_left_right,
+        pipeline,
+        weights: weights.unwrap_or_else(cmanet::assets::weights),
+        body_model: model,
     };
-    // BlazePose's detections are explained through its keypoint profile; one network per profile.
-    let mut networks: Vec<(Option<LandmarkModel>, Cmanet)> = Vec::new();
+    // Load once up front: a missing or bad weights file stops the run before any work.
+    let estimator = Estimator::new(settings)?;
     let pairs = file_pairs(input, output)?;
     // Read everything first: a bad file stops the run before any work is done.
     let mut inputs = Vec::with_capacity(pairs.len());
     for (src, dst) in &pairs {
-        let data = Mv2d::read(src)?;
-        // Without --calibrated nothing downstream can see the true cameras or any ground truth.
-        let mut data = if calibrated { data } else { data.without_ground_truth() };
-        if !keep_left_right && !matches!(method, Method::Triangulate | Method::Dlt) {
-            repair_temporal(&mut data);
-        }
-        let detector = data.metadata.get("detector").and_then(|d| LandmarkModel::from_detector_name(d));
-        if let Some(net) = &network
-            && !networks.iter().any(|(d, _)| *d == detector)
-        {
-            let mut net = net.clone();
-            if let Some(landmarks) = detector {
-                net.set_profile(&landmarks.profile()?);
-            }
-            networks.push((detector, net));
-        }
-        inputs.push((data, dst.clone()));
+        inputs.push((Mv2d::read(src)?, dst.clone()));
     }
     let total_frames: usize = inputs.iter().map(|(d, _)| d.num_frames()).sum();
-    let bar = progress_bar(total_frames, &format!("{method:?}").to_lowercase());
-    let body = load_body(model.as_deref())?;
+    let bar = progress_bar(total_frames, method.name());
     let jobs = jobs.unwrap_or_else(cmanet::compute::available_cores).max(1);
     let started = std::time::Instant::now();
-    // One fitter per file: building one is cheap next to fitting a sequence.
     parallel(inputs.len(), jobs, |i| {
         let (data, dst) = &inputs[i];
-        let result: Mv3d = match method {
-            Method::Fit => {
-                let fitter = Fitter::new(body.clone(), &candle_core::Device::Cpu, FitSettings::default())?;
-                let mut done = 0;
-                fitter.fit_sequence(data, calibrated, &mut |n| {
-                    bar.inc((n - done) as u64);
-                    done = n;
-                })?
-            }
-            Method::Triangulate => {
-                let r = triangulate_sequence(data, &TriangulationSettings::default())?;
-                bar.inc(data.num_frames() as u64);
-                r
-            }
-            Method::Dlt => {
-                let r = dlt_sequence(data, PLAIN_DLT_MIN_CONFIDENCE)?;
-                bar.inc(data.num_frames() as u64);
-                r
-            }
-            Method::Cmanet => {
-                let detector = data.metadata.get("detector").and_then(|d| LandmarkModel::from_detector_name(d));
-                let net = networks.iter().find(|(d, _)| *d == detector).map(|(_, n)| n).ok_or("no network")?;
-                let mut done = 0;
-                net.estimate_sequence(data, &mut |n| {
-                    bar.inc((n - done) as u64);
-                    done = n;
-                })?
-            }
-        };
+        let mut done = 0;
+        let result = estimator.estimate(data, &mut |n| {
+            bar.inc(n.saturating_sub(done) as u64);
+            done = n;
+        })?;
         result.write(dst)?;
         Ok(())
     })?;
@@ -573,7 +548,7 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
     let seconds = started.elapsed().as_secs_f64();
     if json {
         let report = serde_json::json!({"files": inputs.len(), "frames": total_frames, "seconds": seconds,
-            "method": format!("{method:?}").to_lowercase(), "calibrated": calibrated});
+            "method": method.name(), "calibrated": calibrated});
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(

@@ -23,7 +23,7 @@ pub const NUM_KEYPOINTS: usize = 17;
 
 /// One view's observation of a point.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ViewObservation {
+pub struct PointObservation {
     /// The view's projection matrix, world to pixels (`K [R | t]`).
     pub projection: Matrix3x4<f64>,
     /// The observed pixel (x right, y down).
@@ -145,7 +145,7 @@ impl View {
         View { p: *p, pixel, weight: confidence, sign, normal, threshold }
     }
 
-    fn from_observation(o: &ViewObservation, min_confidence: f64, threshold: f64) -> Self {
+    fn from_observation(o: &PointObservation, min_confidence: f64, threshold: f64) -> Self {
         Self::new(&o.projection, projection_sign(&o.projection), o.pixel, o.confidence, min_confidence, threshold)
     }
 
@@ -284,7 +284,7 @@ fn solve_spd3(a: &Matrix3<f64>, b: &Vector3<f64>, min_pivot: f64) -> Option<Vect
 /// Rows are weighted by the confidence (see the module docs for which observations are usable).
 /// `None` with fewer than two usable views, for a degenerate configuration, or when the point lands
 /// behind any of the views used.
-pub fn triangulate_weighted(obs: &[ViewObservation]) -> Option<Vector3<f64>> {
+pub fn triangulate_weighted(obs: &[PointObservation]) -> Option<Vector3<f64>> {
     let views: Vec<View> =
         obs.iter().take(MAX_VIEWS).map(|o| View::from_observation(o, 0.0, 0.0)).filter(View::usable).collect();
     let point = dlt(views.iter())?;
@@ -305,7 +305,7 @@ pub fn triangulate_weighted(obs: &[ViewObservation]) -> Option<Vector3<f64>> {
 ///
 /// `None` with fewer than two usable views, when no two views agree on a point in front of them, or
 /// when the two-view point lies behind a camera.
-pub fn triangulate_robust(obs: &[ViewObservation], settings: &TriangulationSettings) -> Option<TriangulatedPoint> {
+pub fn triangulate_robust(obs: &[PointObservation], settings: &TriangulationSettings) -> Option<TriangulatedPoint> {
     let views: Vec<View> = obs
         .iter()
         .take(MAX_VIEWS)
@@ -380,11 +380,11 @@ pub fn triangulate_keypoints_plain(
         return [None; NUM_KEYPOINTS];
     }
     std::array::from_fn(|j| {
-        let observations: Vec<ViewObservation> = projections
+        let observations: Vec<PointObservation> = projections
             .iter()
             .zip(keypoints)
             .filter(|(_, view)| f64::from(view[j][2]) >= min_confidence)
-            .map(|(p, view)| ViewObservation {
+            .map(|(p, view)| PointObservation {
                 projection: *p,
                 pixel: Vector2::new(f64::from(view[j][0]), f64::from(view[j][1])),
                 confidence: f64::from(view[j][2]),
@@ -628,11 +628,11 @@ mod tests {
         Vector3::new(0.5 * rng.signed(), 1.0 + 0.8 * rng.signed(), 0.5 * rng.signed())
     }
 
-    fn observe(cams: &[Camera], p: &Vector3<f64>, rng: &mut Rng, noise_px: f64) -> Vec<ViewObservation> {
+    fn observe(cams: &[Camera], p: &Vector3<f64>, rng: &mut Rng, noise_px: f64) -> Vec<PointObservation> {
         cams.iter()
             .map(|c| {
                 let pixel = c.project(p).unwrap() + Vector2::new(rng.normal(), rng.normal()) * noise_px;
-                ViewObservation { projection: c.projection_matrix(), pixel, confidence: 0.6 + 0.4 * rng.uniform() }
+                PointObservation { projection: c.projection_matrix(), pixel, confidence: 0.6 + 0.4 * rng.uniform() }
             })
             .collect()
     }
@@ -738,7 +738,7 @@ mod tests {
         let h = projection * p.push(1.0);
         assert!(h.z < 0.0);
         let behind =
-            [obs[0], ViewObservation { projection, pixel: Vector2::new(h.x / h.z, h.y / h.z), confidence: 0.8 }];
+            [obs[0], PointObservation { projection, pixel: Vector2::new(h.x / h.z, h.y / h.z), confidence: 0.8 }];
         assert!(triangulate_weighted(&behind).is_none());
         assert!(triangulate_robust(&behind, &settings).is_none());
         // A projection scaled by a negative number is the same camera.

@@ -358,6 +358,11 @@ impl BodyRefiner {
         &self.active
     }
 
+    /// The rest position of `joint` for the body shaped by `betas` (canonical frame, metres).
+    pub fn rest_joint(&self, joint: usize, betas: &[f32; NUM_BETAS]) -> Vector3<f64> {
+        self.rest[joint] + self.rest_dirs[joint].iter().zip(betas).map(|(d, b)| d * *b as f64).sum::<Vector3<f64>>()
+    }
+
     fn shape(&self, betas: &[f64; NUM_BETAS]) -> Shaped {
         let rest = std::array::from_fn(|j| {
             self.rest[j] + self.rest_dirs[j].iter().zip(betas).map(|(d, b)| d * *b).sum::<Vector3<f64>>()

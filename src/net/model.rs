@@ -42,6 +42,9 @@ pub enum NetError {
         /// The frame's index in the batch.
         frame: usize,
     },
+    /// The input does not fit the request (e.g. known cameras for another number of views).
+    #[error("{0}")]
+    Input(String),
     /// The body model failed.
     #[error(transparent)]
     Body(#[from] BodyError),

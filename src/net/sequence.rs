@@ -1,5 +1,6 @@
-//! Running CMANet over a whole `cmanet-mv2d` sequence and writing the `cmanet-mv3d` result (in the
-//! canonical frame: the body's root frame of every frame).
+//! Running CMANet over a whole `cmanet-mv2d` sequence and writing the `cmanet-mv3d` result: in the
+//! canonical frame (the body's root frame of every frame), or placed in the world of cameras whose
+//! places are known ([`crate::placement`]).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -9,8 +10,10 @@ use nalgebra::Vector3;
 use super::input::MultiViewFrame;
 use super::model::{Cmanet, NetError};
 use crate::body::BodyParams;
+use crate::data::labels::labelled;
 use crate::data::{Mv2d, Mv3d, Mv3dFrame};
 use crate::geometry::Extrinsics;
+use crate::placement::{KnownView, WorldPose, mean_confidence, place_body};
 
 /// The metadata key under which [`Cmanet::estimate_sequence`] records every frame's body refinement
 /// cost (comma-separated; [`UNFITTED_COST`] for frames repeated or not refined).
@@ -28,6 +31,37 @@ impl Cmanet {
     /// order, each with the last estimated one as the body refinement's temporal prior
     /// ([`Cmanet::estimate_after`]).
     pub fn estimate_sequence(&self, data: &Mv2d, progress: &mut dyn FnMut(usize)) -> Result<Mv3d, NetError> {
+        self.run_sequence(data, None, progress)
+    }
+
+    /// [`Cmanet::estimate_sequence`], every frame then placed in the world of the cameras
+    /// `world_to_camera` (one per view, world to camera, e.g. a calibration): the body's rotation
+    /// and position from the views ([`crate::placement::place_body`]), the joints, the SMPL
+    /// parameters (`global_orient`, `transl`) and every view's estimated camera in that world
+    /// (metadata `world = known cameras`). The known places are used for nothing else: the
+    /// estimate is the uncalibrated one.
+    pub fn estimate_sequence_in_world(
+        &self,
+        data: &Mv2d,
+        world_to_camera: &[Extrinsics],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Mv3d, NetError> {
+        if world_to_camera.len() != data.num_views() {
+            return Err(NetError::Input(format!(
+                "{} known cameras for {} views",
+                world_to_camera.len(),
+                data.num_views()
+            )));
+        }
+        self.run_sequence(data, Some(world_to_camera), progress)
+    }
+
+    fn run_sequence(
+        &self,
+        data: &Mv2d,
+        world: Option<&[Extrinsics]>,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Mv3d, NetError> {
         let fallback =
             Extrinsics::look_at(&Vector3::new(0.0, 1.0, 4.0), &Vector3::new(0.0, 1.0, 0.0), &Vector3::y(), 0.0);
         let mut last: Vec<Extrinsics> = vec![fallback; data.num_views()];
@@ -78,11 +112,16 @@ impl Cmanet {
                     })
                 })
                 .collect();
+            let canonical = BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() };
+            let (joints3d, extrinsics, params) = match world {
+                None => (estimate.keypoints, last.clone(), canonical),
+                Some(world) => self.in_world(&estimate, &frame, &last, world),
+            };
             let current = Mv3dFrame {
                 joints3d_cam,
-                joints3d: estimate.keypoints,
-                extrinsics: last.clone(),
-                params: BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() },
+                joints3d,
+                extrinsics,
+                params,
                 seconds: start.elapsed().as_secs_f64(),
                 bones: Some(estimate.learned.subject.bones),
             };
@@ -101,10 +140,48 @@ impl Cmanet {
         let costs: Vec<String> = costs.iter().map(|c| format!("{c:.6e}")).collect();
         let metadata = BTreeMap::from([
             ("method".to_string(), "cmanet".to_string()),
-            ("world".to_string(), "canonical".to_string()),
+            ("world".to_string(), if world.is_some() { "known cameras" } else { "canonical" }.to_string()),
             ("frames_repeated".to_string(), repeated.to_string()),
             (REFINEMENT_COST_KEY.to_string(), costs.join(",")),
         ]);
         Ok(Mv3d { fps: data.fps, frames, metadata })
+    }
+    /// One frame's keypoints, cameras (world to camera; `last` for views without an estimate this
+    /// frame) and SMPL parameters in the world of the known cameras `world`; the canonical ones
+    /// when the views cannot place the body.
+    fn in_world(
+        &self,
+        estimate: &super::model::Estimate,
+        frame: &MultiViewFrame,
+        last: &[Extrinsics],
+        world: &[Extrinsics],
+    ) -> (crate::data::Keypoints3d, Vec<Extrinsics>, BodyParams) {
+        let known: Vec<KnownView> = world
+            .iter()
+            .zip(&frame.views)
+            .zip(&estimate.swapped_views)
+            .map(|((camera, view), swapped)| KnownView {
+                world_to_camera: Some(*camera),
+                weight: view.as_ref().map_or(0.0, |v| mean_confidence(&v.keypoints) as f64),
+                intrinsics: view.as_ref().map(|v| v.intrinsics),
+                keypoints: view.as_ref().map(|v| labelled(&v.keypoints, *swapped)),
+            })
+            .collect();
+        let canonical = BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() };
+        let Some(body_to_world) = place_body(&estimate.cameras, &estimate.keypoints, &known) else {
+            return (estimate.keypoints, last.to_vec(), canonical);
+        };
+        let pelvis_rest = self.refiner.rest_joint(0, &estimate.betas).cast::<f32>();
+        let placed = WorldPose::new(
+            body_to_world,
+            estimate.body_pose,
+            estimate.betas,
+            &estimate.joints,
+            &estimate.keypoints,
+            last.iter().map(|c| Some(*c)).collect::<Vec<_>>().as_slice(),
+            &pelvis_rest,
+        );
+        let cameras = placed.cameras.iter().zip(last).map(|(c, l)| c.unwrap_or(*l)).collect();
+        (placed.keypoints, cameras, placed.params)
     }
 }

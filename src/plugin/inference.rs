@@ -16,15 +16,15 @@ use nalgebra::{Matrix3, Vector3};
 
 use super::capture::{CaptureView, CapturedFrame, CapturedPixels, camera_extrinsics};
 use super::messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate, warn};
-use super::placement::{ObservedView, PlacedView, body_in_world, body_translation_from_rays, params_in_world};
 use super::settings::CmanetSettings;
-use crate::body::{BodyModel, BodyParams};
+use crate::body::BodyModel;
 use crate::compute::{available_cores, parallel_map};
+use crate::data::Keypoints2d;
 use crate::data::labels::{labelled, swapped_against_estimate};
-use crate::data::{Keypoints2d, Keypoints3d};
 use crate::detect::{LandmarkModel, PoseDetector, PoseTracker, RgbImage};
 use crate::geometry::{Extrinsics, Intrinsics};
 use crate::net::{Cmanet, Estimate, Learned, MultiViewFrame, NetError, ViewObservation};
+use crate::placement::{KnownView, WorldPose, place_body};
 
 /// Which networks the plugin loads.
 #[derive(Clone, Debug, PartialEq)]
@@ -446,7 +446,7 @@ fn preview(image: &RgbImage) -> ViewPreview {
 }
 
 fn mean_confidence(keypoints: &Option<Keypoints2d>) -> f32 {
-    keypoints.map_or(0.0, |k| k.iter().map(|p| if p[2].is_finite() { p[2] } else { 0.0 }).sum::<f32>() / k.len() as f32)
+    keypoints.as_ref().map_or(0.0, crate::placement::mean_confidence)
 }
 
 /// Hands a finished frame to the app: view statuses, warnings, and the [`PoseEstimated`] message.
@@ -503,47 +503,38 @@ fn publish(
         .iter()
         .map(|input| input.world_to_camera.or_else(|| state.held.get(&input.entity).copied()))
         .collect();
-    let placed: Vec<PlacedView> = known
-        .iter()
-        .zip(&estimate.cameras)
-        .zip(&confidences)
-        .filter_map(|((known, camera), confidence)| {
-            Some(PlacedView { body_to_camera: (*camera)?, world_to_camera: (*known)?, weight: *confidence as f64 })
-        })
-        .collect();
-    let mut body_to_world =
-        body_in_world(&placed).unwrap_or_else(|| Extrinsics::new(Matrix3::identity(), Vector3::zeros()));
-    // Where the cameras are known, the body's position comes from their viewing rays.
-    let observed: Vec<ObservedView> = known
+    let placement: Vec<KnownView> = known
         .iter()
         .zip(&views)
-        .filter_map(|(known, view)| {
-            Some(ObservedView {
-                world_to_camera: (*known)?,
-                intrinsics: view.intrinsics?,
-                keypoints: view.keypoints2d?,
-            })
+        .zip(&confidences)
+        .map(|((known, view), confidence)| KnownView {
+            world_to_camera: *known,
+            weight: *confidence as f64,
+            intrinsics: view.intrinsics,
+            keypoints: view.keypoints2d,
         })
         .collect();
-    if let Some(t) = body_translation_from_rays(&body_to_world.rotation, &estimate.keypoints, &observed) {
-        body_to_world.translation = t;
-    }
-    let canonical = BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() };
+    let body_to_world = place_body(&estimate.cameras, &estimate.keypoints, &placement)
+        .unwrap_or_else(|| Extrinsics::new(Matrix3::identity(), Vector3::zeros()));
     let pelvis_rest = body.rest_joints(&estimate.betas)[0];
-    let params = params_in_world(&canonical, &body_to_world, &pelvis_rest);
-    let to_world =
-        |p: &Vector3<f32>| (body_to_world.rotation * p.cast::<f64>() + body_to_world.translation).cast::<f32>();
-    let joints = estimate.joints.map(|j| to_world(&j));
-    let keypoints: Keypoints3d = estimate.keypoints.map(|k| {
-        let p = to_world(&Vector3::from(k));
-        [p.x, p.y, p.z]
-    });
-    let world_to_body = body_to_world.inverse();
+    let world = WorldPose::new(
+        body_to_world,
+        estimate.body_pose,
+        estimate.betas,
+        &estimate.joints,
+        &estimate.keypoints,
+        &estimate.cameras,
+        &pelvis_rest,
+    );
     let mut view_estimates = Vec::with_capacity(views.len());
-    for (((input, view), camera), (known, confidence)) in
-        set.views.iter().zip(&views).zip(&estimate.cameras).zip(known.into_iter().zip(confidences))
+    for ((((input, view), camera), camera_in_world), (known, confidence)) in set
+        .views
+        .iter()
+        .zip(&views)
+        .zip(&estimate.cameras)
+        .zip(world.cameras.iter().copied())
+        .zip(known.into_iter().zip(confidences))
     {
-        let camera_in_world = camera.map(|c| c.compose(&world_to_body));
         let mut known_camera = known;
         // Holding starts now for a view without a known place: it keeps this estimate's place.
         if settings.hold_rig
@@ -567,10 +558,10 @@ fn publish(
     writer.write(PoseEstimated {
         frame: set.frame,
         time: set.time,
-        params,
-        joints,
+        params: world.params,
+        joints: world.joints,
         keypoints_canonical: estimate.keypoints,
-        keypoints,
+        keypoints: world.keypoints,
         views: view_estimates,
         timing: PoseTiming { detection, network, latency: set.instant.elapsed() },
     });

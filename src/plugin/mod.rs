@@ -22,7 +22,6 @@ pub mod inference;
 pub mod messages;
 #[cfg(feature = "egui")]
 pub mod panel;
-pub mod placement;
 pub mod recording;
 pub mod retarget;
 pub mod rig;
@@ -42,7 +41,6 @@ pub use inference::{CmanetBodyModel, ModelFiles, PREVIEW_WIDTH, ViewPreview, Vie
 pub use messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate};
 #[cfg(feature = "egui")]
 pub use panel::{CmanetPanelPlugin, PanelState};
-pub use placement::{ObservedView, PlacedView, body_in_world, body_translation_from_rays, params_in_world};
 pub use recording::TakeRecorder;
 pub use retarget::{AvatarBones, BoneMap, BoneRest, CmanetAvatar, bone_transforms};
 pub use rig::{AvatarRig, axis_angle_to_quat};

@@ -2,12 +2,116 @@
 //! body; a view whose place in the world is known (a Bevy camera's transform, a calibration, or a
 //! place held by `CmanetSettings::hold_rig`) therefore also gives the body's place in the world.
 //! With several such views the body's place is their confidence-weighted mean, so the order of
-//! the views does not matter. Plain nalgebra; no Bevy types.
+//! the views does not matter. Where the cameras are known their viewing rays give the body's
+//! position. [`place_body`] does all of it for one estimate, [`WorldPose`] moves the estimate into
+//! the world; the plugin places every estimate through them, and `cmanet estimate --place` a whole
+//! sequence (`Cmanet::estimate_sequence_in_world`). Plain nalgebra; no Bevy types.
 
 use nalgebra::{Matrix3, UnitQuaternion, Vector3};
 
-use crate::body::BodyParams;
-use crate::geometry::{Extrinsics, matrix_to_axis_angle};
+use crate::body::{BodyParams, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS};
+use crate::data::{Keypoints2d, Keypoints3d};
+use crate::geometry::{Extrinsics, Intrinsics, matrix_to_axis_angle};
+
+/// What placement knows of one view: its place in the world (if known), how much to trust it
+/// (its mean keypoint confidence), and what it observed.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct KnownView {
+    /// The camera's known world to camera transform; `None` when unknown.
+    pub world_to_camera: Option<Extrinsics>,
+    /// How much to trust the view. Must be positive to count.
+    pub weight: f64,
+    /// The camera's intrinsics, if known.
+    pub intrinsics: Option<Intrinsics>,
+    /// The keypoints the estimate used for this view (pixels, confidence), if any.
+    pub keypoints: Option<Keypoints2d>,
+}
+
+/// A view's mean keypoint confidence (a non-finite confidence counts as 0): how much placement
+/// trusts the view.
+pub fn mean_confidence(keypoints: &Keypoints2d) -> f32 {
+    keypoints.iter().map(|p| if p[2].is_finite() { p[2] } else { 0.0 }).sum::<f32>() / keypoints.len() as f32
+}
+
+/// The body (canonical frame) to world transform of an estimate whose views' body-to-camera
+/// transforms are `body_to_camera` and whose canonical keypoints are `keypoints`: the rotation and
+/// a first position from the views with a known place ([`body_in_world`]), the position then from
+/// their viewing rays ([`body_translation_from_rays`]). `None` when no view has a known place.
+pub fn place_body(
+    body_to_camera: &[Option<Extrinsics>],
+    keypoints: &Keypoints3d,
+    views: &[KnownView],
+) -> Option<Extrinsics> {
+    let placed: Vec<PlacedView> = views
+        .iter()
+        .zip(body_to_camera)
+        .filter_map(|(view, camera)| {
+            Some(PlacedView { body_to_camera: (*camera)?, world_to_camera: view.world_to_camera?, weight: view.weight })
+        })
+        .collect();
+    let mut body_to_world = body_in_world(&placed)?;
+    let observed: Vec<ObservedView> = views
+        .iter()
+        .filter_map(|view| {
+            Some(ObservedView {
+                world_to_camera: view.world_to_camera?,
+                intrinsics: view.intrinsics?,
+                keypoints: view.keypoints?,
+            })
+        })
+        .collect();
+    if let Some(t) = body_translation_from_rays(&body_to_world.rotation, keypoints, &observed) {
+        body_to_world.translation = t;
+    }
+    Some(body_to_world)
+}
+
+/// An estimate moved from the canonical frame into the world.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorldPose {
+    /// The body (canonical frame) to world transform.
+    pub body_to_world: Extrinsics,
+    /// SMPL parameters in the world (`global_orient`, `transl` set; [`params_in_world`]).
+    pub params: BodyParams,
+    /// The 24 joints in the world.
+    pub joints: [Vector3<f32>; NUM_JOINTS],
+    /// The 17 keypoints in the world.
+    pub keypoints: Keypoints3d,
+    /// Every view's camera in the world (world to camera), where the estimate has one.
+    pub cameras: Vec<Option<Extrinsics>>,
+}
+
+impl WorldPose {
+    /// Moves a canonical estimate (`body_pose`, `betas`, `joints`, `keypoints`, the views'
+    /// body-to-camera transforms `body_to_camera`) into the world by `body_to_world`;
+    /// `pelvis_rest` is the body's rest pelvis for these betas.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        body_to_world: Extrinsics,
+        body_pose: [Vector3<f32>; NUM_BODY_JOINTS],
+        betas: [f32; NUM_BETAS],
+        joints: &[Vector3<f32>; NUM_JOINTS],
+        keypoints: &Keypoints3d,
+        body_to_camera: &[Option<Extrinsics>],
+        pelvis_rest: &Vector3<f32>,
+    ) -> Self {
+        let canonical = BodyParams { body_pose, betas, ..Default::default() };
+        let params = params_in_world(&canonical, &body_to_world, pelvis_rest);
+        let to_world =
+            |p: &Vector3<f32>| (body_to_world.rotation * p.cast::<f64>() + body_to_world.translation).cast::<f32>();
+        let world_to_body = body_to_world.inverse();
+        Self {
+            params,
+            joints: joints.map(|j| to_world(&j)),
+            keypoints: keypoints.map(|k| {
+                let p = to_world(&Vector3::from(k));
+                [p.x, p.y, p.z]
+            }),
+            cameras: body_to_camera.iter().map(|c| c.map(|c| c.compose(&world_to_body))).collect(),
+            body_to_world,
+        }
+    }
+}
 
 /// One view's evidence for the body's place: the body-to-camera transform CMANet estimated, the
 /// camera's known world-to-camera transform, and a weight.
@@ -68,9 +172,9 @@ pub struct ObservedView {
     /// The camera's known world to camera transform.
     pub world_to_camera: Extrinsics,
     /// The camera's intrinsics.
-    pub intrinsics: crate::geometry::Intrinsics,
+    pub intrinsics: Intrinsics,
     /// The detected keypoints: pixel x, pixel y, confidence.
-    pub keypoints: crate::data::Keypoints2d,
+    pub keypoints: Keypoints2d,
 }
 
 /// The body's world translation `t` (body to world: `X_w = R X_b + t`) that best explains the
@@ -82,7 +186,7 @@ pub struct ObservedView {
 /// degenerate system).
 pub fn body_translation_from_rays(
     rotation: &Matrix3<f64>,
-    keypoints: &crate::data::Keypoints3d,
+    keypoints: &Keypoints3d,
     views: &[ObservedView],
 ) -> Option<Vector3<f64>> {
     use crate::data::format::MIN_CONFIDENCE;

@@ -1,0 +1,216 @@
+//! Estimating a whole `cmanet-mv2d` sequence with any of the crate's methods: the one entry point
+//! the `cmanet estimate` command is a shell over. It owns what the methods share: which inputs a
+//! method may see (the true cameras only with `calibrated`), the left/right repair before the
+//! uncalibrated methods ([`crate::data::labels::repair_temporal`]), which keypoint profile explains
+//! a file's detections, and placing CMANet's estimate in the world of known cameras.
+
+use std::path::PathBuf;
+
+use candle_core::Device;
+
+use crate::body::{BodyError, BodyModel};
+use crate::data::labels::repair_temporal;
+use crate::data::{DataError, Mv2d, Mv3d};
+use crate::detect::LandmarkModel;
+use crate::eval::{PLAIN_DLT_MIN_CONFIDENCE, dlt_sequence, triangulate_sequence};
+use crate::fit::{FitError, FitSettings, Fitter};
+use crate::geometry::{Extrinsics, TriangulationSettings};
+use crate::net::{Cmanet, NetError, Pipeline};
+
+/// How a sequence is estimated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Method {
+    /// CMANet: unknown cameras, the shipped or given weights.
+    #[default]
+    Cmanet,
+    /// Multi-view SMPLify (`crate::fit`): unknown extrinsics (only the intrinsics) unless
+    /// calibrated.
+    Fit,
+    /// Robust confidence-weighted DLT from the true cameras (`crate::eval::triangulate_sequence`).
+    Triangulate,
+    /// Plain confidence-weighted DLT from the true cameras, keypoints under confidence 0.3 dropped
+    /// (`crate::eval::dlt_sequence`): the simplest calibrated baseline.
+    Dlt,
+}
+
+impl Method {
+    /// Every method.
+    pub const ALL: [Method; 4] = [Method::Cmanet, Method::Fit, Method::Triangulate, Method::Dlt];
+
+    /// Its name on the command line and in reports: `cmanet`, `fit`, `triangulate`, `dlt`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Cmanet => "cmanet",
+            Method::Fit => "fit",
+            Method::Triangulate => "triangulate",
+            Method::Dlt => "dlt",
+        }
+    }
+
+    /// The method called `name` ([`Method::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// Whether the method works only from the true cameras.
+    pub fn needs_cameras(self) -> bool {
+        matches!(self, Method::Triangulate | Method::Dlt)
+    }
+}
+
+/// What to estimate and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EstimateSettings {
+    /// The method. Default: CMANet.
+    pub method: Method,
+    /// Whether the method may read the true cameras of the input. Required by `triangulate` and
+    /// `dlt`, refused by CMANet (it estimates the cameras itself). Default: false.
+    pub calibrated: bool,
+    /// CMANet only: place the estimate in the world of the input's known cameras (they are used
+    /// for nothing else; [`Cmanet::estimate_sequence_in_world`]). Default: false (canonical frame).
+    pub place_in_world: bool,
+    /// Keep the detector's left/right labels as they are (no [`repair_temporal`] before `fit` and
+    /// CMANet). Default: false.
+    pub keep_left_right: bool,
+    /// Which parts of CMANet run. Default: [`Pipeline::Full`].
+    pub pipeline: Pipeline,
+    /// CMANet's weights. Default: the shipped ones ([`crate::assets::weights`]).
+    pub weights: PathBuf,
+    /// The body model `fit` uses. Default: `None`, the shipped open body.
+    pub body_model: Option<PathBuf>,
+}
+
+impl Default for EstimateSettings {
+    fn default() -> Self {
+        Self {
+            method: Method::Cmanet,
+            calibrated: false,
+            place_in_world: false,
+            keep_left_right: false,
+            pipeline: Pipeline::Full,
+            weights: crate::assets::weights(),
+            body_model: None,
+        }
+    }
+}
+
+/// What can go wrong estimating a sequence.
+#[derive(Debug, thiserror::Error)]
+pub enum EstimateError {
+    /// The settings ask for something the method cannot do.
+    #[error("{0}")]
+    Settings(String),
+    /// The input does not fit the settings.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// CMANet failed (weights, input).
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// `fit` failed.
+    #[error(transparent)]
+    Fit(#[from] FitError),
+    /// The body model or a keypoint profile could not be loaded.
+    #[error(transparent)]
+    Body(#[from] BodyError),
+}
+
+/// A method ready to estimate sequences: settings checked and every file it needs loaded.
+pub struct Estimator {
+    settings: EstimateSettings,
+    body: BodyModel,
+    /// CMANet once per keypoint profile: no profile (our own keypoints), BlazePose lite, full.
+    networks: Vec<(Option<LandmarkModel>, Cmanet)>,
+}
+
+impl Estimator {
+    /// Checks the settings and loads what the method needs (a missing or bad weights file, body
+    /// model or keypoint profile is an error here, before any work).
+    pub fn new(settings: EstimateSettings) -> Result<Self, EstimateError> {
+        let method = settings.method;
+        if method.needs_cameras() && !settings.calibrated {
+            return Err(EstimateError::Settings(format!(
+                "{} needs the true cameras: pass --calibrated",
+                method.name()
+            )));
+        }
+        if method == Method::Cmanet && settings.calibrated {
+            return Err(EstimateError::Settings("cmanet estimates the cameras itself: drop --calibrated".into()));
+        }
+        if settings.place_in_world && method != Method::Cmanet {
+            return Err(EstimateError::Settings(format!(
+                "placing in the world is for cmanet ({} already works in the cameras' world or in its own)",
+                method.name()
+            )));
+        }
+        let body = match &settings.body_model {
+            Some(path) => BodyModel::load(path)?,
+            None => BodyModel::open_body()?,
+        };
+        let mut networks = Vec::new();
+        if method == Method::Cmanet {
+            let mut net = Cmanet::load(&settings.weights, &Device::Cpu)?;
+            net.pipeline = settings.pipeline;
+            for landmarks in [LandmarkModel::Lite, LandmarkModel::Full] {
+                let mut profiled = net.clone();
+                profiled.set_profile(&landmarks.profile()?);
+                networks.push((Some(landmarks), profiled));
+            }
+            networks.push((None, net));
+        }
+        Ok(Self { settings, body, networks })
+    }
+
+    /// The settings it runs with.
+    pub fn settings(&self) -> &EstimateSettings {
+        &self.settings
+    }
+
+    /// Estimates every frame of `data` as read from a file (what the method may not see is
+    /// removed first); `progress` is told how many frames are done.
+    pub fn estimate(&self, data: &Mv2d, progress: &mut (dyn FnMut(usize) + Send)) -> Result<Mv3d, EstimateError> {
+        let settings = &self.settings;
+        let world: Option<Vec<Extrinsics>> = if settings.place_in_world {
+            let cameras = data.cameras().ok_or_else(|| {
+                EstimateError::Settings("placing in the world needs the input's cameras (extrinsics_R/t)".into())
+            })?;
+            Some(cameras.iter().map(|c| c.extrinsics).collect())
+        } else {
+            None
+        };
+        // Without `calibrated` nothing downstream can see the true cameras or any ground truth.
+        let mut data = if settings.calibrated { data.clone() } else { data.clone().without_ground_truth() };
+        if !settings.keep_left_right && !settings.method.needs_cameras() {
+            repair_temporal(&mut data);
+        }
+        let frames = data.num_frames();
+        Ok(match settings.method {
+            Method::Fit => {
+                let fitter = Fitter::new(self.body.clone(), &Device::Cpu, FitSettings::default())?;
+                fitter.fit_sequence(&data, settings.calibrated, progress)?
+            }
+            Method::Triangulate => {
+                let result = triangulate_sequence(&data, &TriangulationSettings::default())?;
+                progress(frames);
+                result
+            }
+            Method::Dlt => {
+                let result = dlt_sequence(&data, PLAIN_DLT_MIN_CONFIDENCE)?;
+                progress(frames);
+                result
+            }
+            Method::Cmanet => {
+                let detector = data.metadata.get("detector").and_then(|d| LandmarkModel::from_detector_name(d));
+                let net = self
+                    .networks
+                    .iter()
+                    .find(|(profile, _)| *profile == detector)
+                    .map(|(_, net)| net)
+                    .ok_or_else(|| EstimateError::Settings("no network for this detector".into()))?;
+                match &world {
+                    Some(world) => net.estimate_sequence_in_world(&data, world, progress)?,
+                    None => net.estimate_sequence(&data, progress)?,
+                }
+            }
+        })
+    }
+}
