@@ -5,8 +5,10 @@
 //! (Li et al., "Self-learning Canonical Space for Multi-view 3D Human Pose Estimation"), to drive a
 //! skinned SMPL-skeleton character without calibrating the cameras.
 //!
-//! Layers, lowest first (see `shared/DESIGN.md`): [`geometry`], [`body`]; nothing below the plugin
-//! imports Bevy.
+//! Layers, lowest first: [`geometry`], [`body`], [`data`], [`detect`], [`net`], [`fit`], [`eval`],
+//! [`train`], [`placement`], [`estimate`], [`export`], then `plugin` (feature `bevy`); nothing below
+//! the plugin imports Bevy. The book's architecture chapter (`plugin-docs/src/architecture.md`)
+//! shows the layers and the data flow. A Bevy app needs only [`prelude`].
 #![warn(missing_docs)]
 
 pub mod assets;
@@ -27,7 +29,24 @@ pub mod plugin;
 pub mod tensor_file;
 pub mod train;
 
-/// The things most users need, in one import.
+/// The things most users need, in one import: the body, the estimator, and (feature `bevy`) all a
+/// Bevy app needs to capture views, drive avatars and hear what happened.
 pub mod prelude {
     pub use crate::body::{BodyModel, BodyParams, BodyTensors, JOINT_NAMES, KEYPOINT_NAMES};
+    pub use crate::detect::LandmarkModel;
+    pub use crate::estimate::{EstimateSettings, Estimator, Method};
+    pub use crate::geometry::{Extrinsics, Intrinsics};
+    pub use crate::net::{Cmanet, Estimate, MultiViewFrame, ViewObservation};
+    /// The candle device the networks run on (`Cmanet::shipped(&Device::Cpu)`).
+    pub use candle_core::Device;
+
+    #[cfg(feature = "egui")]
+    pub use crate::plugin::CmanetPanelPlugin;
+    #[cfg(feature = "bevy")]
+    pub use crate::plugin::{
+        AvatarBones, BoneMap, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose,
+        CmanetSettings, CmanetSystems, CmanetWarning, ImageSequence, MissingBones, ModelFiles, ModelLoaded,
+        PoseEstimated, TakeRecorder, ViewEstimate, ViewFailed, ViewStatus, camera_extrinsics, camera_transform,
+        headless_app,
+    };
 }

@@ -15,14 +15,23 @@ use cmanet::data::calibration::read_calibration_toml;
 use cmanet::detect::{RgbImage, frame_files};
 use cmanet::plugin::{
     AvatarBones, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose, CmanetSettings,
-    CmanetWarning, ImageSequence, ModelFiles, ModelLoaded, PoseEstimated, camera_transform, headless_app,
+    CmanetWarning, ImageSequence, MissingBones, ModelFiles, ModelLoaded, PoseEstimated, ViewFailed, camera_transform,
+    headless_app,
 };
 use nalgebra::Vector3;
+
+/// Whatever the plugin warned about, in order.
+#[derive(Clone, Debug, PartialEq)]
+enum Warning {
+    App(CmanetWarning),
+    View(ViewFailed),
+    Bones(MissingBones),
+}
 
 #[derive(Resource, Default)]
 struct Seen {
     loaded: bool,
-    warnings: Vec<CmanetWarning>,
+    warnings: Vec<Warning>,
     estimates: Vec<PoseEstimated>,
 }
 
@@ -32,7 +41,13 @@ fn app_with(models: ModelFiles, settings: CmanetSettings) -> App {
         .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(1.0 / 30.0)))
         .init_resource::<Seen>()
         .add_observer(|_: On<ModelLoaded>, mut seen: ResMut<Seen>| seen.loaded = true)
-        .add_observer(|w: On<CmanetWarning>, mut seen: ResMut<Seen>| seen.warnings.push(w.event().clone()))
+        .add_observer(|w: On<CmanetWarning>, mut seen: ResMut<Seen>| {
+            seen.warnings.push(Warning::App(w.event().clone()))
+        })
+        .add_observer(|w: On<ViewFailed>, mut seen: ResMut<Seen>| seen.warnings.push(Warning::View(w.event().clone())))
+        .add_observer(|w: On<MissingBones>, mut seen: ResMut<Seen>| {
+            seen.warnings.push(Warning::Bones(w.event().clone()))
+        })
         .add_systems(Last, |mut m: MessageReader<PoseEstimated>, mut seen: ResMut<Seen>| {
             seen.estimates.extend(m.read().cloned())
         });
@@ -193,7 +208,7 @@ fn a_rig_missing_bones_is_reported_once_and_the_rest_is_driven() {
     let warnings = &app.world().resource::<Seen>().warnings;
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     match &warnings[0] {
-        CmanetWarning::MissingBones { entity, joints } => {
+        Warning::Bones(MissingBones { entity, joints }) => {
             assert_eq!(*entity, root);
             assert_eq!(joints.len(), NUM_JOINTS - 2);
             assert!(joints.contains(&"left_elbow"));
@@ -220,6 +235,13 @@ fn a_view_with_an_empty_image_is_a_warning_not_a_crash() {
     run_until(&mut app, "the model", |w| w.resource::<Seen>().loaded);
     let views: Vec<Entity> =
         (0..2).map(|_| app.world_mut().spawn((CaptureView::default(), empty_frame(5))).id()).collect();
+    // An observer on one view hears that view's failure only.
+    #[derive(Resource, Default)]
+    struct OnFirst(Vec<Entity>);
+    app.init_resource::<OnFirst>();
+    app.world_mut()
+        .entity_mut(views[0])
+        .observe(|w: On<ViewFailed>, mut heard: ResMut<OnFirst>| heard.0.push(w.event().entity));
     run_until(&mut app, "two view warnings", |w| w.resource::<Seen>().warnings.len() >= 2);
     for _ in 0..10 {
         app.update();
@@ -228,7 +250,7 @@ fn a_view_with_an_empty_image_is_a_warning_not_a_crash() {
     assert!(seen.estimates.is_empty());
     for w in &seen.warnings {
         match w {
-            CmanetWarning::ViewFailed { entity, message } => {
+            Warning::View(ViewFailed { entity, message }) => {
                 assert!(views.contains(entity));
                 assert!(message.contains("empty"), "{message}");
             }
@@ -236,6 +258,7 @@ fn a_view_with_an_empty_image_is_a_warning_not_a_crash() {
         }
     }
     assert_eq!(seen.warnings.len(), 2, "reported once per view: {:?}", seen.warnings);
+    assert_eq!(app.world().resource::<OnFirst>().0, vec![views[0]]);
 }
 
 #[test]
@@ -254,7 +277,9 @@ fn a_model_that_fails_to_load_is_a_warning_and_the_app_keeps_running() {
     assert!(!seen.loaded && seen.estimates.is_empty());
     assert_eq!(seen.warnings.len(), 1, "{:?}", seen.warnings);
     match &seen.warnings[0] {
-        CmanetWarning::ModelFailed { message } => assert!(message.contains("cmanet.safetensors"), "{message}"),
+        Warning::App(CmanetWarning::ModelFailed { message }) => {
+            assert!(message.contains("cmanet.safetensors"), "{message}")
+        }
         other => panic!("unexpected {other:?}"),
     }
 }

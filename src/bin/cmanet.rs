@@ -436,8 +436,7 @@ fn load_body(model: Option<&Path>) -> Result<BodyModel, AnyError> {
 fn parallel(n: usize, jobs: usize, work: impl Fn(usize) -> Result<(), AnyError> + Sync) -> Result<(), AnyError> {
     cmanet::compute::parallel_map((0..n).collect(), jobs, work)
         .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err("a worker thread panicked".into())))
-        .collect()
+        .try_for_each(|r| r.unwrap_or_else(|| Err("a worker thread panicked".into())))
 }
 
 fn synth(
@@ -841,7 +840,7 @@ fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
             WorldUpArg::Y => WorldUp::Y,
         },
         overlays: args.overlays.clone(),
-        jobs: args.jobs.unwrap_or_else(|| cmanet::compute::available_cores()),
+        jobs: args.jobs.unwrap_or_else(cmanet::compute::available_cores),
     };
     let detector = PoseDetector::load(model)?;
     let bar = progress_bar(total, "detect");

@@ -14,16 +14,18 @@ use bevy::prelude::*;
 use bevy::render::gpu_readback::{Readback, ReadbackComplete};
 use bevy::render::render_resource::TextureFormat;
 
-use super::messages::{CmanetWarning, warn};
+use super::messages::{ViewFailed, warn};
 use crate::detect::{DetectError, RgbImage, frame_files};
 use crate::geometry::{Extrinsics, Intrinsics};
 use nalgebra::{Quaternion, UnitQuaternion, Vector3};
 
 /// Marks a camera (rendering to an image) or an image source as one of the capture's views.
-#[derive(Component, Clone, Debug, PartialEq)]
+#[derive(Component, Reflect, Clone, Debug, PartialEq)]
+#[reflect(Component)]
 pub struct CaptureView {
     /// The view's intrinsics in pixels. Default: `None`, taken from the camera's perspective
     /// projection and its target's size, or from the [`ImageSequence`].
+    #[reflect(ignore)]
     pub intrinsics: Option<Intrinsics>,
     /// Whether this entity's `GlobalTransform` is the camera's true place in the world (Bevy
     /// camera axes, looking down -z). The network estimates every camera relative to the body
@@ -107,7 +109,8 @@ impl CapturedPixels {
 }
 
 /// A folder of numbered frames played as a view at `fps` (put it next to a [`CaptureView`]).
-#[derive(Component, Clone, Debug, PartialEq)]
+#[derive(Component, Reflect, Clone, Debug, PartialEq)]
+#[reflect(Component, from_reflect = false)]
 pub struct ImageSequence {
     /// The frames, in order.
     pub frames: Vec<PathBuf>,
@@ -116,6 +119,7 @@ pub struct ImageSequence {
     /// Whether to start again after the last frame (otherwise it holds the last one). Default: true.
     pub looping: bool,
     /// The camera's intrinsics for these images.
+    #[reflect(ignore)]
     pub intrinsics: Intrinsics,
     /// Seconds added to the play time of this sequence, for cameras that were not started
     /// together: a camera whose image `i + k` shows the instant the other cameras' image `i` shows
@@ -259,10 +263,7 @@ pub(crate) fn on_readback(
         other => {
             warn(
                 &mut commands,
-                CmanetWarning::ViewFailed {
-                    entity,
-                    message: format!("its target has format {other:?}; use Rgba8UnormSrgb"),
-                },
+                ViewFailed { entity, message: format!("its target has format {other:?}; use Rgba8UnormSrgb") },
             );
             commands.entity(entity).try_remove::<CaptureView>();
             return;

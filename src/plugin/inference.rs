@@ -15,7 +15,7 @@ use candle_core::Device;
 use nalgebra::{Matrix3, Vector3};
 
 use super::capture::{CaptureView, CapturedFrame, CapturedPixels, camera_extrinsics};
-use super::messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate, warn};
+use super::messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate, ViewFailed, warn};
 use super::settings::CmanetSettings;
 use crate::body::BodyModel;
 use crate::compute::{available_cores, parallel_map};
@@ -42,7 +42,8 @@ impl Default for ModelFiles {
 }
 
 /// What the latest estimate saw in one view (on every `CaptureView` entity once it was used).
-#[derive(Component, Clone, Debug, Default, PartialEq)]
+#[derive(Component, Reflect, Clone, Debug, Default, PartialEq)]
+#[reflect(Component, Default)]
 pub struct ViewStatus {
     /// The app frame of the capture.
     pub frame: u32,
@@ -67,7 +68,8 @@ pub struct ViewStatus {
 pub const PREVIEW_WIDTH: u32 = 320;
 
 /// A small RGBA image.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Reflect, Clone, Debug, PartialEq)]
+#[reflect(opaque)]
 pub struct ViewPreview {
     /// Width, pixels.
     pub width: u32,
@@ -466,7 +468,7 @@ fn publish(
         if let Some(error) = &view.error
             && previous.as_ref() != Some(error)
         {
-            warn(commands, CmanetWarning::ViewFailed { entity: input.entity, message: error.clone() });
+            warn(commands, ViewFailed { entity: input.entity, message: error.clone() });
         }
         if let Ok(mut entity) = commands.get_entity(input.entity) {
             entity.try_insert(ViewStatus {

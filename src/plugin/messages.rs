@@ -77,27 +77,47 @@ pub struct ModelLoaded {
     pub weights: std::path::PathBuf,
 }
 
-/// Something went wrong that the app survives; the plugin logs it as a warning too.
+/// A view's image could not be used (empty, unreadable, wrong pixel format): an [`EntityEvent`] on
+/// the `CaptureView` entity (observe it there, or globally), triggered once per new problem and
+/// logged as a warning.
+#[derive(EntityEvent, Clone, Debug, PartialEq)]
+pub struct ViewFailed {
+    /// The `CaptureView` entity.
+    pub entity: Entity,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for ViewFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cmanet: view {}: {}", self.entity, self.message)
+    }
+}
+
+/// An avatar's rig lacks bones; those joints are skipped: an [`EntityEvent`] on the
+/// `CmanetAvatar` entity, triggered once per avatar and logged as a warning.
+#[derive(EntityEvent, Clone, Debug, PartialEq)]
+pub struct MissingBones {
+    /// The `CmanetAvatar` entity.
+    pub entity: Entity,
+    /// The SMPL joints (by SMPL name) that were not found.
+    pub joints: Vec<&'static str>,
+}
+
+impl std::fmt::Display for MissingBones {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cmanet: avatar {} lacks the bones {:?}; they are not driven", self.entity, self.joints)
+    }
+}
+
+/// Something went wrong that the whole app survives, not about one entity (those are
+/// [`ViewFailed`] and [`MissingBones`]); the plugin logs it as a warning too.
 #[derive(Event, Clone, Debug, PartialEq)]
 pub enum CmanetWarning {
     /// The networks could not be loaded: nothing is estimated.
     ModelFailed {
         /// What went wrong.
         message: String,
-    },
-    /// A view's image could not be used (empty, unreadable, wrong pixel format).
-    ViewFailed {
-        /// The `CaptureView` entity.
-        entity: Entity,
-        /// What is wrong.
-        message: String,
-    },
-    /// An avatar's rig lacks bones; those joints are skipped (reported once per avatar).
-    MissingBones {
-        /// The `CmanetAvatar` entity.
-        entity: Entity,
-        /// The SMPL joints (by SMPL name) that were not found.
-        joints: Vec<&'static str>,
     },
     /// Estimation of a frame failed.
     EstimationFailed {
@@ -112,17 +132,16 @@ impl std::fmt::Display for CmanetWarning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::ModelFailed { message } => write!(f, "cmanet: the networks could not be loaded: {message}"),
-            Self::ViewFailed { entity, message } => write!(f, "cmanet: view {entity}: {message}"),
-            Self::MissingBones { entity, joints } => {
-                write!(f, "cmanet: avatar {entity} lacks the bones {joints:?}; they are not driven")
-            }
             Self::EstimationFailed { frame, message } => write!(f, "cmanet: frame {frame}: {message}"),
         }
     }
 }
 
 /// Logs a warning and triggers it for observers.
-pub(crate) fn warn(commands: &mut Commands, warning: CmanetWarning) {
+pub(crate) fn warn<W>(commands: &mut Commands, warning: W)
+where
+    W: std::fmt::Display + for<'a> Event<Trigger<'a>: Default>,
+{
     bevy::log::warn!("{warning}");
     commands.trigger(warning);
 }

@@ -38,7 +38,7 @@ pub use capture::{
 pub use gizmos::{CmanetGizmos, GIZMO_LAYER, LatestEstimate};
 pub use headless::headless_app;
 pub use inference::{CmanetBodyModel, ModelFiles, PREVIEW_WIDTH, ViewPreview, ViewStatus};
-pub use messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate};
+pub use messages::{CmanetWarning, MissingBones, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate, ViewFailed};
 #[cfg(feature = "egui")]
 pub use panel::{CmanetPanelPlugin, PanelState};
 pub use recording::TakeRecorder;

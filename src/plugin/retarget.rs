@@ -13,14 +13,15 @@ use bevy::world_serialization::WorldInstanceReady;
 use nalgebra::Vector3;
 
 use super::inference::CmanetBodyModel;
-use super::messages::{CmanetWarning, warn};
+use super::messages::{MissingBones, warn};
 use super::rig::{AvatarRig, axis_angle_to_quat};
 use super::settings::CmanetSettings;
 use super::smoothing::CmanetPose;
 use crate::body::{BodyParams, JOINT_NAMES, NUM_BETAS, NUM_JOINTS, PARENTS};
 
 /// Marks a character to be driven by the estimated pose.
-#[derive(Component, Clone, Debug, PartialEq)]
+#[derive(Component, Reflect, Clone, Debug, PartialEq)]
+#[reflect(Component, Default)]
 pub struct CmanetAvatar {
     /// The rig's name for every SMPL joint. Default: [`BoneMap::smpl`].
     pub bones: BoneMap,
@@ -38,7 +39,7 @@ impl Default for CmanetAvatar {
 }
 
 /// The name of the bone that plays each SMPL joint, in SMPL order.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Reflect, Clone, Debug, PartialEq)]
 pub struct BoneMap {
     /// Bone names, SMPL joint order (`crate::body::JOINT_NAMES`).
     pub names: [String; NUM_JOINTS],
@@ -114,7 +115,7 @@ impl BoneMap {
 }
 
 /// A bone's rest state, measured in the avatar's frame when the rig was found.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Reflect, Clone, Copy, Debug, PartialEq)]
 pub struct BoneRest {
     /// The bone's rest local transform.
     pub local: Transform,
@@ -125,7 +126,8 @@ pub struct BoneRest {
 }
 
 /// The found rig of a [`CmanetAvatar`]: joint entities and their rest states.
-#[derive(Component, Clone, Debug, PartialEq)]
+#[derive(Component, Reflect, Clone, Debug, PartialEq)]
+#[reflect(Component)]
 pub struct AvatarBones {
     /// The joint entities.
     pub rig: AvatarRig,
@@ -171,7 +173,7 @@ pub(crate) fn find_bones(
         let rig = AvatarRig::find(entity, &bone_names, &children, &names);
         let missing = rig.missing();
         if !missing.is_empty() {
-            warn(&mut commands, CmanetWarning::MissingBones { entity, joints: missing });
+            warn(&mut commands, MissingBones { entity, joints: missing });
         }
         let rest = rig.joints.map(|joint| {
             let joint = joint?;

@@ -9,7 +9,8 @@ use nalgebra::Vector3;
 use crate::body::{BodyParams, JOINT_NAMES, NUM_JOINTS};
 
 /// The joint entities of one avatar, in SMPL order; `None` where the rig has no bone of that name.
-#[derive(Component, Clone, Debug, Default, PartialEq)]
+#[derive(Component, Reflect, Clone, Debug, Default, PartialEq)]
+#[reflect(Component, Default)]
 pub struct AvatarRig {
     /// Entity of every SMPL joint.
     pub joints: [Option<Entity>; NUM_JOINTS],
