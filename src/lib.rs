@@ -5,7 +5,7 @@
 //! (Li et al., "Self-learning Canonical Space for Multi-view 3D Human Pose Estimation"), to drive a
 //! skinned SMPL-skeleton character without calibrating the cameras.
 //!
-//! Layers, lowest first: [`geometry`], [`body`], [`data`], [`detect`], [`net`], [`fit`], [`eval`],
+//! Layers, lowest first: [`keypoints`] (the COCO-17 layout), [`geometry`], [`body`], [`data`], [`detect`], [`net`], [`fit`], [`eval`],
 //! [`train`], [`placement`], [`estimate`], [`export`], then `plugin` (feature `bevy`); nothing below
 //! the plugin imports Bevy. The book's architecture chapter (`plugin-docs/src/architecture.md`)
 //! shows the layers and the data flow. A Bevy app needs only [`prelude`].
@@ -22,6 +22,7 @@ pub mod export;
 pub mod filter;
 pub mod fit;
 pub mod geometry;
+pub mod keypoints;
 pub mod net;
 pub mod placement;
 #[cfg(feature = "bevy")]

@@ -7,6 +7,7 @@
 use candle_core::{D, DType, Device, Tensor};
 
 use super::error::{BodyError, Result};
+use super::levers::{RestJoints, keypoint_levers};
 use super::model::BodyModel;
 use super::skeleton::{NUM_BETAS, NUM_JOINTS, NUM_KEYPOINTS, PARENTS};
 use crate::geometry::axis_angle_to_matrix_tensor;
@@ -107,9 +108,12 @@ impl BodyTensors {
         let rest = RestJoints::new(model);
         // Rest joints and offsets from the parents (the root's from the origin), then the homogeneous
         // 0 and 1 of the local transforms; per unit beta `[10, 72]` and `[10, 74]`, beta-major.
-        let joint_dirs: Vec<f64> = (0..NUM_BETAS).flat_map(|beta| rest.dirs.iter().map(move |d| d[beta])).collect();
+        let rest_joints: Vec<f64> = rest.joints.iter().flat_map(|j| j.iter().copied()).collect();
+        let joint_dirs: Vec<f64> = (0..NUM_BETAS)
+            .flat_map(|beta| rest.dirs.iter().flat_map(move |d| d[beta].iter().copied().collect::<Vec<_>>()))
+            .collect();
         let offset = |x: &[f64], i: usize| x[i] - PARENTS[i / 3].map_or(0.0, |p| x[p * 3 + i % 3]);
-        let mut offsets: Vec<f64> = (0..NUM_JOINTS * 3).map(|i| offset(&rest.joints, i)).collect();
+        let mut offsets: Vec<f64> = (0..NUM_JOINTS * 3).map(|i| offset(&rest_joints, i)).collect();
         offsets.extend([0.0, 1.0]);
         let offset_dirs = joint_dirs
             .chunks_exact(NUM_JOINTS * 3)
@@ -134,7 +138,7 @@ impl BodyTensors {
             levels,
             rotation_layout: indices(tree.rotation_layout())?,
             position_layout: indices(tree.position_layout())?,
-            joint_template: tensor(rest.joints, &[NUM_JOINTS, 3])?,
+            joint_template: tensor(rest_joints, &[NUM_JOINTS, 3])?,
             joint_shapedirs: tensor(joint_dirs, &[NUM_BETAS, NUM_JOINTS * 3])?,
             dtype,
         })
@@ -258,33 +262,6 @@ impl BodyTensors {
     }
 }
 
-/// The rest joints of the mean body and their change per unit beta, in f64.
-struct RestJoints {
-    /// `[24 * 3]`.
-    joints: Vec<f64>,
-    /// `[24 * 3]` of per-beta changes.
-    dirs: Vec<[f64; NUM_BETAS]>,
-}
-
-impl RestJoints {
-    fn new(model: &BodyModel) -> Self {
-        let mut joints = vec![0f64; NUM_JOINTS * 3];
-        let mut dirs = vec![[0f64; NUM_BETAS]; NUM_JOINTS * 3];
-        for (j, row) in model.joint_regressor.rows.iter().enumerate() {
-            for &(v, r) in row {
-                let (v, r) = (v as usize, r as f64);
-                for axis in 0..3 {
-                    joints[j * 3 + axis] += r * model.v_template[v][axis] as f64;
-                    for (beta, d) in dirs[j * 3 + axis].iter_mut().enumerate() {
-                        *d += r * model.shapedirs[(3 * v + axis, beta)] as f64;
-                    }
-                }
-            }
-        }
-        Self { joints, dirs }
-    }
-}
-
 /// The kinematic tree in level order (joints by depth, root first) and its gather tables.
 struct Tree {
     /// `slot[j]`: joint `j`'s place in level order.
@@ -363,34 +340,27 @@ struct Levers {
 }
 
 impl Levers {
+    /// The dense layout of the shared sparse levers ([`keypoint_levers`]).
     fn new(model: &BodyModel, rest: &RestJoints, tree: &Tree) -> Self {
         let width = NUM_KEYPOINTS * NUM_JOINTS * 4;
         let mut template = vec![0f64; width];
         let mut shapedirs = vec![0f64; NUM_BETAS * width];
         let mut posedirs = model.posedirs.as_ref().map(|p| vec![0f64; p.ncols() * width]);
-        for (k, row) in model.keypoint_regressor.rows.iter().enumerate() {
-            for &(v, r) in row {
-                let v = v as usize;
-                for j in 0..NUM_JOINTS {
-                    let w = r as f64 * model.skin_weights[(v, j)] as f64;
-                    if w == 0.0 {
-                        continue;
+        for (k, levers) in keypoint_levers(model, rest).iter().enumerate() {
+            for lever in levers {
+                let at = (k * NUM_JOINTS + tree.slot[lever.joint]) * 4;
+                for axis in 0..3 {
+                    template[at + axis] = lever.point[axis];
+                    for (beta, dir) in lever.point_dirs.iter().enumerate() {
+                        shapedirs[beta * width + at + axis] = dir[axis];
                     }
-                    let at = (k * NUM_JOINTS + tree.slot[j]) * 4;
-                    for axis in 0..3 {
-                        template[at + axis] += w * (model.v_template[v][axis] as f64 - rest.joints[j * 3 + axis]);
-                        for (beta, joint_dir) in rest.dirs[j * 3 + axis].iter().enumerate() {
-                            shapedirs[beta * width + at + axis] +=
-                                w * (model.shapedirs[(3 * v + axis, beta)] as f64 - joint_dir);
-                        }
-                        if let (Some(src), Some(dst)) = (&model.posedirs, &mut posedirs) {
-                            for f in 0..src.ncols() {
-                                dst[f * width + at + axis] += w * src[(3 * v + axis, f)] as f64;
-                            }
+                    if let Some(dst) = &mut posedirs {
+                        for (f, dir) in lever.pose_dirs.iter().enumerate() {
+                            dst[f * width + at + axis] = dir[axis];
                         }
                     }
-                    template[at + 3] += w;
                 }
+                template[at + 3] = lever.weight;
             }
         }
         Self { template, shapedirs, posedirs }

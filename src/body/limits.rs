@@ -213,6 +213,28 @@ fn circular_clamp(angle: f32, lo: f32, hi: f32) -> f32 {
     if wrapped_difference(angle, lo).abs() <= wrapped_difference(angle, hi).abs() { lo } else { hi }
 }
 
+/// How strongly a pose prior holds SMPL joint `joint`'s rotation (relative to the prior's weight):
+/// 1 for joints the keypoints constrain, 2 for the spine, neck and collars (their keypoints are
+/// few and far), 20 for the joints whose own rotation barely moves a COCO keypoint (ankles, feet,
+/// wrists, hands), which should stay near rest. The one stiffness table of the crate: CMANet's body
+/// refinement uses it per joint, `fit` per axis ([`pose_stiffness_axis`]).
+pub fn pose_stiffness(joint: usize) -> f64 {
+    match joint {
+        7 | 8 | 10 | 11 | 20 | 21 | 22 | 23 => 20.0,
+        3 | 6 | 9 | 12 | 13 | 14 | 15 => 2.0,
+        _ => 1.0,
+    }
+}
+
+/// [`pose_stiffness`] for one axis of joint `joint`'s axis-angle rotation: the spine's twist (about
+/// +y) is held harder (5), the rest as [`pose_stiffness`].
+pub fn pose_stiffness_axis(joint: usize, axis: usize) -> f64 {
+    match (joint, axis) {
+        (3 | 6 | 9, 1) => 5.0,
+        _ => pose_stiffness(joint),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

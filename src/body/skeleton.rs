@@ -12,8 +12,7 @@ pub const NUM_BODY_JOINTS: usize = NUM_JOINTS - 1;
 /// Number of shape coefficients (`betas`).
 pub const NUM_BETAS: usize = 10;
 
-/// Number of COCO-17 keypoints.
-pub const NUM_KEYPOINTS: usize = 17;
+pub use crate::keypoints::{KEYPOINT_NAMES, LIMB_KEYPOINTS, NUM_KEYPOINTS};
 
 /// SMPL joint names, in SMPL's order.
 pub const JOINT_NAMES: [&str; NUM_JOINTS] = [
@@ -70,30 +69,6 @@ pub const PARENTS: [Option<usize>; NUM_JOINTS] = [
     Some(20),
     Some(21),
 ];
-
-/// COCO-17 keypoint names, in COCO's order.
-pub const KEYPOINT_NAMES: [&str; NUM_KEYPOINTS] = [
-    "nose",
-    "left_eye",
-    "right_eye",
-    "left_ear",
-    "right_ear",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-];
-
-/// The 12 limb keypoints (shoulders to ankles) as indices into the COCO-17 order.
-pub const LIMB_KEYPOINTS: [usize; 12] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 
 /// The SMPL joint that sits at each limb keypoint (same order as [`LIMB_KEYPOINTS`]).
 pub const LIMB_KEYPOINT_JOINTS: [usize; 12] = [16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8];

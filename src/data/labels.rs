@@ -14,7 +14,6 @@ use nalgebra::{Matrix3x4, Vector3};
 
 use super::format::{Keypoints2d, Keypoints3d};
 use super::mv2d::Mv2d;
-use crate::body::NUM_KEYPOINTS;
 use crate::geometry::{Intrinsics, TriangulationSettings, triangulate_keypoints};
 
 /// Keypoints at least this confident take part in the left/right repairs (the CLI's and the
@@ -50,8 +49,7 @@ pub fn labelled(kp: &Keypoints2d, mirrored: bool) -> Keypoints2d {
     if mirrored { flip_left_right(kp) } else { *kp }
 }
 
-/// For each COCO-17 keypoint, its mirror: left and right exchanged (the nose stays).
-pub const COCO_FLIP: [usize; NUM_KEYPOINTS] = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15];
+pub use crate::keypoints::COCO_FLIP;
 
 /// The keypoints with left and right exchanged.
 pub fn flip_left_right(kp: &Keypoints2d) -> Keypoints2d {

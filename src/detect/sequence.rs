@@ -13,25 +13,7 @@ use crate::data::calibration::{CalibratedCamera, extrinsics_from_z_up};
 use crate::data::{Keypoints2d, Mv2d};
 use crate::geometry::Intrinsics;
 
-/// The limbs drawn on overlays (COCO-17 indices).
-pub const COCO_EDGES: [(usize, usize); 16] = [
-    (0, 1),
-    (0, 2),
-    (1, 3),
-    (2, 4),
-    (5, 6),
-    (5, 7),
-    (7, 9),
-    (6, 8),
-    (8, 10),
-    (5, 11),
-    (6, 12),
-    (11, 12),
-    (11, 13),
-    (13, 15),
-    (12, 14),
-    (14, 16),
-];
+pub use crate::keypoints::COCO_EDGES;
 
 /// How the world axes of a calibration's extrinsics relate to ours (+y up).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -42,8 +42,7 @@ impl Default for Weights {
     }
 }
 
-/// The residual unit: 3% of the person's size in the image (about a detector's error).
-pub const RESIDUAL_UNIT: f64 = 0.03;
+pub use crate::geometry::RESIDUAL_UNIT;
 
 /// One chunk of frames' observations, normalised through K, with per-view person sizes.
 #[derive(Clone, Debug)]
@@ -114,18 +113,10 @@ impl Observations {
     }
 }
 
-/// Bounding-box diagonal of the keypoints with confidence above 0.2; `None` for fewer than three.
+/// The person's size ([`crate::geometry::person_size`]) over the keypoints with confidence above
+/// 0.2; `None` for fewer than three.
 fn person_size(kp: &[NormalizedKeypoint; NUM_KEYPOINTS]) -> Option<f64> {
-    let pts: Vec<Vector2<f64>> = kp.iter().filter(|k| k.weight > 0.2).map(|k| k.point).collect();
-    if pts.len() < 3 {
-        return None;
-    }
-    let (mut lo, mut hi) = (pts[0], pts[0]);
-    for p in &pts {
-        lo = lo.inf(p);
-        hi = hi.sup(p);
-    }
-    Some((hi - lo).norm().max(1e-3))
+    crate::geometry::person_size(kp.iter().filter(|k| k.weight > 0.2).map(|k| k.point)).map(|s| s.max(1e-3))
 }
 
 /// The objective's constant tensors.

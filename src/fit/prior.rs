@@ -25,10 +25,5 @@ pub fn limit_bounds() -> ([f32; NUM_BODY_JOINTS * 3], [f32; NUM_BODY_JOINTS * 3]
 /// constrain, more for the spine's twist, and a lot for the joints no COCO keypoint sees (feet,
 /// hands, wrists' own rotation), which should stay near rest.
 pub fn stiffness() -> [f32; NUM_BODY_JOINTS * 3] {
-    std::array::from_fn(|i| match (i / 3 + 1, i % 3) {
-        (7 | 8 | 10 | 11 | 20 | 21 | 22 | 23, _) => 20.0,
-        (3 | 6 | 9, 1) => 5.0,
-        (3 | 6 | 9 | 12 | 13 | 14 | 15, _) => 2.0,
-        _ => 1.0,
-    })
+    std::array::from_fn(|i| crate::body::limits::pose_stiffness_axis(i / 3 + 1, i % 3) as f32)
 }

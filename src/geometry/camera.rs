@@ -10,6 +10,26 @@ use nalgebra::{Matrix3, Matrix3x4, Rotation3, UnitQuaternion, Vector2, Vector3};
 /// Depth below which a point counts as behind the camera (metres).
 pub const MIN_DEPTH: f64 = 1e-6;
 
+/// The unit 2D residuals are measured in by the body refinement and `fit`: 3% of the person's size
+/// in the image ([`person_size`]; about a detector's error).
+pub const RESIDUAL_UNIT: f64 = 0.03;
+
+/// The person's size in an image: the diagonal of the bounding box of the keypoints seen, in the
+/// points' units (pixels or normalised image units); `None` for fewer than three points. Every
+/// "fraction of the person's size" in the crate (robust scales, inlier thresholds, residual units,
+/// the network's input scale) is a fraction of this.
+pub fn person_size(points: impl IntoIterator<Item = nalgebra::Vector2<f64>>) -> Option<f64> {
+    let mut points = points.into_iter();
+    let first = points.next()?;
+    let (mut lo, mut hi, mut count) = (first, first, 1);
+    for p in points {
+        lo = lo.inf(&p);
+        hi = hi.sup(&p);
+        count += 1;
+    }
+    (count >= 3).then(|| (hi - lo).norm())
+}
+
 /// Pinhole intrinsics in pixels: `K = [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]` (no skew, no distortion).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Intrinsics {

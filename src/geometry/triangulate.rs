@@ -18,8 +18,7 @@ use super::camera::MIN_DEPTH;
 /// The most views a single triangulation considers; observations beyond it are ignored.
 pub const MAX_VIEWS: usize = 64;
 
-/// The number of COCO-17 keypoints handled by [`triangulate_keypoints`].
-pub const NUM_KEYPOINTS: usize = 17;
+use crate::keypoints::NUM_KEYPOINTS;
 
 /// One view's observation of a point.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -319,16 +318,12 @@ pub fn triangulate_robust(obs: &[PointObservation], settings: &TriangulationSett
 /// The person's size in one view's image: the bounding-box diagonal of its keypoints at least
 /// `min_confidence` confident, pixels; `None` for fewer than three.
 fn person_size_px(keypoints: &[[f32; 3]; NUM_KEYPOINTS], min_confidence: f64) -> Option<f64> {
-    let seen: Vec<Vector2<f64>> = keypoints
-        .iter()
-        .filter(|k| f64::from(k[2]) >= min_confidence && k[0].is_finite() && k[1].is_finite())
-        .map(|k| Vector2::new(f64::from(k[0]), f64::from(k[1])))
-        .collect();
-    if seen.len() < 3 {
-        return None;
-    }
-    let (lo, hi) = seen.iter().fold((seen[0], seen[0]), |(lo, hi), p| (lo.inf(p), hi.sup(p)));
-    Some((hi - lo).norm())
+    super::person_size(
+        keypoints
+            .iter()
+            .filter(|k| f64::from(k[2]) >= min_confidence && k[0].is_finite() && k[1].is_finite())
+            .map(|k| Vector2::new(f64::from(k[0]), f64::from(k[1]))),
+    )
 }
 
 /// Robust triangulation of the 17 COCO keypoints of one frame.

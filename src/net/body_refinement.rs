@@ -41,14 +41,13 @@ use nalgebra::{
 
 use super::input::MultiViewFrame;
 use crate::body::{
-    BodyModel, KeypointProfile, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS, PARENTS, PROFILE_CARRIERS,
+    BodyModel, KeypointLever, KeypointProfile, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS, PARENTS,
+    PROFILE_CARRIERS, RestJoints, keypoint_levers,
 };
 use crate::data::format::MIN_CONFIDENCE;
 use crate::geometry::{Extrinsics, matrix_to_axis_angle};
 
-/// The unit residuals are measured in: 3% of the person's size in the image (about a detector's
-/// error), as in fitting.
-pub const RESIDUAL_UNIT: f64 = 0.03;
+pub use crate::geometry::RESIDUAL_UNIT;
 
 /// A joint whose rotation moves no keypoint by more than this (metres per radian, in the T-pose
 /// of the mean body) is left as the network has it: the ankles and wrists (about 1 cm per radian,
@@ -128,11 +127,7 @@ impl Default for BodyRefinementSettings {
 /// neck, whose keypoints are few and far, and a lot for the joints whose rotation barely moves a
 /// keypoint (ankles, feet, wrists, hands).
 pub fn stiffness(joint: usize) -> f64 {
-    match joint + 1 {
-        7 | 8 | 10 | 11 | 20 | 21 | 22 | 23 => 20.0,
-        3 | 6 | 9 | 12 | 13 | 14 | 15 => 2.0,
-        _ => 1.0,
-    }
+    crate::body::limits::pose_stiffness(joint + 1)
 }
 
 pub use crate::body::ADAPTED_BONES;
@@ -164,15 +159,6 @@ impl RefinedBody {
             && self.betas.iter().all(|b| b.is_finite())
             && self.bones.iter().all(|b| b.iter().all(|x| x.is_finite()))
     }
-}
-
-/// One keypoint's lever on one joint, for the mean body and per unit beta.
-#[derive(Clone, Debug)]
-struct Lever {
-    joint: usize,
-    point: Vector3<f64>,
-    weight: f64,
-    point_dirs: [Vector3<f64>; NUM_BETAS],
 }
 
 /// A body shaped by some betas: its rest joints and its keypoints' levers.
@@ -210,9 +196,8 @@ pub struct RefinementReport {
 pub struct BodyRefiner {
     /// The settings.
     pub settings: BodyRefinementSettings,
-    levers: Vec<Vec<Lever>>,
-    rest: [Vector3<f64>; NUM_JOINTS],
-    rest_dirs: [[Vector3<f64>; NUM_BETAS]; NUM_JOINTS],
+    levers: Vec<Vec<KeypointLever>>,
+    rest: RestJoints,
     /// Body joints (1..24) whose rotation moves a keypoint, in tree order.
     active: Vec<usize>,
     /// Per keypoint, the active joints (indices into `active`) whose rotation moves it.
@@ -268,54 +253,12 @@ impl BodyRefiner {
     /// Precomputes the levers of `model` (its pose correctives, if any, are ignored: the open body
     /// has none).
     pub fn new(model: &BodyModel, settings: BodyRefinementSettings) -> Self {
-        let mut rest = [Vector3::zeros(); NUM_JOINTS];
-        let mut rest_dirs = [[Vector3::zeros(); NUM_BETAS]; NUM_JOINTS];
-        let shape_dir =
-            |v: usize, beta: usize| Vector3::from_fn(|axis, _| model.shapedirs[(3 * v + axis, beta)] as f64);
-        for (j, row) in model.joint_regressor.rows.iter().enumerate().take(NUM_JOINTS) {
-            for &(v, r) in row {
-                let (v, r) = (v as usize, r as f64);
-                rest[j] += model.v_template[v].cast::<f64>() * r;
-                for (beta, d) in rest_dirs[j].iter_mut().enumerate() {
-                    *d += shape_dir(v, beta) * r;
-                }
-            }
-        }
-        let mut levers: Vec<Vec<Lever>> = vec![Vec::new(); NUM_KEYPOINTS];
-        for (k, row) in model.keypoint_regressor.rows.iter().enumerate().take(NUM_KEYPOINTS) {
-            for &(v, r) in row {
-                let v = v as usize;
-                for j in 0..NUM_JOINTS {
-                    let w = r as f64 * model.skin_weights[(v, j)] as f64;
-                    if w == 0.0 {
-                        continue;
-                    }
-                    let at = match levers[k].iter().position(|l| l.joint == j) {
-                        Some(at) => at,
-                        None => {
-                            levers[k].push(Lever {
-                                joint: j,
-                                point: Vector3::zeros(),
-                                weight: 0.0,
-                                point_dirs: [Vector3::zeros(); NUM_BETAS],
-                            });
-                            levers[k].len() - 1
-                        }
-                    };
-                    let lever = &mut levers[k][at];
-                    lever.point += (model.v_template[v].cast::<f64>() - rest[j]) * w;
-                    lever.weight += w;
-                    for (beta, d) in lever.point_dirs.iter_mut().enumerate() {
-                        *d += (shape_dir(v, beta) - rest_dirs[j][beta]) * w;
-                    }
-                }
-            }
-        }
+        let rest = RestJoints::new(model);
+        let levers = keypoint_levers(model, &rest);
         let mut refiner = Self {
             settings,
             levers,
             rest,
-            rest_dirs,
             active: Vec::new(),
             moved_by: vec![Vec::new(); NUM_KEYPOINTS],
             moved_by_bone: vec![Vec::new(); NUM_KEYPOINTS],
@@ -360,13 +303,11 @@ impl BodyRefiner {
 
     /// The rest position of `joint` for the body shaped by `betas` (canonical frame, metres).
     pub fn rest_joint(&self, joint: usize, betas: &[f32; NUM_BETAS]) -> Vector3<f64> {
-        self.rest[joint] + self.rest_dirs[joint].iter().zip(betas).map(|(d, b)| d * *b as f64).sum::<Vector3<f64>>()
+        self.rest.joint(joint, &betas.map(f64::from))
     }
 
     fn shape(&self, betas: &[f64; NUM_BETAS]) -> Shaped {
-        let rest = std::array::from_fn(|j| {
-            self.rest[j] + self.rest_dirs[j].iter().zip(betas).map(|(d, b)| d * *b).sum::<Vector3<f64>>()
-        });
+        let rest = std::array::from_fn(|j| self.rest.joint(j, betas));
         // The keypoints as the detector sees them: the profile's offsets are two more levers, on
         // the carrier joints, with no weight on their positions.
         let levers = self
@@ -653,12 +594,12 @@ impl BodyRefiner {
         // How the joints' positions move per unit beta (through the rest offsets, turned).
         let mut position_dirs = [[Vector3::zeros(); NUM_BETAS]; NUM_JOINTS];
         if with_betas {
-            position_dirs[0] = self.rest_dirs[0];
+            position_dirs[0] = self.rest.dirs[0];
             for j in 1..NUM_JOINTS {
                 let p = PARENTS[j].unwrap_or(0);
                 let (turn, parent) = (posed.rotations[p], position_dirs[p]);
                 position_dirs[j] =
-                    std::array::from_fn(|b| turn * (self.rest_dirs[j][b] - self.rest_dirs[p][b]) + parent[b]);
+                    std::array::from_fn(|b| turn * (self.rest.dirs[j][b] - self.rest.dirs[p][b]) + parent[b]);
             }
         }
         // Per keypoint, its Jacobian on the body's columns that move it: d keypoint_k / d δ_m =

@@ -70,12 +70,7 @@ pub fn encode_view(view: &ViewObservation) -> Option<([f32; VIEW_INPUT_DIM], Pla
     }
     let total: f64 = seen.iter().map(|(_, c)| c).sum();
     let centre = seen.iter().map(|(p, c)| p * *c).sum::<Vector2<f64>>() / total;
-    let (mut lo, mut hi) = (seen[0].0, seen[0].0);
-    for (p, _) in &seen {
-        lo = lo.inf(p);
-        hi = hi.sup(p);
-    }
-    let size = (hi - lo).norm().max(1e-3);
+    let size = crate::geometry::person_size(seen.iter().map(|(p, _)| *p))?.max(1e-3);
     let mut out = [0f32; VIEW_INPUT_DIM];
     for (k, (p, c)) in points.iter().enumerate() {
         if *c > 0.0 {
