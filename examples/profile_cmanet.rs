@@ -13,7 +13,7 @@ use candle_core::{DType, Device, Module, Tensor};
 use cmanet::body::{BodyModel, BodyTensors};
 use cmanet::data::synth::{SynthConfig, generate_sequence};
 use cmanet::geometry::axis_angle_to_matrix;
-use cmanet::net::body_refinement::RefinedBody;
+use cmanet::net::body_refinement::{Priors, RefinedBody};
 use cmanet::net::input::encode_view;
 use cmanet::net::params::PARAM_DIM;
 use cmanet::net::screening::screen;
@@ -94,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let betas = start.betas.map(|b| b as f64);
     let refine = || {
         let (mut body, mut c) = (RefinedBody::new(pose, betas), start.cameras.clone());
-        net.refiner.refine(&mut body, &mut c, &frame, &sizes, None)
+        net.refiner.refine(&mut body, &mut c, &frame, &sizes, &Priors::default())
     };
     let report = refine();
     let us = time(n, || {

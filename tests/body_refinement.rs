@@ -6,7 +6,7 @@
 use cmanet::body::{BodyModel, BodyParams, NUM_BETAS, NUM_BODY_JOINTS};
 use cmanet::data::Keypoints2d;
 use cmanet::geometry::{Extrinsics, Intrinsics, axis_angle_to_matrix};
-use cmanet::net::body_refinement::{BodyRefinementSettings, BodyRefiner, RefinedBody};
+use cmanet::net::body_refinement::{BodyRefinementSettings, BodyRefiner, Priors, RefinedBody};
 use cmanet::net::input::encode_view;
 use cmanet::net::{MultiViewFrame, ViewObservation};
 use nalgebra::{Matrix3, Vector3};
@@ -173,7 +173,7 @@ fn refinement_brings_a_perturbed_body_and_cameras_back_onto_the_keypoints() {
     let mut cams = nudged(&truth);
     let before = reprojection_px(&refiner, &body, &cams, &frame);
     let error_before = keypoint_error(&refiner, &body);
-    let report = refiner.refine(&mut body, &mut cams, &frame, &sizes, None);
+    let report = refiner.refine(&mut body, &mut cams, &frame, &sizes, &Priors::default());
     let after = reprojection_px(&refiner, &body, &cams, &frame);
     let error_after = keypoint_error(&refiner, &body);
     eprintln!("{report:?}: {before:.1} px -> {after:.1} px, {error_before:.4} m -> {error_after:.4} m");
@@ -186,7 +186,7 @@ fn refinement_brings_a_perturbed_body_and_cameras_back_onto_the_keypoints() {
     let patient = BodyRefiner::new(&BodyModel::open_body().unwrap(), settings);
     let mut body = perturbed();
     let mut cams = nudged(&truth);
-    patient.refine(&mut body, &mut cams, &frame, &sizes, None);
+    patient.refine(&mut body, &mut cams, &frame, &sizes, &Priors::default());
     let close = reprojection_px(&refiner, &body, &cams, &frame);
     assert!(close < 0.5, "reprojection {close:.2} px after 10 steps per pass");
 }
@@ -198,7 +198,7 @@ fn a_body_that_already_reprojects_exactly_stays_where_it_is() {
     let (frame, sizes) = frame(&refiner, &truth);
     let mut body = self::truth();
     let mut cams = truth.clone();
-    refiner.refine(&mut body, &mut cams, &frame, &sizes, None);
+    refiner.refine(&mut body, &mut cams, &frame, &sizes, &Priors::default());
     for (a, b) in body.pose.iter().zip(&self::pose()) {
         assert!((a - b).abs().max() < 1e-5, "{a} vs {b}");
     }
@@ -210,7 +210,7 @@ fn a_body_that_already_reprojects_exactly_stays_where_it_is() {
     }
     // The previous frame's body as a prior changes nothing either when it is the same body.
     let previous = self::truth();
-    refiner.refine(&mut body, &mut cams, &frame, &sizes, Some(&previous));
+    refiner.refine(&mut body, &mut cams, &frame, &sizes, &Priors::after(&previous));
     assert!(body.pose.iter().zip(&self::pose()).all(|(a, b)| (a - b).abs().max() < 1e-5));
 }
 
@@ -237,7 +237,7 @@ fn missing_dark_and_nan_views_keep_their_cameras_and_the_rest_still_refines() {
     cams[3] = None;
     let start = cams.clone();
     let before = reprojection_px(&refiner, &body, &cams, &frame);
-    let report = refiner.refine(&mut body, &mut cams, &frame, &sizes, None);
+    let report = refiner.refine(&mut body, &mut cams, &frame, &sizes, &Priors::default());
     let after = reprojection_px(&refiner, &body, &cams, &frame);
     assert_eq!(report.views, 2, "{report:?}");
     assert!(after < before, "{before:.1} px -> {after:.1} px");
@@ -259,35 +259,35 @@ fn bad_input_leaves_the_estimate_as_it_is() {
     let mut body = start;
     body.pose[3][(0, 0)] = f64::NAN;
     let mut cams = start_cams.clone();
-    let report = refiner.refine(&mut body, &mut cams, &frame, &sizes, None);
+    let report = refiner.refine(&mut body, &mut cams, &frame, &sizes, &Priors::default());
     assert_eq!(report.steps, 0);
     assert_eq!(cams, start_cams);
     assert_eq!(body.betas, start.betas);
     let mut body = start;
     body.betas[2] = f64::INFINITY;
-    refiner.refine(&mut body, &mut cams, &frame, &sizes, None);
+    refiner.refine(&mut body, &mut cams, &frame, &sizes, &Priors::default());
     assert_eq!(body.pose, start.pose);
     let mut body = start;
     body.bones[18].x = f64::NAN;
-    assert_eq!(refiner.refine(&mut body, &mut cams, &frame, &sizes, None).steps, 0);
+    assert_eq!(refiner.refine(&mut body, &mut cams, &frame, &sizes, &Priors::default()).steps, 0);
     let mut body = start;
     let mut previous = start;
     previous.betas[0] = f64::NAN;
-    assert_eq!(refiner.refine(&mut body, &mut cams, &frame, &sizes, Some(&previous)).steps, 0);
+    assert_eq!(refiner.refine(&mut body, &mut cams, &frame, &sizes, &Priors::after(&previous)).steps, 0);
     assert_eq!(body, start);
     let mut cams = start_cams.clone();
     if let Some(c) = cams[0].as_mut() {
         c.translation.x = f64::NAN;
     }
-    let report = refiner.refine(&mut body, &mut cams, &frame, &sizes, None);
+    let report = refiner.refine(&mut body, &mut cams, &frame, &sizes, &Priors::default());
     assert_eq!(report.views, 1);
     assert!(cams[0].unwrap().translation.x.is_nan(), "a bad camera is left alone");
     assert!(body.is_finite());
     // No view at all, and every view without a camera.
     let mut body = start;
-    let report = refiner.refine(&mut body, &mut [], &MultiViewFrame::default(), &[], None);
+    let report = refiner.refine(&mut body, &mut [], &MultiViewFrame::default(), &[], &Priors::default());
     assert_eq!((report.views, report.steps), (0, 0));
-    let report = refiner.refine(&mut body, &mut [None, None], &frame, &sizes, None);
+    let report = refiner.refine(&mut body, &mut [None, None], &frame, &sizes, &Priors::default());
     assert_eq!((report.views, report.steps), (0, 0));
     assert_eq!(body, start);
 }
@@ -337,7 +337,13 @@ fn a_subject_outside_the_betas_is_learned_over_a_sequence() {
                 body.bone_evidence = p.bone_evidence;
             }
             let mut cams = nudged(&truth);
-            refiner.refine(&mut body, &mut cams, &frame, &sizes, previous.as_ref());
+            refiner.refine(
+                &mut body,
+                &mut cams,
+                &frame,
+                &sizes,
+                &Priors { previous: previous.as_ref(), ..Default::default() },
+            );
             let (a, b) = (refiner.pose(&body).keypoints, refiner.pose(&subject).keypoints);
             errors.push(a.iter().zip(&b).map(|(p, q)| (p - q).norm()).sum::<f64>() / a.len() as f64);
             previous = Some(body);
@@ -399,7 +405,7 @@ fn a_detector_profile_is_explained_and_the_body_reported_as_its_own() {
     let refine = |r: &BodyRefiner| {
         let mut body = perturbed();
         let mut cams = nudged(&truth);
-        r.refine(&mut body, &mut cams, &frame, &sizes, None);
+        r.refine(&mut body, &mut cams, &frame, &sizes, &Priors::default());
         let got = r.pose(&body).keypoints;
         got.iter().zip(&own).map(|(a, b)| (a - b).norm()).sum::<f64>() / got.len() as f64
     };

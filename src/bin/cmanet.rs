@@ -309,7 +309,11 @@ fn main() -> ExitCode {
             let mut config = StickConfig { min_views, max_views, ..Default::default() };
             config.frames = frames.unwrap_or(config.frames);
             config.noise_sigma *= noise_scale;
-            synth_stick(seed, sequences, &config, &output, no_ground_truth)
+            config.validate().map_err(AnyError::from).and_then(|()| {
+                write_sequences("stick", seed, sequences, config.frames, &output, no_ground_truth, |i| {
+                    Ok(generate_stick(&config, seed, i)?.data)
+                })
+            })
         }
         Command::Synth {
             generator: GeneratorArg::BodyModel,
@@ -329,7 +333,11 @@ fn main() -> ExitCode {
             config.rig.max_views = max_views;
             config.detector.noise_sigma *= noise_scale;
             config.detector.min_noise_px *= noise_scale;
-            synth(seed, sequences, &config, &output, no_ground_truth, model)
+            load_body(model.as_deref()).and_then(|body| {
+                write_sequences("synth", seed, sequences, config.frames, &output, no_ground_truth, |i| {
+                    Ok(generate_sequence(&body, &config, seed, i)?)
+                })
+            })
         }
         Command::Train {
             data,
@@ -439,21 +447,23 @@ fn parallel(n: usize, jobs: usize, work: impl Fn(usize) -> Result<(), AnyError> 
         .try_for_each(|r| r.unwrap_or_else(|| Err("a worker thread panicked".into())))
 }
 
-fn synth(
+/// Writes `sequences` generated sequences (`generate(i)`, `frames` frames each) as
+/// `output/seq_NNNN.safetensors`, in parallel; `label` names the generator in the messages.
+#[allow(clippy::too_many_arguments)]
+fn write_sequences(
+    label: &str,
     seed: u64,
     sequences: usize,
-    config: &SynthConfig,
+    frames: usize,
     output: &Path,
     no_ground_truth: bool,
-    model: Option<PathBuf>,
+    generate: impl Fn(usize) -> Result<Mv2d, AnyError> + Sync,
 ) -> Result<(), AnyError> {
-    let frames = config.frames;
-    let body = load_body(model.as_deref())?;
     std::fs::create_dir_all(output).map_err(|e| format!("{}: {e}", output.display()))?;
-    let bar = progress_bar(sequences, "synth");
+    let bar = progress_bar(sequences, label);
     let started = std::time::Instant::now();
     parallel(sequences, cmanet::compute::available_cores(), |i| {
-        let data = generate_sequence(&body, config, seed, i)?;
+        let data = generate(i)?;
         let data = if no_ground_truth { data.without_ground_truth() } else { data };
         data.write(&output.join(format!("seq_{i:04}.safetensors")))?;
         bar.inc(1);
@@ -461,35 +471,7 @@ fn synth(
     })?;
     bar.finish_and_clear();
     println!(
-        "{sequences} sequence(s) x {frames} frames, seed {seed}, in {:.1} s -> {}",
-        started.elapsed().as_secs_f64(),
-        output.display()
-    );
-    Ok(())
-}
-
-fn synth_stick(
-    seed: u64,
-    sequences: usize,
-    config: &StickConfig,
-    output: &Path,
-    no_ground_truth: bool,
-) -> Result<(), AnyError> {
-    config.validate()?;
-    std::fs::create_dir_all(output).map_err(|e| format!("{}: {e}", output.display()))?;
-    let bar = progress_bar(sequences, "synth (stick)");
-    let started = std::time::Instant::now();
-    parallel(sequences, cmanet::compute::available_cores(), |i| {
-        let data = generate_stick(config, seed, i)?.data;
-        let data = if no_ground_truth { data.without_ground_truth() } else { data };
-        data.write(&output.join(format!("seq_{i:04}.safetensors")))?;
-        bar.inc(1);
-        Ok(())
-    })?;
-    bar.finish_and_clear();
-    println!(
-        "{sequences} stick sequence(s) x {} frames, seed {seed}, in {:.1} s -> {}",
-        config.frames,
+        "{sequences} {label} sequence(s) x {frames} frames, seed {seed}, in {:.1} s -> {}",
         started.elapsed().as_secs_f64(),
         output.display()
     );

@@ -108,18 +108,36 @@ fn check_finite(params: &BodyParams) -> Result<()> {
 ///
 /// Returns each joint's world rotation and world position (`transl` added).
 pub fn chain(rest: &[Vector3<f32>], locals: &[Matrix3<f32>; NUM_JOINTS], transl: &Vector3<f32>) -> Vec<JointTransform> {
-    let mut out: Vec<JointTransform> = Vec::with_capacity(NUM_JOINTS);
-    for j in 0..NUM_JOINTS {
-        let t = match PARENTS[j] {
-            None => JointTransform { rotation: locals[j], translation: rest[j] + transl },
-            Some(p) => JointTransform {
-                rotation: out[p].rotation * locals[j],
-                translation: out[p].rotation * (rest[j] - rest[p]) + out[p].translation,
-            },
+    let (rotations, positions) = forward_chain(rest, None, locals, rest[0] + transl);
+    rotations.iter().zip(positions).map(|(r, t)| JointTransform { rotation: *r, translation: t }).collect()
+}
+
+/// The crate's forward kinematics on the CPU, in any float type: every joint's world rotation and
+/// position from the rest joints `rest`, the local rotations `locals` (the root's first) and the
+/// root's position `root`; `bones`, if given, lengthen each bone by a correction in its parent's
+/// rest frame (CMANet's per-subject bone corrections; the root's is not used). [`chain`] (the
+/// body model's posing) and CMANet's body refinement both run on it; the batched, differentiable
+/// kinematics on candle tensors is [`super::BodyTensors`].
+pub fn forward_chain<T: nalgebra::RealField + Copy>(
+    rest: &[Vector3<T>],
+    bones: Option<&[Vector3<T>; NUM_JOINTS]>,
+    locals: &[Matrix3<T>; NUM_JOINTS],
+    root: Vector3<T>,
+) -> ([Matrix3<T>; NUM_JOINTS], [Vector3<T>; NUM_JOINTS]) {
+    let mut rotations = [Matrix3::identity(); NUM_JOINTS];
+    let mut positions = [Vector3::zeros(); NUM_JOINTS];
+    rotations[0] = locals[0];
+    positions[0] = root;
+    for j in 1..NUM_JOINTS {
+        let p = PARENTS[j].unwrap_or(0);
+        let offset = match bones {
+            Some(bones) => rest[j] - rest[p] + bones[j],
+            None => rest[j] - rest[p],
         };
-        out.push(t);
+        rotations[j] = rotations[p] * locals[j];
+        positions[j] = rotations[p] * offset + positions[p];
     }
-    out
+    (rotations, positions)
 }
 
 /// SMPL's pose-corrective feature: the flattened `R_j - I` of the 23 body joints (207 numbers).

@@ -40,6 +40,7 @@ use nalgebra::{
 };
 
 use super::input::MultiViewFrame;
+use crate::body::kinematics::forward_chain;
 use crate::body::{
     BodyModel, KeypointLever, KeypointProfile, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS, PARENTS,
     PROFILE_CARRIERS, RestJoints, keypoint_levers,
@@ -223,6 +224,23 @@ pub struct CameraPrior {
     pub translation_weight: f64,
 }
 
+/// What a refinement is held towards besides the network's estimate: the previous frame's refined
+/// body in a sequence, and priors on the views' cameras (the rig's memory). Default: neither.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Priors<'a> {
+    /// The previous frame's refined body.
+    pub previous: Option<&'a RefinedBody>,
+    /// A prior per view (by index; views beyond the slice have none).
+    pub cameras: &'a [Option<CameraPrior>],
+}
+
+impl<'a> Priors<'a> {
+    /// Only the previous frame's body.
+    pub fn after(previous: &'a RefinedBody) -> Self {
+        Self { previous: Some(previous), cameras: &[] }
+    }
+}
+
 /// One view's observations, normalised through its intrinsics.
 struct ViewData {
     /// Index into the frame's views.
@@ -345,14 +363,8 @@ impl BodyRefiner {
     }
 
     fn pose_shaped(&self, shaped: &Shaped, body: &RefinedBody) -> Posed {
-        let mut rotations = [Matrix3::identity(); NUM_JOINTS];
-        let mut positions = [Vector3::zeros(); NUM_JOINTS];
-        positions[0] = shaped.rest[0];
-        for j in 1..NUM_JOINTS {
-            let p = PARENTS[j].unwrap_or(0);
-            rotations[j] = rotations[p] * body.pose[j - 1];
-            positions[j] = rotations[p] * (shaped.rest[j] - shaped.rest[p] + body.bones[j]) + positions[p];
-        }
+        let locals = std::array::from_fn(|j| if j == 0 { Matrix3::identity() } else { body.pose[j - 1] });
+        let (rotations, positions) = forward_chain(&shaped.rest, Some(&body.bones), &locals, shaped.rest[0]);
         let keypoints = std::array::from_fn(|k| {
             shaped.levers[k].iter().map(|(j, a, w)| rotations[*j] * a + positions[*j] * *w).sum::<Vector3<f64>>()
         });
@@ -379,8 +391,9 @@ impl BodyRefiner {
     /// [`BodyRefinementSettings::shape_prior_weight`] is finite; its bone corrections when
     /// [`BodyRefinementSettings::bone_prior_weight`] is) and the present `cameras` (body to camera)
     /// of `frame` against its keypoints; `sizes` are the views' person sizes (normalised image
-    /// units); `previous` is the previous frame's refined body in a sequence (a prior on the joint
-    /// rotations and the betas). The bone corrections `body` comes with are a prior as strong as
+    /// units); `priors.previous` is the previous frame's refined body in a sequence (a prior on the
+    /// joint rotations and the betas), `priors.cameras[i]` a prior on view `i`'s camera (views
+    /// beyond the slice, and `None`s, have none). The bone corrections `body` comes with are a prior as strong as
     /// their [`RefinedBody::bone_evidence`]. A view without a camera, with fewer than six usable keypoints or without a
     /// finite positive size keeps its camera and does not take part. Leaves everything as it is
     /// when no view takes part, when the inputs are not finite, or when no step lowers the cost;
@@ -391,22 +404,9 @@ impl BodyRefiner {
         cameras: &mut [Option<Extrinsics>],
         frame: &MultiViewFrame,
         sizes: &[f64],
-        previous: Option<&RefinedBody>,
+        priors: &Priors,
     ) -> RefinementReport {
-        self.refine_with_priors(body, cameras, frame, sizes, previous, &[])
-    }
-
-    /// [`BodyRefiner::refine`] with every view's camera also pulled towards `camera_priors[i]`
-    /// (views beyond the slice, and `None`s, have no prior).
-    pub fn refine_with_priors(
-        &self,
-        body: &mut RefinedBody,
-        cameras: &mut [Option<Extrinsics>],
-        frame: &MultiViewFrame,
-        sizes: &[f64],
-        previous: Option<&RefinedBody>,
-        camera_priors: &[Option<CameraPrior>],
-    ) -> RefinementReport {
+        let (previous, camera_priors) = (priors.previous, priors.cameras);
         let mut report = RefinementReport::default();
         let finite_matrix = |m: &Matrix3<f64>| m.iter().all(|x| x.is_finite());
         if !body.is_finite() || previous.is_some_and(|p| !p.is_finite()) {

@@ -6,7 +6,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use nalgebra::{Matrix3, Vector3};
 
-use super::body_refinement::{ADAPTED_BONES, BodyRefinementSettings, BodyRefiner, CameraPrior, RefinedBody};
+use super::body_refinement::{ADAPTED_BONES, BodyRefinementSettings, BodyRefiner, CameraPrior, Priors, RefinedBody};
 use super::camera_refinement::{check_left_right, clearly_better, refine_cameras};
 use super::config::Config;
 use super::iev::Iev;
@@ -434,7 +434,13 @@ impl Cmanet {
             }
             let mut cost = None;
             if self.pipeline.refines_body() {
-                let report = refiner.refine_with_priors(&mut body, &mut cameras, frame, &sizes, prior, &camera_priors);
+                let report = refiner.refine(
+                    &mut body,
+                    &mut cameras,
+                    frame,
+                    &sizes,
+                    &Priors { previous: prior, cameras: &camera_priors },
+                );
                 cost = Some(report.cost_after as f32).filter(|c| c.is_finite() && report.views > 0);
                 if report.steps > 0 {
                     posed = refiner.pose(&body);
@@ -462,8 +468,13 @@ impl Cmanet {
                     }
                 }
                 if swapped_views.contains(&true) && self.pipeline.refines_body() {
-                    let report =
-                        refiner.refine_with_priors(&mut body, &mut cameras, &checked, &sizes, prior, &camera_priors);
+                    let report = refiner.refine(
+                        &mut body,
+                        &mut cameras,
+                        &checked,
+                        &sizes,
+                        &Priors { previous: prior, cameras: &camera_priors },
+                    );
                     cost = Some(report.cost_after as f32).filter(|c| c.is_finite() && report.views > 0);
                     if report.steps > 0 {
                         posed = refiner.pose(&body);

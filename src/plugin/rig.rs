@@ -6,6 +6,7 @@
 use bevy::prelude::*;
 use nalgebra::Vector3;
 
+use super::retarget::{BoneRest, CmanetAvatar, bone_transforms};
 use crate::body::{BodyParams, JOINT_NAMES, NUM_JOINTS};
 
 /// The joint entities of one avatar, in SMPL order; `None` where the rig has no bone of that name.
@@ -44,17 +45,27 @@ impl AvatarRig {
         self.joints.iter().zip(JOINT_NAMES).filter(|(e, _)| e.is_none()).map(|(_, n)| n).collect()
     }
 
-    /// Writes the local rotations of `params` onto the joints that exist; with `root_motion`, also
-    /// adds `transl` to the pelvis's rest position `pelvis_rest`.
+    /// Writes the local rotations of `params` onto the joints that exist, for a rig whose rest
+    /// rotations are the identity (a cmanet avatar); with `pelvis_rest`, the pelvis also moves to
+    /// it plus `transl`. The posing is [`bone_transforms`]'s, with the bones' current transforms as
+    /// their rests.
     pub fn apply(&self, params: &BodyParams, pelvis_rest: Option<Vec3>, transforms: &mut Query<&mut Transform>) {
-        for (j, entity) in self.joints.iter().enumerate() {
-            let Some(entity) = entity else { continue };
-            let Ok(mut transform) = transforms.get_mut(*entity) else { continue };
-            transform.rotation = axis_angle_to_quat(&params.local_rotation(j));
-            if j == 0
-                && let Some(rest) = pelvis_rest
+        let rest: [Option<BoneRest>; NUM_JOINTS] = std::array::from_fn(|j| {
+            let current = *transforms.get(self.joints[j]?).ok()?;
+            let translation = if j == 0 { pelvis_rest.unwrap_or(current.translation) } else { current.translation };
+            Some(BoneRest {
+                local: Transform { translation, ..current },
+                orientation: Quat::IDENTITY,
+                parent: Transform::IDENTITY,
+            })
+        });
+        let avatar = CmanetAvatar { root_motion: pelvis_rest.is_some(), shape: false, ..default() };
+        let posed = bone_transforms(params, &rest, None, &avatar);
+        for (entity, posed) in self.joints.iter().zip(posed) {
+            if let (Some(entity), Some(posed)) = (entity, posed)
+                && let Ok(mut transform) = transforms.get_mut(*entity)
             {
-                transform.translation = rest + Vec3::new(params.transl.x, params.transl.y, params.transl.z);
+                *transform = posed;
             }
         }
     }

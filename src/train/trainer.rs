@@ -186,112 +186,102 @@ pub fn train(
     resume: bool,
     progress: &mut (dyn FnMut(&CurvePoint) + Send),
 ) -> Result<PathBuf, TrainError> {
-    crate::compute::single_threaded(|| train_here(config, model, frames, settings, out_dir, resume, progress))
-}
-
-fn train_here(
-    config: &Config,
-    model: &BodyModel,
-    frames: &[LabelledFrame],
-    settings: &TrainSettings,
-    out_dir: &Path,
-    resume: bool,
-    progress: &mut (dyn FnMut(&CurvePoint) + Send),
-) -> Result<PathBuf, TrainError> {
-    if frames.is_empty() {
-        return Err(TrainError::BadInput("no training frames".into()));
-    }
-    let device = Device::Cpu;
-    std::fs::create_dir_all(out_dir).map_err(|source| FileError::Io { path: out_dir.into(), source })?;
-    let mut varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
-    let net = Cmanet::new(vb.clone(), config, model)?;
-    let irv = Irv::new(vb.pp("irv"), config)?;
-    let body = BodyTensors::new(model, &device, DType::F32)?;
-    let checkpoint = out_dir.join("checkpoint.safetensors");
-    let curves = out_dir.join("curves.csv");
-    let mut start = (1u8, 0usize);
-    if resume && let Some(position) = checkpoint_position(&checkpoint) {
-        varmap.load(&checkpoint)?;
-        start = position;
-    } else if let Some(init) = &settings.init_from {
-        load_matching(&varmap, init)?;
-    }
-    // Keep the curve rows up to the checkpoint; later ones are recomputed.
-    let kept: Vec<String> = std::fs::read_to_string(&curves)
-        .unwrap_or_default()
-        .lines()
-        .skip(1)
-        .filter(|l| {
-            let mut f = l.split(',');
-            let stage: u8 = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-            let step: usize = f.next().and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
-            resume && (stage, step) < start
-        })
-        .map(String::from)
-        .collect();
-    let io = |source| FileError::Io { path: curves.clone(), source };
-    let mut csv = std::fs::File::create(&curves).map_err(io)?;
-    writeln!(csv, "{CURVES_HEADER}").map_err(io)?;
-    for l in &kept {
-        writeln!(csv, "{l}").map_err(io)?;
-    }
-    let mut rng = Rng::new(settings.seed ^ (start.0 as u64) << 32 ^ start.1 as u64);
-    let params = ParamsAdamW { lr: settings.learning_rate, weight_decay: 0.0, ..Default::default() };
-    for stage in [1u8, 2] {
-        let steps = if stage == 1 { settings.stage1_steps } else { settings.stage2_steps };
-        if stage < start.0 {
-            continue;
+    crate::compute::single_threaded(|| {
+        if frames.is_empty() {
+            return Err(TrainError::BadInput("no training frames".into()));
         }
-        let first = if stage == start.0 { start.1 } else { 0 };
-        let prefix = if stage == 1 { "irv." } else { "iev." };
-        let mut adam = AdamW::new(vars_with_prefix(&varmap, prefix), params.clone())?;
-        for step in first..steps {
-            let progress_in_stage = step as f64 / steps.max(1) as f64;
-            adam.set_learning_rate(cosine_rate(settings.learning_rate, progress_in_stage));
-            let picked: Vec<LabelledFrame> = (0..settings.batch_frames.max(1))
-                .map(|_| drop_views(&frames[rng.below(frames.len())], settings.view_dropout, &mut rng))
-                .collect();
-            let picked: Vec<&LabelledFrame> = picked.iter().collect();
-            let inputs: Vec<_> = picked.iter().map(|f| f.frame.clone()).collect();
-            let batch = encode_batch(&inputs, &device)?;
-            let labels = label_batch(&picked, batch.mask.dim(1)?, &device)?;
-            let loss = if stage == 1 {
-                stage1_loss(&irv, &body, &batch, &labels, &settings.stage1)?
-            } else {
-                stage2_loss(&net.forward_with_frozen_irv(batch)?, &body, &labels, &settings.stage2)?
-            };
-            adam.backward_step(&loss.total)?;
-            let point = CurvePoint {
-                stage,
-                step,
-                total: loss.total.to_scalar()?,
-                terms: [
-                    loss.reprojection,
-                    loss.keypoints,
-                    loss.smpl,
-                    loss.camera,
-                    loss.translation,
-                    loss.views,
-                    loss.confidence,
-                    loss.bones,
-                ],
-            };
-            let p = &point;
-            let terms: Vec<String> = p.terms.iter().map(|t| t.to_string()).collect();
-            writeln!(csv, "{},{},{},{}", p.stage, p.step, p.total, terms.join(",")).map_err(io)?;
-            progress(p);
-            if (step + 1) % settings.checkpoint_every.max(1) == 0 {
-                save_weights(
-                    &varmap,
-                    config,
-                    &checkpoint,
-                    &[("stage", stage.to_string()), ("step", (step + 1).to_string())],
-                )?;
+        let device = Device::Cpu;
+        std::fs::create_dir_all(out_dir).map_err(|source| FileError::Io { path: out_dir.into(), source })?;
+        let mut varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
+        let net = Cmanet::new(vb.clone(), config, model)?;
+        let irv = Irv::new(vb.pp("irv"), config)?;
+        let body = BodyTensors::new(model, &device, DType::F32)?;
+        let checkpoint = out_dir.join("checkpoint.safetensors");
+        let curves = out_dir.join("curves.csv");
+        let mut start = (1u8, 0usize);
+        if resume && let Some(position) = checkpoint_position(&checkpoint) {
+            varmap.load(&checkpoint)?;
+            start = position;
+        } else if let Some(init) = &settings.init_from {
+            load_matching(&varmap, init)?;
+        }
+        // Keep the curve rows up to the checkpoint; later ones are recomputed.
+        let kept: Vec<String> = std::fs::read_to_string(&curves)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+            .filter(|l| {
+                let mut f = l.split(',');
+                let stage: u8 = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+                let step: usize = f.next().and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
+                resume && (stage, step) < start
+            })
+            .map(String::from)
+            .collect();
+        let io = |source| FileError::Io { path: curves.clone(), source };
+        let mut csv = std::fs::File::create(&curves).map_err(io)?;
+        writeln!(csv, "{CURVES_HEADER}").map_err(io)?;
+        for l in &kept {
+            writeln!(csv, "{l}").map_err(io)?;
+        }
+        let mut rng = Rng::new(settings.seed ^ (start.0 as u64) << 32 ^ start.1 as u64);
+        let params = ParamsAdamW { lr: settings.learning_rate, weight_decay: 0.0, ..Default::default() };
+        for stage in [1u8, 2] {
+            let steps = if stage == 1 { settings.stage1_steps } else { settings.stage2_steps };
+            if stage < start.0 {
+                continue;
+            }
+            let first = if stage == start.0 { start.1 } else { 0 };
+            let prefix = if stage == 1 { "irv." } else { "iev." };
+            let mut adam = AdamW::new(vars_with_prefix(&varmap, prefix), params.clone())?;
+            for step in first..steps {
+                let progress_in_stage = step as f64 / steps.max(1) as f64;
+                adam.set_learning_rate(cosine_rate(settings.learning_rate, progress_in_stage));
+                let picked: Vec<LabelledFrame> = (0..settings.batch_frames.max(1))
+                    .map(|_| drop_views(&frames[rng.below(frames.len())], settings.view_dropout, &mut rng))
+                    .collect();
+                let picked: Vec<&LabelledFrame> = picked.iter().collect();
+                let inputs: Vec<_> = picked.iter().map(|f| f.frame.clone()).collect();
+                let batch = encode_batch(&inputs, &device)?;
+                let labels = label_batch(&picked, batch.mask.dim(1)?, &device)?;
+                let loss = if stage == 1 {
+                    stage1_loss(&irv, &body, &batch, &labels, &settings.stage1)?
+                } else {
+                    stage2_loss(&net.forward_with_frozen_irv(batch)?, &body, &labels, &settings.stage2)?
+                };
+                adam.backward_step(&loss.total)?;
+                let point = CurvePoint {
+                    stage,
+                    step,
+                    total: loss.total.to_scalar()?,
+                    terms: [
+                        loss.reprojection,
+                        loss.keypoints,
+                        loss.smpl,
+                        loss.camera,
+                        loss.translation,
+                        loss.views,
+                        loss.confidence,
+                        loss.bones,
+                    ],
+                };
+                let p = &point;
+                let terms: Vec<String> = p.terms.iter().map(|t| t.to_string()).collect();
+                writeln!(csv, "{},{},{},{}", p.stage, p.step, p.total, terms.join(",")).map_err(io)?;
+                progress(p);
+                if (step + 1) % settings.checkpoint_every.max(1) == 0 {
+                    save_weights(
+                        &varmap,
+                        config,
+                        &checkpoint,
+                        &[("stage", stage.to_string()), ("step", (step + 1).to_string())],
+                    )?;
+                }
             }
         }
-    }
-    let weights = out_dir.join("cmanet.safetensors");
-    save_weights(&varmap, config, &weights, &[])?;
-    Ok(weights)
+        let weights = out_dir.join("cmanet.safetensors");
+        save_weights(&varmap, config, &weights, &[])?;
+        Ok(weights)
+    })
 }

@@ -3,31 +3,16 @@
 //! planted throughout.
 
 use super::super::random::Rng;
-use super::ease::{bump, ease};
+use super::ease::bump;
 use super::pose::{Pose, Side};
+use super::reps::{Rep, RepTiming, schedule};
 use super::style::{ArmCarriage, Idle};
 use super::{Anchor, Motion, MotionContext, MotionFrame, Placement};
 
-/// One lunge, times in seconds.
-#[derive(Clone, Copy, Debug)]
-struct Rep {
-    start: f32,
-    down: f32,
-    hold: f32,
-    up: f32,
-    depth: f32,
-}
-
-impl Rep {
-    fn depth_at(&self, t: f32) -> f32 {
-        self.depth * (ease(t, self.start, self.down) - ease(t, self.hold, self.up))
-    }
-
-    /// How high the front foot is carried: a bump while stepping out and while stepping back.
-    fn step_at(&self, t: f32) -> f32 {
-        bump(t, self.start, 0.5 * (self.start + self.down), self.down)
-            + bump(t, self.hold, 0.5 * (self.hold + self.up), self.up)
-    }
+/// How high the front foot is carried in a lunge: a bump while stepping out and while stepping
+/// back.
+fn step_at(rep: &Rep, t: f32) -> f32 {
+    bump(t, rep.start, 0.5 * (rep.start + rep.down), rep.down) + bump(t, rep.hold, 0.5 * (rep.hold + rep.up), rep.up)
 }
 
 pub(super) struct Lunge {
@@ -49,15 +34,15 @@ pub(super) struct Lunge {
 
 impl Lunge {
     pub(super) fn sample(rng: &mut Rng, context: &MotionContext, place: Placement) -> Self {
-        let mut reps = Vec::new();
-        let mut t = -rng.range(0.0, 2.0);
-        while t < context.duration {
-            let down = t + rng.range(0.6, 1.0);
-            let hold = down + rng.range(0.1, 0.7);
-            let up = hold + rng.range(0.6, 1.0);
-            reps.push(Rep { start: t, down, hold, up, depth: rng.range(0.6, 1.0) });
-            t = up + rng.range(0.1, 0.8);
-        }
+        let timing = RepTiming {
+            lead: 2.0,
+            down: [0.6, 1.0],
+            hold: [0.1, 0.7],
+            up: [0.6, 1.0],
+            gap: [0.1, 0.8],
+            depth: Some([0.6, 1.0]),
+        };
+        let reps = schedule(rng, context.duration, &timing);
         let front_hip = rng.range(65.0, 80.0);
         let front_knee = front_hip + rng.range(5.0, 15.0);
         let back_hip = rng.range(5.0, 15.0);
@@ -103,7 +88,7 @@ fn back_knee_on_floor(front_hip: f32, front_knee: f32, back_hip: f32, back_ankle
 impl Motion for Lunge {
     fn frame(&self, t: f32) -> MotionFrame {
         let u: f32 = self.reps.iter().map(|r| r.depth_at(t)).sum::<f32>().clamp(0.0, 1.0);
-        let step: f32 = self.reps.iter().map(|r| r.step_at(t)).sum::<f32>().clamp(0.0, 1.0);
+        let step: f32 = self.reps.iter().map(|r| step_at(r, t)).sum::<f32>().clamp(0.0, 1.0);
         let front = self.front;
         let back = front.other();
         let mut pose = Pose::default();

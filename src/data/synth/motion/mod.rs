@@ -16,6 +16,7 @@ mod kick;
 mod lunge;
 mod pickup;
 mod reach;
+mod reps;
 mod sit;
 mod squat;
 mod turn;

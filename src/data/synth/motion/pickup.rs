@@ -3,25 +3,10 @@
 //! floor with one hand or both, looking at the spot.
 
 use super::super::random::Rng;
-use super::ease::ease;
 use super::pose::{Pose, Side};
+use super::reps::{Rep, RepTiming, schedule};
 use super::style::{ArmCarriage, Idle};
 use super::{Motion, MotionContext, MotionFrame, Placement};
-
-/// One pick-up, times in seconds.
-#[derive(Clone, Copy, Debug)]
-struct Rep {
-    start: f32,
-    down: f32,
-    hold: f32,
-    up: f32,
-}
-
-impl Rep {
-    fn depth_at(&self, t: f32) -> f32 {
-        ease(t, self.start, self.down) - ease(t, self.hold, self.up)
-    }
-}
 
 pub(super) struct PickUp {
     place: Placement,
@@ -39,15 +24,9 @@ pub(super) struct PickUp {
 
 impl PickUp {
     pub(super) fn sample(rng: &mut Rng, context: &MotionContext, place: Placement) -> Self {
-        let mut reps = Vec::new();
-        let mut t = -rng.range(0.0, 2.5);
-        while t < context.duration {
-            let down = t + rng.range(0.8, 1.4);
-            let hold = down + rng.range(0.3, 0.8);
-            let up = hold + rng.range(0.8, 1.4);
-            reps.push(Rep { start: t, down, hold, up });
-            t = up + rng.range(0.2, 1.0);
-        }
+        let timing =
+            RepTiming { lead: 2.5, down: [0.8, 1.4], hold: [0.3, 0.8], up: [0.8, 1.4], gap: [0.2, 1.0], depth: None };
+        let reps = schedule(rng, context.duration, &timing);
         // 0 = stoop, 1 = squat-lift.
         let squat = rng.range(0.0, 1.0);
         let mix = |stoop: f32, lift: f32| stoop + (lift - stoop) * squat;
