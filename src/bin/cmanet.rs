@@ -294,29 +294,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::BodyInfo { model, json } => body_info(model.unwrap_or_else(cmanet::assets::body_model), json),
         Command::Synth {
-            generator: GeneratorArg::Stick,
-            seed,
-            sequences,
-            frames,
-            min_views,
-            max_views,
-            noise_scale,
-            bone_variation: _,
-            output,
-            no_ground_truth,
-            model: _,
-        } => {
-            let mut config = StickConfig { min_views, max_views, ..Default::default() };
-            config.frames = frames.unwrap_or(config.frames);
-            config.noise_sigma *= noise_scale;
-            config.validate().map_err(AnyError::from).and_then(|()| {
-                write_sequences("stick", seed, sequences, config.frames, &output, no_ground_truth, |i| {
-                    Ok(generate_stick(&config, seed, i)?.data)
-                })
-            })
-        }
-        Command::Synth {
-            generator: GeneratorArg::BodyModel,
+            generator,
             seed,
             sequences,
             frames,
@@ -327,18 +305,30 @@ fn main() -> ExitCode {
             output,
             no_ground_truth,
             model,
-        } => {
-            let mut config = SynthConfig { frames: frames.unwrap_or(60), bone_variation, ..Default::default() };
-            config.rig.min_views = min_views;
-            config.rig.max_views = max_views;
-            config.detector.noise_sigma *= noise_scale;
-            config.detector.min_noise_px *= noise_scale;
-            load_body(model.as_deref()).and_then(|body| {
-                write_sequences("synth", seed, sequences, config.frames, &output, no_ground_truth, |i| {
-                    Ok(generate_sequence(&body, &config, seed, i)?)
+        } => match generator {
+            GeneratorArg::Stick => {
+                let mut config = StickConfig { min_views, max_views, ..Default::default() };
+                config.frames = frames.unwrap_or(config.frames);
+                config.noise_sigma *= noise_scale;
+                config.validate().map_err(AnyError::from).and_then(|()| {
+                    write_sequences("stick", seed, sequences, config.frames, &output, no_ground_truth, |i| {
+                        Ok(generate_stick(&config, seed, i)?.data)
+                    })
                 })
-            })
-        }
+            }
+            GeneratorArg::BodyModel => {
+                let mut config = SynthConfig { frames: frames.unwrap_or(60), bone_variation, ..Default::default() };
+                config.rig.min_views = min_views;
+                config.rig.max_views = max_views;
+                config.detector.noise_sigma *= noise_scale;
+                config.detector.min_noise_px *= noise_scale;
+                load_body(model.as_deref()).and_then(|body| {
+                    write_sequences("synth", seed, sequences, config.frames, &output, no_ground_truth, |i| {
+                        Ok(generate_sequence(&body, &config, seed, i)?)
+                    })
+                })
+            }
+        },
         Command::Train {
             data,
             output,

@@ -1,7 +1,8 @@
 //! Geometry: rotations and their conversions, the pinhole camera, Procrustes alignment,
 //! camera pose from correspondences and triangulation, on the CPU (nalgebra) and, where networks need it, batched on candle tensors.
 //!
-//! This is the lowest layer of the crate; it knows nothing about bodies, networks or Bevy.
+//! The lowest layer of the crate but for the COCO-17 layout (`crate::keypoints`); it knows nothing
+//! about bodies, networks or Bevy.
 
 pub mod camera;
 pub mod pnp;
@@ -14,3 +15,6 @@ pub use pnp::*;
 pub use procrustes::*;
 pub use rotation::*;
 pub use triangulate::*;
+
+#[cfg(test)]
+mod test_rng;

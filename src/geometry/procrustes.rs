@@ -167,21 +167,7 @@ mod tests {
     use super::*;
     use crate::geometry::axis_angle_to_matrix;
 
-    /// Deterministic pseudo-random numbers in [-1, 1).
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> f64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-        }
-
-        fn vector(&mut self) -> Vector3<f64> {
-            Vector3::new(self.next(), self.next(), self.next())
-        }
-    }
+    use crate::geometry::test_rng::Rng;
 
     fn known() -> Similarity {
         Similarity {

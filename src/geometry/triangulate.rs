@@ -575,28 +575,7 @@ mod tests {
     use super::*;
     use crate::geometry::{Camera, Extrinsics, Intrinsics, projection_matrix};
 
-    /// Deterministic pseudo-random numbers.
-    struct Rng(u64);
-
-    impl Rng {
-        /// Uniform in [0, 1).
-        fn uniform(&mut self) -> f64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 >> 11) as f64 / (1u64 << 53) as f64
-        }
-
-        /// Uniform in [-1, 1).
-        fn signed(&mut self) -> f64 {
-            self.uniform() * 2.0 - 1.0
-        }
-
-        /// Roughly normal (sum of uniforms), unit variance.
-        fn normal(&mut self) -> f64 {
-            (0..12).map(|_| self.uniform()).sum::<f64>() - 6.0
-        }
-    }
+    use crate::geometry::test_rng::Rng;
 
     /// `n` cameras on a ring 3 to 5 m around the capture volume, looking at it from varied heights.
     fn cameras(rng: &mut Rng, n: usize) -> Vec<Camera> {

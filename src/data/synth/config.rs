@@ -227,21 +227,12 @@ impl SynthConfig {
         if rig.resolutions.is_empty() || rig.resolutions.iter().any(|r| r[0] == 0 || r[1] == 0) {
             return Err("resolutions must be a non-empty list of non-zero sizes".into());
         }
-        non_negative("max_roll", rig.max_roll)?;
-        non_negative("aim_jitter", rig.aim_jitter)?;
-        probability("one_side_probability", rig.one_side_probability)?;
-        non_negative("one_side_spread", rig.one_side_spread)?;
-        probability("edge_cut_probability", rig.edge_cut_probability)?;
-        non_negative("noise_sigma", det.noise_sigma)?;
-        non_negative("min_noise_px", det.min_noise_px)?;
         if !(det.view_noise_spread >= 1.0 && det.view_noise_spread.is_finite()) {
             return Err(format!("view_noise_spread = {} must be at least 1", det.view_noise_spread));
         }
         if !(0.0..1.0).contains(&det.noise_correlation) {
             return Err(format!("noise_correlation = {} must be in [0, 1)", det.noise_correlation));
         }
-        probability("outlier_rate", det.outlier_rate)?;
-        non_negative("outlier_scale", det.outlier_scale)?;
         positive("confidence_error_scale", det.confidence_error_scale)?;
         for (name, [lo, hi]) in
             [("confidence_peak", det.confidence_peak), ("occluded_confidence", det.occluded_confidence)]
@@ -250,12 +241,29 @@ impl SynthConfig {
             probability(name, hi)?;
             ordered(name, lo, hi)?;
         }
-        non_negative("confidence_jitter", det.confidence_jitter)?;
-        non_negative("occluded_noise_scale", det.occluded_noise_scale)?;
-        non_negative("capsule_scale", det.capsule_scale)?;
-        probability("keypoint_dropout", det.keypoint_dropout)?;
-        probability("view_dropout", det.view_dropout)?;
-        probability("swap_rate", det.swap_rate)?;
+        for (name, value) in [
+            ("max_roll", rig.max_roll),
+            ("aim_jitter", rig.aim_jitter),
+            ("one_side_spread", rig.one_side_spread),
+            ("noise_sigma", det.noise_sigma),
+            ("min_noise_px", det.min_noise_px),
+            ("outlier_scale", det.outlier_scale),
+            ("confidence_jitter", det.confidence_jitter),
+            ("occluded_noise_scale", det.occluded_noise_scale),
+            ("capsule_scale", det.capsule_scale),
+        ] {
+            non_negative(name, value)?;
+        }
+        for (name, value) in [
+            ("one_side_probability", rig.one_side_probability),
+            ("edge_cut_probability", rig.edge_cut_probability),
+            ("outlier_rate", det.outlier_rate),
+            ("keypoint_dropout", det.keypoint_dropout),
+            ("view_dropout", det.view_dropout),
+            ("swap_rate", det.swap_rate),
+        ] {
+            probability(name, value)?;
+        }
         Ok(())
     }
 }
