@@ -14,8 +14,7 @@ use cmanet::estimate::{EstimateSettings, Estimator, Method};
 use cmanet::eval::Report;
 use cmanet::fit::{FitSettings, Fitter};
 use cmanet::net::{Cmanet, Config, Pipeline};
-use cmanet::train::pseudo::LabelSource;
-use cmanet::train::{PseudoLabels, TrainSettings, labelled_frames, train, training_files};
+use cmanet::train::{LabelSource, PseudoLabels, TrainSettings, labelled_frames, train, training_files};
 use indicatif::{ProgressBar, ProgressStyle};
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;

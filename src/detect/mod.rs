@@ -12,11 +12,11 @@
 //!
 //! Single-threaded, CPU, `f32`. Nothing here imports Bevy.
 
-pub mod graph;
-pub mod image;
+pub(crate) mod graph;
+pub(crate) mod image;
 pub mod kernels;
-pub mod pose;
-pub mod sequence;
+pub(crate) mod pose;
+pub(crate) mod sequence;
 
 use std::path::PathBuf;
 

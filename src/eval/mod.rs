@@ -2,9 +2,9 @@
 //! and the side-by-side report of several methods.
 
 pub mod metrics;
-pub mod profile;
-pub mod report;
-pub mod triangulation;
+pub(crate) mod profile;
+pub(crate) mod report;
+pub(crate) mod triangulation;
 
 pub use metrics::{Errors, KeypointSet, Summary};
 pub use profile::{ProfileError, measure_profile};

@@ -2,8 +2,8 @@
 //! skeleton with the take's bone offsets, ZXY Euler channels, metres, +y up, so Blender imports
 //! it upright) and glTF (an animation clip added to the open avatar). Plain Rust, no Bevy.
 
-pub mod bvh;
-pub mod gltf;
+pub(crate) mod bvh;
+pub(crate) mod gltf;
 
 pub use bvh::{Bvh, read_bvh, write_bvh};
 pub use gltf::{animated_glb, read_glb_animation};

@@ -3,8 +3,8 @@
 //! CHI 2012) for vectors and for rotations, and a filter for a whole body pose. The plugin's
 //! smoothing knobs are [`OneEuroSettings`].
 
-pub mod one_euro;
-pub mod pose;
+pub(crate) mod one_euro;
+pub(crate) mod pose;
 
 pub use one_euro::{FilterError, OneEuroRotation, OneEuroSettings, OneEuroVector};
 pub use pose::PoseFilter;

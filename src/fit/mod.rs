@@ -16,8 +16,8 @@
 //! It is the calibrated-free baseline and the pseudo-label generator for training, so it prefers
 //! dependable to fast; the time per frame is measured and written with the result.
 
-pub mod init;
-pub mod objective;
+pub(crate) mod init;
+pub(crate) mod objective;
 pub mod prior;
 
 use std::time::Instant;

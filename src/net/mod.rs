@@ -11,19 +11,19 @@
 //! card).
 
 pub mod body_refinement;
-pub mod camera_refinement;
-pub mod config;
-pub mod iev;
+pub(crate) mod camera_refinement;
+pub(crate) mod config;
+pub(crate) mod iev;
 pub mod input;
 pub mod irv;
 pub mod linear;
-pub mod model;
+pub(crate) mod model;
 pub mod params;
-pub mod pipeline;
-pub mod projection;
-pub mod rig;
+pub(crate) mod pipeline;
+pub(crate) mod projection;
+pub(crate) mod rig;
 pub mod screening;
-pub mod sequence;
+pub(crate) mod sequence;
 
 pub use config::Config;
 pub use input::{MultiViewFrame, ViewObservation, encode_batch};

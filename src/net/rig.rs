@@ -9,7 +9,7 @@
 
 use nalgebra::{Matrix3, Rotation3, Vector3};
 
-use crate::geometry::{Extrinsics, matrix_to_axis_angle, rotation_angle_between};
+use crate::geometry::{Extrinsics, rotation_angle_between};
 
 /// A view whose body-to-rig placement differs from the consensus by more than this (radians) is an
 /// outlier in that frame.
@@ -135,9 +135,4 @@ fn average(poses: &[(Extrinsics, f64)]) -> Option<Extrinsics> {
     let rotation = Rotation3::from_matrix_eps(&(sum / total), 1e-9, 50, Rotation3::identity()).into_inner();
     let finite = rotation.iter().chain(translation.iter()).all(|x| x.is_finite());
     finite.then(|| Extrinsics::new(rotation, translation))
-}
-
-/// The axis-angle difference `log(target^T rotation)` (radians).
-pub fn rotation_difference(rotation: &Matrix3<f64>, target: &Matrix3<f64>) -> Vector3<f64> {
-    matrix_to_axis_angle(&(target.transpose() * rotation))
 }

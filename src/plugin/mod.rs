@@ -15,18 +15,18 @@
 //! (bone writes) in `PostUpdate` after `AnimationSystems` and before
 //! `TransformSystems::Propagate`. plugin-docs has the chapter.
 
-pub mod capture;
-pub mod gizmos;
-pub mod headless;
-pub mod inference;
-pub mod messages;
+pub(crate) mod capture;
+pub(crate) mod gizmos;
+pub(crate) mod headless;
+pub(crate) mod inference;
+pub(crate) mod messages;
 #[cfg(feature = "egui")]
-pub mod panel;
-pub mod recording;
-pub mod retarget;
-pub mod rig;
-pub mod settings;
-pub mod smoothing;
+pub(crate) mod panel;
+pub(crate) mod recording;
+pub(crate) mod retarget;
+pub(crate) mod rig;
+pub(crate) mod settings;
+pub(crate) mod smoothing;
 
 use bevy::prelude::*;
 use bevy::transform::TransformSystems;
