@@ -17,7 +17,7 @@ WORK=${1:-runs/generalisation}
 WEIGHTS=${2:-assets/models/cmanet.safetensors}
 SETS=${SETS:-test}
 if [ -z "${CMANET:-}" ]; then   # CMANET=path/to/cmanet uses that binary instead of building one
-  cargo build --release --quiet --no-default-features --bin cmanet
+  cargo build --release --quiet --no-default-features --features cli --bin cmanet
   CMANET=${CARGO_TARGET_DIR:-target}/release/cmanet
 fi
 case "$SETS" in

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 WORK=${1:-runs/model_card}
 WEIGHTS=${2:-assets/models/cmanet.safetensors}
 if [ -z "${CMANET:-}" ]; then   # CMANET=path/to/cmanet uses that binary instead of building one
-  cargo build --release --quiet --no-default-features --bin cmanet
+  cargo build --release --quiet --no-default-features --features cli --bin cmanet
   CMANET=${CARGO_TARGET_DIR:-target}/release/cmanet
 fi
 mkdir -p "$WORK"

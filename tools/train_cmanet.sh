@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${1:-runs/shipped}
 shift || true
-cargo build --release --quiet --no-default-features --bin cmanet
+cargo build --release --quiet --no-default-features --features cli --bin cmanet
 CMANET=${CARGO_TARGET_DIR:-target}/release/cmanet
 [ -d "$RUN/data" ] || "$CMANET" synth --seed 300 --sequences 600 --frames 60 --no-ground-truth --bone-variation 1 \
   --output "$RUN/data"

@@ -822,25 +822,19 @@ fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
     }
     let data = match args.sync {
         Some(max_lag) => {
-            use cmanet::data::sync::{estimate_time_offsets, estimate_time_offsets_calibrated};
-            let offsets = match estimate_time_offsets_calibrated(&data, 0, max_lag, 0.5) {
-                Some(offsets) => {
-                    for (v, o) in offsets.iter().enumerate() {
-                        println!(
-                            "view {v}: offset {:+} frames (median two-view reprojection {:.2} px)",
-                            o.frames, o.score
-                        );
+            use cmanet::data::sync::{SyncMethod, synchronise};
+            let (offsets, method) = synchronise(&data, max_lag);
+            for (v, o) in offsets.iter().enumerate() {
+                match method {
+                    SyncMethod::Calibrated => println!(
+                        "view {v}: offset {:+} frames (median two-view reprojection {:.2} px)",
+                        o.frames, o.score
+                    ),
+                    SyncMethod::Motion => {
+                        println!("view {v}: offset {:+} frames (speed correlation {:.2})", o.frames, o.score)
                     }
-                    offsets
                 }
-                None => {
-                    let offsets = estimate_time_offsets(&data, 0, max_lag);
-                    for (v, o) in offsets.iter().enumerate() {
-                        println!("view {v}: offset {:+} frames (speed correlation {:.2})", o.frames, o.score);
-                    }
-                    offsets
-                }
-            };
+            }
             let frames: Vec<i64> = offsets.iter().map(|o| o.frames).collect();
             cmanet::data::sync::apply_time_offsets(&data, &frames)
         }

@@ -165,6 +165,29 @@ fn two_view_error(p: &Matrix3x4<f64>, q: &Matrix3x4<f64>, a: &[f32; 3], b: &[f32
     Some(worst)
 }
 
+/// How [`synchronise`] found the offsets, and so what each [`TimeOffset::score`] means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncMethod {
+    /// From the true cameras: the score is the median two-view reprojection error, pixels.
+    Calibrated,
+    /// From the keypoints' motion: the score is the speed correlation.
+    Motion,
+}
+
+/// The minimum confidence of the keypoints [`synchronise`] compares with calibrated cameras.
+pub const SYNC_MIN_CONFIDENCE: f32 = 0.5;
+
+/// Every view's time offset relative to view 0, searching lags up to `max_lag` frames: from the
+/// true cameras when the sequence has them ([`estimate_time_offsets_calibrated`], keypoints at
+/// least [`SYNC_MIN_CONFIDENCE`] confident), else from the keypoints' motion
+/// ([`estimate_time_offsets`]).
+pub fn synchronise(data: &Mv2d, max_lag: usize) -> (Vec<TimeOffset>, SyncMethod) {
+    match estimate_time_offsets_calibrated(data, 0, max_lag, SYNC_MIN_CONFIDENCE) {
+        Some(offsets) => (offsets, SyncMethod::Calibrated),
+        None => (estimate_time_offsets(data, 0, max_lag), SyncMethod::Motion),
+    }
+}
+
 /// Estimates every view's time offset relative to view `reference` from the true cameras (see the
 /// module doc), searching lags up to `max_lag` frames; `None` when the sequence has no extrinsics.
 /// Keypoints count when their confidence is at least `min_confidence` in both views.
