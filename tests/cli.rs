@@ -132,3 +132,32 @@ fn train_then_estimate_with_the_trained_network() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 }
+
+/// `cmanet::assets` finds the shipped files through `CMANET_ASSETS` first, then beside the
+/// executable (a built tool moved elsewhere), then in the crate: the error for a missing body
+/// model names the folder it looked in.
+#[test]
+fn shipped_files_are_found_by_override_then_beside_the_executable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cmanet"))
+        .args(["body-info"])
+        .env("CMANET_ASSETS", dir.path().join("nowhere"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("nowhere/body/open_body.safetensors"), "{}", text(&out));
+
+    // A copy of the command with an `assets/models` folder (but no body) beside it looks there.
+    let moved = dir.path().join("moved");
+    std::fs::create_dir_all(moved.join("assets/models")).unwrap();
+    let exe = moved.join("cmanet");
+    std::fs::copy(env!("CARGO_BIN_EXE_cmanet"), &exe).unwrap();
+    let out = Command::new(&exe).args(["body-info"]).env_remove("CMANET_ASSETS").output().unwrap();
+    assert!(!out.status.success());
+    let expected = moved.join("assets/body/open_body.safetensors");
+    assert!(text(&out).contains(&expected.display().to_string()), "{}", text(&out));
+
+    // Without either, the crate's own files.
+    let out = cmanet(&["body-info", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -40,9 +40,11 @@ impl Default for CaptureView {
 }
 
 /// A view's newest pixels, with when they were captured.
-#[derive(Component, Clone, Debug)]
+#[derive(Component, Reflect, Clone, Debug)]
+#[reflect(Component, from_reflect = false)]
 pub struct CapturedFrame {
     /// The pixels.
+    #[reflect(ignore)]
     pub pixels: CapturedPixels,
     /// The app frame (`FrameCount`) of the capture: views with the same number are estimated
     /// together.
@@ -50,8 +52,10 @@ pub struct CapturedFrame {
     /// `Time::elapsed_secs_f64` at the capture (the filter's clock).
     pub time: f64,
     /// Wall clock at the capture (for latency).
+    #[reflect(ignore)]
     pub instant: Instant,
     /// The intrinsics the source knows, if any ([`CaptureView::intrinsics`] wins).
+    #[reflect(ignore)]
     pub intrinsics: Option<Intrinsics>,
 }
 
