@@ -26,9 +26,12 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use nalgebra::{Matrix3, Vector3};
 
-use crate::body::{BodyError, BodyModel, BodyParams, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_KEYPOINTS};
+use crate::body::{
+    ADAPTED_BONES, BodyError, BodyModel, BodyParams, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS,
+};
 use crate::data::{DataError, Mv2d, Mv3d, Mv3dFrame};
-use crate::geometry::{Extrinsics, axis_angle_to_matrix_tensor, matrix_to_axis_angle};
+use crate::geometry::{Extrinsics, axis_angle_to_matrix, axis_angle_to_matrix_tensor, matrix_to_axis_angle};
+use crate::net::body_refinement::{BodyRefinementSettings, BodyRefiner, RefinedBody};
 use init::{NormalizedKeypoint, place_camera};
 use objective::{Objective, Observations, Weights};
 
@@ -65,6 +68,10 @@ pub struct FitSettings {
     pub weights: Weights,
     /// Frames fitted together in one batch. Default: 64.
     pub chunk_frames: usize,
+    /// Fit the subject's bone corrections beyond the betas (hips, knees, ankles, shoulders,
+    /// elbows, wrists, head: [`crate::body::ADAPTED_BONES`]), one set per chunk held by
+    /// [`Weights::bones`], as CMANet's body refinement does. Default: true.
+    pub bones: bool,
 }
 
 impl Default for FitSettings {
@@ -76,6 +83,7 @@ impl Default for FitSettings {
             robust_scale: (0.5, 0.03),
             weights: Weights::default(),
             chunk_frames: 64,
+            bones: true,
         }
     }
 }
@@ -83,12 +91,25 @@ impl Default for FitSettings {
 /// The multi-view fitter: a body model on a device and the settings.
 pub struct Fitter {
     model: BodyModel,
+    /// Poses bodies with bone corrections on the CPU (its levers and kinematics).
+    poser: BodyRefiner,
     tensors: BodyTensors,
     device: Device,
     /// The settings in use.
     pub settings: FitSettings,
     template: [Vector3<f64>; NUM_KEYPOINTS],
     rest_pelvis: Vector3<f64>,
+}
+
+/// The bone corrections of [`ADAPTED_BONES`] (metres, each in its parent's rest frame).
+type Bones = [Vector3<f32>; ADAPTED_BONES.len()];
+
+/// The bone corrections' Adam step as a fraction of the rotations' learning rate.
+const BONE_STEP: f64 = 0.05;
+
+/// The corrections of [`ADAPTED_BONES`] among a frame's bone corrections (zero when it has none).
+fn adapted(bones: Option<&[Vector3<f32>; NUM_JOINTS]>) -> Bones {
+    std::array::from_fn(|i| bones.map_or(Vector3::zeros(), |b| b[ADAPTED_BONES[i]]))
 }
 
 /// A frame whose objective exceeds this multiple of the chunk's median is refitted from a
@@ -111,7 +132,8 @@ impl Fitter {
         let posed = model.pose(&params, false)?;
         let template = std::array::from_fn(|k| posed.keypoints[k].cast::<f64>());
         let rest_pelvis = model.rest_joints(&params.betas)[0].cast::<f64>();
-        Ok(Self { model, tensors, device: device.clone(), settings, template, rest_pelvis })
+        let poser = BodyRefiner::new(&model, BodyRefinementSettings::default());
+        Ok(Self { model, poser, tensors, device: device.clone(), settings, template, rest_pelvis })
     }
 
     /// The body model.
@@ -166,7 +188,7 @@ impl Fitter {
         };
         let mut frames = Vec::with_capacity(data.num_frames());
         let mut objective = Vec::with_capacity(data.num_frames());
-        let mut betas_prev: Option<[f32; NUM_BETAS]> = None;
+        let mut betas_prev: Option<([f32; NUM_BETAS], Bones)> = None;
         for start in (0..data.num_frames()).step_by(self.settings.chunk_frames.max(1)) {
             let end = (start + self.settings.chunk_frames.max(1)).min(data.num_frames());
             let t0 = Instant::now();
@@ -177,7 +199,7 @@ impl Fitter {
             for f in &mut chunk {
                 f.seconds = per_frame;
             }
-            betas_prev = chunk.last().map(|f| f.params.betas);
+            betas_prev = chunk.last().map(|f| (f.params.betas, adapted(f.bones.as_ref())));
             frames.extend(chunk);
             progress(end);
         }
@@ -218,13 +240,13 @@ impl Fitter {
         &self,
         obs: &Observations,
         cameras: Option<&[Extrinsics]>,
-        betas_prev: Option<[f32; NUM_BETAS]>,
+        betas_prev: Option<([f32; NUM_BETAS], Bones)>,
     ) -> Result<(Vec<Mv3dFrame>, Vec<f64>), FitError> {
         let b = obs.frames;
         let placements = self.place_all(obs);
         // Starting values, per frame: body-to-camera for every view (uncalibrated), or the body's
         // world pose from the best-placed view (calibrated).
-        let mut start = Start::new(b, obs.views, betas_prev, cameras.is_some());
+        let mut start = Start::new(b, obs.views, betas_prev, cameras.is_some(), self.settings.bones);
         match cameras {
             None => start.cameras = placements,
             Some(true_cams) => {
@@ -253,7 +275,7 @@ impl Fitter {
             result = result.best_of(second);
         }
         let cost = result.cost.clone();
-        Ok((result.into_frames(&self.model, cameras), cost))
+        Ok((result.into_frames(&self.model, &self.poser, cameras), cost))
     }
 
     /// Adam on the objective from `start` for `iterations` steps, the robust scale annealing
@@ -269,6 +291,10 @@ impl Fitter {
             adam(vec![vars.rotation_delta.clone()], lr * 0.5)?,
             adam(vec![vars.translation.clone()], lr * 2.0)?,
         ];
+        if let Some(bones) = &vars.bones {
+            // Bone corrections are centimetres: a step of a few millimetres.
+            optimisers.push(adam(vec![bones.clone()], lr * BONE_STEP)?);
+        }
         let scale_to = self.settings.robust_scale.1;
         for it in 0..iterations {
             let progress = it as f64 / iterations.max(2).saturating_sub(1) as f64;
@@ -292,6 +318,8 @@ struct Start {
     body_pose: Vec<[Vector3<f32>; NUM_BODY_JOINTS]>,
     /// Shared shape.
     betas: [f32; NUM_BETAS],
+    /// Shared bone corrections of [`ADAPTED_BONES`], when fitted.
+    bones: Option<Bones>,
     /// `[B][V]` body-to-camera (uncalibrated only).
     cameras: Vec<Vec<Extrinsics>>,
     /// `[B]` body-to-world rotation (calibrated only).
@@ -315,13 +343,16 @@ pub struct FitVars {
     pub rotation_delta: Var,
     /// `[B, V, 3]` camera translations (uncalibrated) or `[B, 1, 3]` body offsets (calibrated).
     pub translation: Var,
+    /// `[1, 13, 3]` the bone corrections of [`ADAPTED_BONES`] (metres), when fitted.
+    pub bones: Option<Var>,
 }
 
 impl Start {
-    fn new(b: usize, v: usize, betas: Option<[f32; NUM_BETAS]>, calibrated: bool) -> Self {
+    fn new(b: usize, v: usize, previous: Option<([f32; NUM_BETAS], Bones)>, calibrated: bool, bones: bool) -> Self {
         Self {
             body_pose: vec![initial_body_pose(); b],
-            betas: betas.unwrap_or_default(),
+            betas: previous.map(|p| p.0).unwrap_or_default(),
+            bones: bones.then(|| previous.map(|p| p.1).unwrap_or_default()),
             cameras: vec![vec![Extrinsics::default(); v]; b],
             global: vec![Matrix3::identity(); b],
             offset: vec![Vector3::zeros(); b],
@@ -360,6 +391,13 @@ impl Start {
             betas: Var::from_tensor(&Tensor::from_vec(self.betas.to_vec(), (1, NUM_BETAS), device)?)?,
             rotation_delta: Var::zeros((b, per, 3), DType::F32, device)?,
             translation: Var::from_tensor(&Tensor::from_vec(translations, (b, per, 3), device)?)?,
+            bones: match &self.bones {
+                Some(bones) => {
+                    let flat: Vec<f32> = bones.iter().flat_map(|v| [v.x, v.y, v.z]).collect();
+                    Some(Var::from_tensor(&Tensor::from_vec(flat, (1, ADAPTED_BONES.len(), 3), device)?)?)
+                }
+                None => None,
+            },
         })
     }
 
@@ -373,6 +411,10 @@ impl Start {
         }
         let betas: Vec<f32> = vars.betas.flatten_all()?.to_vec1()?;
         out.betas.copy_from_slice(&betas);
+        if let (Some(bones), Some(var)) = (&mut out.bones, &vars.bones) {
+            let flat: Vec<f32> = var.flatten_all()?.to_vec1()?;
+            *bones = std::array::from_fn(|i| Vector3::from_row_slice(&flat[i * 3..][..3]));
+        }
         let deltas = axis_angle_to_matrix_tensor(vars.rotation_delta.as_tensor())?;
         let rot: Vec<f32> = deltas.matmul(&self.rotation_base(per_frame.device())?)?.flatten_all()?.to_vec1()?;
         let trans: Vec<f32> = vars.translation.flatten_all()?.to_vec1()?;
@@ -423,6 +465,7 @@ impl Start {
         let (mine, theirs): (f64, f64) = (self.cost.iter().sum(), other.cost.iter().sum());
         if theirs < mine {
             self.betas = other.betas;
+            self.bones = other.bones;
         }
         for t in 0..self.body_pose.len() {
             if other.cost[t] < self.cost[t] {
@@ -436,7 +479,14 @@ impl Start {
         self
     }
 
-    fn into_frames(self, model: &BodyModel, cameras: Option<&[Extrinsics]>) -> Vec<Mv3dFrame> {
+    fn into_frames(self, model: &BodyModel, poser: &BodyRefiner, cameras: Option<&[Extrinsics]>) -> Vec<Mv3dFrame> {
+        let bones: Option<[Vector3<f32>; NUM_JOINTS]> = self.bones.map(|adapted_bones| {
+            let mut all = [Vector3::zeros(); NUM_JOINTS];
+            for (i, &joint) in ADAPTED_BONES.iter().enumerate() {
+                all[joint] = adapted_bones[i];
+            }
+            all
+        });
         (0..self.body_pose.len())
             .map(|t| {
                 let (global, transl) = match cameras {
@@ -449,10 +499,28 @@ impl Start {
                     betas: self.betas,
                     transl: transl.cast::<f32>(),
                 };
-                let keypoints = model
-                    .pose(&params, false)
-                    .map(|p| p.keypoints)
-                    .unwrap_or_else(|_| vec![Vector3::zeros(); NUM_KEYPOINTS]);
+                let keypoints = match &bones {
+                    // With bone corrections: the canonical body posed with them, then placed.
+                    Some(bones) => {
+                        let body = RefinedBody {
+                            pose: std::array::from_fn(|j| axis_angle_to_matrix(&params.body_pose[j].cast::<f64>())),
+                            betas: params.betas.map(f64::from),
+                            bones: bones.map(|b| b.cast::<f64>()),
+                            bone_evidence: 0.0,
+                        };
+                        let pelvis = poser.rest_joint(0, &params.betas);
+                        poser
+                            .pose(&body)
+                            .keypoints
+                            .iter()
+                            .map(|k| (global * (k - pelvis) + pelvis + transl).cast::<f32>())
+                            .collect()
+                    }
+                    None => model
+                        .pose(&params, false)
+                        .map(|p| p.keypoints)
+                        .unwrap_or_else(|_| vec![Vector3::zeros(); NUM_KEYPOINTS]),
+                };
                 let extrinsics: Vec<Extrinsics> = match cameras {
                     Some(c) => c.to_vec(),
                     None => self.cameras[t].clone(),
@@ -467,7 +535,7 @@ impl Start {
                         })
                     })
                     .collect();
-                Mv3dFrame { joints3d_cam, joints3d, extrinsics, params, seconds: 0.0, bones: None }
+                Mv3dFrame { joints3d_cam, joints3d, extrinsics, params, seconds: 0.0, bones }
             })
             .collect()
     }
