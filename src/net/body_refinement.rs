@@ -81,7 +81,9 @@ pub struct BodyRefinementSettings {
     pub refine_cameras: bool,
     /// Weight of the prior towards the bone corrections the body comes with (the network's guess,
     /// zero without one), per squared metre, in units of a squared residual; infinite keeps them
-    /// as they are. Default: 300 (a 3 cm correction costs about a quarter of a residual unit).
+    /// as they are. Default: 100 (a 3 cm correction costs about a tenth of a residual unit; chosen
+    /// among 300, 100, 30 and 3 on the stick development set, PA limbs 23.5 / 20.5 / 19.7 / 20.6
+    /// mm, and validation, 13.7 / 14.0 / 14.7 / 18.4 mm: weaker follows the noise on our own body).
     pub bone_prior_weight: f64,
     /// Weight of the prior towards the bone corrections a body comes with (what the stream learned
     /// so far), per squared metre and per frame of evidence they carry
@@ -113,7 +115,7 @@ impl Default for BodyRefinementSettings {
             scales: vec![0.1, 0.05],
             steps: 2,
             refine_cameras: true,
-            bone_prior_weight: 300.0,
+            bone_prior_weight: 100.0,
             temporal_bone_weight: 300.0,
             max_bone_evidence: 200.0,
             rig_rotation_weight: 5.0,
