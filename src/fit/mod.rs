@@ -26,12 +26,13 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use nalgebra::{Matrix3, Vector3};
 
+use crate::body::bones::{apply_bones, keypoint_joint_weights};
 use crate::body::{
-    ADAPTED_BONES, BodyError, BodyModel, BodyParams, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS,
+    ADAPTED_BONES, BodyError, BodyModel, BodyParams, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS,
+    NUM_KEYPOINTS, PosedBody,
 };
 use crate::data::{DataError, Mv2d, Mv3d, Mv3dFrame};
-use crate::geometry::{Extrinsics, axis_angle_to_matrix, axis_angle_to_matrix_tensor, matrix_to_axis_angle};
-use crate::net::body_refinement::{BodyRefinementSettings, BodyRefiner, RefinedBody};
+use crate::geometry::{Extrinsics, axis_angle_to_matrix_tensor, matrix_to_axis_angle};
 use init::{NormalizedKeypoint, place_camera};
 use objective::{Objective, Observations, Weights};
 
@@ -91,8 +92,8 @@ impl Default for FitSettings {
 /// The multi-view fitter: a body model on a device and the settings.
 pub struct Fitter {
     model: BodyModel,
-    /// Poses bodies with bone corrections on the CPU (its levers and kinematics).
-    poser: BodyRefiner,
+    /// How much of each keypoint each joint carries, to move posed keypoints by bone corrections.
+    keypoint_weights: [[f64; NUM_JOINTS]; NUM_KEYPOINTS],
     tensors: BodyTensors,
     device: Device,
     /// The settings in use.
@@ -132,8 +133,8 @@ impl Fitter {
         let posed = model.pose(&params, false)?;
         let template = std::array::from_fn(|k| posed.keypoints[k].cast::<f64>());
         let rest_pelvis = model.rest_joints(&params.betas)[0].cast::<f64>();
-        let poser = BodyRefiner::new(&model, BodyRefinementSettings::default());
-        Ok(Self { model, poser, tensors, device: device.clone(), settings, template, rest_pelvis })
+        let keypoint_weights = keypoint_joint_weights(&model);
+        Ok(Self { model, keypoint_weights, tensors, device: device.clone(), settings, template, rest_pelvis })
     }
 
     /// The body model.
@@ -275,7 +276,7 @@ impl Fitter {
             result = result.best_of(second);
         }
         let cost = result.cost.clone();
-        Ok((result.into_frames(&self.model, &self.poser, cameras), cost))
+        Ok((result.into_frames(&self.model, &self.keypoint_weights, cameras), cost))
     }
 
     /// Adam on the objective from `start` for `iterations` steps, the robust scale annealing
@@ -479,7 +480,12 @@ impl Start {
         self
     }
 
-    fn into_frames(self, model: &BodyModel, poser: &BodyRefiner, cameras: Option<&[Extrinsics]>) -> Vec<Mv3dFrame> {
+    fn into_frames(
+        self,
+        model: &BodyModel,
+        keypoint_weights: &[[f64; NUM_JOINTS]; NUM_KEYPOINTS],
+        cameras: Option<&[Extrinsics]>,
+    ) -> Vec<Mv3dFrame> {
         let bones: Option<[Vector3<f32>; NUM_JOINTS]> = self.bones.map(|adapted_bones| {
             let mut all = [Vector3::zeros(); NUM_JOINTS];
             for (i, &joint) in ADAPTED_BONES.iter().enumerate() {
@@ -499,27 +505,15 @@ impl Start {
                     betas: self.betas,
                     transl: transl.cast::<f32>(),
                 };
-                let keypoints = match &bones {
-                    // With bone corrections: the canonical body posed with them, then placed.
-                    Some(bones) => {
-                        let body = RefinedBody {
-                            pose: std::array::from_fn(|j| axis_angle_to_matrix(&params.body_pose[j].cast::<f64>())),
-                            betas: params.betas.map(f64::from),
-                            bones: bones.map(|b| b.cast::<f64>()),
-                            bone_evidence: 0.0,
-                        };
-                        let pelvis = poser.rest_joint(0, &params.betas);
-                        poser
-                            .pose(&body)
-                            .keypoints
-                            .iter()
-                            .map(|k| (global * (k - pelvis) + pelvis + transl).cast::<f32>())
-                            .collect()
+                let keypoints = match model.pose(&params, false) {
+                    Ok(mut posed) => {
+                        if let Some(bones) = &bones {
+                            let PosedBody { joint_transforms, joints, keypoints, .. } = &mut posed;
+                            apply_bones(joint_transforms, joints, keypoints, bones, keypoint_weights);
+                        }
+                        posed.keypoints
                     }
-                    None => model
-                        .pose(&params, false)
-                        .map(|p| p.keypoints)
-                        .unwrap_or_else(|_| vec![Vector3::zeros(); NUM_KEYPOINTS]),
+                    Err(_) => vec![Vector3::zeros(); NUM_KEYPOINTS],
                 };
                 let extrinsics: Vec<Extrinsics> = match cameras {
                     Some(c) => c.to_vec(),

@@ -10,10 +10,11 @@ use nalgebra::Vector2;
 use super::FitVars;
 use super::init::NormalizedKeypoint;
 use super::prior;
-use crate::body::{ADAPTED_BONES, BodyTensors, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS};
+use crate::body::{BodyTensors, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS};
 use crate::data::Mv2d;
 use crate::data::format::MIN_CONFIDENCE;
 use crate::geometry::{Extrinsics, axis_angle_to_matrix_tensor};
+use crate::net::params::{BONES_DIM, expand_bones};
 
 /// Loss weights of the fit. Residuals are measured in units of [`RESIDUAL_UNIT`] of the person's
 /// size in the image.
@@ -137,8 +138,6 @@ pub struct Objective<'a> {
     cameras: Option<(Tensor, Tensor)>,
     limits: (Tensor, Tensor),
     stiffness: Tensor,
-    /// `[13 * 3, 24 * 3]`: places the adapted bones' corrections among all joints.
-    bone_scatter: Tensor,
     frames: usize,
     views: usize,
 }
@@ -194,7 +193,6 @@ impl<'a> Objective<'a> {
                 Tensor::from_vec(hi.to_vec(), (1, NUM_BODY_JOINTS, 3), device)?,
             ),
             stiffness: Tensor::from_vec(prior::stiffness().to_vec(), (1, NUM_BODY_JOINTS, 3), device)?,
-            bone_scatter: bone_scatter(device)?,
             frames: b,
             views: v,
         })
@@ -220,11 +218,7 @@ impl<'a> Objective<'a> {
         let all = Tensor::cat(&[&root, &body_rot], 1)?;
         let bones = match &vars.bones {
             Some(bones) => Some(
-                bones
-                    .as_tensor()
-                    .reshape((1, ADAPTED_BONES.len() * 3))?
-                    .matmul(&self.bone_scatter)?
-                    .reshape((1, NUM_JOINTS, 3))?
+                expand_bones(&bones.as_tensor().reshape((1, BONES_DIM))?)?
                     .broadcast_as((b, NUM_JOINTS, 3))?
                     .contiguous()?,
             ),
@@ -279,15 +273,4 @@ impl<'a> Objective<'a> {
         let total = per_frame.sum_all()?;
         Ok(Loss { total, per_frame })
     }
-}
-
-/// The `[13 * 3, 24 * 3]` 0/1 matrix that puts the corrections of [`ADAPTED_BONES`] at their joints.
-fn bone_scatter(device: &Device) -> Result<Tensor> {
-    let mut scatter = vec![0f32; ADAPTED_BONES.len() * 3 * NUM_JOINTS * 3];
-    for (i, &joint) in ADAPTED_BONES.iter().enumerate() {
-        for axis in 0..3 {
-            scatter[(i * 3 + axis) * NUM_JOINTS * 3 + joint * 3 + axis] = 1.0;
-        }
-    }
-    Tensor::from_vec(scatter, (ADAPTED_BONES.len() * 3, NUM_JOINTS * 3), device)
 }

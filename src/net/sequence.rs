@@ -112,11 +112,12 @@ impl Cmanet {
                     })
                 })
                 .collect();
-            let canonical = BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() };
-            let (joints3d, extrinsics, params) = match world {
-                None => (estimate.keypoints, last.clone(), canonical),
-                Some(world) => self.in_world(&estimate, &frame, &last, world),
-            };
+            let (joints3d, extrinsics, params) =
+                world.and_then(|world| self.in_world(&estimate, &frame, &last, world)).unwrap_or_else(|| {
+                    let canonical =
+                        BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() };
+                    (estimate.keypoints, last.clone(), canonical)
+                });
             let current = Mv3dFrame {
                 joints3d_cam,
                 joints3d,
@@ -146,16 +147,16 @@ impl Cmanet {
         ]);
         Ok(Mv3d { fps: data.fps, frames, metadata })
     }
-    /// One frame's keypoints, cameras (world to camera; `last` for views without an estimate this
-    /// frame) and SMPL parameters in the world of the known cameras `world`; the canonical ones
-    /// when the views cannot place the body.
+    /// One frame's keypoints, cameras (world to camera; every view's latest camera, `last`) and
+    /// SMPL parameters in the world of the known cameras `world`; `None` when the views cannot
+    /// place the body.
     fn in_world(
         &self,
         estimate: &super::model::Estimate,
         frame: &MultiViewFrame,
         last: &[Extrinsics],
         world: &[Extrinsics],
-    ) -> (crate::data::Keypoints3d, Vec<Extrinsics>, BodyParams) {
+    ) -> Option<(crate::data::Keypoints3d, Vec<Extrinsics>, BodyParams)> {
         let known: Vec<KnownView> = world
             .iter()
             .zip(&frame.views)
@@ -167,10 +168,7 @@ impl Cmanet {
                 keypoints: view.as_ref().map(|v| labelled(&v.keypoints, *swapped)),
             })
             .collect();
-        let canonical = BodyParams { body_pose: estimate.body_pose, betas: estimate.betas, ..Default::default() };
-        let Some(body_to_world) = place_body(&estimate.cameras, &estimate.keypoints, &known) else {
-            return (estimate.keypoints, last.to_vec(), canonical);
-        };
+        let body_to_world = place_body(&estimate.cameras, &estimate.keypoints, &known)?;
         let pelvis_rest = self.refiner.rest_joint(0, &estimate.betas).cast::<f32>();
         let placed = WorldPose::new(
             body_to_world,
@@ -181,7 +179,7 @@ impl Cmanet {
             last.iter().map(|c| Some(*c)).collect::<Vec<_>>().as_slice(),
             &pelvis_rest,
         );
-        let cameras = placed.cameras.iter().zip(last).map(|(c, l)| c.unwrap_or(*l)).collect();
-        (placed.keypoints, cameras, placed.params)
+        // Every view has a latest camera, so every one is placed.
+        Some((placed.keypoints, placed.cameras.into_iter().flatten().collect(), placed.params))
     }
 }
