@@ -5,10 +5,11 @@
 //! (Li et al., "Self-learning Canonical Space for Multi-view 3D Human Pose Estimation"), to drive a
 //! skinned SMPL-skeleton character without calibrating the cameras.
 //!
-//! Layers, lowest first: [`keypoints`] (the COCO-17 layout), [`geometry`], [`body`], [`data`], [`detect`], [`net`], [`fit`], [`eval`],
-//! [`train`], [`placement`], [`estimate`], [`export`], then `plugin` (feature `bevy`); nothing below
-//! the plugin imports Bevy. The book's architecture chapter (`plugin-docs/src/architecture.md`)
-//! shows the layers and the data flow. A Bevy app needs only [`prelude`].
+//! Layers, lowest first: [`keypoints`] (the COCO-17 layout), [`geometry`], [`body`], [`data`],
+//! [`placement`], [`detect`], [`net`], [`fit`], [`eval`], [`train`], [`estimate`], [`export`], then
+//! `plugin` (feature `bevy`); nothing below the plugin imports Bevy. The book's architecture
+//! chapter (`plugin-docs/src/architecture.md`) shows the layers and the data flow. A Bevy app needs
+//! only [`prelude`].
 #![warn(missing_docs)]
 
 pub mod assets;

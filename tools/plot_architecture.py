@@ -81,7 +81,7 @@ arrow(place, cli)
 arrow(cli, ev)
 
 ax.text(10.2, 1.35, "Layers, lowest first", fontsize=10, weight="bold")
-layers = ["keypoints", "geometry", "body", "data", "detect", "net", "fit", "eval", "train", "placement",
+layers = ["keypoints", "geometry", "body", "data", "placement", "detect", "net", "fit", "eval", "train",
           "estimate", "export", "plugin (bevy)", "cli"]
 for i, name in enumerate(layers):
     col, row = i % 3, i // 3
