@@ -1,7 +1,9 @@
 //! The plugin's cost to the app: the main thread's time per frame (`app.update()` with four views
 //! delivering new images every frame, an avatar driven, inference running off-thread), and the
 //! end-to-end latency from four views' capture to the avatar's bones (detection in four views,
-//! CMANet, smoothing, bone writes). Images: the shipped real sample (Pose2Sim, 216x384).
+//! CMANet, smoothing, bone writes). Images: the shipped real sample (Pose2Sim, 216x384). Streaming:
+//! the same main-thread frame with the VMC sender on, and one pose's own cost out (pose to frame,
+//! OSC encoding, the UDP send) and in (a datagram read, assembled and turned into a pose).
 //!
 //! ```text
 //! cargo bench --bench plugin
@@ -17,8 +19,9 @@ use cmanet::detect::{RgbImage, frame_files};
 use cmanet::geometry::Intrinsics;
 use cmanet::plugin::{
     AvatarBones, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose, CmanetSettings,
-    headless_app,
+    CmanetVmcSender, VmcStatus, headless_app,
 };
+use cmanet::stream::{FrameSettings, VmcFrame, VmcReceiver, VmcSender};
 use criterion::Criterion;
 
 /// Every frame of the sample's four cameras, with their intrinsics.
@@ -43,14 +46,20 @@ struct Studio {
     views: Vec<Entity>,
     sample: Vec<(Vec<Arc<RgbImage>>, Intrinsics)>,
     frame: u32,
+    /// Where the VMC sender sends, when it is on (kept open so the port stays ours).
+    _receiver: Option<VmcReceiver>,
 }
 
 impl Studio {
-    fn new(with_plugin: bool, enabled: bool) -> Self {
+    fn new(with_plugin: bool, enabled: bool, streaming: bool) -> Self {
         let mut app = headless_app();
         if with_plugin {
             let settings = CmanetSettings { enabled, ..default() };
             app.add_plugins(CmanetPlugin { settings, ..default() });
+        }
+        let receiver = streaming.then(|| VmcReceiver::bind("127.0.0.1:0").expect("a loopback port"));
+        if let Some(port) = receiver.as_ref().and_then(|r| r.local_addr()) {
+            app.insert_resource(CmanetVmcSender { enabled: true, target: port.to_string(), ..default() });
         }
         app.finish();
         app.cleanup();
@@ -67,7 +76,7 @@ impl Studio {
             app.update();
             std::thread::sleep(Duration::from_millis(5));
         }
-        Self { app, views, sample, frame: 0 }
+        Self { app, views, sample, frame: 0, _receiver: receiver }
     }
 
     /// Gives every view its next image, as a read-back would.
@@ -94,12 +103,13 @@ impl Studio {
 fn main_thread(c: &mut Criterion) {
     // For reference: the same app without the plugin, and with the plugin but estimation off
     // (the main thread's own work without two busy detection threads beside it).
-    for (name, with_plugin, enabled) in [
-        ("plugin_main_thread_per_frame_4_views", true, true),
-        ("plugin_main_thread_per_frame_4_views_estimation_off", true, false),
-        ("app_without_plugin_per_frame", false, false),
+    for (name, with_plugin, enabled, streaming) in [
+        ("plugin_main_thread_per_frame_4_views", true, true, false),
+        ("plugin_main_thread_per_frame_4_views_streaming", true, true, true),
+        ("plugin_main_thread_per_frame_4_views_estimation_off", true, false, false),
+        ("app_without_plugin_per_frame", false, false, false),
     ] {
-        let mut studio = Studio::new(with_plugin, enabled);
+        let mut studio = Studio::new(with_plugin, enabled, streaming);
         c.bench_function(name, |b| {
             b.iter(|| {
                 studio.capture();
@@ -108,11 +118,41 @@ fn main_thread(c: &mut Criterion) {
         });
         let ran = studio.frame > 100; // not filtered out
         assert!(!enabled || !ran || studio.estimates() > 0, "the plugin estimated nothing while benchmarked");
+        let sent = studio.app.world().get_resource::<VmcStatus>().map_or(0, |s| s.sent);
+        assert!(!streaming || !ran || sent > 0, "the plugin streamed nothing while benchmarked");
     }
 }
 
+fn streaming(c: &mut Criterion) {
+    let model = cmanet::body::BodyModel::open_body().expect("the shipped body model");
+    let rest = cmanet::body::RestJoints::new(&model);
+    let mut params = cmanet::body::BodyParams::default();
+    for j in 0..22 {
+        params.set_local_rotation(j, nalgebra::Vector3::new(0.1 * j as f32, -0.2, 0.3));
+    }
+    params.betas[0] = 1.0;
+    let mut receiver = VmcReceiver::bind("127.0.0.1:0").expect("a loopback port");
+    let target = receiver.local_addr().expect("bound").to_string();
+    let sender = VmcSender::new(&target).expect("a sender");
+    c.bench_function("vmc_send_one_pose", |b| {
+        b.iter(|| {
+            let frame = VmcFrame::from_params(&params, &rest, 0.0, &FrameSettings::default());
+            sender.send(&frame).expect("sent");
+            receiver.poll(4); // keep the socket from filling (its cost is the next benchmark's)
+        })
+    });
+    c.bench_function("vmc_receive_one_pose", |b| {
+        let frame = VmcFrame::from_params(&params, &rest, 0.0, &FrameSettings::default());
+        b.iter(|| {
+            sender.send(&frame).expect("sent");
+            let got = receiver.poll(4).frame.expect("the frame arrived");
+            got.to_params(&rest, true)
+        })
+    });
+}
+
 fn latency(c: &mut Criterion) {
-    let mut studio = Studio::new(true, true);
+    let mut studio = Studio::new(true, true, false);
     c.bench_function("plugin_capture_to_bones_4_views", |b| {
         b.iter_custom(|iterations| {
             let mut total = Duration::ZERO;
@@ -134,6 +174,7 @@ fn latency(c: &mut Criterion) {
 fn main() {
     let mut c = Criterion::default().configure_from_args().sample_size(20);
     main_thread(&mut c);
+    streaming(&mut c);
     latency(&mut c);
     c.final_summary();
 }

@@ -6,7 +6,7 @@
 //! skinned SMPL-skeleton character without calibrating the cameras.
 //!
 //! Layers, lowest first: [`keypoints`] (the COCO-17 layout), [`geometry`], [`body`], [`data`],
-//! [`placement`], [`detect`], [`net`], [`fit`], [`eval`], [`train`], [`estimate`], [`export`], then
+//! [`placement`], [`detect`], [`net`], [`fit`], [`eval`], [`train`], [`estimate`], [`export`], [`stream`], then
 //! `plugin` (feature `bevy`); nothing below the plugin imports Bevy. The book's architecture
 //! chapter (`plugin-docs/src/architecture.md`) shows the layers and the data flow. A Bevy app needs
 //! only [`prelude`].
@@ -28,6 +28,7 @@ pub mod net;
 pub mod placement;
 #[cfg(feature = "bevy")]
 pub mod plugin;
+pub mod stream;
 pub mod tensor_file;
 pub mod train;
 
@@ -47,8 +48,8 @@ pub mod prelude {
     #[cfg(feature = "bevy")]
     pub use crate::plugin::{
         AvatarBones, BoneMap, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose,
-        CmanetSettings, CmanetSystems, CmanetWarning, ImageSequence, MissingBones, ModelFiles, ModelLoaded,
-        PoseEstimated, TakeRecorder, ViewEstimate, ViewFailed, ViewStatus, camera_extrinsics, camera_transform,
-        headless_app,
+        CmanetSettings, CmanetSystems, CmanetVmcReceiver, CmanetVmcSender, CmanetWarning, ImageSequence, MissingBones,
+        ModelFiles, ModelLoaded, PoseEstimated, TakeRecorder, ViewEstimate, ViewFailed, ViewStatus, VmcStatus,
+        camera_extrinsics, camera_transform, headless_app,
     };
 }

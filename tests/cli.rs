@@ -161,3 +161,148 @@ fn shipped_files_are_found_by_override_then_beside_the_executable() {
     let out = cmanet(&["body-info", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+/// A take of 12 frames at 30 fps with every sent joint turned, a shape and a moving place.
+fn stream_test_take(dir: &Path) -> (cmanet::data::Take, std::path::PathBuf) {
+    use cmanet::body::BodyParams;
+    use nalgebra::Vector3;
+    let frames: Vec<BodyParams> = (0..12)
+        .map(|i| {
+            let mut p = BodyParams::default();
+            for j in 0..22 {
+                let a = (i * 22 + j) as f32;
+                p.set_local_rotation(j, Vector3::new((a * 0.37).sin() * 0.7, (a * 0.91).cos() * 0.6, (a * 0.23).sin()));
+            }
+            p.betas[0] = 0.8;
+            p.betas[3] = -1.1;
+            p.transl = Vector3::new(0.1 * i as f32, 0.02, -0.5);
+            p
+        })
+        .collect();
+    let take = cmanet::data::Take {
+        fps: 30.0,
+        seconds: (0..12).map(|i| i as f64 / 30.0).collect(),
+        frames,
+        ..Default::default()
+    };
+    let path = dir.join("take.safetensors");
+    take.write(&path).unwrap();
+    (take, path)
+}
+
+/// Starts a Python receiver script from tools/ on a free port, streams `take` to it with
+/// `cmanet stream`, and returns the JSON it wrote.
+fn stream_to_python(script: &str, port_arg: &str, dir: &Path, take: &Path, frames: usize) -> serde_json::Value {
+    use std::io::{BufRead, BufReader};
+    let json = dir.join(format!("{script}.json"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools").join(script);
+    let mut python = Command::new("python3")
+        .args([script.to_str().unwrap(), "--port", port_arg, "--frames", &frames.to_string(), "--timeout", "60"])
+        .args(["--json", json.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut first = String::new();
+    BufReader::new(python.stdout.as_mut().unwrap()).read_line(&mut first).unwrap();
+    let Some(port) = first.trim().strip_prefix("listening on 127.0.0.1:").map(str::to_string) else {
+        let out = python.wait_with_output().unwrap();
+        panic!("the receiver did not start (see .ci/run for its pip packages): {first}{}", text(&out));
+    };
+    let out = cmanet(&["stream", "--input", take.to_str().unwrap(), "--to", &format!("127.0.0.1:{port}")]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains(&format!("sent {frames} frames")), "{}", text(&out));
+    let out = python.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap()
+}
+
+/// `cmanet stream` read back by an independent OSC decoder: `tools/vmc_receive.py` on python-osc
+/// (`.ci/run` installs it). Addresses, type tags, bone names, and every rotation converted back by
+/// the documented rule (Unity `(x, y, z, w)` is ours `(x, -y, -z, w)`) against the take's.
+#[test]
+fn stream_sends_a_take_that_python_osc_reads_back() {
+    use cmanet::body::{BodyModel, RestJoints};
+    use cmanet::stream::VMC_BONE_NAMES;
+    use nalgebra::{Quaternion, UnitQuaternion, Vector3};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (take, take_path) = stream_test_take(dir.path());
+    let received = stream_to_python("vmc_receive.py", "0", dir.path(), &take_path, 12);
+    let received: Vec<Vec<serde_json::Value>> = serde_json::from_value(received).unwrap();
+    assert_eq!(received.len(), 12, "one bundle per frame");
+
+    let rest = RestJoints::new(&BodyModel::open_body().unwrap());
+    let names: Vec<&str> = VMC_BONE_NAMES.iter().flatten().copied().collect();
+    for (f, messages) in received.iter().enumerate() {
+        let params = &take.frames[f];
+        let addresses: Vec<&str> = messages.iter().map(|m| m["address"].as_str().unwrap()).collect();
+        assert_eq!(addresses[0], "/VMC/Ext/Root/Pos");
+        assert_eq!(&addresses[addresses.len() - 2..], ["/VMC/Ext/OK", "/VMC/Ext/T"]);
+        assert_eq!(addresses.iter().filter(|a| **a == "/VMC/Ext/Bone/Pos").count(), 22);
+        let mut seen = Vec::new();
+        for m in messages {
+            let (address, types, args) = (m["address"].as_str().unwrap(), m["types"].as_str().unwrap(), &m["args"]);
+            match address {
+                "/VMC/Ext/OK" => assert_eq!((types, args[0].as_i64()), ("i", Some(1))),
+                "/VMC/Ext/T" => {
+                    assert_eq!(types, "f");
+                    assert!((args[0].as_f64().unwrap() - f as f64 / 30.0).abs() < 1e-5);
+                }
+                _ => {
+                    assert_eq!(types, "sfffffff", "{address}");
+                    let v: Vec<f32> = (1..8).map(|i| args[i].as_f64().unwrap() as f32).collect();
+                    let name = args[0].as_str().unwrap();
+                    if address == "/VMC/Ext/Root/Pos" {
+                        assert_eq!((name, v.as_slice()), ("root", &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0][..]));
+                        continue;
+                    }
+                    seen.push(name.to_string());
+                    let j = VMC_BONE_NAMES.iter().position(|n| *n == Some(name)).expect("a known bone");
+                    let ours = UnitQuaternion::from_quaternion(Quaternion::new(v[6], v[3], -v[4], -v[5]));
+                    let truth = UnitQuaternion::from_scaled_axis(params.local_rotation(j));
+                    assert!(ours.angle_to(&truth) < 1e-4, "frame {f} {name}: {}", ours.angle_to(&truth));
+                    if j == 0 {
+                        let pelvis = rest.joint(0, &params.betas.map(f64::from)).cast::<f32>() + params.transl;
+                        let ours = Vector3::new(-v[0], v[1], v[2]);
+                        assert!((ours - pelvis).norm() < 1e-4, "frame {f} hips {ours} vs {pelvis}");
+                    }
+                }
+            }
+        }
+        assert_eq!(seen, names, "bone names, SMPL order");
+    }
+}
+
+/// The book's recipe for a receiver that is not ours: vmcp, a third-party VMC protocol library
+/// (`tools/vmc_receive_vmcp.py`; `.ci/run` installs it), parses the stream into typed VMC events.
+/// Its bone names must be Unity's HumanBodyBones and `OK` a known model state, or it fails.
+#[test]
+fn stream_is_read_by_a_third_party_vmc_library() {
+    use cmanet::stream::VMC_BONE_NAMES;
+    use nalgebra::{Quaternion, UnitQuaternion};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (take, take_path) = stream_test_take(dir.path());
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let received = stream_to_python("vmc_receive_vmcp.py", &port.to_string(), dir.path(), &take_path, 12);
+    let frames = received.as_array().expect("a list of frames");
+    assert_eq!(frames.len(), 12);
+    let mut names: Vec<&str> = VMC_BONE_NAMES.iter().flatten().copied().collect();
+    names.sort();
+    for (f, frame) in frames.iter().enumerate() {
+        assert_eq!(frame["state"], "LOADED");
+        assert_eq!(frame["root"], serde_json::json!([0.0, 0.0, 0.0]));
+        assert!((frame["time"].as_f64().unwrap() - f as f64 / 30.0).abs() < 1e-5);
+        let bones = frame["bones"].as_object().unwrap();
+        let mut got: Vec<&str> = bones.keys().map(String::as_str).collect();
+        got.sort();
+        assert_eq!(got, names);
+        for (name, joint) in [("Hips", 0), ("LeftLowerArm", 18), ("RightUpperLeg", 2)] {
+            let q: Vec<f32> = (0..4).map(|i| bones[name]["rotation"][i].as_f64().unwrap() as f32).collect();
+            let ours = UnitQuaternion::from_quaternion(Quaternion::new(q[3], q[0], -q[1], -q[2]));
+            let truth = UnitQuaternion::from_scaled_axis(take.frames[f].local_rotation(joint));
+            assert!(ours.angle_to(&truth) < 1e-4, "frame {f} {name}");
+        }
+    }
+}

@@ -1,7 +1,8 @@
 //! `CmanetPlugin` in headless apps (`MinimalPlugins`, manual time, no GPU): estimated poses drive
 //! the shipped avatar's bones, an `AnimationPlayer` does not override them, and bad input (a rig
 //! missing bones, an empty image, a model that fails to load) leaves the app running with a
-//! warning; permuting the views does not change the avatar.
+//! warning; permuting the views does not change the avatar; a VMC stream from one app drives a
+//! second app's avatar like the first, and bad packets or targets are warnings.
 #![cfg(feature = "bevy")]
 
 use std::sync::Arc;
@@ -15,8 +16,8 @@ use cmanet::data::calibration::read_calibration_toml;
 use cmanet::detect::{RgbImage, frame_files};
 use cmanet::plugin::{
     AvatarBones, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose, CmanetSettings,
-    CmanetWarning, ImageSequence, MissingBones, ModelFiles, ModelLoaded, PoseEstimated, ViewFailed, camera_transform,
-    headless_app,
+    CmanetVmcReceiver, CmanetVmcSender, CmanetWarning, ImageSequence, MissingBones, ModelFiles, ModelLoaded,
+    PoseEstimated, ViewFailed, VmcStatus, camera_transform, headless_app,
 };
 use nalgebra::Vector3;
 
@@ -431,4 +432,105 @@ fn without_known_places_the_body_stays_put_until_the_rig_is_held() {
     let moved = (b.joints[0] - a.joints[0]).norm();
     assert!(turned > 0.01 || moved > 0.05, "the body moves relative to the held cameras ({turned} rad, {moved} m)");
     assert!(b.params.is_finite());
+}
+
+/// A receiving app (estimation off) listening on a free loopback port, with an avatar.
+fn vmc_receiver_app() -> (App, Entity, u16) {
+    let mut app = app_with(ModelFiles::default(), CmanetSettings { enabled: false, ..default() });
+    app.insert_resource(CmanetVmcReceiver { enabled: true, listen: "127.0.0.1:0".into(), ..default() });
+    let avatar = spawn_avatar(&mut app, CmanetAvatar::default());
+    run_until(&mut app, "the receiver to listen", |w| w.resource::<VmcStatus>().listening_on.is_some());
+    let port = app.world().resource::<VmcStatus>().listening_on.map(|a| a.port()).unwrap();
+    (app, avatar, port)
+}
+
+fn bone_transforms_of(app: &App, avatar: Entity) -> Vec<Option<Transform>> {
+    let bones = app.world().get::<AvatarBones>(avatar).expect("bones found");
+    bones.rig.joints.iter().map(|j| j.and_then(|e| app.world().get::<Transform>(e).copied())).collect()
+}
+
+#[test]
+fn a_vmc_stream_drives_a_second_avatar_like_the_first() {
+    let (mut receiving, received_avatar, port) = vmc_receiver_app();
+    let mut sending = app();
+    sending.insert_resource(CmanetVmcSender { enabled: true, target: format!("127.0.0.1:{port}"), ..default() });
+    let sent_avatar = spawn_avatar(&mut sending, CmanetAvatar::default());
+    let params = test_pose();
+    send_pose(&mut sending, &params, 1);
+    run_until(&mut sending, "a bundle sent", |w| w.resource::<VmcStatus>().sent > 0);
+    run_until(&mut receiving, "a frame received", |w| w.resource::<VmcStatus>().received > 0);
+
+    let (a, b) = (bone_transforms_of(&sending, sent_avatar), bone_transforms_of(&receiving, received_avatar));
+    let mut compared = 0;
+    for j in 0..NUM_JOINTS {
+        let (Some(a), Some(b)) = (a[j], b[j]) else { continue };
+        assert!(
+            a.translation.distance(b.translation) < 1e-4,
+            "{}: {} vs {}",
+            JOINT_NAMES[j],
+            a.translation,
+            b.translation
+        );
+        assert!(a.rotation.angle_between(b.rotation) < 1e-4, "{}: {} vs {}", JOINT_NAMES[j], a.rotation, b.rotation);
+        compared += 1;
+    }
+    assert_eq!(compared, NUM_JOINTS);
+    // And the pose is the sent one, not the rest pose both could share.
+    let elbow = joint_index("left_elbow").unwrap();
+    assert!(b[elbow].unwrap().rotation.angle_between(Quat::IDENTITY) > 1.0);
+    assert!(sending.world().resource::<Seen>().warnings.is_empty());
+    assert!(receiving.world().resource::<Seen>().warnings.is_empty());
+
+    // A new estimate is a new bundle; the same pose is not sent twice.
+    let sent = sending.world().resource::<VmcStatus>().sent;
+    for _ in 0..5 {
+        sending.update();
+    }
+    assert_eq!(sending.world().resource::<VmcStatus>().sent, sent);
+}
+
+#[test]
+fn bad_vmc_packets_and_targets_are_warnings_and_the_stream_goes_on() {
+    let (mut receiving, avatar, port) = vmc_receiver_app();
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.send_to(b"not an OSC packet", ("127.0.0.1", port)).unwrap();
+    let wrong = rosc::encoder::encode(&rosc::OscPacket::Message(rosc::OscMessage {
+        addr: "/VMC/Ext/Bone/Pos".into(),
+        args: vec![rosc::OscType::String("Head".into()), rosc::OscType::Int(7)],
+    }))
+    .unwrap();
+    socket.send_to(&wrong, ("127.0.0.1", port)).unwrap();
+    run_until(&mut receiving, "two malformed packets", |w| w.resource::<VmcStatus>().malformed == 2);
+    let warnings = receiving.world().resource::<Seen>().warnings.clone();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings.iter().all(|w| matches!(w, Warning::App(CmanetWarning::Streaming { .. }))));
+    assert!(format!("{warnings:?}").contains("/VMC/Ext/Bone/Pos"), "the warning names the problem");
+
+    // The stream goes on: a good frame after the bad ones drives the avatar.
+    let rest = cmanet::body::RestJoints::new(&BodyModel::open_body().unwrap());
+    let frame = cmanet::stream::VmcFrame::from_params(&test_pose(), &rest, 0.0, &Default::default());
+    cmanet::stream::VmcSender::new(&format!("127.0.0.1:{port}")).unwrap().send(&frame).unwrap();
+    run_until(&mut receiving, "the good frame", |w| w.resource::<VmcStatus>().received == 1);
+    let elbow = joint_index("left_elbow").unwrap();
+    assert!(bone_transforms_of(&receiving, avatar)[elbow].unwrap().rotation.angle_between(Quat::IDENTITY) > 1.0);
+
+    // A target that is no address, then a port that is taken: warnings naming them, once each.
+    receiving.insert_resource(CmanetVmcSender { enabled: true, target: "no port here".into(), ..default() });
+    run_until(&mut receiving, "the bad target's warning", |w| {
+        w.resource::<Seen>().warnings.iter().any(|w| format!("{w:?}").contains("no port here"))
+    });
+    let taken = format!("127.0.0.1:{port}");
+    receiving.insert_resource(CmanetVmcReceiver { enabled: true, listen: taken.clone(), ..default() });
+    receiving.update(); // the old socket closes, the new one binds the same port: fine
+    let other = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let busy = other.local_addr().unwrap().to_string();
+    receiving.insert_resource(CmanetVmcReceiver { enabled: true, listen: busy.clone(), ..default() });
+    run_until(&mut receiving, "the busy port's warning", |w| {
+        w.resource::<Seen>().warnings.iter().any(|w| format!("{w:?}").contains(&busy))
+    });
+    let before = receiving.world().resource::<Seen>().warnings.len();
+    for _ in 0..10 {
+        receiving.update();
+    }
+    assert_eq!(receiving.world().resource::<Seen>().warnings.len(), before, "each problem is told once");
 }

@@ -73,16 +73,16 @@ place = box(6.9, 2.0, 2.9, 0.9, "placement\nknown cameras -> world\n(plugin; `es
 arrow(rig, estimate)
 arrow(estimate, place)
 
-plugin = box(0.1, 0.3, 3.2, 1.1, "plugin (Bevy)\n`PoseEstimated` -> smoothing ->\nretarget -> avatar bones; takes", OUT_C)
+plugin = box(0.1, 0.3, 3.2, 1.1, "plugin (Bevy)\n`PoseEstimated` -> smoothing ->\nretarget -> avatar bones; takes; VMC", OUT_C)
 cli = box(3.6, 0.3, 3.0, 1.1, "`cmanet::estimate`\nCMANet / fit / triangulate / dlt\n-> `cmanet-mv3d` (CLI shell)", OUT_C)
-ev = box(6.9, 0.3, 2.9, 1.1, "eval · export\nmetrics, baselines;\nBVH, glTF", OUT_C)
+ev = box(6.9, 0.3, 2.9, 1.1, "eval · export · stream\nmetrics, baselines;\nBVH, glTF; VMC out / in", OUT_C)
 arrow(place, plugin)
 arrow(place, cli)
 arrow(cli, ev)
 
 ax.text(10.2, 1.35, "Layers, lowest first", fontsize=10, weight="bold")
 layers = ["keypoints", "geometry", "body", "data", "placement", "detect", "net", "fit", "eval", "train",
-          "estimate", "export", "plugin (bevy)", "cli"]
+          "estimate", "export", "stream", "plugin (bevy)", "cli"]
 for i, name in enumerate(layers):
     col, row = i % 3, i // 3
     ax.text(10.2 + col * 0.95, 1.05 - row * 0.22, name, fontsize=7.5,

@@ -251,6 +251,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Replay a recorded take (`cmanet-take`, or the bodies of a `cmanet-mv3d` estimate) as VMC
+    /// (OSC over UDP) to a receiver such as a VTuber app, at the take's frame rate.
+    Stream {
+        /// The take.
+        #[arg(long)]
+        input: PathBuf,
+        /// The receiver, `host:port`.
+        #[arg(long, default_value = "127.0.0.1:39539")]
+        to: String,
+        /// Start over at the end, until interrupted.
+        #[arg(long = "loop")]
+        looping: bool,
+        /// Send only the upper body (hips rotation, spine, neck, head, arms, hands).
+        #[arg(long)]
+        upper_body: bool,
+        /// Stand the hips at the origin instead of moving them as the take does.
+        #[arg(long)]
+        no_root_motion: bool,
+        /// Print what was sent as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure a detector's keypoint profile (where it puts each keypoint relative to the body
     /// model's) from `cmanet-mv2d` files with the true cameras and SMPL parameters, such as
     /// `virtual_studio --detections` writes.
@@ -369,6 +391,9 @@ fn main() -> ExitCode {
         Command::Estimate(args) => estimate(args),
         Command::Detect(args) => detect_command(args),
         Command::Export { input, bvh, gltf, avatar, json } => export(&input, bvh, gltf, avatar, json),
+        Command::Stream { input, to, looping, upper_body, no_root_motion, json } => {
+            stream(&input, &to, looping, upper_body, !no_root_motion, json)
+        }
         Command::Eval { truth, methods, per_sequence, json } => eval(&truth, &methods, per_sequence, json),
         Command::Profile { input, output, detector, min_samples } => profile(&input, &output, &detector, min_samples),
     };
@@ -640,6 +665,43 @@ fn eval(truth: &Path, methods: &[(String, PathBuf)], per_sequence: bool, json: b
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report.to_markdown(per_sequence));
+    }
+    Ok(())
+}
+
+fn stream(
+    input: &Path,
+    to: &str,
+    looping: bool,
+    upper_body: bool,
+    root_motion: bool,
+    json: bool,
+) -> Result<(), AnyError> {
+    use cmanet::stream::{FrameSettings, VmcBones, VmcSender, replay_take};
+    let take = cmanet::data::Take::read(input)?;
+    let rest = cmanet::body::RestJoints::new(&BodyModel::open_body()?);
+    let sender = VmcSender::new(to)?;
+    let settings = FrameSettings { bones: if upper_body { VmcBones::UpperBody } else { VmcBones::All }, root_motion };
+    if !json {
+        let how = if looping { ", looping (Ctrl-C stops)" } else { "" };
+        eprintln!(
+            "streaming {} ({} frames at {} fps) to {}{how}",
+            input.display(),
+            take.resampled_len(),
+            take.fps,
+            sender.target()
+        );
+    }
+    let started = std::time::Instant::now();
+    let sent = replay_take(&take, &sender, &rest, &settings, looping, |_| true)?;
+    let seconds = started.elapsed().as_secs_f64();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"frames": sent, "fps": take.fps, "to": sender.target().to_string(), "seconds": seconds})
+        );
+    } else {
+        println!("sent {sent} frames to {} in {seconds:.2} s", sender.target());
     }
     Ok(())
 }

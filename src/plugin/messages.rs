@@ -126,6 +126,12 @@ pub enum CmanetWarning {
         /// What went wrong.
         message: String,
     },
+    /// Streaming (VMC) hit a problem: a target that cannot be resolved or reached, a port in
+    /// use, a malformed incoming packet. Each distinct problem is told once.
+    Streaming {
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl std::fmt::Display for CmanetWarning {
@@ -133,6 +139,7 @@ impl std::fmt::Display for CmanetWarning {
         match self {
             Self::ModelFailed { message } => write!(f, "cmanet: the networks could not be loaded: {message}"),
             Self::EstimationFailed { frame, message } => write!(f, "cmanet: frame {frame}: {message}"),
+            Self::Streaming { message } => write!(f, "cmanet: streaming: {message}"),
         }
     }
 }

@@ -11,7 +11,8 @@
 //!
 //! Systems, in order ([`CmanetSystems`]): `Capture` (read-backs and image sequences into
 //! [`CapturedFrame`]), `Inference` (detection and CMANet on `AsyncComputeTaskPool`, results as
-//! [`PoseEstimated`]), `Filter` (One Euro smoothing into [`CmanetPose`]) in `Update`; `Retarget`
+//! [`PoseEstimated`]), `Filter` (One Euro smoothing into [`CmanetPose`]), `Stream` (VMC in and out,
+//! [`CmanetVmcReceiver`], [`CmanetVmcSender`]) in `Update`; `Retarget`
 //! (bone writes) in `PostUpdate` after `AnimationSystems` and before
 //! `TransformSystems::Propagate`. plugin-docs has the chapter.
 
@@ -27,6 +28,7 @@ pub(crate) mod retarget;
 pub(crate) mod rig;
 pub(crate) mod settings;
 pub(crate) mod smoothing;
+pub(crate) mod streaming;
 
 use bevy::prelude::*;
 use bevy::transform::TransformSystems;
@@ -46,6 +48,7 @@ pub use retarget::{AvatarBones, BoneMap, BoneRest, CmanetAvatar, bone_transforms
 pub use rig::{AvatarRig, axis_angle_to_quat};
 pub use settings::CmanetSettings;
 pub use smoothing::CmanetPose;
+pub use streaming::{CmanetVmcReceiver, CmanetVmcSender, MAX_PACKETS_PER_FRAME, VmcStatus};
 
 /// The system sets of the plugin, in the order they run.
 #[derive(SystemSet, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -56,6 +59,9 @@ pub enum CmanetSystems {
     Inference,
     /// `Update`: smoothing into [`CmanetPose`]; gizmos.
     Filter,
+    /// `Update`: streaming, VMC in ([`CmanetVmcReceiver`], which replaces [`CmanetPose`]) then
+    /// out ([`CmanetVmcSender`]).
+    Stream,
     /// `PostUpdate`, after `AnimationSystems`, before `TransformSystems::Propagate`: bone writes.
     Retarget,
 }
@@ -92,8 +98,18 @@ impl Plugin for CmanetPlugin {
             .init_resource::<CmanetPose>()
             .init_resource::<LatestEstimate>()
             .init_resource::<TakeRecorder>()
+            .init_resource::<CmanetVmcSender>()
+            .init_resource::<CmanetVmcReceiver>()
+            .init_resource::<VmcStatus>()
+            .init_resource::<streaming::VmcLinks>()
+            .register_type::<CmanetVmcSender>()
+            .register_type::<CmanetVmcReceiver>()
             .add_message::<PoseEstimated>()
-            .configure_sets(Update, (CmanetSystems::Capture, CmanetSystems::Inference, CmanetSystems::Filter).chain())
+            .configure_sets(
+                Update,
+                (CmanetSystems::Capture, CmanetSystems::Inference, CmanetSystems::Filter, CmanetSystems::Stream)
+                    .chain(),
+            )
             .configure_sets(
                 PostUpdate,
                 CmanetSystems::Retarget.after(bevy::app::AnimationSystems).before(TransformSystems::Propagate),
@@ -110,6 +126,7 @@ impl Plugin for CmanetPlugin {
                     (smoothing::smooth_poses, recording::record_takes, gizmos::keep_latest)
                         .chain()
                         .in_set(CmanetSystems::Filter),
+                    (streaming::receive_poses, streaming::send_poses).chain().in_set(CmanetSystems::Stream),
                 ),
             )
             .add_systems(

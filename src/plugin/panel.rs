@@ -1,6 +1,7 @@
 //! The egui panel (feature `egui`): every view's image with its 2D keypoints drawn over it and its
 //! confidence, a plot of latency and estimate rate, the smoothing knobs, and toggles for gizmos
-//! and for holding the estimated rig still. Add [`CmanetPanelPlugin`] after `EguiPlugin`.
+//! and for holding the estimated rig still, the take recorder, and VMC streaming out and in. Add
+//! [`CmanetPanelPlugin`] after `EguiPlugin`.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -11,6 +12,7 @@ use super::inference::ViewStatus;
 use super::messages::PoseEstimated;
 use super::recording::TakeRecorder;
 use super::settings::CmanetSettings;
+use super::streaming::{CmanetVmcReceiver, CmanetVmcSender, VmcStatus};
 use crate::body::NUM_KEYPOINTS;
 use crate::detect::COCO_EDGES;
 
@@ -65,6 +67,7 @@ fn draw_panel(
     mut state: ResMut<PanelState>,
     mut settings: ResMut<CmanetSettings>,
     mut recorder: ResMut<TakeRecorder>,
+    mut streaming: (ResMut<CmanetVmcSender>, ResMut<CmanetVmcReceiver>, Res<VmcStatus>),
     views: Query<(Entity, &ViewStatus)>,
 ) -> Result {
     if state.hidden {
@@ -150,8 +153,43 @@ fn draw_panel(
         if let Some(saved) = &state.saved {
             ui.small(saved);
         }
+        ui.separator();
+        let (sender, receiver, status) = &mut streaming;
+        streaming_controls(ui, sender, receiver, status);
     });
     Ok(())
+}
+
+/// VMC out and in: on/off, addresses, rates and the newest problem.
+fn streaming_controls(
+    ui: &mut egui::Ui,
+    sender: &mut CmanetVmcSender,
+    receiver: &mut CmanetVmcReceiver,
+    status: &VmcStatus,
+) {
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut sender.enabled, "stream VMC to");
+        ui.add(egui::TextEdit::singleline(&mut sender.target).desired_width(140.0));
+    });
+    if sender.enabled {
+        let to = status.sending_to.map_or("resolving".to_string(), |a| a.to_string());
+        ui.small(format!(
+            "{to}: {:.0} poses/s ({:.0} OSC messages/s), {} sent",
+            status.sent_per_second, status.messages_per_second, status.sent
+        ));
+        ui.checkbox(&mut sender.upper_body_only, "upper body only");
+    }
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut receiver.enabled, "receive VMC on");
+        ui.add(egui::TextEdit::singleline(&mut receiver.listen).desired_width(140.0));
+    });
+    if receiver.enabled {
+        let on = status.listening_on.map_or("not listening".to_string(), |a| a.to_string());
+        ui.small(format!("{on}: {:.0} poses/s, {} received", status.received_per_second, status.received));
+    }
+    if let Some(problem) = &status.problem {
+        ui.small(format!("streaming: {problem}"));
+    }
 }
 
 /// A view's preview with its keypoints and limbs drawn over it.
