@@ -306,3 +306,36 @@ fn stream_is_read_by_a_third_party_vmc_library() {
         }
     }
 }
+
+/// `export` creates its output folders, never writes over its input or twice to one file, and
+/// writes nothing when one of the exports cannot be made.
+#[test]
+fn export_creates_folders_and_never_overwrites_what_it_should_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, take) = stream_test_take(dir.path());
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let before = std::fs::read(&take).unwrap();
+
+    let nested = dir.path().join("a/b/take.bvh");
+    let out = cmanet(&["export", "--input", &s(&take), "--bvh", &s(&nested)]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(nested.exists());
+
+    let out = cmanet(&["export", "--input", &s(&take), "--bvh", &s(&take)]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("is the input"), "{}", text(&out));
+    assert_eq!(std::fs::read(&take).unwrap(), before, "the input is untouched");
+
+    let both = dir.path().join("both.out");
+    let out = cmanet(&["export", "--input", &s(&take), "--bvh", &s(&both), "--gltf", &s(&both)]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("same file"), "{}", text(&out));
+    assert!(!both.exists());
+
+    // A bad avatar fails the glTF: the BVH of the same run is not written either.
+    let (bvh, glb, avatar) = (dir.path().join("x.bvh"), dir.path().join("x.glb"), dir.path().join("bad.glb"));
+    std::fs::write(&avatar, b"not a glb").unwrap();
+    let out = cmanet(&["export", "--input", &s(&take), "--bvh", &s(&bvh), "--gltf", &s(&glb), "--avatar", &s(&avatar)]);
+    assert!(!out.status.success());
+    assert!(!bvh.exists() && !glb.exists(), "{}", text(&out));
+}

@@ -716,19 +716,36 @@ fn export(
     if bvh.is_none() && gltf.is_none() {
         return Err("nothing to write: pass --bvh and / or --gltf".into());
     }
+    // Nothing is written over the input or twice to one file, and nothing at all unless every
+    // export could be made.
+    let same = |a: &Path, b: &Path| a == b || a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a));
+    for path in bvh.iter().chain(&gltf) {
+        if same(path, input) {
+            return Err(format!("{}: is the input; refusing to write over it", path.display()).into());
+        }
+    }
+    if let (Some(b), Some(g)) = (&bvh, &gltf)
+        && same(b, g)
+    {
+        return Err(format!("--bvh and --gltf are the same file {}; give two paths", b.display()).into());
+    }
     let take = cmanet::data::Take::read(input)?;
     let model = BodyModel::open_body()?;
     let frames = take.resampled_len();
-    let write = |path: &PathBuf, bytes: &[u8]| {
-        std::fs::write(path, bytes).map_err(|e| format!("{}: cannot write: {e}", path.display()))
-    };
+    let mut outputs: Vec<(&PathBuf, Vec<u8>)> = Vec::new();
     if let Some(path) = &bvh {
-        write(path, cmanet::export::write_bvh(&take, &model)?.as_bytes())?;
+        outputs.push((path, cmanet::export::write_bvh(&take, &model)?.into_bytes()));
     }
     if let Some(path) = &gltf {
         let avatar = avatar.unwrap_or_else(cmanet::assets::avatar);
         let bytes = std::fs::read(&avatar).map_err(|e| format!("{}: cannot read: {e}", avatar.display()))?;
-        write(path, &cmanet::export::animated_glb(&take, &model, &bytes)?)?;
+        outputs.push((path, cmanet::export::animated_glb(&take, &model, &bytes)?));
+    }
+    for (path, bytes) in outputs {
+        if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|e| format!("{}: cannot create: {e}", folder.display()))?;
+        }
+        std::fs::write(path, bytes).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
     }
     if json {
         println!("{}", serde_json::json!({"frames": frames, "fps": take.fps, "bvh": bvh, "gltf": gltf}));
