@@ -6,10 +6,9 @@ use std::time::{Duration, Instant};
 
 use cmanet::body::{BodyModel, BodyParams, NUM_JOINTS, RestJoints};
 use cmanet::data::Take;
-use cmanet::stream::axes::{from_unity_position, from_unity_rotation, to_unity_position, to_unity_rotation};
 use cmanet::stream::{
     FrameSettings, StreamError, VMC_BONE_NAMES, VmcAssembler, VmcBones, VmcFrame, VmcReceiver, VmcSender, encode_frame,
-    replay_take,
+    from_unity_position, from_unity_rotation, replay_take, to_unity_position, to_unity_rotation,
 };
 use nalgebra::{UnitQuaternion, Vector3};
 use rosc::{OscMessage, OscPacket, OscType};

@@ -3,25 +3,26 @@
 //! receivers and Blender add-ons read. Plain Rust, no Bevy: the plugin's `CmanetVmcSender` /
 //! `CmanetVmcReceiver` and `cmanet stream` are built on it.
 //!
-//! - [`axes`]: our axes (right-handed, +y up, the body facing +z) to Unity's (left-handed) and back.
-//! - [`bones`]: which Unity `HumanBodyBones` plays each SMPL joint.
-//! - [`frame`]: one pose as VMC carries it ([`VmcFrame`]), from and back to [`BodyParams`].
-//! - [`osc`]: a frame as one OSC bundle, and incoming packets assembled into frames (the OSC
+//! - `axes`: our axes (right-handed, +y up, the body facing +z) to Unity's (left-handed) and back.
+//! - `bones`: which Unity `HumanBodyBones` plays each SMPL joint.
+//! - `frame`: one pose as VMC carries it ([`VmcFrame`]), from and back to [`BodyParams`].
+//! - `osc`: a frame as one OSC bundle, and incoming packets assembled into frames (the OSC
 //!   encoding and decoding are the `rosc` crate's).
-//! - [`udp`]: a non-blocking sender and receiver, and [`replay_take`].
+//! - `udp`: a non-blocking sender and receiver, and [`replay_take`].
 //!
 //! [`BodyParams`]: crate::body::BodyParams
 
-pub mod axes;
-pub mod bones;
-pub mod frame;
-pub mod osc;
-pub mod udp;
+pub(crate) mod axes;
+pub(crate) mod bones;
+pub(crate) mod frame;
+pub(crate) mod osc;
+pub(crate) mod udp;
 
+pub use axes::{from_unity_position, from_unity_rotation, to_unity_position, to_unity_rotation};
 pub use bones::{VMC_BONE_NAMES, VmcBones, joint_of_bone};
-pub use frame::{FrameSettings, VmcBone, VmcFrame, VmcTransform};
-pub use osc::{VmcAssembler, encode_frame};
-pub use udp::{VmcReceiver, VmcSender, replay_take};
+pub use frame::{FrameSettings, MAX_RECEIVED_BETA, VmcBone, VmcFrame, VmcTransform};
+pub use osc::{BONE_ADDRESS, OK_ADDRESS, ROOT_ADDRESS, TIME_ADDRESS, VmcAssembler, encode_frame};
+pub use udp::{Received, VmcReceiver, VmcSender, replay_take, resolve};
 
 /// The port VMC receivers listen on unless told otherwise.
 pub const VMC_DEFAULT_PORT: u16 = 39539;
