@@ -363,7 +363,9 @@ fn write_detections(
         image_size: sizes.iter().map(|(_, s)| [s[0] as f32, s[1] as f32]).collect(),
         intrinsics: sizes.iter().map(|(k, _)| *k).collect(),
         keypoints2d: frames.iter().map(|(_, k)| k.clone()).collect(),
+        extra2d: None,
         extrinsics: Some(detections.cameras.iter().map(|(_, _, e)| *e).collect()),
+        extra3d: None,
         joints3d: Some(frames.iter().map(|(f, _)| to_keypoints(&performance.at(*f).keypoints)).collect()),
         params: Some(frames.iter().map(|(f, _)| performance.at(*f).params.clone()).collect()),
         metadata: [

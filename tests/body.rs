@@ -339,3 +339,100 @@ fn bad_body_files_are_refused_naming_the_file_and_key() {
     assert!(matches!(&err, BodyError::File(FileError::BadKey { key, .. }) if key == "weights"), "{err}");
     assert!(JOINT_NAMES.len() == 24);
 }
+
+#[test]
+fn the_extra_keypoints_sit_where_blazepose_puts_them() {
+    use cmanet::keypoints::{EXTRA_FLIP, EXTRA_NAMES, NUM_EXTRA_KEYPOINTS};
+    let model = open_body();
+    let posed = model.pose(&BodyParams::default(), false).unwrap();
+    assert_eq!(posed.extra_keypoints.len(), NUM_EXTRA_KEYPOINTS);
+    let extra = |name: &str| posed.extra_keypoints[EXTRA_NAMES.iter().position(|n| *n == name).unwrap()];
+    let joint = |name: &str| posed.joints[joint_index(name).unwrap()];
+    let coco = |k: usize| posed.keypoints[k];
+    for (side, sign) in [("left", 1.0f32), ("right", -1.0)] {
+        let (heel, tip, ankle) =
+            (extra(&format!("{side}_heel")), extra(&format!("{side}_foot_index")), joint(&format!("{side}_ankle")));
+        // Feet point forward (+z): the heel behind and below the ankle, the toe tip on the floor in front.
+        assert!(heel.z < ankle.z - 0.02 && heel.y < ankle.y && heel.y < 0.06, "{side} heel {heel:?}, ankle {ankle:?}");
+        assert!((0.12..0.25).contains(&(tip.z - ankle.z)) && tip.y < 0.04, "{side} foot tip {tip:?}");
+        assert!((0.18..0.30).contains(&(tip - heel).norm()), "{side} foot length {}", (tip - heel).norm());
+        // T-pose hands: the knuckles beyond the wrist along the arm, the index in front of the
+        // pinky, the thumb in front of both.
+        let wrist = joint(&format!("{side}_wrist"));
+        let [pinky, index, thumb] = ["pinky", "index", "thumb"].map(|h| extra(&format!("{side}_{h}")));
+        for p in [pinky, index, thumb] {
+            assert!(sign * (p.x - wrist.x) > 0.04 && sign * (p.x - wrist.x) < 0.14, "{side} hand point {p:?}");
+        }
+        assert!(
+            index.z > pinky.z + 0.03 && thumb.z > index.z,
+            "{side}: pinky {pinky:?} index {index:?} thumb {thumb:?}"
+        );
+        // Face: inner eye corners nearer the midline than the outer ones, the mouth below the nose.
+        let (inner, outer) = (extra(&format!("{side}_eye_inner")), extra(&format!("{side}_eye_outer")));
+        assert!(sign * inner.x > 0.0 && sign * outer.x > sign * inner.x + 0.01);
+        let mouth = extra(&format!("mouth_{side}"));
+        assert!(mouth.y < coco(0).y - 0.02 && sign * mouth.x > 0.01 && sign * mouth.x < 0.04, "{side} mouth {mouth:?}");
+    }
+    // Mirror images: left and right differ only in the sign of x.
+    for (k, &m) in EXTRA_FLIP.iter().enumerate() {
+        let (a, b) = (posed.extra_keypoints[k], posed.extra_keypoints[m]);
+        assert!((a - Vector3::new(-b.x, b.y, b.z)).norm() < 0.003, "{} vs {}", EXTRA_NAMES[k], EXTRA_NAMES[m]);
+    }
+    // They follow the shape: a taller body has longer feet and hands further out.
+    let mut tall = BodyParams::default();
+    tall.betas[0] = 2.0;
+    let tall = model.pose(&tall, false).unwrap();
+    let foot = |p: &[Vector3<f32>]| (p[14] - p[12]).norm();
+    assert!(foot(&tall.extra_keypoints) > foot(&posed.extra_keypoints) + 0.005);
+    assert!(tall.extra_keypoints[8].x > posed.extra_keypoints[8].x + 0.02);
+}
+
+#[test]
+fn the_extra_keypoints_follow_the_ankles_and_wrists() {
+    let model = open_body();
+    let rest = model.pose(&BodyParams::default(), false).unwrap();
+    let ankle = joint_index("left_ankle").unwrap();
+    let wrist = joint_index("left_wrist").unwrap();
+    let mut p = BodyParams::default();
+    p.set_local_rotation(ankle, Vector3::new(0.5, 0.0, 0.0));
+    p.set_local_rotation(wrist, Vector3::new(0.0, 0.0, -0.6));
+    let posed = model.pose(&p, false).unwrap();
+    let angle = |a: Vector3<f32>, b: Vector3<f32>| a.angle(&b).to_degrees();
+    // The foot (heel to toe tip) turns with the ankle; the other foot does not move.
+    let turned = angle(
+        rest.extra_keypoints[14] - rest.extra_keypoints[12],
+        posed.extra_keypoints[14] - posed.extra_keypoints[12],
+    );
+    assert!((turned - 0.5f32.to_degrees()).abs() < 3.0, "foot turned {turned} degrees");
+    let still = (rest.extra_keypoints[15] - posed.extra_keypoints[15]).norm();
+    assert!(still < 1e-5, "the right foot moved {still} m");
+    // The hand's knuckles turn about the wrist with it.
+    let w = rest.joints[wrist];
+    let turned = angle(rest.extra_keypoints[8] - w, posed.extra_keypoints[8] - w);
+    assert!((turned - 0.6f32.to_degrees()).abs() < 4.0, "index knuckle turned {turned} degrees");
+}
+
+#[test]
+fn the_extra_levers_give_the_posed_extra_keypoints() {
+    use cmanet::body::{RestJoints, extra_levers};
+    let model = open_body();
+    let rest = RestJoints::new(&model);
+    let levers = extra_levers(&model, &rest).expect("the open body has an extra regressor");
+    for seed in 0..4 {
+        let p = random_params(seed, 0.6);
+        let posed = model.pose(&p, false).unwrap();
+        let betas = p.betas.map(f64::from);
+        for (k, row) in levers.iter().enumerate() {
+            let point: Vector3<f64> = row
+                .iter()
+                .map(|l| {
+                    let a = l.point + l.point_dirs.iter().zip(&betas).map(|(d, b)| d * *b).sum::<Vector3<f64>>();
+                    let g = &posed.joint_transforms[l.joint];
+                    g.rotation.cast::<f64>() * a + g.translation.cast::<f64>() * l.weight
+                })
+                .sum();
+            let err = (point - posed.extra_keypoints[k].cast::<f64>()).norm();
+            assert!(err < 1e-4, "seed {seed} extra {k}: {err} m");
+        }
+    }
+}

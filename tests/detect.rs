@@ -213,6 +213,23 @@ fn finds_the_rendered_avatar() {
     // The person's left is on the image's right (the avatar faces the camera).
     assert!(kp[5][0] > kp[6][0] && kp[11][0] > kp[12][0]);
     assert!(kp.iter().all(|k| k[2] > 0.5), "all keypoints visible: {kp:?}");
+    // The extra landmarks: each foot's heel and tip next to its ankle, below the knee; each hand's
+    // pinky, index and thumb next to its wrist, on its side of the body, above the head.
+    let extra = pose.extra();
+    eprintln!("extra {extra:?}");
+    let dist = |a: [f32; 3], b: [f32; 3]| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+    let shin = dist(kp[13], kp[15]);
+    for (side, [heel, tip], [pinky, index, thumb]) in [(0, [12, 14], [6, 8, 10]), (1, [13, 15], [7, 9, 11])] {
+        let (ankle, knee, wrist) = (kp[15 + side], kp[13 + side], kp[9 + side]);
+        for e in [heel, tip] {
+            assert!(dist(extra[e], ankle) < 0.6 * shin && y(13 + side) < extra[e][1], "foot point {e}: {:?}", extra[e]);
+        }
+        assert!(extra[heel][1] > knee[1] && extra[tip][1] > knee[1]);
+        for e in [pinky, index, thumb] {
+            assert!(dist(extra[e], wrist) < 0.5 * shin && extra[e][1] < y(0), "hand point {e}: {:?}", extra[e]);
+        }
+        assert!(extra.iter().all(|k| k[2] > 0.3), "extras visible: {extra:?}");
+    }
     // Tracking through the same frame keeps the person without re-detecting.
     let mut tracker = PoseTracker::new();
     for _ in 0..3 {
@@ -302,6 +319,16 @@ fn detect_command_writes_mv2d() {
         }
     }
     assert!(data.keypoints2d[2].iter().flatten().all(|k| k[2] == 0.0), "no person in the grey frames");
+    // All 33 landmarks are kept: the file is blazepose33 and its extras are the person's.
+    assert_eq!(data.layout(), cmanet::keypoints::KeypointLayout::BlazePose33);
+    let extra = data.extra2d.as_ref().unwrap_or_else(|| panic!("extras written"));
+    for (f, frame) in extra.iter().take(2).enumerate() {
+        for (v, view) in frame.iter().enumerate() {
+            let feet = [12, 13, 14, 15].map(|e| view[e]);
+            assert!(feet.iter().all(|k| k[2] > 0.3), "frame {f} view {v}: {feet:?}");
+        }
+    }
+    assert!(extra[2].iter().flatten().all(|k| k[2] == 0.0), "no extras in the grey frames");
     assert!(overlays.join("view1/0001.png").exists());
 
     // Unreadable images and missing folders: a one-line error naming the file, non-zero exit.

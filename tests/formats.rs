@@ -34,7 +34,9 @@ fn sample() -> Mv2d {
         image_size: vec![[640.0, 480.0]; v],
         intrinsics,
         keypoints2d,
+        extra2d: None,
         extrinsics: Some(extrinsics),
+        extra3d: None,
         joints3d: Some(vec![std::array::from_fn(|k| [k as f32, 1.0, 2.0]); f]),
         params: Some(vec![params; f]),
         metadata: BTreeMap::from([("generator".to_string(), "test".to_string())]),
@@ -61,6 +63,75 @@ fn mv2d_round_trips_and_ground_truth_can_be_dropped() {
     stripped.write(&path).unwrap();
     let back = Mv2d::read(&path).unwrap();
     assert!(back.extrinsics.is_none() && back.joints3d.is_none() && back.params.is_none());
+}
+
+#[test]
+fn blazepose33_files_keep_the_extra_keypoints_and_coco17_readers_still_work() {
+    use cmanet::keypoints::{BLAZEPOSE_TO_EXTRA, KeypointLayout, NUM_EXTRA_KEYPOINTS};
+    use cmanet::tensor_file::TensorFile;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seq33.safetensors");
+    let mut data = sample();
+    let (f, v) = (data.num_frames(), data.num_views());
+    let extra2d: Vec<Vec<_>> = (0..f)
+        .map(|t| (0..v).map(|i| std::array::from_fn(|k| [500.0 + k as f32, (t * 10 + i) as f32, 0.25])).collect())
+        .collect();
+    data.extra2d = Some(extra2d.clone());
+    data.extra3d = Some(vec![std::array::from_fn(|k| [k as f32, -1.0, 0.5]); f]);
+    assert_eq!(data.layout(), KeypointLayout::BlazePose33);
+    data.write(&path).unwrap();
+    // On disk: 33 keypoints in BlazePose's order (the left heel is landmark 29).
+    let file = TensorFile::read_safetensors(&path).unwrap();
+    assert_eq!(file.metadata().get("keypoint_layout").map(String::as_str), Some("blazepose33"));
+    let kp = file.required_float("keypoints2d", &[Some(f), Some(v), Some(33), Some(3)]).unwrap();
+    assert_eq!(kp.data[3 * BLAZEPOSE_TO_EXTRA[12]], 512.0);
+    assert_eq!(kp.data[3 * 11], data.keypoints2d[0][0][5][0] as f64, "left shoulder is landmark 11");
+    let back = Mv2d::read(&path).unwrap();
+    let same_points = |a: &Mv2d, b: &Mv2d| {
+        a.keypoints2d == b.keypoints2d && a.extra2d == b.extra2d && a.joints3d == b.joints3d && a.extra3d == b.extra3d
+    };
+    assert!(same_points(&back, &data));
+    // Dropping the truth drops its extras; the observed extras stay.
+    let observed = back.without_ground_truth();
+    assert!(observed.extra3d.is_none() && observed.extra2d.as_ref() == Some(&extra2d));
+    // Truth without extras keeps its 17 keypoints.
+    let mut partial = data.clone();
+    partial.extra3d = None;
+    partial.write(&path).unwrap();
+    let back = Mv2d::read(&path).unwrap();
+    assert!(back.extra3d.is_none() && back.joints3d == data.joints3d && back.extra2d == data.extra2d);
+    // Without extras the file is coco17, as before.
+    let mut coco = data.clone();
+    (coco.extra2d, coco.extra3d) = (None, None);
+    coco.write(&path).unwrap();
+    let file = TensorFile::read_safetensors(&path).unwrap();
+    assert_eq!(file.metadata().get("keypoint_layout").map(String::as_str), Some("coco17"));
+    assert!(same_points(&Mv2d::read(&path).unwrap(), &coco));
+    // Shapes that disagree with the layout, and layouts nobody knows, are refused by name.
+    let mut w = TensorWriter::new();
+    w.metadata("format", "cmanet-mv2d").metadata("keypoint_layout", "blazepose33");
+    w.f32("keypoints2d", &[f, v, 17, 3], &vec![0.5; f * v * 17 * 3]);
+    w.f32("image_size", &[v, 2], &data.image_size.concat());
+    let k: Vec<f32> = data
+        .intrinsics
+        .iter()
+        .flat_map(|k| k.matrix().transpose().iter().map(|&x| x as f32).collect::<Vec<_>>())
+        .collect();
+    w.f32("intrinsics", &[v, 3, 3], &k);
+    w.write(&path).unwrap();
+    let e = read_error(&path);
+    assert!(e.contains("keypoints2d") && e.contains("33"), "{e}");
+    let mut w = TensorWriter::new();
+    w.metadata("format", "cmanet-mv2d").metadata("keypoint_layout", "openpose25");
+    w.f32("keypoints2d", &[f, v, 17, 3], &vec![0.5; f * v * 17 * 3]);
+    w.write(&path).unwrap();
+    let e = read_error(&path);
+    assert!(e.contains("keypoint_layout") && e.contains("openpose25") && e.contains("blazepose33"), "{e}");
+    // An extra keypoint out of range is located like the others.
+    let mut bad = data.clone();
+    bad.extra2d.as_mut().unwrap()[2][1][NUM_EXTRA_KEYPOINTS - 1][2] = 2.0;
+    let e = bad.write(&path).expect_err("bad confidence written").to_string();
+    assert!(e.contains("frame 2 view 1 extra keypoint 15"), "{e}");
 }
 
 #[test]

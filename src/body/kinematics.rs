@@ -7,7 +7,7 @@
 use nalgebra::{Matrix3, Vector3};
 
 use super::error::{BodyError, Result};
-use super::model::BodyModel;
+use super::model::{BodyModel, SparseRows};
 use super::params::BodyParams;
 use super::skeleton::{NUM_JOINTS, PARENTS};
 
@@ -37,6 +37,9 @@ pub struct PosedBody {
     pub joint_transforms: Vec<JointTransform>,
     /// The COCO-17 keypoints regressed from the skinned mesh.
     pub keypoints: Vec<Vector3<f32>>,
+    /// The 16 extra BlazePose keypoints (`cmanet::keypoints::EXTRA_NAMES`) regressed from the
+    /// skinned mesh; empty when the model has no extra regressor.
+    pub extra_keypoints: Vec<Vector3<f32>>,
     /// Every skinned vertex, when asked for.
     pub vertices: Option<Vec<Vector3<f32>>>,
 }
@@ -81,20 +84,23 @@ impl BodyModel {
             out
         };
         let vertices = with_vertices.then(|| (0..self.num_vertices()).map(skin_vertex).collect::<Vec<_>>());
-        let keypoints = match &vertices {
-            Some(all) => self.keypoint_regressor.apply(all),
+        let regress = |regressor: &SparseRows| match &vertices {
+            Some(all) => regressor.apply(all),
             None => {
                 let mut sparse = vec![Vector3::zeros(); self.num_vertices()];
-                for v in self.keypoint_regressor.used_columns() {
+                for v in regressor.used_columns() {
                     sparse[v as usize] = skin_vertex(v as usize);
                 }
-                self.keypoint_regressor.apply(&sparse)
+                regressor.apply(&sparse)
             }
         };
+        let keypoints = regress(&self.keypoint_regressor);
+        let extra_keypoints = self.extra_regressor.as_ref().map(regress).unwrap_or_default();
         Ok(PosedBody {
             joints: joint_transforms.iter().map(|t| t.translation).collect(),
             joint_transforms,
             keypoints,
+            extra_keypoints,
             vertices,
         })
     }

@@ -7,8 +7,9 @@
 
 use nalgebra::Vector3;
 
-use super::model::BodyModel;
+use super::model::{BodyModel, SparseRows};
 use super::skeleton::{NUM_BETAS, NUM_JOINTS, NUM_KEYPOINTS};
+use crate::keypoints::NUM_EXTRA_KEYPOINTS;
 
 /// The rest joints `J(β) = J_0 + Σ_b β_b D_b` (joint regressor applied to the shaped template).
 #[derive(Clone, Debug, PartialEq)]
@@ -61,9 +62,19 @@ pub struct KeypointLever {
 /// Every keypoint's levers, on the joints whose skin weights reach its vertices (in the order the
 /// joints are first met).
 pub fn keypoint_levers(model: &BodyModel, rest: &RestJoints) -> Vec<Vec<KeypointLever>> {
+    levers_of(model, rest, &model.keypoint_regressor, NUM_KEYPOINTS)
+}
+
+/// The extra keypoints' levers (as [`keypoint_levers`]), when the model has an extra regressor.
+pub fn extra_levers(model: &BodyModel, rest: &RestJoints) -> Option<Vec<Vec<KeypointLever>>> {
+    model.extra_regressor.as_ref().map(|r| levers_of(model, rest, r, NUM_EXTRA_KEYPOINTS))
+}
+
+/// The levers of the first `count` rows of `regressor`.
+fn levers_of(model: &BodyModel, rest: &RestJoints, regressor: &SparseRows, count: usize) -> Vec<Vec<KeypointLever>> {
     let features = model.posedirs.as_ref().map_or(0, |p| p.ncols());
-    let mut levers: Vec<Vec<KeypointLever>> = vec![Vec::new(); NUM_KEYPOINTS];
-    for (k, row) in model.keypoint_regressor.rows.iter().enumerate().take(NUM_KEYPOINTS) {
+    let mut levers: Vec<Vec<KeypointLever>> = vec![Vec::new(); count];
+    for (k, row) in regressor.rows.iter().enumerate().take(count) {
         for &(v, r) in row {
             let v = v as usize;
             for j in 0..NUM_JOINTS {

@@ -9,6 +9,7 @@ use super::model::{BodyModel, SparseRows};
 use super::skeleton::{
     JOINT_NAMES, LIMB_KEYPOINT_JOINTS, LIMB_KEYPOINTS, NUM_BETAS, NUM_JOINTS, NUM_KEYPOINTS, PARENTS,
 };
+use crate::keypoints::NUM_EXTRA_KEYPOINTS;
 use crate::tensor_file::{FileError, TensorFile};
 
 /// The `format` value in the metadata of our body-model files.
@@ -54,6 +55,10 @@ impl BodyModel {
             posedirs: None,
             joint_regressor: read_sparse(&file, "joint_regressor", NUM_JOINTS, v)?,
             keypoint_regressor: read_sparse(&file, "keypoint_regressor", NUM_KEYPOINTS, v)?,
+            extra_regressor: match file.optional("extra_regressor_rows", &[None])? {
+                Some(_) => Some(read_sparse(&file, "extra_regressor", NUM_EXTRA_KEYPOINTS, v)?),
+                None => None,
+            },
             skin_weights: DMatrix::from_row_slice(v, NUM_JOINTS, &skin.to_f32()),
             faces: faces.chunks_exact(3).map(|f| [f[0], f[1], f[2]]).collect(),
             shape_explained_variance: file
@@ -70,6 +75,8 @@ impl BodyModel {
     /// COCO-17 keypoints come from an optional `keypoint_regressor` [17, V] array; otherwise, on
     /// SMPL's 6890-vertex mesh, from the usual nose, eye and ear vertices; on any other mesh the five
     /// face keypoints fall back to the head joint. Limb keypoints are the corresponding joints.
+    /// The 16 extra BlazePose keypoints come from an optional `extra_regressor` [16, V] array
+    /// (none otherwise: feet and hands are then not observed).
     pub fn load_smpl_npz(path: &Path) -> Result<Self> {
         let file = TensorFile::read_npz(path)?;
         let v_template = read_vertices(&file, "v_template")?;
@@ -102,6 +109,9 @@ impl BodyModel {
             posedirs,
             joint_regressor,
             keypoint_regressor,
+            extra_regressor: file
+                .optional("extra_regressor", &[Some(NUM_EXTRA_KEYPOINTS), Some(v)])?
+                .map(|k| SparseRows::from_dense(&k.to_f32(), NUM_EXTRA_KEYPOINTS, v)),
             skin_weights: DMatrix::from_row_slice(v, NUM_JOINTS, &weights.to_f32()),
             faces: faces.chunks_exact(3).map(|f| [f[0], f[1], f[2]]).collect(),
             shape_explained_variance: None,

@@ -21,7 +21,7 @@ pub use batched::{BatchedBody, BodyTensors};
 pub use bones::ADAPTED_BONES;
 pub use error::BodyError;
 pub use kinematics::{JointTransform, PosedBody};
-pub use levers::{KeypointLever, RestJoints, keypoint_levers};
+pub use levers::{KeypointLever, RestJoints, extra_levers, keypoint_levers};
 pub use load::BODY_FORMAT;
 pub use model::{BodyModel, SparseRows};
 pub use params::BodyParams;

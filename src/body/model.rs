@@ -10,6 +10,7 @@ use nalgebra::{DMatrix, Vector3};
 
 use super::error::{BodyError, Result};
 use super::skeleton::{NUM_BETAS, NUM_JOINTS, NUM_KEYPOINTS};
+use crate::keypoints::NUM_EXTRA_KEYPOINTS;
 
 /// A sparse matrix stored row by row: `rows[i]` lists `(column, value)` pairs.
 ///
@@ -84,6 +85,10 @@ pub struct BodyModel {
     pub joint_regressor: SparseRows,
     /// COCO-17 keypoint regressor, 17 x V.
     pub keypoint_regressor: SparseRows,
+    /// Regressor of the 16 BlazePose keypoints COCO-17 lacks (`cmanet::keypoints::EXTRA_NAMES`),
+    /// 16 x V, when the model has one (the open body does; SMPL files only if they carry an
+    /// `extra_regressor` array).
+    pub extra_regressor: Option<SparseRows>,
     /// Linear blend skinning weights, V x 24, rows sum to 1.
     pub skin_weights: DMatrix<f32>,
     /// Triangles as vertex indices.
@@ -116,10 +121,12 @@ impl BodyModel {
         if self.skin_weights.shape() != (v, NUM_JOINTS) {
             return bad(format!("skin weights are {:?}, expected ({v}, 24)", self.skin_weights.shape()));
         }
-        for (what, reg, rows) in [
-            ("joint regressor", &self.joint_regressor, NUM_JOINTS),
-            ("keypoint regressor", &self.keypoint_regressor, NUM_KEYPOINTS),
-        ] {
+        let regressors = [
+            Some(("joint regressor", &self.joint_regressor, NUM_JOINTS)),
+            Some(("keypoint regressor", &self.keypoint_regressor, NUM_KEYPOINTS)),
+            self.extra_regressor.as_ref().map(|r| ("extra keypoint regressor", r, NUM_EXTRA_KEYPOINTS)),
+        ];
+        for (what, reg, rows) in regressors.into_iter().flatten() {
             if reg.rows.len() != rows || reg.cols != v {
                 return bad(format!("{what} is {} x {}, expected {rows} x {v}", reg.rows.len(), reg.cols));
             }

@@ -9,6 +9,7 @@ use nalgebra::{Matrix3, Vector3};
 
 use crate::body::{BodyParams, NUM_BETAS, NUM_BODY_JOINTS, NUM_KEYPOINTS};
 use crate::geometry::{Extrinsics, Intrinsics};
+use crate::keypoints::{KeypointLayout, NUM_EXTRA_KEYPOINTS};
 use crate::tensor_file::{FileError, TensorFile, TensorWriter};
 
 /// The 17 COCO keypoints of one view: pixel x, pixel y, confidence (0 = missing).
@@ -17,11 +18,14 @@ pub type Keypoints2d = [[f32; 3]; NUM_KEYPOINTS];
 /// The 17 COCO keypoints in 3D, metres.
 pub type Keypoints3d = [[f32; 3]; NUM_KEYPOINTS];
 
+/// The 16 BlazePose keypoints COCO-17 lacks, in one image: pixel x, pixel y, confidence.
+pub type ExtraKeypoints2d = [[f32; 3]; NUM_EXTRA_KEYPOINTS];
+
+/// The 16 BlazePose keypoints COCO-17 lacks, in 3D, metres.
+pub type ExtraKeypoints3d = [[f32; 3]; NUM_EXTRA_KEYPOINTS];
+
 /// The version of both formats this crate reads and writes.
 pub const FORMAT_VERSION: &str = "1";
-
-/// The keypoint layout of both formats.
-pub const KEYPOINT_LAYOUT: &str = "coco17";
 
 /// Confidence below which an estimator treats a keypoint as missing (the fit and the network
 /// share it).
@@ -80,6 +84,11 @@ pub fn chunks<const N: usize>(data: &[f64]) -> impl Iterator<Item = [f64; N]> + 
 
 /// 17 × 3 values as keypoints.
 pub fn to_keypoints2d(c: &[f64; NUM_KEYPOINTS * 3]) -> Keypoints2d {
+    to_points(c)
+}
+
+/// `3 N` values (at least) as `N` points of three floats.
+pub fn to_points<const N: usize>(c: &[f64]) -> [[f32; 3]; N] {
     std::array::from_fn(|k| [c[3 * k] as f32, c[3 * k + 1] as f32, c[3 * k + 2] as f32])
 }
 
@@ -130,7 +139,7 @@ pub fn check_extrinsics(e: &Extrinsics) -> Result<(), String> {
 }
 
 /// Checks finite coordinates and confidences in [0, 1].
-pub fn check_keypoints2d(view: &Keypoints2d) -> Result<(), String> {
+pub fn check_keypoints2d<const N: usize>(view: &[[f32; 3]; N]) -> Result<(), String> {
     for (k, p) in view.iter().enumerate() {
         if !p.iter().all(|x| x.is_finite()) {
             return Err(format!("keypoint {k} is not finite"));
@@ -142,8 +151,9 @@ pub fn check_keypoints2d(view: &Keypoints2d) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks the `format` and `version` metadata.
-pub fn check_header(file: &TensorFile, format: &str) -> Result<(), FileError> {
+/// Checks the `format` and `version` metadata and returns the keypoint layout (`coco17` when the
+/// file does not say), which must be one of `layouts`.
+pub fn check_header(file: &TensorFile, format: &str, layouts: &[KeypointLayout]) -> Result<KeypointLayout, FileError> {
     let meta = file.metadata();
     match meta.get("format") {
         Some(f) if f == format => {}
@@ -155,12 +165,14 @@ pub fn check_header(file: &TensorFile, format: &str) -> Result<(), FileError> {
     {
         return Err(file.bad("__metadata__.version", format!("`{v}`, this build reads version {FORMAT_VERSION}")));
     }
-    if let Some(l) = meta.get("keypoint_layout")
-        && l != KEYPOINT_LAYOUT
-    {
-        return Err(file.bad("__metadata__.keypoint_layout", format!("`{l}`, expected `{KEYPOINT_LAYOUT}`")));
-    }
-    Ok(())
+    let layout = match meta.get("keypoint_layout") {
+        None => KeypointLayout::Coco17,
+        Some(l) => KeypointLayout::from_name(l).filter(|l| layouts.contains(l)).ok_or_else(|| {
+            let names: Vec<&str> = layouts.iter().map(|l| l.name()).collect();
+            file.bad("__metadata__.keypoint_layout", format!("`{l}`, expected `{}`", names.join("` or `")))
+        })?,
+    };
+    Ok(layout)
 }
 
 /// The `fps` metadata ([`DEFAULT_FPS`] when absent).
@@ -184,11 +196,17 @@ pub fn extra_metadata(file: &TensorFile) -> BTreeMap<String, String> {
 }
 
 /// Writes the header and the extra metadata.
-pub fn write_header(w: &mut TensorWriter, format: &str, fps: f32, extra: &BTreeMap<String, String>) {
+pub fn write_header(
+    w: &mut TensorWriter,
+    format: &str,
+    layout: KeypointLayout,
+    fps: f32,
+    extra: &BTreeMap<String, String>,
+) {
     for (k, v) in extra {
         w.metadata(k, v.clone());
     }
-    w.metadata("format", format).metadata("version", FORMAT_VERSION).metadata("keypoint_layout", KEYPOINT_LAYOUT);
+    w.metadata("format", format).metadata("version", FORMAT_VERSION).metadata("keypoint_layout", layout.name());
     w.metadata("fps", fps.to_string());
 }
 

@@ -12,9 +12,10 @@
 
 use nalgebra::{Matrix3x4, Vector3};
 
-use super::format::{Keypoints2d, Keypoints3d};
+use super::format::{ExtraKeypoints2d, Keypoints2d, Keypoints3d};
 use super::mv2d::Mv2d;
 use crate::geometry::{Intrinsics, TriangulationSettings, triangulate_keypoints};
+use crate::keypoints::EXTRA_FLIP;
 
 /// Keypoints at least this confident take part in the left/right repairs (the CLI's and the
 /// plugin's).
@@ -50,6 +51,12 @@ pub fn labelled(kp: &Keypoints2d, mirrored: bool) -> Keypoints2d {
 }
 
 pub use crate::keypoints::COCO_FLIP;
+
+/// The extra keypoints as labelled for the person: left and right exchanged when the view is
+/// `mirrored` (the same decision as [`labelled`] made for the view's COCO-17 keypoints).
+pub fn labelled_extra(kp: &ExtraKeypoints2d, mirrored: bool) -> ExtraKeypoints2d {
+    if mirrored { std::array::from_fn(|j| kp[EXTRA_FLIP[j]]) } else { *kp }
+}
 
 /// The keypoints with left and right exchanged.
 pub fn flip_left_right(kp: &Keypoints2d) -> Keypoints2d {
@@ -98,7 +105,7 @@ pub fn resolve_left_right_calibrated(
     let proj: Vec<Matrix3x4<f64>> = cameras.iter().map(|c| c.projection_matrix()).collect();
     let min_conf = settings.min_confidence as f32;
     let mut flips = vec![0; views];
-    for frame in &mut data.keypoints2d {
+    for (f, frame) in data.keypoints2d.iter_mut().enumerate() {
         for v in 0..views {
             let others: Vec<usize> = (0..views).filter(|&u| u != v).collect();
             let p: Vec<Matrix3x4<f64>> = others.iter().map(|&u| proj[u]).collect();
@@ -111,6 +118,9 @@ pub fn resolve_left_right_calibrated(
                 && mirrored < margin * straight
             {
                 frame[v] = flipped;
+                if let Some(extra) = data.extra2d.as_mut() {
+                    extra[f][v] = labelled_extra(&extra[f][v], true);
+                }
                 flips[v] += 1;
             }
         }
@@ -206,6 +216,9 @@ pub fn resolve_left_right_temporal(data: &mut Mv2d, min_confidence: f32, margin:
         for (f, &m) in mirrored.iter().enumerate() {
             if m != invert {
                 data.keypoints2d[f][v] = flip_left_right(&data.keypoints2d[f][v]);
+                if let Some(extra) = data.extra2d.as_mut() {
+                    extra[f][v] = labelled_extra(&extra[f][v], true);
+                }
                 *count += 1;
             }
         }

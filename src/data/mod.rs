@@ -13,7 +13,7 @@ pub mod synth;
 pub mod take;
 
 pub use files::sequence_files;
-pub use format::{DataError, Keypoints2d, Keypoints3d};
+pub use format::{DataError, ExtraKeypoints2d, ExtraKeypoints3d, Keypoints2d, Keypoints3d};
 pub use mv2d::{MV2D_FORMAT, Mv2d};
 pub use mv3d::{MV3D_FORMAT, Mv3d, Mv3dFrame};
 pub use take::{TAKE_FORMAT, Take};

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::format::{self, DataError, Keypoints2d, Keypoints3d};
+use super::format::{self, DataError, ExtraKeypoints2d, ExtraKeypoints3d, Keypoints2d, Keypoints3d};
 use crate::body::{BodyParams, NUM_KEYPOINTS};
 use crate::geometry::{Camera, Extrinsics, Intrinsics};
+use crate::keypoints::{KeypointLayout, NUM_BLAZEPOSE_KEYPOINTS, join_blazepose, split_blazepose};
 use crate::tensor_file::{TensorFile, TensorWriter};
 
 /// The `format` metadata value of a `cmanet-mv2d` file.
@@ -23,11 +24,18 @@ pub struct Mv2d {
     pub intrinsics: Vec<Intrinsics>,
     /// `[F][V]` the 17 COCO keypoints of each view: pixel x, pixel y, confidence (0 = missing).
     pub keypoints2d: Vec<Vec<Keypoints2d>>,
+    /// `[F][V]` the 16 BlazePose keypoints COCO-17 lacks (heels, foot tips, hand points, eye and
+    /// mouth corners), as `keypoints2d`, when the source gave them (`cmanet detect`, the
+    /// generators). A file with them is written in the `blazepose33` layout. Default: `None`.
+    pub extra2d: Option<Vec<Vec<ExtraKeypoints2d>>>,
     /// `[V]` true world-to-camera poses of the static rig, if known. Only calibrated methods and
     /// measurements may read them.
     pub extrinsics: Option<Vec<Extrinsics>>,
     /// `[F]` ground-truth COCO-17 keypoints in world metres (only for measuring).
     pub joints3d: Option<Vec<Keypoints3d>>,
+    /// `[F]` ground-truth extra keypoints in world metres (only for measuring; only with
+    /// `extra2d`). Default: `None`.
+    pub extra3d: Option<Vec<ExtraKeypoints3d>>,
     /// `[F]` ground-truth SMPL parameters in the world (only for measuring).
     pub params: Option<Vec<BodyParams>>,
     /// Further string metadata (the writer adds `format`, `version`, `keypoint_layout`, `fps`).
@@ -50,8 +58,14 @@ impl Mv2d {
     pub fn without_ground_truth(mut self) -> Self {
         self.extrinsics = None;
         self.joints3d = None;
+        self.extra3d = None;
         self.params = None;
         self
+    }
+
+    /// The file's keypoint layout: `blazepose33` when it has the extra keypoints.
+    pub fn layout(&self) -> KeypointLayout {
+        if self.extra2d.is_some() { KeypointLayout::BlazePose33 } else { KeypointLayout::Coco17 }
     }
 
     /// The true cameras, when the file has extrinsics.
@@ -97,6 +111,23 @@ impl Mv2d {
                 format::check_keypoints2d(view).map_err(|p| bad("keypoints2d", format!("frame {t} view {i}: {p}")))?;
             }
         }
+        if let Some(extra) = &self.extra2d {
+            if extra.len() != f {
+                return Err(bad("keypoints2d", format!("extras for {} frames, expected {f}", extra.len())));
+            }
+            for (t, frame) in extra.iter().enumerate() {
+                if frame.len() != v {
+                    return Err(bad(
+                        "keypoints2d",
+                        format!("frame {t} has extras for {} views, expected {v}", frame.len()),
+                    ));
+                }
+                for (i, view) in frame.iter().enumerate() {
+                    format::check_keypoints2d(view)
+                        .map_err(|p| bad("keypoints2d", format!("frame {t} view {i} extra {p}")))?;
+                }
+            }
+        }
         if let Some(e) = &self.extrinsics {
             if e.len() != v {
                 return Err(bad("extrinsics_R", format!("{} views, expected {v}", e.len())));
@@ -109,6 +140,14 @@ impl Mv2d {
             && j.len() != f
         {
             return Err(bad("joints3d", format!("{} frames, expected {f}", j.len())));
+        }
+        match (&self.extra3d, &self.joints3d, &self.extra2d) {
+            (Some(e), Some(_), Some(_)) if e.len() != f => {
+                return Err(bad("joints3d", format!("extras for {} frames, expected {f}", e.len())));
+            }
+            (Some(_), None, _) => return Err(bad("joints3d", "extra 3D keypoints without the COCO-17 ones".into())),
+            (Some(_), _, None) => return Err(bad("joints3d", "extra 3D keypoints without extra 2D ones".into())),
+            _ => {}
         }
         if let Some(p) = &self.params {
             if p.len() != f {
@@ -127,20 +166,23 @@ impl Mv2d {
     /// Reads and validates a `cmanet-mv2d` file.
     pub fn read(path: &Path) -> Result<Self, DataError> {
         let file = TensorFile::read_safetensors(path)?;
-        format::check_header(&file, MV2D_FORMAT)?;
-        let kp = file.required_float("keypoints2d", &[None, None, Some(NUM_KEYPOINTS), Some(3)])?;
+        let layout = format::check_header(&file, MV2D_FORMAT, &[KeypointLayout::Coco17, KeypointLayout::BlazePose33])?;
+        let kp = file.required_float("keypoints2d", &[None, None, Some(layout.len()), Some(3)])?;
         let (f, v) = (kp.shape[0], kp.shape[1]);
         if v == 0 {
             return Err(file.bad("keypoints2d", "no views").into());
         }
         let sizes = file.required_float("image_size", &[Some(v), Some(2)])?;
         let k = file.required_float("intrinsics", &[Some(v), Some(3), Some(3)])?;
-        let keypoints2d: Vec<Vec<Keypoints2d>> = format::chunks::<{ NUM_KEYPOINTS * 3 }>(&kp.data)
-            .map(|c| format::to_keypoints2d(&c))
-            .collect::<Vec<_>>()
-            .chunks(v)
-            .map(|c| c.to_vec())
-            .collect();
+        let (keypoints2d, extra2d) = match layout {
+            KeypointLayout::Coco17 => {
+                (by_view(format::chunks::<{ NUM_KEYPOINTS * 3 }>(&kp.data).map(|c| format::to_points(&c)), v), None)
+            }
+            KeypointLayout::BlazePose33 => {
+                let (coco, extra) = split_all(&kp.data);
+                (by_view(coco.into_iter(), v), Some(by_view(extra.into_iter(), v)))
+            }
+        };
         let extrinsics = match (
             file.optional_float("extrinsics_R", &[Some(v), Some(3), Some(3)])?,
             file.optional_float("extrinsics_t", &[Some(v), Some(3)])?,
@@ -150,17 +192,36 @@ impl Mv2d {
             (Some(_), None) => return Err(file.bad("extrinsics_t", "missing while extrinsics_R is present").into()),
             (None, Some(_)) => return Err(file.bad("extrinsics_R", "missing while extrinsics_t is present").into()),
         };
-        let joints3d = file
-            .optional_float("joints3d", &[Some(f), Some(NUM_KEYPOINTS), Some(3)])?
-            .map(|t| format::chunks::<{ NUM_KEYPOINTS * 3 }>(&t.data).map(|c| format::to_keypoints3d(&c)).collect());
+        // A blazepose33 file's truth may hold the 17 COCO keypoints only.
+        let joints = file.optional_float("joints3d", &[Some(f), None, Some(3)])?;
+        let (joints3d, extra3d) = match joints {
+            None => (None, None),
+            Some(t) if t.shape[1] == NUM_KEYPOINTS => {
+                (Some(format::chunks::<{ NUM_KEYPOINTS * 3 }>(&t.data).map(|c| format::to_points(&c)).collect()), None)
+            }
+            Some(t) if t.shape[1] == NUM_BLAZEPOSE_KEYPOINTS && layout == KeypointLayout::BlazePose33 => {
+                let (coco, extra) = split_all(&t.data);
+                (Some(coco), Some(extra))
+            }
+            Some(t) => {
+                return Err(file
+                    .bad(
+                        "joints3d",
+                        format!("{} keypoints per frame; a {} file has {}", t.shape[1], layout.name(), layout.len()),
+                    )
+                    .into());
+            }
+        };
         let params = format::read_params(&file, f)?;
         let data = Self {
             fps: format::read_fps(&file)?,
             image_size: format::chunks::<2>(&sizes.data).map(|c| [c[0] as f32, c[1] as f32]).collect(),
             intrinsics: format::chunks::<9>(&k.data).map(|c| format::to_intrinsics(&c)).collect(),
             keypoints2d,
+            extra2d,
             extrinsics,
             joints3d,
+            extra3d,
             params,
             metadata: format::extra_metadata(&file),
         };
@@ -180,9 +241,19 @@ impl Mv2d {
         self.validate()?;
         let (f, v) = (self.num_frames(), self.num_views());
         let mut w = TensorWriter::new();
-        format::write_header(&mut w, MV2D_FORMAT, self.fps, &self.metadata);
-        let kp: Vec<f32> = self.keypoints2d.iter().flatten().flat_map(|k| k.iter().flatten().copied()).collect();
-        w.f32("keypoints2d", &[f, v, NUM_KEYPOINTS, 3], &kp);
+        let layout = self.layout();
+        format::write_header(&mut w, MV2D_FORMAT, layout, self.fps, &self.metadata);
+        let kp: Vec<f32> = match &self.extra2d {
+            None => self.keypoints2d.iter().flatten().flat_map(|k| k.iter().flatten().copied()).collect(),
+            Some(extra) => self
+                .keypoints2d
+                .iter()
+                .flatten()
+                .zip(extra.iter().flatten())
+                .flat_map(|(c, e)| join_blazepose(c, e).into_iter().flatten())
+                .collect(),
+        };
+        w.f32("keypoints2d", &[f, v, layout.len(), 3], &kp);
         w.f32("image_size", &[v, 2], &self.image_size.concat());
         let k: Vec<f32> = self.intrinsics.iter().flat_map(|k| format::matrix_rows(&k.matrix())).collect();
         w.f32("intrinsics", &[v, 3, 3], &k);
@@ -190,12 +261,29 @@ impl Mv2d {
             format::write_extrinsics(&mut w, &[v], e);
         }
         if let Some(j) = &self.joints3d {
-            let flat: Vec<f32> = j.iter().flat_map(|k| k.iter().flatten().copied()).collect();
-            w.f32("joints3d", &[f, NUM_KEYPOINTS, 3], &flat);
+            // Truth without extras keeps 17 keypoints per frame, whatever the layout.
+            let (flat, k): (Vec<f32>, usize) = match &self.extra3d {
+                None => (j.iter().flat_map(|k| k.iter().flatten().copied()).collect(), NUM_KEYPOINTS),
+                Some(extra) => (
+                    j.iter().zip(extra).flat_map(|(c, e)| join_blazepose(c, e).into_iter().flatten()).collect(),
+                    NUM_BLAZEPOSE_KEYPOINTS,
+                ),
+            };
+            w.f32("joints3d", &[f, k, 3], &flat);
         }
         if let Some(p) = &self.params {
             format::write_params(&mut w, p);
         }
         Ok(w.write(path)?)
     }
+}
+
+/// Splits flat blazepose33 rows into COCO-17 and extra keypoints.
+fn split_all(data: &[f64]) -> (Vec<Keypoints2d>, Vec<ExtraKeypoints2d>) {
+    format::chunks::<{ NUM_BLAZEPOSE_KEYPOINTS * 3 }>(data).map(|c| split_blazepose(&format::to_points(&c))).unzip()
+}
+
+/// Groups per-(frame, view) rows into frames of `v` views.
+fn by_view<T: Clone>(rows: impl Iterator<Item = T>, v: usize) -> Vec<Vec<T>> {
+    rows.collect::<Vec<_>>().chunks(v).map(|c| c.to_vec()).collect()
 }

@@ -2,6 +2,7 @@
 //! keypoints in every camera frame and in the output world, camera poses, SMPL parameters and the
 //! wall time of every frame. Contract in shared/DESIGN.md.
 
+use crate::keypoints::KeypointLayout;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -89,7 +90,7 @@ impl Mv3d {
     /// Reads and validates a `cmanet-mv3d` file.
     pub fn read(path: &Path) -> Result<Self, DataError> {
         let file = TensorFile::read_safetensors(path)?;
-        format::check_header(&file, MV3D_FORMAT)?;
+        format::check_header(&file, MV3D_FORMAT, &[KeypointLayout::Coco17])?;
         let cam = file.required_float("joints3d_cam", &[None, None, Some(NUM_KEYPOINTS), Some(3)])?;
         let (f, v) = (cam.shape[0], cam.shape[1]);
         let joints = file.required_float("joints3d", &[Some(f), Some(NUM_KEYPOINTS), Some(3)])?;
@@ -128,7 +129,7 @@ impl Mv3d {
         self.validate()?;
         let (f, v) = (self.frames.len(), self.num_views());
         let mut w = TensorWriter::new();
-        format::write_header(&mut w, MV3D_FORMAT, self.fps, &self.metadata);
+        format::write_header(&mut w, MV3D_FORMAT, KeypointLayout::Coco17, self.fps, &self.metadata);
         let flat = |k: &Keypoints3d| k.iter().flatten().copied().collect::<Vec<f32>>();
         let cam: Vec<f32> = self.frames.iter().flat_map(|fr| fr.joints3d_cam.iter().flat_map(flat)).collect();
         w.f32("joints3d_cam", &[f, v, NUM_KEYPOINTS, 3], &cam);

@@ -259,8 +259,12 @@ pub fn apply_time_offsets(data: &Mv2d, offsets: &[i64]) -> Mv2d {
     out.keypoints2d = (start..end)
         .map(|f| offsets.iter().enumerate().map(|(v, &o)| data.keypoints2d[(f + o) as usize][v]).collect())
         .collect();
+    out.extra2d = data.extra2d.as_ref().map(|extra| {
+        (start..end).map(|f| offsets.iter().enumerate().map(|(v, &o)| extra[(f + o) as usize][v]).collect()).collect()
+    });
     let range = start as usize..end as usize;
     out.joints3d = data.joints3d.as_ref().map(|j| j[range.clone()].to_vec());
+    out.extra3d = data.extra3d.as_ref().map(|j| j[range.clone()].to_vec());
     out.params = data.params.as_ref().map(|p| p[range.clone()].to_vec());
     out.metadata.insert(
         "time_offsets".into(),

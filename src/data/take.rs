@@ -2,6 +2,7 @@
 //! with the time of every frame. The plugin records takes; `cmanet export` turns them (or any
 //! `cmanet-mv3d` estimate) into BVH and glTF animations. Contract in shared/DESIGN.md.
 
+use crate::keypoints::KeypointLayout;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -70,7 +71,7 @@ impl Take {
             take.validate().map_err(|e| e.in_file(path))?;
             return Ok(take);
         }
-        format::check_header(&file, TAKE_FORMAT)?;
+        format::check_header(&file, TAKE_FORMAT, &[KeypointLayout::Coco17])?;
         let seconds = file.required_float("seconds", &[None])?;
         let f = seconds.shape[0];
         let frames = format::read_params(&file, f)?.ok_or_else(|| file.bad("body_pose", "missing"))?;
@@ -88,7 +89,7 @@ impl Take {
     pub fn write(&self, path: &Path) -> Result<(), DataError> {
         self.validate()?;
         let mut w = TensorWriter::new();
-        format::write_header(&mut w, TAKE_FORMAT, self.fps, &self.metadata);
+        format::write_header(&mut w, TAKE_FORMAT, KeypointLayout::Coco17, self.fps, &self.metadata);
         format::write_params(&mut w, &self.frames);
         w.f64("seconds", &[self.seconds.len()], &self.seconds);
         Ok(w.write(path)?)

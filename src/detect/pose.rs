@@ -24,7 +24,8 @@ use super::graph::{Network, Output};
 use super::image::{Border, RgbImage, warp};
 use super::kernels::sigmoid;
 use crate::body::{BodyError, KeypointProfile};
-use crate::data::Keypoints2d;
+use crate::data::{ExtraKeypoints2d, Keypoints2d};
+use crate::keypoints::BLAZEPOSE_TO_EXTRA;
 
 /// BlazePose's body landmarks (the model outputs 39: 33 body points and 6 auxiliary ones).
 pub const NUM_LANDMARKS: usize = 33;
@@ -37,9 +38,7 @@ const REFINE_KERNEL: usize = 7;
 const MIN_REFINE_CONFIDENCE: f32 = 0.5;
 const ROI_SCALE: f32 = 1.25;
 
-/// For each COCO-17 keypoint, its BlazePose landmark (nose, eyes, ears, shoulders, elbows, wrists,
-/// hips, knees, ankles; BlazePose's left/right are the person's, as COCO's).
-pub const BLAZEPOSE_TO_COCO: [usize; 17] = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28];
+pub use crate::keypoints::BLAZEPOSE_TO_COCO;
 
 /// Which landmark network to run after the detector.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -193,15 +192,22 @@ impl Pose {
     /// The COCO-17 keypoints: pixel x, pixel y, confidence = visibility x presence (0 for points
     /// outside the image).
     pub fn coco17(&self) -> Keypoints2d {
+        BLAZEPOSE_TO_COCO.map(|i| self.keypoint(i))
+    }
+
+    /// The 16 landmarks COCO-17 lacks (eye and mouth corners, hands, heels, foot tips), scored as
+    /// [`Pose::coco17`].
+    pub fn extra(&self) -> ExtraKeypoints2d {
+        BLAZEPOSE_TO_EXTRA.map(|i| self.keypoint(i))
+    }
+
+    /// Landmark `i` as a keypoint: pixel x, pixel y, confidence = visibility x presence (all 0
+    /// outside the image).
+    fn keypoint(&self, i: usize) -> [f32; 3] {
         let [w, h] = [self.image_size[0] as f32, self.image_size[1] as f32];
-        let mut out = [[0.0f32; 3]; 17];
-        for (o, &i) in out.iter_mut().zip(&BLAZEPOSE_TO_COCO) {
-            let l = self.landmarks[i];
-            let inside = l.x.is_finite() && l.y.is_finite() && l.x >= 0.0 && l.y >= 0.0 && l.x < w && l.y < h;
-            let conf = if inside { (l.visibility * l.presence).clamp(0.0, 1.0) } else { 0.0 };
-            *o = if inside { [l.x, l.y, conf] } else { [0.0, 0.0, 0.0] };
-        }
-        out
+        let l = self.landmarks[i];
+        let inside = l.x.is_finite() && l.y.is_finite() && l.x >= 0.0 && l.y >= 0.0 && l.x < w && l.y < h;
+        if inside { [l.x, l.y, (l.visibility * l.presence).clamp(0.0, 1.0)] } else { [0.0; 3] }
     }
 }
 

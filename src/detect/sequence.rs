@@ -10,10 +10,11 @@ use super::DetectError;
 use super::image::RgbImage;
 use super::pose::{LandmarkModel, PoseDetector, PoseTracker};
 use crate::data::calibration::{CalibratedCamera, extrinsics_from_z_up};
-use crate::data::{Keypoints2d, Mv2d};
+use crate::data::{ExtraKeypoints2d, Keypoints2d, Mv2d};
 use crate::geometry::Intrinsics;
 
 pub use crate::keypoints::COCO_EDGES;
+use crate::keypoints::{EXTRA_EDGES, EXTRA_NAMES, KEYPOINT_NAMES, NUM_EXTRA_KEYPOINTS, NUM_KEYPOINTS};
 
 /// How the world axes of a calibration's extrinsics relate to ours (+y up).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -74,8 +75,10 @@ pub fn frame_files(dir: &Path) -> Result<Vec<PathBuf>, DetectError> {
     Ok(files)
 }
 
-/// Draws COCO-17 keypoints with confidence >= `min_confidence` and the limbs between them.
-pub fn draw_keypoints(img: &mut RgbImage, kp: &Keypoints2d, min_confidence: f32) {
+/// Draws COCO-17 keypoints (and the extra BlazePose ones, when given) with confidence >=
+/// `min_confidence` and the limbs between them: the person's left in orange, right in blue, the
+/// rest in green.
+pub fn draw_keypoints(img: &mut RgbImage, kp: &Keypoints2d, extra: Option<&ExtraKeypoints2d>, min_confidence: f32) {
     let (w, h) = (img.width() as i64, img.height() as i64);
     let thick = ((w.max(h) as f32) / 400.0).ceil().max(1.0) as i64;
     let data = img.as_raw_mut();
@@ -90,16 +93,24 @@ pub fn draw_keypoints(img: &mut RgbImage, kp: &Keypoints2d, min_confidence: f32)
             }
         }
     };
-    for &(a, b) in &COCO_EDGES {
-        let (p, q) = (kp[a], kp[b]);
+    // COCO-17 followed by the extras, as `EXTRA_EDGES` counts them.
+    let points: Vec<[f32; 3]> = kp.iter().chain(extra.into_iter().flatten()).copied().collect();
+    let name = |i: usize| if i < NUM_KEYPOINTS { KEYPOINT_NAMES[i] } else { EXTRA_NAMES[i - NUM_KEYPOINTS] };
+    // The face's points (COCO 0-4, extras 0-5) stay green.
+    let face = |i: usize| i < 5 || (NUM_KEYPOINTS..NUM_KEYPOINTS + 6).contains(&i);
+    let side = |i: usize| {
+        if face(i) { 0 } else { name(i).starts_with("left") as u8 + 2 * name(i).starts_with("right") as u8 }
+    };
+    let edges = COCO_EDGES.iter().chain(if extra.is_some() { &EXTRA_EDGES[..] } else { &[] });
+    for &(a, b) in edges {
+        let (p, q) = (points[a], points[b]);
         if p[2] < min_confidence || q[2] < min_confidence {
             continue;
         }
-        // Left limbs (odd COCO indices) in orange, right in blue, the rest in green.
-        let color = match (a % 2, b % 2) {
-            _ if a <= 4 || (a, b) == (5, 6) || (a, b) == (11, 12) => [60, 220, 60],
+        let color = match (side(a), side(b)) {
             (1, 1) => [255, 140, 0],
-            _ => [40, 120, 255],
+            (2, 2) => [40, 120, 255],
+            _ => [60, 220, 60],
         };
         let steps = ((q[0] - p[0]).abs().max((q[1] - p[1]).abs()).ceil() as usize).clamp(1, 10_000);
         for s in 0..=steps {
@@ -107,7 +118,7 @@ pub fn draw_keypoints(img: &mut RgbImage, kp: &Keypoints2d, min_confidence: f32)
             dot(p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t, thick / 2, color);
         }
     }
-    for p in kp.iter().filter(|p| p[2] >= min_confidence) {
+    for p in points.iter().filter(|p| p[2] >= min_confidence) {
         dot(p[0], p[1], thick + 1, [255, 255, 255]);
     }
 }
@@ -116,6 +127,7 @@ pub fn draw_keypoints(img: &mut RgbImage, kp: &Keypoints2d, min_confidence: f32)
 struct ViewResult {
     size: [u32; 2],
     keypoints: Vec<Keypoints2d>,
+    extra: Vec<ExtraKeypoints2d>,
 }
 
 fn run_view(
@@ -128,6 +140,7 @@ fn run_view(
     let mut tracker = PoseTracker::new();
     let mut size = None;
     let mut keypoints = Vec::with_capacity(files.len());
+    let mut extras = Vec::with_capacity(files.len());
     let overlay_dir = overlays.map(|d| d.join(format!("view{view}")));
     if let Some(d) = &overlay_dir {
         std::fs::create_dir_all(d).map_err(|source| DetectError::Io { path: d.clone(), source })?;
@@ -148,16 +161,19 @@ fn run_view(
             }
             _ => {}
         }
-        let kp = tracker.track(detector, &img)?.map(|p| p.coco17()).unwrap_or([[0.0; 3]; 17]);
+        let pose = tracker.track(detector, &img)?;
+        let kp = pose.as_ref().map_or([[0.0; 3]; NUM_KEYPOINTS], |p| p.coco17());
+        let extra = pose.as_ref().map_or([[0.0; 3]; NUM_EXTRA_KEYPOINTS], |p| p.extra());
         if let Some(d) = &overlay_dir {
-            draw_keypoints(&mut img, &kp, 0.3);
+            draw_keypoints(&mut img, &kp, Some(&extra), 0.3);
             let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("frame");
             img.save_png(&d.join(format!("{stem}.png")))?;
         }
         keypoints.push(kp);
+        extras.push(extra);
         progress();
     }
-    Ok(ViewResult { size: size.unwrap_or([0, 0]), keypoints })
+    Ok(ViewResult { size: size.unwrap_or([0, 0]), keypoints, extra: extras })
 }
 
 /// Detects the person in every frame of every view folder. Views with different frame counts are
@@ -243,12 +259,15 @@ pub fn detect_views(
         }
     };
     let keypoints2d = (0..frames).map(|f| per_view.iter().map(|r| r.keypoints[f]).collect()).collect();
+    let extra2d = (0..frames).map(|f| per_view.iter().map(|r| r.extra[f]).collect()).collect();
     let data = Mv2d {
         fps: settings.fps,
         image_size,
         intrinsics,
         keypoints2d,
+        extra2d: Some(extra2d),
         extrinsics,
+        extra3d: None,
         joints3d: None,
         params: None,
         metadata,

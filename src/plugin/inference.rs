@@ -19,8 +19,8 @@ use super::messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, Vie
 use super::settings::CmanetSettings;
 use crate::body::BodyModel;
 use crate::compute::{available_cores, parallel_map};
-use crate::data::Keypoints2d;
-use crate::data::labels::{labelled, swapped_against_estimate};
+use crate::data::labels::{labelled, labelled_extra, swapped_against_estimate};
+use crate::data::{ExtraKeypoints2d, Keypoints2d};
 use crate::detect::{LandmarkModel, PoseDetector, PoseTracker, RgbImage};
 use crate::geometry::{Extrinsics, Intrinsics};
 use crate::net::{Cmanet, Estimate, Learned, MultiViewFrame, NetError, ViewObservation};
@@ -50,6 +50,9 @@ pub struct ViewStatus {
     /// The detected keypoints in pixels, as estimation used them (after the left/right repair);
     /// `None` when no person was found.
     pub keypoints2d: Option<Keypoints2d>,
+    /// The 16 BlazePose keypoints COCO-17 lacks (heels, foot tips, hand points, eye and mouth
+    /// corners), labelled as `keypoints2d`; `None` when no person was found.
+    pub extra2d: Option<ExtraKeypoints2d>,
     /// Whether the detector's left and right labels were exchanged in this frame, by the live
     /// repair ([`CmanetSettings::repair_left_right`]) or by CMANet's own check
     /// (`Estimate::swapped_views`).
@@ -106,6 +109,7 @@ struct FrameSet {
 /// What the task did with one view.
 struct ViewOutcome {
     keypoints2d: Option<Keypoints2d>,
+    extra2d: Option<ExtraKeypoints2d>,
     /// Whether `keypoints2d` have left and right exchanged against the detector's (by the live
     /// repair or by CMANet's check).
     mirrored: bool,
@@ -333,6 +337,7 @@ fn estimate_frame(
             }
             None => views.push(ViewOutcome {
                 keypoints2d: None,
+                extra2d: None,
                 mirrored: false,
                 image_size: [0, 0],
                 intrinsics: None,
@@ -371,6 +376,9 @@ fn estimate_frame(
         if let Some(keypoints) = view.keypoints2d.as_mut() {
             *keypoints = labelled(keypoints, view.mirrored);
         }
+        if let Some(extra) = view.extra2d.as_mut() {
+            *extra = labelled_extra(extra, view.mirrored);
+        }
     }
     FrameOutcome { set, trackers, views, estimate, detection, network: started.elapsed() }
 }
@@ -395,6 +403,7 @@ fn repair_left_right(set: &FrameSet, views: &mut [ViewOutcome], previous: &Previ
 fn detect_view(detector: &PoseDetector, tracker: &mut PoseTracker, view: &ViewInput) -> ViewOutcome {
     let failed = |error: String, image_size: [u32; 2], preview: Option<ViewPreview>| ViewOutcome {
         keypoints2d: None,
+        extra2d: None,
         mirrored: false,
         image_size,
         intrinsics: view.intrinsics,
@@ -415,7 +424,8 @@ fn detect_view(detector: &PoseDetector, tracker: &mut PoseTracker, view: &ViewIn
     }
     match tracker.track(detector, &image) {
         Ok(pose) => ViewOutcome {
-            keypoints2d: pose.map(|p| p.coco17()),
+            keypoints2d: pose.as_ref().map(|p| p.coco17()),
+            extra2d: pose.as_ref().map(|p| p.extra()),
             mirrored: false,
             image_size,
             intrinsics: view.intrinsics,
@@ -474,6 +484,7 @@ fn publish(
             entity.try_insert(ViewStatus {
                 frame: set.frame,
                 keypoints2d: view.keypoints2d,
+                extra2d: view.extra2d,
                 mirrored: view.mirrored,
                 image_size: view.image_size,
                 confidence: *confidence,
@@ -549,6 +560,7 @@ fn publish(
         view_estimates.push(ViewEstimate {
             entity: input.entity,
             keypoints2d: view.keypoints2d,
+            extra2d: view.extra2d,
             image_size: view.image_size,
             confidence,
             intrinsics: view.intrinsics,

@@ -8,7 +8,7 @@ use bevy::prelude::*;
 use nalgebra::Vector3;
 
 use crate::body::{BodyParams, NUM_JOINTS};
-use crate::data::{Keypoints2d, Keypoints3d};
+use crate::data::{ExtraKeypoints2d, Keypoints2d, Keypoints3d};
 use crate::geometry::{Extrinsics, Intrinsics};
 
 /// One view's part of an estimated frame.
@@ -19,6 +19,9 @@ pub struct ViewEstimate {
     /// The detected 2D keypoints in pixels, left and right as the estimate used them (`None` when
     /// no person was found in the view).
     pub keypoints2d: Option<Keypoints2d>,
+    /// The 16 BlazePose keypoints COCO-17 lacks (heels, foot tips, hand points, eye and mouth
+    /// corners) in pixels, labelled as `keypoints2d`; `None` when no person was found.
+    pub extra2d: Option<ExtraKeypoints2d>,
     /// Width and height of the image the keypoints are in, pixels.
     pub image_size: [u32; 2],
     /// Mean keypoint confidence of the detection, 0 when nothing was found.

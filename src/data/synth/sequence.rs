@@ -109,7 +109,9 @@ pub fn generate(
         image_size: rig.cameras.iter().map(|c| [c.image_size.x as f32, c.image_size.y as f32]).collect(),
         intrinsics: rig.cameras.iter().map(|c| c.intrinsics).collect(),
         keypoints2d: detections.keypoints2d,
+        extra2d: None,
         extrinsics: Some(rig.cameras.iter().map(|c| c.extrinsics).collect()),
+        extra3d: None,
         joints3d: Some(
             frames
                 .iter()
