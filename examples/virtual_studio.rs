@@ -26,14 +26,17 @@ use cmanet::data::synth::MotionKind;
 use cmanet::data::synth::animate::{AnimatedFrame, animate};
 use cmanet::data::synth::motion::{MotionContext, sample};
 use cmanet::data::synth::random::Rng;
-use cmanet::data::{Keypoints2d, Keypoints3d, Mv2d};
-use cmanet::eval::metrics::{KeypointSet, median, mpjpe, pa_mpjpe, relative_rotation_errors};
+use cmanet::data::{ExtraKeypoints2d, Keypoints2d, Keypoints3d, Mv2d};
+use cmanet::eval::metrics::{
+    FEET_AND_HANDS, KeypointSet, joint_orientation_errors, median, mpjpe, pa_mpjpe, pa_rotation,
+    relative_rotation_errors,
+};
 use cmanet::geometry::{Extrinsics, Intrinsics};
 use cmanet::plugin::{
-    AvatarRig, CaptureView, CmanetAvatar, CmanetPlugin, CmanetSystems, PoseEstimated, camera_extrinsics,
+    AvatarRig, CaptureView, CmanetAvatar, CmanetPlugin, CmanetSettings, CmanetSystems, PoseEstimated, camera_extrinsics,
 };
 use common::{ExampleArgs, Run};
-use nalgebra::Vector3;
+use nalgebra::{Matrix3, Vector3};
 use serde_json::json;
 
 #[derive(Parser, Clone, Debug, Resource)]
@@ -64,6 +67,10 @@ struct Args {
     /// Use BlazePose's full landmark network instead of the plugin's default, lite.
     #[arg(long)]
     full_landmarks: bool,
+    /// Leave the feet and hands as the network has them (`CmanetSettings::feet_and_hands` off):
+    /// the report's before.
+    #[arg(long)]
+    no_feet_and_hands: bool,
 }
 
 /// The performer's motion, one frame per app frame.
@@ -91,13 +98,17 @@ struct Accuracy {
     mpjpe_mm: Vec<f64>,
     pa_mpjpe_mm: Vec<f64>,
     camera_deg: Vec<f64>,
+    /// `[feet, hands]` world orientation errors as placed, degrees.
+    extremity_deg: [Vec<f64>; 2],
+    /// The same after the rotation of the PA alignment.
+    extremity_pa_deg: [Vec<f64>; 2],
 }
 
 /// Every estimated frame's detections with the truth (`--detections`): per frame, per capture
 /// camera (in the order first seen), the keypoints; the cameras themselves.
 #[derive(Resource, Default)]
 struct Detections {
-    frames: Vec<(u32, Vec<Keypoints2d>)>,
+    frames: Vec<(u32, Vec<Keypoints2d>, Vec<ExtraKeypoints2d>)>,
     cameras: Vec<RecordedCamera>,
 }
 
@@ -135,7 +146,9 @@ fn main() {
     if args.full_landmarks {
         plugin.models.landmark = cmanet::detect::LandmarkModel::Full;
     }
+    let settings = CmanetSettings { feet_and_hands: !args.no_feet_and_hands, ..default() };
     app.add_plugins(plugin)
+        .insert_resource(settings)
         .insert_resource(Performance { frames, pelvis_rest: Vec3::new(rest[0].x, rest[0].y, rest[0].z) })
         .insert_resource(args)
         .init_resource::<Accuracy>()
@@ -287,10 +300,22 @@ fn measure(
         accuracy.mpjpe_mm.push(errors.iter().sum::<f64>() / errors.len() as f64 * 1000.0);
         accuracy.pa_mpjpe_mm.push(pa_mpjpe(&estimate.keypoints_canonical, &truth, KeypointSet::All) * 1000.0);
         accuracy.camera_deg.extend(relative_rotation_errors(&estimated, &true_cameras));
+        let performed = performance.at(estimate.frame);
+        let alignment = pa_rotation(&estimate.keypoints, &to_keypoints(&performed.keypoints));
+        for (i, joints) in FEET_AND_HANDS.iter().enumerate() {
+            let world = joint_orientation_errors(&estimate.params, &performed.params, joints, &Matrix3::identity());
+            accuracy.extremity_deg[i].extend(world);
+            let aligned = joint_orientation_errors(&estimate.params, &performed.params, joints, &alignment);
+            accuracy.extremity_pa_deg[i].extend(aligned);
+        }
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         run.extra.insert("mpjpe_mm".into(), json!(mean(&accuracy.mpjpe_mm)));
         run.extra.insert("pa_mpjpe_mm".into(), json!(mean(&accuracy.pa_mpjpe_mm)));
         run.extra.insert("camera_rot_err_deg".into(), json!(median(&accuracy.camera_deg)));
+        run.extra.insert("foot_rot_err_deg".into(), json!(median(&accuracy.extremity_deg[0])));
+        run.extra.insert("hand_rot_err_deg".into(), json!(median(&accuracy.extremity_deg[1])));
+        run.extra.insert("foot_rot_err_pa_deg".into(), json!(median(&accuracy.extremity_pa_deg[0])));
+        run.extra.insert("hand_rot_err_pa_deg".into(), json!(median(&accuracy.extremity_pa_deg[1])));
     }
 }
 
@@ -328,14 +353,18 @@ fn record_detections(
             detections.cameras[at].1 = Some((intrinsics, view.image_size));
         }
     }
+    let view_of = |entity: &Entity| estimate.views.iter().find(|v| v.entity == *entity);
     let keypoints = detections
         .cameras
         .iter()
-        .map(|(entity, _, _)| {
-            estimate.views.iter().find(|v| v.entity == *entity).and_then(|v| v.keypoints2d).unwrap_or([[0.0; 3]; 17])
-        })
+        .map(|(e, _, _)| view_of(e).and_then(|v| v.keypoints2d).unwrap_or([[0.0; 3]; 17]))
         .collect();
-    detections.frames.push((estimate.frame, keypoints));
+    let extra = detections
+        .cameras
+        .iter()
+        .map(|(e, _, _)| view_of(e).and_then(|v| v.extra2d).unwrap_or([[0.0; 3]; 16]))
+        .collect();
+    detections.frames.push((estimate.frame, keypoints, extra));
 }
 
 /// Writes the recorded detections with the truth at the end of a run (`--detections`).
@@ -357,17 +386,22 @@ fn write_detections(
         error!("--detections: a camera never delivered an image; nothing written");
         return;
     };
-    let frames: Vec<&(u32, Vec<Keypoints2d>)> = detections.frames.iter().filter(|(_, k)| k.len() == views).collect();
+    let frames: Vec<_> = detections.frames.iter().filter(|(_, k, _)| k.len() == views).collect();
     let data = Mv2d {
         fps: 30.0,
         image_size: sizes.iter().map(|(_, s)| [s[0] as f32, s[1] as f32]).collect(),
         intrinsics: sizes.iter().map(|(k, _)| *k).collect(),
-        keypoints2d: frames.iter().map(|(_, k)| k.clone()).collect(),
-        extra2d: None,
+        keypoints2d: frames.iter().map(|(_, k, _)| k.clone()).collect(),
+        extra2d: Some(frames.iter().map(|(_, _, e)| e.clone()).collect()),
         extrinsics: Some(detections.cameras.iter().map(|(_, _, e)| *e).collect()),
-        extra3d: None,
-        joints3d: Some(frames.iter().map(|(f, _)| to_keypoints(&performance.at(*f).keypoints)).collect()),
-        params: Some(frames.iter().map(|(f, _)| performance.at(*f).params.clone()).collect()),
+        extra3d: Some(
+            frames
+                .iter()
+                .map(|(f, _, _)| std::array::from_fn(|e| performance.at(*f).extra_keypoints[e].into()))
+                .collect(),
+        ),
+        joints3d: Some(frames.iter().map(|(f, _, _)| to_keypoints(&performance.at(*f).keypoints)).collect()),
+        params: Some(frames.iter().map(|(f, _, _)| performance.at(*f).params.clone()).collect()),
         metadata: [
             ("generator".to_string(), "virtual_studio".to_string()),
             (

@@ -83,6 +83,13 @@ pub const EXTRA_NAMES: [&str; NUM_EXTRA_KEYPOINTS] = [
 /// For each extra keypoint, its mirror (left and right exchanged).
 pub const EXTRA_FLIP: [usize; NUM_EXTRA_KEYPOINTS] = [2, 3, 0, 1, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14];
 
+/// For each extra keypoint, the COCO-17 keypoint it sits next to (eyes for the eye corners, the
+/// nose for the mouth, wrists for the hands, ankles for the feet).
+pub const EXTRA_CARRIERS: [usize; NUM_EXTRA_KEYPOINTS] = [1, 1, 2, 2, 0, 0, 9, 10, 9, 10, 9, 10, 15, 16, 15, 16];
+
+/// For each extra keypoint, the SMPL joint that carries it (head, wrists, ankles, feet).
+pub const EXTRA_JOINTS: [usize; NUM_EXTRA_KEYPOINTS] = [15, 15, 15, 15, 15, 15, 20, 21, 20, 21, 20, 21, 7, 8, 10, 11];
+
 /// Index of each foot's heel and foot tip among the extras: `[left, right]` of `(heel, foot_index)`.
 pub const EXTRA_FEET: [(usize, usize); 2] = [(12, 14), (13, 15)];
 

@@ -66,7 +66,7 @@ fn frame_of(refiner: &BodyRefiner, body: &RefinedBody, cameras: &[Option<Extrins
                 let p = k.project(&e.to_camera(&keypoints[j])).unwrap();
                 [p.x as f32, p.y as f32, 0.9]
             });
-            Some(ViewObservation { keypoints: observed, intrinsics: k })
+            Some(ViewObservation { keypoints: observed, intrinsics: k, extra: None })
         })
         .collect();
     let sizes = views.iter().map(|v| v.as_ref().and_then(encode_view).map_or(1.0, |e| e.1.size)).collect();
@@ -397,7 +397,7 @@ fn a_detector_profile_is_explained_and_the_body_reported_as_its_own() {
                 let p = k.project(&e.to_camera(&observed[j])).unwrap();
                 [p.x as f32, p.y as f32, 0.9]
             });
-            Some(ViewObservation { keypoints, intrinsics: k })
+            Some(ViewObservation { keypoints, intrinsics: k, extra: None })
         })
         .collect();
     let sizes: Vec<f64> = views.iter().map(|v| v.as_ref().and_then(encode_view).map_or(1.0, |e| e.1.size)).collect();
@@ -415,4 +415,106 @@ fn a_detector_profile_is_explained_and_the_body_reported_as_its_own() {
     // A file that is not a profile is refused with its name.
     let err = KeypointProfile::read(&dir.path().join("missing.safetensors")).unwrap_err().to_string();
     assert!(err.contains("missing.safetensors"), "{err}");
+}
+
+/// The true body with its ankles and wrists turned, the frame that sees its 17 keypoints and its
+/// extras exactly, and the views' sizes.
+fn feet_and_hands_case(
+    refiner: &BodyRefiner,
+    views: usize,
+) -> (RefinedBody, Vec<Option<Extrinsics>>, MultiViewFrame, Vec<f64>) {
+    let mut body = truth();
+    // Left and right ankle (SMPL 7, 8), left and right wrist (20, 21): index - 1 in the body pose.
+    for (joint, turn) in [
+        (7, Vector3::new(0.45, 0.1, 0.0)),
+        (8, Vector3::new(-0.3, 0.2, 0.1)),
+        (20, Vector3::new(0.2, 0.0, 0.5)),
+        (21, Vector3::new(-0.4, 0.3, 0.0)),
+    ] {
+        body.pose[joint - 1] = axis_angle_to_matrix(&turn);
+    }
+    let cameras = cameras(views);
+    let (mut frame, sizes) = frame_of(refiner, &body, &cameras);
+    let extras = refiner.extra_keypoints(&body).expect("the open body has extras");
+    let k = intrinsics();
+    for (view, camera) in frame.views.iter_mut().zip(&cameras) {
+        let (Some(view), Some(e)) = (view.as_mut(), camera) else { continue };
+        view.extra = Some(std::array::from_fn(|j| {
+            let p = k.project(&e.to_camera(&extras[j])).unwrap();
+            [p.x as f32, p.y as f32, 0.9]
+        }));
+    }
+    (body, cameras, frame, sizes)
+}
+
+fn angle_deg(a: &Matrix3<f64>, b: &Matrix3<f64>) -> f64 {
+    nalgebra::Rotation3::from_matrix_unchecked(a.transpose() * b).angle().to_degrees()
+}
+
+#[test]
+fn ankles_and_wrists_turn_to_the_extra_keypoints() {
+    let refiner = BodyRefiner::new(&BodyModel::open_body().unwrap(), BodyRefinementSettings::default());
+    let (truth, cameras, frame, sizes) = feet_and_hands_case(&refiner, 4);
+    // The network's body: right everywhere but the feet and hands, which hang at rest.
+    let mut body = truth;
+    for joint in [7, 8, 20, 21] {
+        body.pose[joint - 1] = Matrix3::identity();
+    }
+    let before: Vec<f64> = [7, 8, 20, 21].iter().map(|j| angle_deg(&body.pose[j - 1], &truth.pose[j - 1])).collect();
+    let turned = refiner.refine_extremities(&mut body, &cameras, &frame, &sizes, None);
+    assert_eq!(turned, [true; 4]);
+    for (i, joint) in [7, 8, 20, 21].iter().enumerate() {
+        let after = angle_deg(&body.pose[joint - 1], &truth.pose[joint - 1]);
+        // The prior towards the start (16 per squared radian) holds them back; the points bring them
+        // at least a third of the way.
+        assert!(after < 0.67 * before[i], "joint {joint}: {:.1} -> {after:.1} degrees", before[i]);
+    }
+    for j in (0..NUM_BODY_JOINTS).filter(|j| ![6, 7, 19, 20].contains(j)) {
+        assert_eq!(body.pose[j], truth.pose[j], "joint {} moved", j + 1);
+    }
+    // With a weak prior they come all the way.
+    let mut settings = BodyRefinementSettings::default();
+    settings.extremities.prior_weight = 1e-3;
+    let free = refiner.with_settings(settings);
+    let mut body = truth;
+    for joint in [7, 8, 20, 21] {
+        body.pose[joint - 1] = Matrix3::identity();
+    }
+    free.refine_extremities(&mut body, &cameras, &frame, &sizes, None);
+    for joint in [7, 8, 20, 21] {
+        let after = angle_deg(&body.pose[joint - 1], &truth.pose[joint - 1]);
+        assert!(after < 1.0, "joint {joint}: {after:.2} degrees with a weak prior");
+    }
+}
+
+#[test]
+fn feet_and_hands_stay_without_extras_and_survive_bad_ones() {
+    let refiner = BodyRefiner::new(&BodyModel::open_body().unwrap(), BodyRefinementSettings::default());
+    let (truth, cameras, mut frame, sizes) = feet_and_hands_case(&refiner, 3);
+    let start = RefinedBody::new([Matrix3::identity(); NUM_BODY_JOINTS], truth.betas);
+    // No extras, or switched off: nothing moves.
+    let mut bare = frame.clone();
+    for view in bare.views.iter_mut().flatten() {
+        view.extra = None;
+    }
+    let mut body = start;
+    assert_eq!(refiner.refine_extremities(&mut body, &cameras, &bare, &sizes, None), [false; 4]);
+    assert_eq!(body, start);
+    let mut settings = BodyRefinementSettings::default();
+    settings.extremities.enabled = false;
+    assert_eq!(
+        refiner.with_settings(settings).refine_extremities(&mut body, &cameras, &frame, &sizes, None),
+        [false; 4]
+    );
+    // NaN and out-of-range extras, a view without a camera, a dark view: no panic, nothing
+    // non-finite, the feet still turned from what is left.
+    if let Some(view) = frame.views[0].as_mut() {
+        view.extra = Some([[f32::NAN, 1.0, 0.9]; 16]);
+    }
+    frame.views[1] = None;
+    let mut cameras = cameras;
+    cameras[2] = None;
+    let mut body = start;
+    refiner.refine_extremities(&mut body, &cameras, &frame, &[f64::NAN, 1.0, 1.0], None);
+    assert!(body.is_finite());
 }

@@ -46,7 +46,7 @@ fn frame(views: usize) -> MultiViewFrame {
                 let p = k.project(&e.to_camera(&kp[j].cast::<f64>())).unwrap();
                 [p.x as f32, p.y as f32, 0.9]
             });
-            Some(ViewObservation { keypoints, intrinsics: k })
+            Some(ViewObservation { keypoints, intrinsics: k, extra: None })
         })
         .collect();
     MultiViewFrame { views }
@@ -339,7 +339,7 @@ fn a_view_from_behind_with_left_and_right_swapped_is_relabelled() {
                 [p.x as f32, p.y as f32, 0.9]
             });
             let keypoints = if i == 3 { flip_left_right(&keypoints) } else { keypoints };
-            Some(ViewObservation { keypoints, intrinsics: k })
+            Some(ViewObservation { keypoints, intrinsics: k, extra: None })
         })
         .collect();
     let frame = MultiViewFrame { views };

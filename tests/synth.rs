@@ -273,6 +273,7 @@ fn t_pose(model: &BodyModel) -> (Vec<AnimatedFrame>, BodyCapsules, f32) {
         joints: posed.joints,
         joint_transforms: posed.joint_transforms,
         keypoints: posed.keypoints,
+        extra_keypoints: posed.extra_keypoints,
         lift: 0.0,
     };
     let betas = [0.0; 10];

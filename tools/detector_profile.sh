@@ -6,17 +6,24 @@
 # truth (`virtual_studio --detections`), and `cmanet profile` measures the offsets.
 #
 #   tools/detector_profile.sh [WORK_DIR]        # default runs/detector_profile; about 25 minutes
+#   NETS=lite EXTRAS_ONLY=1 tools/detector_profile.sh   # one network; only the extra keypoints'
+#                                                       # offsets, added to the shipped profile
+#
+# The recordings keep all 33 BlazePose landmarks, so the profile has offsets for the 16 extras too
+# (heels, foot tips, hand points; in their joint's frame).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-runs/detector_profile}
 cargo build --release --quiet --example virtual_studio --bin cmanet
 BIN=${CARGO_TARGET_DIR:-target}/release
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
-mkdir -p "$WORK/lite" "$WORK/full"
+NETS=${NETS:-lite full}
+extras=(); [ -n "${EXTRAS_ONLY:-}" ] && extras=(--extras-only)
+for net in $NETS; do mkdir -p "$WORK/$net"; done
 i=0
 for motion in walk squat reach kick pick_up wave lunge turn; do
   i=$((i + 1))
-  for net in lite full; do
+  for net in $NETS; do
     out="$WORK/$net/$motion.safetensors"
     [ -f "$out" ] && continue
     flag=(); [ "$net" = full ] && flag=(--full-landmarks)
@@ -24,5 +31,7 @@ for motion in walk squat reach kick pick_up wave lunge turn; do
       --rig-seed $((200 + i)) --detections "$out" "${flag[@]}" > "$WORK/$net/$motion.log" 2>&1
   done
 done
-"$BIN/cmanet" profile --input "$WORK/lite" --detector "BlazePose lite" --output assets/models/blazepose_lite_profile.safetensors
-"$BIN/cmanet" profile --input "$WORK/full" --detector "BlazePose full" --output assets/models/blazepose_full_profile.safetensors
+for net in $NETS; do
+  name="BlazePose $net"
+  "$BIN/cmanet" profile --input "$WORK/$net" --detector "$name" --output "assets/models/blazepose_${net}_profile.safetensors" "${extras[@]}"
+done

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use cmanet::body::{BodyModel, JOINT_NAMES, NUM_BETAS};
+use cmanet::body::{BodyModel, JOINT_NAMES, KeypointProfile, NUM_BETAS};
 use cmanet::data::stick::{StickConfig, generate_stick};
 use cmanet::data::synth::{SynthConfig, generate_sequence};
 use cmanet::data::{Mv2d, sequence_files};
@@ -289,6 +289,10 @@ enum Command {
         /// Measurements every keypoint needs at least.
         #[arg(long, default_value_t = 100)]
         min_samples: usize,
+        /// Measure only the extra keypoints' offsets and add them to the profile already at
+        /// `--output`, whose COCO-17 offsets stay as they are.
+        #[arg(long)]
+        extras_only: bool,
     },
     /// Print a body model's size, joints, heights across the first shape component and the
     /// explained variance of its shape space.
@@ -395,7 +399,9 @@ fn main() -> ExitCode {
             stream(&input, &to, looping, upper_body, !no_root_motion, json)
         }
         Command::Eval { truth, methods, per_sequence, json } => eval(&truth, &methods, per_sequence, json),
-        Command::Profile { input, output, detector, min_samples } => profile(&input, &output, &detector, min_samples),
+        Command::Profile { input, output, detector, min_samples, extras_only } => {
+            profile(&input, &output, &detector, min_samples, extras_only)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -629,7 +635,13 @@ fn train_command(
     Ok(())
 }
 
-fn profile(inputs: &[PathBuf], output: &Path, detector: &str, min_samples: usize) -> Result<(), AnyError> {
+fn profile(
+    inputs: &[PathBuf],
+    output: &Path,
+    detector: &str,
+    min_samples: usize,
+    extras_only: bool,
+) -> Result<(), AnyError> {
     let mut sequences = Vec::new();
     for input in inputs {
         let files = if input.is_dir() { sequence_files(input)? } else { vec![input.clone()] };
@@ -638,7 +650,14 @@ fn profile(inputs: &[PathBuf], output: &Path, detector: &str, min_samples: usize
         }
     }
     let model = BodyModel::open_body()?;
-    let profile = cmanet::eval::measure_profile(&sequences, &model, detector, min_samples)?;
+    let measured = cmanet::eval::measure_profile(&sequences, &model, detector, min_samples)?;
+    let profile = if extras_only {
+        let extra_offsets =
+            Some(measured.extra_offsets.ok_or("--extras-only: the measurements have no extra keypoints")?);
+        KeypointProfile { extra_offsets, extra_spread: measured.extra_spread, ..KeypointProfile::read(output)? }
+    } else {
+        measured
+    };
     profile.write(output)?;
     println!("{detector}: {} sequences, at least {} measurements per keypoint", sequences.len(), profile.samples);
     for (k, name) in cmanet::body::KEYPOINT_NAMES.iter().enumerate() {
@@ -654,6 +673,19 @@ fn profile(inputs: &[PathBuf], output: &Path, detector: &str, min_samples: usize
             b.z,
             profile.spread[k] * 1000.0
         );
+    }
+    if let Some(extra) = &profile.extra_offsets {
+        for (e, name) in cmanet::keypoints::EXTRA_NAMES.iter().enumerate() {
+            let o = extra[e] * 1000.0;
+            let joint = cmanet::keypoints::EXTRA_JOINTS[e];
+            println!(
+                "  {name:<16} ({:+6.1}, {:+6.1}, {:+6.1}) mm in joint {joint:>2}'s frame, spread {:5.1} mm",
+                o.x,
+                o.y,
+                o.z,
+                profile.extra_spread[e] * 1000.0
+            );
+        }
     }
     println!("-> {}", output.display());
     Ok(())

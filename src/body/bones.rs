@@ -29,6 +29,17 @@ pub fn keypoint_joint_weights(model: &BodyModel) -> [[f64; NUM_JOINTS]; NUM_KEYP
     weights
 }
 
+/// How far each joint of a posed body moves when the bone corrections `bones` are applied (world
+/// frame; `transforms` are the posed joints' world transforms, at least 24).
+pub fn bone_shifts(transforms: &[JointTransform], bones: &[Vector3<f32>; NUM_JOINTS]) -> [Vector3<f32>; NUM_JOINTS] {
+    let mut shift = [Vector3::<f32>::zeros(); NUM_JOINTS];
+    for j in 1..NUM_JOINTS.min(transforms.len()) {
+        let p = PARENTS[j].unwrap_or(0);
+        shift[j] = shift[p] + transforms[p].rotation * bones[j];
+    }
+    shift
+}
+
 /// Moves a posed body by bone corrections `bones` (per joint, in the parent's rest frame): every
 /// joint by the corrections of the bones above it (and its own) turned by their parents' world
 /// rotations, every keypoint by its joints' moves weighted by `weights`
@@ -43,11 +54,7 @@ pub fn apply_bones(
     if transforms.len() < NUM_JOINTS || joints.len() < NUM_JOINTS || keypoints.len() < NUM_KEYPOINTS {
         return;
     }
-    let mut shift = [Vector3::<f32>::zeros(); NUM_JOINTS];
-    for j in 1..NUM_JOINTS {
-        let p = PARENTS[j].unwrap_or(0);
-        shift[j] = shift[p] + transforms[p].rotation * bones[j];
-    }
+    let shift = bone_shifts(transforms, bones);
     for j in 0..NUM_JOINTS {
         transforms[j].translation += shift[j];
         joints[j] += shift[j];

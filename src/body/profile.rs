@@ -8,10 +8,16 @@
 //! keypoints through its profile and reports the body's own (`net::body_refinement`); `cmanet
 //! profile` measures one from rendered bodies whose pose is known (`eval::profile`).
 //!
+//! BlazePose's 16 extra keypoints (heels, foot tips, hand points, ...) get one offset each, in the
+//! frame of the joint that carries them (`cmanet::keypoints::EXTRA_JOINTS`: ankle or foot, wrist,
+//! head): BlazePose's foot is shorter and higher than our heel-to-toe, its hand points closer
+//! together than the knuckles our regressor marks.
+//!
 //! File format `cmanet-keypoint-profile` v1 (safetensors): `offsets` f32 `[17, 2, 3]` (metres, in
 //! the two carriers' frames), `spread` f32 `[17]` (the median distance of the measurements from
-//! the profile's prediction, metres), metadata `detector`, `samples` (measurements per keypoint, at
-//! least), `carriers`.
+//! the profile's prediction, metres), optionally `extra_offsets` f32 `[16, 3]` and `extra_spread`
+//! f32 `[16]` for the extras; metadata `detector`, `samples` (measurements per keypoint, at least),
+//! `carriers`.
 
 use std::path::Path;
 
@@ -19,6 +25,7 @@ use nalgebra::Vector3;
 
 use super::error::BodyError;
 use super::skeleton::NUM_KEYPOINTS;
+use crate::keypoints::NUM_EXTRA_KEYPOINTS;
 use crate::tensor_file::{TensorFile, TensorWriter};
 
 /// The `format` metadata value of a keypoint profile file.
@@ -61,6 +68,12 @@ pub struct KeypointProfile {
     pub spread: [f64; NUM_KEYPOINTS],
     /// The fewest measurements any keypoint's offset was made from.
     pub samples: usize,
+    /// Per extra keypoint, where the detector puts it relative to our body model's: an offset in
+    /// the frame of its joint (`EXTRA_JOINTS`), metres; `None` when not measured.
+    pub extra_offsets: Option<[Vector3<f64>; NUM_EXTRA_KEYPOINTS]>,
+    /// Per extra keypoint, the median distance of the measurements from the prediction, metres
+    /// (zeros when not measured).
+    pub extra_spread: [f64; NUM_EXTRA_KEYPOINTS],
 }
 
 impl KeypointProfile {
@@ -71,6 +84,8 @@ impl KeypointProfile {
             offsets: [[Vector3::zeros(); 2]; NUM_KEYPOINTS],
             spread: [0.0; NUM_KEYPOINTS],
             samples: 0,
+            extra_offsets: None,
+            extra_spread: [0.0; NUM_EXTRA_KEYPOINTS],
         }
     }
 
@@ -85,6 +100,11 @@ impl KeypointProfile {
         if !offsets.iter().chain(&spread).all(|x| x.is_finite() && x.abs() < 1.0) {
             return Err(file.bad("offsets", "offsets and spreads must be finite and under a metre").into());
         }
+        let extra = file.optional_float("extra_offsets", &[Some(NUM_EXTRA_KEYPOINTS), Some(3)])?.map(|t| t.to_f32());
+        let extra_spread = file.optional_float("extra_spread", &[Some(NUM_EXTRA_KEYPOINTS)])?.map(|t| t.to_f32());
+        if !extra.iter().chain(&extra_spread).flatten().all(|x| x.is_finite() && x.abs() < 1.0) {
+            return Err(file.bad("extra_offsets", "offsets and spreads must be finite and under a metre").into());
+        }
         let meta = |key: &str| file.metadata().get(key).cloned().unwrap_or_default();
         Ok(Self {
             detector: meta("detector"),
@@ -96,6 +116,10 @@ impl KeypointProfile {
             }),
             spread: std::array::from_fn(|k| spread[k] as f64),
             samples: meta("samples").parse().unwrap_or(0),
+            extra_offsets: extra.map(|o| {
+                std::array::from_fn(|e| Vector3::new(o[3 * e] as f64, o[3 * e + 1] as f64, o[3 * e + 2] as f64))
+            }),
+            extra_spread: extra_spread.map_or([0.0; NUM_EXTRA_KEYPOINTS], |s| std::array::from_fn(|e| s[e] as f64)),
         })
     }
 
@@ -112,6 +136,15 @@ impl KeypointProfile {
             .metadata("carriers", carriers.join(","))
             .f32("offsets", &[NUM_KEYPOINTS, 2, 3], &offsets)
             .f32("spread", &[NUM_KEYPOINTS], &spread);
+        if let Some(extra) = &self.extra_offsets {
+            let offsets: Vec<f32> = extra.iter().flat_map(|o| o.iter().map(|x| *x as f32)).collect();
+            let spread: Vec<f32> = self.extra_spread.iter().map(|x| *x as f32).collect();
+            w.f32("extra_offsets", &[NUM_EXTRA_KEYPOINTS, 3], &offsets).f32(
+                "extra_spread",
+                &[NUM_EXTRA_KEYPOINTS],
+                &spread,
+            );
+        }
         Ok(w.write(path)?)
     }
 }

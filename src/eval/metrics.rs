@@ -1,10 +1,10 @@
 //! The metrics, defined once (shared/DESIGN.md): MPJPE, N-MPJPE and PA-MPJPE over all 17 keypoints
 //! and the 12 limb keypoints, and the relative camera rotation error between every pair of views.
 
-use nalgebra::Vector3;
+use nalgebra::{Matrix3, Rotation3, Vector3};
 use serde::Serialize;
 
-use crate::body::{LIMB_KEYPOINTS, NUM_KEYPOINTS, keypoint_index};
+use crate::body::{BodyParams, LIMB_KEYPOINTS, NUM_JOINTS, NUM_KEYPOINTS, PARENTS, keypoint_index};
 use crate::data::{DataError, Keypoints3d, Mv2d, Mv3d};
 use crate::geometry::{Extrinsics, best_scale, rotation_angle_between, similarity_procrustes};
 
@@ -71,6 +71,13 @@ pub fn pa_mpjpe(estimate: &Keypoints3d, truth: &Keypoints3d, set: KeypointSet) -
     }
 }
 
+/// The rotation of the Procrustes alignment of all 17 estimated keypoints to the true ones (the
+/// one PA-MPJPE applies; identity when it is undetermined).
+pub fn pa_rotation(estimate: &Keypoints3d, truth: &Keypoints3d) -> Matrix3<f64> {
+    let (e, t) = (points(estimate, KeypointSet::All), points(truth, KeypointSet::All));
+    similarity_procrustes(&e, &t, None).map_or_else(Matrix3::identity, |s| s.rotation)
+}
+
 /// Relative rotation errors, degrees, for every pair of views `i < j`: the angle between the
 /// estimated `R_j R_iᵀ` and the true one.
 pub fn relative_rotation_errors(estimate: &[Extrinsics], truth: &[Extrinsics]) -> Vec<f64> {
@@ -83,6 +90,35 @@ pub fn relative_rotation_errors(estimate: &[Extrinsics], truth: &[Extrinsics]) -
         }
     }
     out
+}
+
+/// SMPL's ankles and wrists: `[left ankle, right ankle]`, `[left wrist, right wrist]`.
+pub const FEET_AND_HANDS: [[usize; 2]; 2] = [[7, 8], [20, 21]];
+
+/// The angle (degrees) between the estimated and the true world orientation of each of `joints`
+/// (each joint's rotation composed down the tree from the root, `global_orient` included), after
+/// turning the estimate by `alignment` (its world to the truth's: the rotation of the Procrustes
+/// alignment of PA-MPJPE, see [`Errors::measure`]). How a foot or a hand is turned in the world, up
+/// to the alignment every PA figure allows.
+pub fn joint_orientation_errors(
+    estimate: &BodyParams,
+    truth: &BodyParams,
+    joints: &[usize],
+    alignment: &Matrix3<f64>,
+) -> Vec<f64> {
+    let world = |p: &BodyParams| {
+        let locals = p.local_matrices();
+        let mut out = [locals[0].cast::<f64>(); NUM_JOINTS];
+        for j in 1..NUM_JOINTS {
+            out[j] = out[PARENTS[j].unwrap_or(0)] * locals[j].cast::<f64>();
+        }
+        out
+    };
+    let (e, t) = (world(estimate), world(truth));
+    joints
+        .iter()
+        .map(|&j| Rotation3::from_matrix_unchecked((alignment * e[j]).transpose() * t[j]).angle().to_degrees())
+        .collect()
 }
 
 /// Every per-frame error of one estimate of one sequence (metres and degrees), kept so that
@@ -99,6 +135,9 @@ pub struct Errors {
     pub camera_rotation: Vec<f64>,
     /// Wall time per frame, seconds.
     pub seconds: Vec<f64>,
+    /// `[feet, hands]` world orientation error per frame and side after the PA alignment, degrees
+    /// ([`joint_orientation_errors`]); empty when the truth or the estimate has no SMPL parameters.
+    pub extremity_rotation: [Vec<f64>; 2],
 }
 
 impl Errors {
@@ -134,6 +173,14 @@ impl Errors {
             out.camera_rotation.extend(relative_rotation_errors(&frame.extrinsics, cameras));
             out.seconds.push(frame.seconds);
         }
+        if let Some(params) = truth.params.as_ref().filter(|_| !estimate.metadata.contains_key("smpl_params")) {
+            for ((frame, truth), truth_world) in estimate.frames.iter().zip(params).zip(joints) {
+                let alignment = pa_rotation(&frame.joints3d, truth_world);
+                for (errors, joints) in out.extremity_rotation.iter_mut().zip(&FEET_AND_HANDS) {
+                    errors.extend(joint_orientation_errors(&frame.params, truth, joints, &alignment));
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -146,6 +193,9 @@ impl Errors {
         }
         self.camera_rotation.extend(&other.camera_rotation);
         self.seconds.extend(&other.seconds);
+        for (a, b) in self.extremity_rotation.iter_mut().zip(&other.extremity_rotation) {
+            a.extend(b);
+        }
     }
 
     /// The summary: means in millimetres, camera errors in degrees, milliseconds per frame.
@@ -159,6 +209,8 @@ impl Errors {
             camera_rotation_deg_mean: mean(&self.camera_rotation),
             camera_rotation_deg_median: median(&self.camera_rotation),
             ms_per_frame: mean(&self.seconds) * 1000.0,
+            foot_rotation_deg_median: median(&self.extremity_rotation[0]),
+            hand_rotation_deg_median: median(&self.extremity_rotation[1]),
         }
     }
 }
@@ -180,6 +232,11 @@ pub struct Summary {
     pub camera_rotation_deg_median: f64,
     /// Mean wall time per frame, milliseconds.
     pub ms_per_frame: f64,
+    /// Median world orientation error of the feet (ankles) after the PA alignment, degrees; 0
+    /// without SMPL parameters.
+    pub foot_rotation_deg_median: f64,
+    /// The same for the hands (wrists).
+    pub hand_rotation_deg_median: f64,
 }
 
 /// Mean (0 for none).

@@ -11,7 +11,8 @@ use nalgebra::{Matrix3, Matrix3x6, Matrix6, Vector3, Vector6};
 
 use crate::body::{BodyError, BodyModel, KeypointProfile, NUM_KEYPOINTS, PROFILE_CARRIERS};
 use crate::data::{DataError, Mv2d};
-use crate::geometry::{TriangulationSettings, triangulate_keypoints};
+use crate::geometry::{TriangulatedPoint, TriangulationSettings, triangulate_keypoints, triangulate_points};
+use crate::keypoints::{EXTRA_JOINTS, NUM_EXTRA_KEYPOINTS};
 
 /// A triangulated keypoint counts only when it reprojects this close to the views that made it,
 /// pixels on average.
@@ -51,6 +52,9 @@ pub fn measure_profile(
     min_samples: usize,
 ) -> Result<KeypointProfile, ProfileError> {
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); NUM_KEYPOINTS];
+    // The extras: the detector's point minus ours, and the carrier joint's world rotation.
+    let mut extra_samples: Vec<Vec<(Vector3<f64>, Matrix3<f64>)>> = vec![Vec::new(); NUM_EXTRA_KEYPOINTS];
+    let mut with_extras = true;
     let settings = TriangulationSettings::default();
     for data in sequences {
         data.validate()?;
@@ -60,15 +64,20 @@ pub fn measure_profile(
             .as_ref()
             .ok_or_else(|| DataError::Mismatch("the profile needs the true SMPL parameters".into()))?;
         let projections: Vec<_> = cameras.iter().map(|c| c.projection_matrix()).collect();
-        for (views, params) in data.keypoints2d.iter().zip(params) {
+        with_extras &= data.extra2d.is_some() && model.extra_regressor.is_some();
+        for (t, (views, params)) in data.keypoints2d.iter().zip(params).enumerate() {
             let posed = model.pose(params, false)?;
+            if let Some(extra) = data.extra2d.as_ref().filter(|_| with_extras) {
+                let found = triangulate_points(&projections, views, &extra[t], &settings);
+                for (e, point) in found.iter().enumerate() {
+                    let Some(point) = point.as_ref().filter(|p| usable(p)) else { continue };
+                    let carrier = posed.joint_transforms[EXTRA_JOINTS[e]].rotation.cast::<f64>();
+                    extra_samples[e].push((point.point - posed.extra_keypoints[e].cast::<f64>(), carrier));
+                }
+            }
             let found = triangulate_keypoints(&projections, views, &settings);
             for (k, point) in found.iter().enumerate() {
-                let Some(point) = point else { continue };
-                if point.mean_reprojection_px > MAX_REPROJECTION_PX || point.inliers.iter().filter(|&&i| i).count() < 2
-                {
-                    continue;
-                }
+                let Some(point) = point.as_ref().filter(|p| usable(p)) else { continue };
                 let [a, b] = PROFILE_CARRIERS[k].map(|c| posed.joint_transforms[c].rotation.cast::<f64>());
                 samples[k].push((point.point - posed.keypoints[k].cast::<f64>(), a, b));
             }
@@ -86,7 +95,42 @@ pub fn measure_profile(
         profile.spread[k] = median(s.iter().map(|(y, a, b)| (y - predict(a, b)).norm()).collect());
         profile.samples = profile.samples.min(s.len());
     }
+    if with_extras && extra_samples.iter().all(|s| s.len() >= min_samples.max(1)) {
+        let mut offsets = [Vector3::zeros(); NUM_EXTRA_KEYPOINTS];
+        for (e, s) in extra_samples.iter().enumerate() {
+            offsets[e] = fit_offset(s);
+            profile.extra_spread[e] = median(s.iter().map(|(y, r)| (y - r * offsets[e]).norm()).collect());
+        }
+        profile.extra_offsets = Some(offsets);
+    }
     Ok(profile)
+}
+
+/// Whether a triangulated point is good enough to measure with: it reprojects within
+/// [`MAX_REPROJECTION_PX`] and at least two views agree on it.
+fn usable(point: &TriangulatedPoint) -> bool {
+    point.mean_reprojection_px <= MAX_REPROJECTION_PX && point.inliers.iter().filter(|&&i| i).count() >= 2
+}
+
+/// The offset `o` that best explains `y = R o` over the samples (an extra keypoint's, in its one
+/// carrier's frame): the Huber-weighted mean of `R^T y` at 2 cm, a few rounds.
+fn fit_offset(samples: &[(Vector3<f64>, Matrix3<f64>)]) -> Vector3<f64> {
+    const HUBER: f64 = 0.02;
+    let local: Vec<Vector3<f64>> = samples.iter().map(|(y, r)| r.transpose() * y).collect();
+    let mut x = Vector3::zeros();
+    for _ in 0..5 {
+        let (mut sum, mut weight) = (Vector3::zeros(), 0.0);
+        for l in &local {
+            let d = (l - x).norm();
+            let w = if d <= HUBER { 1.0 } else { HUBER / d };
+            sum += l * w;
+            weight += w;
+        }
+        if weight > 0.0 {
+            x = sum / weight;
+        }
+    }
+    x
 }
 
 /// The two offsets `o_a`, `o_b` that best explain `y = R_a o_a + R_b o_b` over the samples: least

@@ -85,6 +85,18 @@ impl Report {
         for m in &self.methods {
             s.push_str(&row(&m.name, &m.overall));
         }
+        if self.methods.iter().any(|m| m.overall.foot_rotation_deg_median > 0.0) {
+            let _ = writeln!(s, "\nFeet and hands: median orientation error after the PA alignment (°)\n");
+            s.push_str("| method | feet | hands |\n|---|---|---|\n");
+            for m in &self.methods {
+                let o = &m.overall;
+                let _ = writeln!(
+                    s,
+                    "| {} | {:.1} | {:.1} |",
+                    m.name, o.foot_rotation_deg_median, o.hand_rotation_deg_median
+                );
+            }
+        }
         if per_sequence {
             for (i, (label, _)) in self.methods.first().map_or(&[][..], |m| &m.sequences[..]).iter().enumerate() {
                 let _ = writeln!(s, "\n{label}\n");

@@ -337,7 +337,19 @@ pub fn triangulate_keypoints(
     keypoints: &[[[f32; 3]; NUM_KEYPOINTS]],
     settings: &TriangulationSettings,
 ) -> [Option<TriangulatedPoint>; NUM_KEYPOINTS] {
-    if projections.len() != keypoints.len() {
+    triangulate_points(projections, keypoints, keypoints, settings)
+}
+
+/// [`triangulate_keypoints`] for other points of the same person (BlazePose's extra keypoints, or
+/// any `N` points per view): `keypoints` (the views' COCO-17 keypoints) set each view's inlier
+/// threshold from the person's size, `points` are triangulated.
+pub fn triangulate_points<const N: usize>(
+    projections: &[Matrix3x4<f64>],
+    keypoints: &[[[f32; 3]; NUM_KEYPOINTS]],
+    points: &[[[f32; 3]; N]],
+    settings: &TriangulationSettings,
+) -> [Option<TriangulatedPoint>; N] {
+    if projections.len() != keypoints.len() || points.len() != keypoints.len() {
         return std::array::from_fn(|_| None);
     }
     let n = projections.len().min(MAX_VIEWS);
@@ -352,12 +364,12 @@ pub fn triangulate_keypoints(
     let mut views = vec![View::NONE; n];
     std::array::from_fn(|j| {
         for (k, view) in views.iter_mut().enumerate() {
-            let [x, y, c] = keypoints[k][j];
+            let [x, y, c] = points[k][j];
             let pixel = Vector2::new(x as f64, y as f64);
             *view = View::new(&projections[k], signs[k], pixel, c as f64, settings.min_confidence, thresholds[k]);
         }
         let (point, mask, mean_reprojection_px) = robust(&views, settings)?;
-        let inliers = (0..keypoints.len()).map(|k| k < MAX_VIEWS && mask >> k & 1 == 1).collect();
+        let inliers = (0..points.len()).map(|k| k < MAX_VIEWS && mask >> k & 1 == 1).collect();
         Some(TriangulatedPoint { point, inliers, mean_reprojection_px })
     })
 }

@@ -39,14 +39,16 @@ use nalgebra::{
     DMatrix, DVector, Dyn, Matrix2x3, Matrix3, Matrix6, OMatrix, Rotation3, SMatrix, U3, U6, Vector2, Vector3, Vector6,
 };
 
+use super::extremities::ExtremitySettings;
 use super::input::MultiViewFrame;
 use crate::body::kinematics::forward_chain;
 use crate::body::{
     BodyModel, KeypointLever, KeypointProfile, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS, PARENTS,
-    PROFILE_CARRIERS, RestJoints, keypoint_levers,
+    PROFILE_CARRIERS, RestJoints, extra_levers, keypoint_levers,
 };
 use crate::data::format::MIN_CONFIDENCE;
 use crate::geometry::{Extrinsics, matrix_to_axis_angle};
+use crate::keypoints::NUM_EXTRA_KEYPOINTS;
 
 pub use crate::geometry::RESIDUAL_UNIT;
 
@@ -103,6 +105,9 @@ pub struct BodyRefinementSettings {
     pub rig_translation_weight: f64,
     /// The most frames of evidence a camera's place in the rig counts. Default: 100.
     pub max_rig_evidence: f64,
+    /// How the ankles and wrists are turned to BlazePose's extra keypoints, when the views have
+    /// them ([`BodyRefiner::refine_extremities`]). Default: [`ExtremitySettings::default`].
+    pub extremities: ExtremitySettings,
 }
 
 impl Default for BodyRefinementSettings {
@@ -121,6 +126,7 @@ impl Default for BodyRefinementSettings {
             rig_rotation_weight: 5.0,
             rig_translation_weight: 0.0,
             max_rig_evidence: 100.0,
+            extremities: ExtremitySettings::default(),
         }
     }
 }
@@ -200,7 +206,12 @@ pub struct BodyRefiner {
     /// The settings.
     pub settings: BodyRefinementSettings,
     levers: Vec<Vec<KeypointLever>>,
-    rest: RestJoints,
+    /// The extra keypoints' levers, when the body model has an extra regressor.
+    pub(super) extra_levers: Option<Vec<Vec<KeypointLever>>>,
+    /// The detector's profile of the extra keypoints: per extra, its offset in its joint's frame
+    /// (`EXTRA_JOINTS`); zero for our own keypoints.
+    pub(super) extra_profile: [Vector3<f64>; NUM_EXTRA_KEYPOINTS],
+    pub(super) rest: RestJoints,
     /// Body joints (1..24) whose rotation moves a keypoint, in tree order.
     active: Vec<usize>,
     /// Per keypoint, the active joints (indices into `active`) whose rotation moves it.
@@ -278,6 +289,8 @@ impl BodyRefiner {
         let mut refiner = Self {
             settings,
             levers,
+            extra_levers: extra_levers(model, &rest),
+            extra_profile: [Vector3::zeros(); NUM_EXTRA_KEYPOINTS],
             rest,
             active: Vec::new(),
             moved_by: vec![Vec::new(); NUM_KEYPOINTS],
@@ -357,6 +370,7 @@ impl BodyRefiner {
     /// ours); [`KeypointProfile::none`] for our own keypoints (synthetic data).
     pub fn set_profile(&mut self, profile: &KeypointProfile) {
         self.profile = profile.offsets;
+        self.extra_profile = profile.extra_offsets.unwrap_or([Vector3::zeros(); NUM_EXTRA_KEYPOINTS]);
     }
 
     /// The detector's keypoint profile the refinement explains the detections through.

@@ -14,7 +14,7 @@ use nalgebra::{Rotation3, Vector2, Vector3};
 
 use super::input::MultiViewFrame;
 use crate::data::format::MIN_CONFIDENCE;
-use crate::data::labels::{flip_left_right, refit_is_better};
+use crate::data::labels::{flip_left_right, labelled_extra, refit_is_better};
 use crate::data::{Keypoints2d, Keypoints3d};
 use crate::geometry::{Correspondence, Extrinsics, Intrinsics, refine_pose};
 
@@ -70,6 +70,7 @@ pub fn check_left_right(
             && refit_is_better(mirrored_cost, cost)
         {
             view.keypoints = mirrored;
+            view.extra = view.extra.map(|e| labelled_extra(&e, true));
             *camera = Some(pose);
             *swapped = true;
         }

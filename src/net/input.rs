@@ -6,8 +6,8 @@ use candle_core::{Device, Result, Tensor};
 use nalgebra::Vector2;
 
 use crate::body::NUM_KEYPOINTS;
-use crate::data::Keypoints2d;
 use crate::data::format::MIN_CONFIDENCE;
+use crate::data::{ExtraKeypoints2d, Keypoints2d, Mv2d};
 use crate::geometry::Intrinsics;
 
 /// Length of one view's input vector: 17 x (x, y, confidence), centre (2), log size (1).
@@ -20,6 +20,10 @@ pub struct ViewObservation {
     pub keypoints: Keypoints2d,
     /// The camera's intrinsics.
     pub intrinsics: Intrinsics,
+    /// BlazePose's 16 extra keypoints (heels, foot tips, hand points, ...), labelled as
+    /// `keypoints`, when the detector gave them: the body refinement turns the ankles and wrists
+    /// to them ([`super::BodyRefiner::refine_extremities`]). The network does not read them.
+    pub extra: Option<ExtraKeypoints2d>,
 }
 
 /// One multi-view frame: every view's observation, `None` for a view that saw nothing.
@@ -37,9 +41,23 @@ impl MultiViewFrame {
             views: keypoints
                 .iter()
                 .zip(intrinsics)
-                .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i }))
+                .map(|(k, i)| Some(ViewObservation { keypoints: *k, intrinsics: *i, extra: None }))
                 .collect(),
         }
+    }
+
+    /// Frame `t` of `data`, every view present, with the extra keypoints when the file has them.
+    /// Panics if `t` is out of range.
+    pub fn from_mv2d(data: &Mv2d, t: usize) -> Self {
+        let mut frame = Self::from_views(&data.keypoints2d[t], &data.intrinsics);
+        if let Some(extra) = &data.extra2d {
+            for (view, e) in frame.views.iter_mut().zip(&extra[t]) {
+                if let Some(view) = view {
+                    view.extra = Some(*e);
+                }
+            }
+        }
+        frame
     }
 }
 

@@ -13,6 +13,7 @@
 pub mod body_refinement;
 pub(crate) mod camera_refinement;
 pub(crate) mod config;
+pub(crate) mod extremities;
 pub(crate) mod iev;
 pub mod input;
 pub mod irv;
@@ -26,6 +27,7 @@ pub mod screening;
 pub(crate) mod sequence;
 
 pub use config::Config;
+pub use extremities::{ExtremitySettings, extremity_joints};
 pub use input::{MultiViewFrame, ViewObservation, encode_batch};
 pub use model::{Cmanet, Estimate, Forward, Learned, NetError, Subject, WEIGHTS_FORMAT};
 pub use pipeline::Pipeline;

@@ -449,6 +449,7 @@ impl Cmanet {
             // Every view's labels questioned against the refined body; the body refined again
             // without the swaps found.
             let mut swapped_views = vec![false; frame.views.len()];
+            let mut relabelled: Option<MultiViewFrame> = None;
             if self.pipeline.checks_left_right() {
                 // The check works on its own copy of the cameras (each aligned with the body alone):
                 // a relabelled view takes its camera from it, and so does a view whose aligned
@@ -479,6 +480,16 @@ impl Cmanet {
                     if report.steps > 0 {
                         posed = refiner.pose(&body);
                     }
+                }
+                if swapped_views.contains(&true) {
+                    relabelled = Some(checked);
+                }
+            }
+            // The feet and hands, turned to the extra keypoints where the views have them.
+            if self.pipeline.turns_feet_and_hands() {
+                let seen = relabelled.as_ref().unwrap_or(frame);
+                if refiner.refine_extremities(&mut body, &cameras, seen, &sizes, prior).contains(&true) {
+                    posed = refiner.pose(&body);
                 }
             }
             let kp = keypoints_of(&posed);

@@ -37,11 +37,14 @@ pub enum Pipeline {
     /// Everything, but a sequence's cameras are not held to the rig learned over the previous
     /// frames ([`super::rig`]).
     WithoutRig,
+    /// Everything, but the ankles and wrists are not turned to BlazePose's extra keypoints
+    /// ([`super::extremities`]): the feet and hands as the network has them.
+    WithoutFeetAndHands,
 }
 
 impl Pipeline {
     /// Every pipeline, the full one first.
-    pub const ALL: [Pipeline; 10] = [
+    pub const ALL: [Pipeline; 11] = [
         Pipeline::Full,
         Pipeline::IrvSingleView,
         Pipeline::WithoutScreening,
@@ -52,6 +55,7 @@ impl Pipeline {
         Pipeline::WithoutLeftRightCheck,
         Pipeline::WithoutBoneCorrections,
         Pipeline::WithoutRig,
+        Pipeline::WithoutFeetAndHands,
     ];
 
     /// Whether views are screened (otherwise the first present view is taken).
@@ -97,9 +101,15 @@ impl Pipeline {
         self.refines_body() && self != Pipeline::WithoutTemporalPrior
     }
 
+    /// Whether the ankles and wrists are turned to the extra keypoints where the views have them.
+    pub fn turns_feet_and_hands(self) -> bool {
+        self.refines_body() && self != Pipeline::WithoutFeetAndHands
+    }
+
     /// A short name (`full`, `irv-single-view`, `without-screening`, `without-iev`,
     /// `without-camera-refinement`, `without-body-refinement`, `without-temporal-prior`,
-    /// `without-left-right-check`, `without-bone-corrections`, `without-rig`).
+    /// `without-left-right-check`, `without-bone-corrections`, `without-rig`,
+    /// `without-feet-and-hands`).
     pub fn name(self) -> &'static str {
         match self {
             Pipeline::Full => "full",
@@ -112,6 +122,7 @@ impl Pipeline {
             Pipeline::WithoutLeftRightCheck => "without-left-right-check",
             Pipeline::WithoutBoneCorrections => "without-bone-corrections",
             Pipeline::WithoutRig => "without-rig",
+            Pipeline::WithoutFeetAndHands => "without-feet-and-hands",
         }
     }
 

@@ -72,9 +72,9 @@ impl Cmanet {
         let mut previous: Option<super::model::Estimate> = None;
         // Every written frame's refinement cost (a repeated or unrefined frame counts as unfitted).
         let mut costs: Vec<f64> = Vec::with_capacity(data.num_frames());
-        for (t, views) in data.keypoints2d.iter().enumerate() {
+        for t in 0..data.num_frames() {
             let start = Instant::now();
-            let frame = MultiViewFrame::from_views(views, &data.intrinsics);
+            let frame = MultiViewFrame::from_mv2d(data, t);
             let estimate = match self.estimate_after(&frame, previous.as_ref()) {
                 Ok(e) => e,
                 Err(NetError::NoUsableView { .. }) => {

@@ -256,9 +256,13 @@ pub(crate) fn run_inference(
                     });
                 let previous =
                     state.previous.as_ref().filter(|p| since(p) > 0.0 && since(p) < TEMPORAL_PRIOR_SECONDS).cloned();
-                let repair = settings.repair_left_right;
+                let options = FrameOptions {
+                    min_views,
+                    repair: settings.repair_left_right,
+                    feet_and_hands: settings.feet_and_hands,
+                };
                 state.running = Some(AsyncComputeTaskPool::get().spawn(async move {
-                    estimate_frame(&networks, trackers, set, previous.as_ref(), learned.as_ref(), min_views, repair)
+                    estimate_frame(&networks, trackers, set, previous.as_ref(), learned.as_ref(), options)
                 }));
             }
             None => state.trackers = Some(trackers),
@@ -308,6 +312,17 @@ fn newest_set(
     Some(FrameSet { frame: newest, time, instant, views: inputs.into_iter().map(|(v, _, _)| v).collect() })
 }
 
+/// What [`estimate_frame`] takes from [`CmanetSettings`].
+#[derive(Clone, Copy, Debug)]
+struct FrameOptions {
+    /// Fewest views with a person for an estimate.
+    min_views: usize,
+    /// Whether the views' left/right labels are repaired against the previous estimate.
+    repair: bool,
+    /// Whether the network gets the extra keypoints (feet and hands turned to them).
+    feet_and_hands: bool,
+}
+
 /// Detection in every view, the left/right repair against the previous estimate (with `repair`),
 /// then CMANet with the previous estimate as the body refinement's temporal prior and what the
 /// stream learned of its subject (runs on the task pool).
@@ -317,9 +332,9 @@ fn estimate_frame(
     set: FrameSet,
     previous: Option<&PreviousEstimate>,
     learned: Option<&Learned>,
-    min_views: usize,
-    repair: bool,
+    options: FrameOptions,
 ) -> FrameOutcome {
+    let FrameOptions { min_views, repair, feet_and_hands } = options;
     let started = Instant::now();
     // Views are independent: detect them on as many threads as the machine has cores.
     let jobs: Vec<(&ViewInput, PoseTracker)> =
@@ -354,9 +369,11 @@ fn estimate_frame(
         views: views
             .iter()
             .map(|v| match (v.keypoints2d, v.intrinsics) {
-                (Some(keypoints), Some(intrinsics)) => {
-                    Some(ViewObservation { keypoints: labelled(&keypoints, v.mirrored), intrinsics })
-                }
+                (Some(keypoints), Some(intrinsics)) => Some(ViewObservation {
+                    keypoints: labelled(&keypoints, v.mirrored),
+                    intrinsics,
+                    extra: v.extra2d.filter(|_| feet_and_hands).map(|e| labelled_extra(&e, v.mirrored)),
+                }),
                 _ => None,
             })
             .collect(),

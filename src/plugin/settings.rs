@@ -31,6 +31,9 @@ pub struct CmanetSettings {
     /// and the body then moves and turns relative to them. Switch it on once the estimates have
     /// settled, with the person standing upright. Default: false.
     pub hold_rig: bool,
+    /// Turn the avatar's feet and hands (ankles and wrists) to BlazePose's heel, foot-tip and hand
+    /// landmarks (`net::ExtremitySettings`); off leaves them as the network has them. Default: true.
+    pub feet_and_hands: bool,
     /// Draw the estimated cameras as frusta. Default: true.
     pub show_cameras: bool,
     /// Draw the estimated 3D skeleton. Default: true.
@@ -48,6 +51,7 @@ impl Default for CmanetSettings {
             min_views: 2,
             repair_left_right: true,
             hold_rig: false,
+            feet_and_hands: true,
             show_cameras: true,
             show_skeleton: true,
         }

@@ -21,6 +21,9 @@ pub struct AnimatedFrame {
     pub joint_transforms: Vec<JointTransform>,
     /// The COCO-17 keypoints, world metres.
     pub keypoints: Vec<Vector3<f32>>,
+    /// The 16 extra BlazePose keypoints (`cmanet::keypoints::EXTRA_NAMES`), world metres; empty
+    /// when the body model has no extra regressor.
+    pub extra_keypoints: Vec<Vector3<f32>>,
     /// Height of the lowest foot point above the floor: 0 on the ground, positive in flight.
     pub lift: f32,
 }
@@ -76,6 +79,7 @@ pub fn animate(
                     .map(|t| JointTransform { rotation: t.rotation, translation: t.translation + transl })
                     .collect(),
                 keypoints: posed.keypoints.iter().map(|p| p + transl).collect(),
+                extra_keypoints: posed.extra_keypoints.iter().map(|p| p + transl).collect(),
                 lift,
             })
         })

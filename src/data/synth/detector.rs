@@ -26,8 +26,9 @@ use super::capsules::BodyCapsules;
 use super::config::DetectorConfig;
 use super::random::Rng;
 use crate::body::NUM_KEYPOINTS;
-use crate::data::format::Keypoints2d;
+use crate::data::format::{ExtraKeypoints2d, Keypoints2d};
 use crate::geometry::Camera;
+use crate::keypoints::{EXTRA_CARRIERS, EXTRA_FLIP, NUM_EXTRA_KEYPOINTS};
 
 /// Noise factor of every COCO keypoint relative to `noise_sigma`: nose, eyes 0.6, ears 0.8,
 /// shoulders 0.8, elbows 1.1, wrists 1.5, hips 1.0, knees 1.1, ankles 1.3.
@@ -60,7 +61,16 @@ pub struct Detections {
     pub keypoints2d: Vec<Vec<Keypoints2d>>,
     /// `[F][V]` the true visibility of every keypoint.
     pub visibility: Vec<Vec<[Visibility; NUM_KEYPOINTS]>>,
+    /// `[F][V]` the 16 extra BlazePose keypoints, as `keypoints2d` (noise of their carrier
+    /// keypoint times [`EXTRA_NOISE_SCALE`], the same view dropouts and left/right swaps, their own
+    /// random stream so that the COCO-17 detections are what they were without them); `None` when
+    /// the frames have no extra keypoints.
+    pub extra2d: Option<Vec<Vec<ExtraKeypoints2d>>>,
 }
+
+/// How much noisier a detector places the extra keypoints (small, fast hands and feet) than the
+/// COCO keypoint they sit next to.
+pub const EXTRA_NOISE_SCALE: f32 = 1.3;
 
 /// Which pairs a swap exchanges.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -103,12 +113,16 @@ pub fn detect(
     rng: &mut Rng,
 ) -> Detections {
     let mut keypoints2d = vec![Vec::with_capacity(cameras.len()); frames.len()];
+    let with_extras = frames.iter().all(|f| f.extra_keypoints.len() == NUM_EXTRA_KEYPOINTS) && !frames.is_empty();
+    let mut extra2d = vec![Vec::with_capacity(cameras.len()); frames.len()];
     let mut visibility = vec![Vec::with_capacity(cameras.len()); frames.len()];
     let posed: Vec<_> = frames.iter().map(|f| capsules.posed(&f.joint_transforms)).collect();
     let rho = config.noise_correlation.clamp(0.0, 0.999);
     let fresh = (1.0 - rho * rho).sqrt();
     for (v, camera) in cameras.iter().enumerate() {
         let mut rng = rng.fork(v as u64);
+        // The extras' own stream, forked from a copy: the COCO-17 draws stay as they were.
+        let mut extra_rng = rng.clone().fork(0xE874);
         let view_noise = rng.log_range(1.0 / config.view_noise_spread, config.view_noise_spread);
         let peak = rng.range(config.confidence_peak[0], config.confidence_peak[1]);
         let mut state: Vec<[f32; 2]> = (0..NUM_KEYPOINTS).map(|_| [rng.normal(), rng.normal()]).collect();
@@ -168,6 +182,40 @@ pub fn detect(
                 };
                 out[k] = [observed[0], observed[1], confidence];
             }
+            let mut extra = [[0.0f32; 3]; NUM_EXTRA_KEYPOINTS];
+            if with_extras && person_px > 0.0 && !view_dropped {
+                for (e, point) in frame.extra_keypoints.iter().enumerate() {
+                    let carrier = EXTRA_CARRIERS[e];
+                    let (noise, dropped, occluded_confidence) =
+                        ([extra_rng.normal(), extra_rng.normal()], extra_rng.chance(config.keypoint_dropout), {
+                            extra_rng.range(config.occluded_confidence[0], config.occluded_confidence[1])
+                        });
+                    let Some(pixel) = camera.project(&point.cast::<f64>()).filter(|p| camera.contains(p)) else {
+                        continue;
+                    };
+                    let occluded = posed[f].occluded(&eye, carrier, point);
+                    let base =
+                        config.noise_sigma * view_noise * KEYPOINT_NOISE[carrier] * EXTRA_NOISE_SCALE * person_px;
+                    let mut sigma = base.hypot(config.min_noise_px);
+                    if occluded {
+                        sigma *= config.occluded_noise_scale;
+                    }
+                    let error = [sigma * noise[0], sigma * noise[1]];
+                    let observed = [pixel.x as f32 + error[0], pixel.y as f32 + error[1]];
+                    let inside =
+                        camera.contains(&nalgebra::Vector2::new(f64::from(observed[0]), f64::from(observed[1])));
+                    if !inside || dropped {
+                        continue;
+                    }
+                    let confidence = if occluded {
+                        occluded_confidence
+                    } else {
+                        let scaled = error[0].hypot(error[1]) / (config.confidence_error_scale * person_px).max(1e-6);
+                        (peak * (-0.5 * scaled * scaled).exp()).clamp(0.01, 1.0)
+                    };
+                    extra[e] = [observed[0], observed[1], confidence];
+                }
+            }
             if let Some((_, scope)) = swap {
                 let pairs: Vec<(usize, usize)> = match scope {
                     SwapScope::All => FACE_PAIRS.iter().chain(&ARM_PAIRS).chain(&LEG_PAIRS).copied().collect(),
@@ -177,10 +225,26 @@ pub fn detect(
                 for (a, b) in pairs {
                     out.swap(a, b);
                 }
+                // The extras of the swapped limbs (the carriers' pairs) swap with them.
+                let swapped: Vec<usize> = (0..NUM_EXTRA_KEYPOINTS)
+                    .filter(|&e| {
+                        let c = EXTRA_CARRIERS[e];
+                        match scope {
+                            SwapScope::All => true,
+                            SwapScope::Arms => ARM_PAIRS.iter().any(|&(a, b)| a == c || b == c),
+                            SwapScope::Legs => LEG_PAIRS.iter().any(|&(a, b)| a == c || b == c),
+                        }
+                    })
+                    .collect();
+                let before = extra;
+                for e in swapped {
+                    extra[e] = before[EXTRA_FLIP[e]];
+                }
             }
+            extra2d[f].push(extra);
             keypoints2d[f].push(out);
             visibility[f].push(seen);
         }
     }
-    Detections { keypoints2d, visibility }
+    Detections { keypoints2d, visibility, extra2d: with_extras.then_some(extra2d) }
 }

@@ -15,9 +15,10 @@ use super::motion::{self, MotionContext, MotionKind};
 use super::random::Rng;
 use super::rig::{MotionVolume, Rig, sample_rig};
 use super::shape::{sample_betas, sample_bones};
-use crate::body::bones::{apply_bones, keypoint_joint_weights};
+use crate::body::bones::{apply_bones, bone_shifts, keypoint_joint_weights};
 use crate::body::{BodyError, BodyModel, NUM_KEYPOINTS};
 use crate::data::Mv2d;
+use crate::keypoints::{EXTRA_JOINTS, NUM_EXTRA_KEYPOINTS};
 
 /// The `generator` metadata value of synthetic sequences.
 pub const GENERATOR: &str = "cmanet-synth";
@@ -88,6 +89,10 @@ pub fn generate(
         let bones = sample_bones(&rest, config.bone_variation, &mut root.fork(4));
         let weights = keypoint_joint_weights(model);
         for frame in &mut frames {
+            let shifts = bone_shifts(&frame.joint_transforms, &bones);
+            for (e, point) in frame.extra_keypoints.iter_mut().enumerate() {
+                *point += shifts[EXTRA_JOINTS[e]];
+            }
             apply_bones(&mut frame.joint_transforms, &mut frame.joints, &mut frame.keypoints, &bones, &weights);
         }
     }
@@ -109,9 +114,12 @@ pub fn generate(
         image_size: rig.cameras.iter().map(|c| [c.image_size.x as f32, c.image_size.y as f32]).collect(),
         intrinsics: rig.cameras.iter().map(|c| c.intrinsics).collect(),
         keypoints2d: detections.keypoints2d,
-        extra2d: None,
+        extra2d: detections.extra2d,
         extrinsics: Some(rig.cameras.iter().map(|c| c.extrinsics).collect()),
-        extra3d: None,
+        extra3d: frames
+            .iter()
+            .all(|f| f.extra_keypoints.len() == NUM_EXTRA_KEYPOINTS)
+            .then(|| frames.iter().map(|f| std::array::from_fn(|e| f.extra_keypoints[e].into())).collect()),
         joints3d: Some(
             frames
                 .iter()
