@@ -21,7 +21,7 @@ use bevy::camera::visibility::RenderLayers;
 use bevy::prelude::*;
 use bevy::world_serialization::WorldInstanceReady;
 use clap::Parser;
-use cmanet::body::{BodyModel, JOINT_NAMES, NUM_BETAS};
+use cmanet::body::{BodyModel, FootContacts, JOINT_NAMES, NUM_BETAS};
 use cmanet::data::synth::MotionKind;
 use cmanet::data::synth::animate::{AnimatedFrame, animate};
 use cmanet::data::synth::motion::{MotionContext, sample};
@@ -32,8 +32,10 @@ use cmanet::eval::metrics::{
     relative_rotation_errors,
 };
 use cmanet::geometry::{Extrinsics, Intrinsics};
+use cmanet::ground::{ContactTracker, FootSample};
 use cmanet::plugin::{
-    AvatarRig, CaptureView, CmanetAvatar, CmanetPlugin, CmanetSettings, CmanetSystems, PoseEstimated, camera_extrinsics,
+    AvatarRig, CaptureView, CmanetAvatar, CmanetPlugin, CmanetPose, CmanetSettings, CmanetSystems, PoseEstimated,
+    camera_extrinsics,
 };
 use common::{ExampleArgs, Run};
 use nalgebra::{Matrix3, Vector3};
@@ -141,6 +143,16 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // Where the performer's feet are planted (the truth of foot skate), by the same rule the
+    // estimate is judged by, on the studio's floor (y = 0).
+    let soles = FootContacts::new(&model, &betas);
+    let mut tracker = ContactTracker::default();
+    let planted: Vec<[bool; 2]> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| tracker.update(i as f64 / 30.0, &feet(&soles, &f.joint_transforms), 0.0))
+        .collect();
+    let feet_truth = FeetTruth { planted, model: model.clone() };
     let mut app = common::app(args.common.clone(), "cmanet virtual studio");
     let mut plugin = CmanetPlugin::default();
     if args.full_landmarks {
@@ -151,12 +163,15 @@ fn main() {
         .insert_resource(settings)
         .insert_resource(Performance { frames, pelvis_rest: Vec3::new(rest[0].x, rest[0].y, rest[0].z) })
         .insert_resource(args)
+        .insert_resource(feet_truth)
+        .init_resource::<FeetAccuracy>()
         .init_resource::<Accuracy>()
         .init_resource::<Detections>()
         .add_systems(Startup, setup)
         .add_observer(find_performer_rig)
         .add_systems(PostUpdate, perform.before(CmanetSystems::Retarget))
         .add_systems(Update, measure.after(CmanetSystems::Inference))
+        .add_systems(Update, measure_feet.after(CmanetSystems::Filter))
         .add_systems(Last, write_detections);
     if !app.world().resource::<Run>().args.headless {
         app.add_systems(bevy_egui::EguiPrimaryContextPass, accuracy_window);
@@ -266,6 +281,66 @@ fn seen_by(camera: &Extrinsics, keypoints: &Keypoints3d) -> Keypoints3d {
         let p = camera.to_camera(&Vector3::new(k[0] as f64, k[1] as f64, k[2] as f64));
         [p.x as f32, p.y as f32, p.z as f32]
     })
+}
+
+/// Both feet of a posed body as the contact rule reads them.
+fn feet(soles: &FootContacts, transforms: &[cmanet::body::JointTransform]) -> [FootSample; 2] {
+    let w = soles.world(transforms);
+    let centres = soles.foot_centres(transforms);
+    [0, 1].map(|side| FootSample { centre: centres[side], lowest: w[2 * side].y.min(w[2 * side + 1].y) })
+}
+
+/// Which of the performer's feet are planted in every frame of the motion, and the body model.
+#[derive(Resource)]
+struct FeetTruth {
+    planted: Vec<[bool; 2]>,
+    model: BodyModel,
+}
+
+/// The avatar's feet against the truth: how far a foot the truth says is planted slides between
+/// two estimates (per frame between their captures), how deep any foot goes below the floor.
+#[derive(Resource, Default)]
+struct FeetAccuracy {
+    last: Option<(u64, u32, [FootSample; 2])>,
+    skate_mm_per_frame: Vec<f64>,
+    penetration_mm: Vec<f64>,
+}
+
+/// Measures the feet of the pose the avatar shows ([`CmanetPose::current`]) at every new estimate.
+fn measure_feet(
+    pose: Res<CmanetPose>,
+    settings: Res<CmanetSettings>,
+    truth: Res<FeetTruth>,
+    mut accuracy: ResMut<FeetAccuracy>,
+    mut run: ResMut<Run>,
+) {
+    if accuracy.last.is_some_and(|(n, _, _)| n == pose.estimates) {
+        return;
+    }
+    let Some(params) = pose.current(&settings) else { return };
+    let Ok(transforms) = truth.model.forward_kinematics(params) else { return };
+    let now = feet(&FootContacts::new(&truth.model, &params.betas), &transforms);
+    for foot in &now {
+        accuracy.penetration_mm.push(f64::from((-foot.lowest).max(0.0)) * 1000.0);
+    }
+    if let Some((_, frame, before)) = accuracy.last {
+        let gap = pose.frame.wrapping_sub(frame);
+        let planted = |f: u32| truth.planted[f as usize % truth.planted.len()];
+        if (1..30).contains(&gap) {
+            for side in 0..2 {
+                if (frame..=pose.frame).all(|f| planted(f)[side]) {
+                    let d = now[side].centre - before[side].centre;
+                    let slide = f64::from(d.x.hypot(d.z)) * 1000.0 / f64::from(gap);
+                    accuracy.skate_mm_per_frame.push(slide);
+                }
+            }
+        }
+    }
+    accuracy.last = Some((pose.estimates, pose.frame, now));
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    run.extra.insert("foot_skate_mm".into(), json!(mean(&accuracy.skate_mm_per_frame)));
+    run.extra.insert("foot_skate_mm_median".into(), json!(median(&accuracy.skate_mm_per_frame)));
+    run.extra.insert("floor_penetration_mm".into(), json!(mean(&accuracy.penetration_mm)));
 }
 
 /// Measures every estimate against the performer's truth in its capture frame.

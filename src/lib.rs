@@ -23,6 +23,7 @@ pub mod export;
 pub mod filter;
 pub mod fit;
 pub mod geometry;
+pub mod ground;
 pub mod keypoints;
 pub mod net;
 pub mod placement;

@@ -1,13 +1,13 @@
 //! Behaviour of the synthetic multi-view generator: determinism, motions (joint limits, smoothness,
 //! feet on the floor, heading), camera rigs, the detector model and the packaged sequences.
 
+use cmanet::body::FootContacts;
 use cmanet::body::limits::violation;
 use cmanet::body::{BodyModel, BodyParams, KEYPOINT_NAMES, NUM_KEYPOINTS, keypoint_index};
 use cmanet::data::Mv2d;
 use cmanet::data::synth::animate::AnimatedFrame;
 use cmanet::data::synth::capsules::BodyCapsules;
 use cmanet::data::synth::detector::{Visibility, detect};
-use cmanet::data::synth::ground::FootContacts;
 use cmanet::data::synth::random::Rng;
 use cmanet::data::synth::rig::{MotionVolume, RigKind};
 use cmanet::data::synth::{

@@ -16,6 +16,7 @@ pub mod model;
 pub mod params;
 pub mod profile;
 pub mod skeleton;
+pub mod soles;
 
 pub use batched::{BatchedBody, BodyTensors};
 pub use bones::ADAPTED_BONES;
@@ -27,3 +28,4 @@ pub use model::{BodyModel, SparseRows};
 pub use params::BodyParams;
 pub use profile::{KeypointProfile, PROFILE_CARRIERS, PROFILE_FORMAT};
 pub use skeleton::*;
+pub use soles::FootContacts;

@@ -5,8 +5,8 @@
 
 use nalgebra::{Rotation3, Vector3};
 
-use super::ground::FootContacts;
 use super::motion::{Motion, MotionFrame};
+use crate::body::FootContacts;
 use crate::body::limits::{euler_to_axis_angle, euler_to_matrix, joint_limit};
 use crate::body::{BodyError, BodyModel, BodyParams, JointTransform, NUM_BETAS, NUM_JOINTS};
 

@@ -12,7 +12,6 @@ pub mod animate;
 pub mod capsules;
 pub mod config;
 pub mod detector;
-pub mod ground;
 pub mod motion;
 pub mod random;
 pub mod rig;

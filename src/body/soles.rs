@@ -1,10 +1,11 @@
 //! Where the feet touch the floor: heel and toe points of both feet, found once per body shape on the
 //! T-pose mesh and carried rigidly by the ankle and foot joints, so a posed body can be stood on the
-//! floor by its lowest foot point.
+//! floor by its lowest foot point (the synthetic generator does), and its feet's contacts with the
+//! floor judged (`cmanet::ground`).
 
 use nalgebra::Vector3;
 
-use crate::body::{BodyModel, JointTransform, NUM_BETAS};
+use super::{BodyModel, JointTransform, NUM_BETAS};
 
 /// SMPL joints of the feet: left ankle, left foot, right ankle, right foot.
 const FOOT_JOINTS: [[usize; 2]; 2] = [[7, 10], [8, 11]];
