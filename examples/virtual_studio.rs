@@ -73,6 +73,14 @@ struct Args {
     /// the report's before.
     #[arg(long)]
     no_feet_and_hands: bool,
+    /// Show the pose as estimated, not stood on the floor with its planted feet held
+    /// (`CmanetSettings::ground_feet` off): the report's before.
+    #[arg(long)]
+    no_ground: bool,
+    /// Tell the plugin where the studio's floor is (y = 0) instead of letting it find the floor
+    /// from where the feet rest.
+    #[arg(long)]
+    known_floor: bool,
 }
 
 /// The performer's motion, one frame per app frame.
@@ -158,7 +166,12 @@ fn main() {
     if args.full_landmarks {
         plugin.models.landmark = cmanet::detect::LandmarkModel::Full;
     }
-    let settings = CmanetSettings { feet_and_hands: !args.no_feet_and_hands, ..default() };
+    let settings = CmanetSettings {
+        feet_and_hands: !args.no_feet_and_hands,
+        ground_feet: !args.no_ground,
+        floor_height: args.known_floor.then_some(0.0),
+        ..default()
+    };
     app.add_plugins(plugin)
         .insert_resource(settings)
         .insert_resource(Performance { frames, pelvis_rest: Vec3::new(rest[0].x, rest[0].y, rest[0].z) })

@@ -1,6 +1,7 @@
-//! The floor's height from where the feet rest: a low percentile of the lower foot's lowest sole
-//! point over the last samples, so a foot in the air, a jump or a few samples through the floor do
-//! not move it.
+//! The floor's height from where the feet rest: the median of the lower foot's lowest sole point
+//! over the last samples (the lower foot rests most of the time), so a foot in the air, a jump or a
+//! few samples through the floor do not move it. (The 10th percentile, tried first, sat below the
+//! studio's floor by the estimates' own scatter: 13.9 mm of floor penetration against 2.5.)
 
 use std::collections::VecDeque;
 
@@ -9,7 +10,7 @@ use std::collections::VecDeque;
 pub struct FloorEstimator {
     /// How many samples it remembers. Default: 300 (10 s at 30 estimates a second).
     pub window: usize,
-    /// The percentile of the remembered heights taken as the floor, 0-1. Default: 0.1.
+    /// The percentile of the remembered heights taken as the floor, 0-1. Default: 0.5.
     pub percentile: f32,
     /// Fewest samples before it gives a floor. Default: 15.
     pub min_samples: usize,
@@ -18,7 +19,7 @@ pub struct FloorEstimator {
 
 impl Default for FloorEstimator {
     fn default() -> Self {
-        Self { window: 300, percentile: 0.1, min_samples: 15, heights: VecDeque::new() }
+        Self { window: 300, percentile: 0.5, min_samples: 15, heights: VecDeque::new() }
     }
 }
 

@@ -18,6 +18,7 @@
 
 pub(crate) mod capture;
 pub(crate) mod gizmos;
+pub(crate) mod grounding;
 pub(crate) mod headless;
 pub(crate) mod inference;
 pub(crate) mod messages;
@@ -57,7 +58,7 @@ pub enum CmanetSystems {
     Capture,
     /// `Update`: starting and collecting inference; writes [`PoseEstimated`].
     Inference,
-    /// `Update`: smoothing into [`CmanetPose`]; gizmos.
+    /// `Update`: smoothing into [`CmanetPose`], the grounding (floor, contacts, planted feet held); gizmos.
     Filter,
     /// `Update`: streaming, VMC in ([`CmanetVmcReceiver`], which replaces [`CmanetPose`]) then
     /// out ([`CmanetVmcSender`]).
@@ -96,6 +97,7 @@ impl Plugin for CmanetPlugin {
             .insert_resource(inference::Inference::new(self.models.clone()))
             .insert_resource(smoothing::Smoother(crate::filter::PoseFilter::new(self.settings.one_euro())))
             .init_resource::<CmanetPose>()
+            .init_resource::<grounding::Grounding>()
             .init_resource::<LatestEstimate>()
             .init_resource::<TakeRecorder>()
             .init_resource::<CmanetVmcSender>()
@@ -123,7 +125,7 @@ impl Plugin for CmanetPlugin {
                     (capture::request_readbacks, capture::stop_readbacks, capture::play_sequences)
                         .in_set(CmanetSystems::Capture),
                     inference::run_inference.in_set(CmanetSystems::Inference),
-                    (smoothing::smooth_poses, recording::record_takes, gizmos::keep_latest)
+                    (smoothing::smooth_poses, grounding::ground_poses, recording::record_takes, gizmos::keep_latest)
                         .chain()
                         .in_set(CmanetSystems::Filter),
                     (streaming::receive_poses, streaming::send_poses).chain().in_set(CmanetSystems::Stream),

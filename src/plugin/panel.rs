@@ -130,6 +130,7 @@ fn draw_panel(
         ui.checkbox(&mut settings.show_skeleton, "show skeleton");
         ui.checkbox(&mut settings.hold_rig, "hold the estimated rig still");
         ui.checkbox(&mut settings.feet_and_hands, "turn feet and hands to the detector's landmarks");
+        ui.checkbox(&mut settings.ground_feet, "stand on the floor, hold planted feet");
         ui.separator();
         ui.horizontal(|ui| {
             if recorder.recording {

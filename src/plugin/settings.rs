@@ -34,6 +34,15 @@ pub struct CmanetSettings {
     /// Turn the avatar's feet and hands (ankles and wrists) to BlazePose's heel, foot-tip and hand
     /// landmarks (`net::ExtremitySettings`); off leaves them as the network has them. Default: true.
     pub feet_and_hands: bool,
+    /// Stand the avatar on the floor and hold a planted foot where it landed (the root moved; see
+    /// the feet-and-hands chapter). Default: true.
+    pub ground_feet: bool,
+    /// The floor's height (world +y), if known; `None` estimates it from where the feet rest.
+    /// Default: `None`.
+    pub floor_height: Option<f32>,
+    /// How long the root's sideways correction takes to ease back once no foot is planted
+    /// (time constant), seconds. Default: 0.2.
+    pub ground_release_seconds: f32,
     /// Draw the estimated cameras as frusta. Default: true.
     pub show_cameras: bool,
     /// Draw the estimated 3D skeleton. Default: true.
@@ -52,6 +61,9 @@ impl Default for CmanetSettings {
             repair_left_right: true,
             hold_rig: false,
             feet_and_hands: true,
+            ground_feet: true,
+            floor_height: None,
+            ground_release_seconds: 0.2,
             show_cameras: true,
             show_skeleton: true,
         }

@@ -22,12 +22,22 @@ pub struct CmanetPose {
     pub time: f64,
     /// How many estimates arrived so far.
     pub estimates: u64,
+    /// The shown pose stood on the floor, its planted feet held (`CmanetSettings::ground_feet`);
+    /// `None` before the floor is known or with the grounding off.
+    pub grounded: Option<BodyParams>,
+    /// Whether each foot (left, right) is planted, as the grounding judged the newest pose.
+    pub contacts: [bool; 2],
+    /// The floor's height (world +y) the grounding stands the body on.
+    pub floor: Option<f32>,
 }
 
 impl CmanetPose {
-    /// The pose to show under `settings` (smoothed or raw).
+    /// The pose to show under `settings`: grounded when the grounding is on and has a floor, else
+    /// smoothed or raw.
     pub fn current(&self, settings: &CmanetSettings) -> Option<&BodyParams> {
-        if settings.smoothing { self.smoothed.as_ref().or(self.raw.as_ref()) } else { self.raw.as_ref() }
+        let grounded = self.grounded.as_ref().filter(|_| settings.ground_feet);
+        let shown = if settings.smoothing { self.smoothed.as_ref().or(self.raw.as_ref()) } else { self.raw.as_ref() };
+        grounded.or(shown)
     }
 }
 
