@@ -158,7 +158,7 @@ fn main() {
     let planted: Vec<[bool; 2]> = frames
         .iter()
         .enumerate()
-        .map(|(i, f)| tracker.update(i as f64 / 30.0, &feet(&soles, &f.joint_transforms), 0.0))
+        .map(|(i, f)| tracker.update(i as f64 / 30.0, &FootSample::both(&soles, &f.joint_transforms), 0.0))
         .collect();
     let feet_truth = FeetTruth { planted, model: model.clone() };
     let mut app = common::app(args.common.clone(), "cmanet virtual studio");
@@ -296,13 +296,6 @@ fn seen_by(camera: &Extrinsics, keypoints: &Keypoints3d) -> Keypoints3d {
     })
 }
 
-/// Both feet of a posed body as the contact rule reads them.
-fn feet(soles: &FootContacts, transforms: &[cmanet::body::JointTransform]) -> [FootSample; 2] {
-    let w = soles.world(transforms);
-    let centres = soles.foot_centres(transforms);
-    [0, 1].map(|side| FootSample { centre: centres[side], lowest: w[2 * side].y.min(w[2 * side + 1].y) })
-}
-
 /// Which of the performer's feet are planted in every frame of the motion, and the body model.
 #[derive(Resource)]
 struct FeetTruth {
@@ -332,7 +325,7 @@ fn measure_feet(
     }
     let Some(params) = pose.current(&settings) else { return };
     let Ok(transforms) = truth.model.forward_kinematics(params) else { return };
-    let now = feet(&FootContacts::new(&truth.model, &params.betas), &transforms);
+    let now = FootSample::both(&FootContacts::new(&truth.model, &params.betas), &transforms);
     for foot in &now {
         accuracy.penetration_mm.push(f64::from((-foot.lowest).max(0.0)) * 1000.0);
     }

@@ -41,6 +41,11 @@ impl RestJoints {
     pub fn joint(&self, joint: usize, betas: &[f64; NUM_BETAS]) -> Vector3<f64> {
         self.joints[joint] + self.dirs[joint].iter().zip(betas).map(|(d, b)| d * *b).sum::<Vector3<f64>>()
     }
+
+    /// Every rest joint of the body shaped by `betas`.
+    pub fn all(&self, betas: &[f64; NUM_BETAS]) -> [Vector3<f64>; NUM_JOINTS] {
+        std::array::from_fn(|j| self.joint(j, betas))
+    }
 }
 
 /// One keypoint's lever on one joint (see the module's documentation).
@@ -57,6 +62,13 @@ pub struct KeypointLever {
     /// How `a_kj` moves per unit of each pose-corrective feature (empty for models without pose
     /// correctives, like the open body).
     pub pose_dirs: Vec<Vector3<f64>>,
+}
+
+impl KeypointLever {
+    /// `a_kj` of the body shaped by `betas`.
+    pub fn shaped_point(&self, betas: &[f64; NUM_BETAS]) -> Vector3<f64> {
+        self.point + self.point_dirs.iter().zip(betas).map(|(d, b)| d * *b).sum::<Vector3<f64>>()
+    }
 }
 
 /// Every keypoint's levers, on the joints whose skin weights reach its vertices (in the order the

@@ -82,19 +82,9 @@ pub fn chunks<const N: usize>(data: &[f64]) -> impl Iterator<Item = [f64; N]> + 
     })
 }
 
-/// 17 × 3 values as keypoints.
-pub fn to_keypoints2d(c: &[f64; NUM_KEYPOINTS * 3]) -> Keypoints2d {
-    to_points(c)
-}
-
 /// `3 N` values (at least) as `N` points of three floats.
 pub fn to_points<const N: usize>(c: &[f64]) -> [[f32; 3]; N] {
     std::array::from_fn(|k| [c[3 * k] as f32, c[3 * k + 1] as f32, c[3 * k + 2] as f32])
-}
-
-/// 17 × 3 values as 3D keypoints.
-pub fn to_keypoints3d(c: &[f64; NUM_KEYPOINTS * 3]) -> Keypoints3d {
-    to_keypoints2d(c)
 }
 
 /// A row-major 3x3 as intrinsics.

@@ -100,9 +100,9 @@ impl Mv3d {
         let params = format::read_params(&file, f)?.ok_or_else(|| file.bad("body_pose", "missing"))?;
         let bones = file.optional_float("bone_corrections", &[Some(f), Some(NUM_JOINTS), Some(3)])?;
         let cams: Vec<Keypoints3d> =
-            format::chunks::<{ NUM_KEYPOINTS * 3 }>(&cam.data).map(|c| format::to_keypoints3d(&c)).collect();
+            format::chunks::<{ NUM_KEYPOINTS * 3 }>(&cam.data).map(|c| format::to_points(&c)).collect();
         let joints: Vec<Keypoints3d> =
-            format::chunks::<{ NUM_KEYPOINTS * 3 }>(&joints.data).map(|c| format::to_keypoints3d(&c)).collect();
+            format::chunks::<{ NUM_KEYPOINTS * 3 }>(&joints.data).map(|c| format::to_points(&c)).collect();
         let extrinsics = format::to_extrinsics(&r.data, &t.data);
         let frames = (0..f)
             .map(|i| Mv3dFrame {

@@ -4,7 +4,8 @@
 use nalgebra::{Matrix3, Rotation3, Vector3};
 use serde::Serialize;
 
-use crate::body::{BodyParams, LIMB_KEYPOINTS, NUM_JOINTS, NUM_KEYPOINTS, PARENTS, keypoint_index};
+use crate::body::kinematics::forward_chain;
+use crate::body::{BodyParams, LIMB_KEYPOINTS, NUM_JOINTS, NUM_KEYPOINTS, keypoint_index};
 use crate::data::{DataError, Keypoints3d, Mv2d, Mv3d};
 use crate::geometry::{Extrinsics, best_scale, rotation_angle_between, similarity_procrustes};
 
@@ -106,13 +107,10 @@ pub fn joint_orientation_errors(
     joints: &[usize],
     alignment: &Matrix3<f64>,
 ) -> Vec<f64> {
+    // The kinematic chain's rotations (positions, and so the rest joints, do not matter here).
     let world = |p: &BodyParams| {
-        let locals = p.local_matrices();
-        let mut out = [locals[0].cast::<f64>(); NUM_JOINTS];
-        for j in 1..NUM_JOINTS {
-            out[j] = out[PARENTS[j].unwrap_or(0)] * locals[j].cast::<f64>();
-        }
-        out
+        let locals = p.local_matrices().map(|m| m.cast::<f64>());
+        forward_chain(&[Vector3::zeros(); NUM_JOINTS], None, &locals, Vector3::zeros()).0
     };
     let (e, t) = (world(estimate), world(truth));
     joints

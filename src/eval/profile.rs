@@ -9,6 +9,7 @@
 
 use nalgebra::{Matrix3, Matrix3x6, Matrix6, Vector3, Vector6};
 
+use super::metrics::median;
 use crate::body::{BodyError, BodyModel, KeypointProfile, NUM_KEYPOINTS, PROFILE_CARRIERS};
 use crate::data::{DataError, Mv2d};
 use crate::geometry::{TriangulatedPoint, TriangulationSettings, triangulate_keypoints, triangulate_points};
@@ -92,14 +93,14 @@ pub fn measure_profile(
         let offsets = fit_offsets(s);
         let predict = |a: &Matrix3<f64>, b: &Matrix3<f64>| a * offsets[0] + b * offsets[1];
         profile.offsets[k] = offsets;
-        profile.spread[k] = median(s.iter().map(|(y, a, b)| (y - predict(a, b)).norm()).collect());
+        profile.spread[k] = median(&s.iter().map(|(y, a, b)| (y - predict(a, b)).norm()).collect::<Vec<_>>());
         profile.samples = profile.samples.min(s.len());
     }
     if with_extras && extra_samples.iter().all(|s| s.len() >= min_samples.max(1)) {
         let mut offsets = [Vector3::zeros(); NUM_EXTRA_KEYPOINTS];
         for (e, s) in extra_samples.iter().enumerate() {
             offsets[e] = fit_offset(s);
-            profile.extra_spread[e] = median(s.iter().map(|(y, r)| (y - r * offsets[e]).norm()).collect());
+            profile.extra_spread[e] = median(&s.iter().map(|(y, r)| (y - r * offsets[e]).norm()).collect::<Vec<_>>());
         }
         profile.extra_offsets = Some(offsets);
     }
@@ -157,16 +158,4 @@ fn fit_offsets(samples: &[Sample]) -> [Vector3<f64>; 2] {
         }
     }
     [x.fixed_rows::<3>(0).into_owned(), x.fixed_rows::<3>(3).into_owned()]
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n == 0 {
-        0.0
-    } else if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        0.5 * (values[n / 2 - 1] + values[n / 2])
-    }
 }

@@ -4,6 +4,8 @@
 
 use nalgebra::Vector3;
 
+use crate::body::{FootContacts, JointTransform};
+
 /// When a foot counts as planted. Defaults: a foot about to land is within 3 cm of the floor and
 /// slower than 0.3 m/s; it has lifted past 6 cm or 0.6 m/s (the sole points of `FootContacts`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -33,6 +35,16 @@ pub struct FootSample {
     pub centre: Vector3<f32>,
     /// Height of its lowest sole point.
     pub lowest: f32,
+}
+
+impl FootSample {
+    /// Both feet (left, right) of a posed body: each foot's centre and its lower sole point, from
+    /// the body's sole points `soles` and its joints' world `transforms`.
+    pub fn both(soles: &FootContacts, transforms: &[JointTransform]) -> [Self; 2] {
+        let world = soles.world(transforms);
+        let centres = soles.foot_centres(transforms);
+        [0, 1].map(|side| Self { centre: centres[side], lowest: world[2 * side].y.min(world[2 * side + 1].y) })
+    }
 }
 
 /// Tracks whether each foot (left, right) is planted, sample by sample.

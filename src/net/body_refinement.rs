@@ -170,12 +170,15 @@ impl RefinedBody {
     }
 }
 
+/// One keypoint's levers for a shape: `(joint, a, w)` (see the module's documentation).
+pub(super) type ShapedLevers = Vec<(usize, Vector3<f64>, f64)>;
+
 /// A body shaped by some betas: its rest joints and its keypoints' levers.
 #[derive(Clone, Debug)]
 struct Shaped {
     rest: [Vector3<f64>; NUM_JOINTS],
     /// Per keypoint: `(joint, a, w)`.
-    levers: Vec<Vec<(usize, Vector3<f64>, f64)>>,
+    levers: Vec<ShapedLevers>,
 }
 
 /// The canonical-frame joints and keypoints of a posed body.
@@ -340,7 +343,7 @@ impl BodyRefiner {
     }
 
     fn shape(&self, betas: &[f64; NUM_BETAS]) -> Shaped {
-        let rest = std::array::from_fn(|j| self.rest.joint(j, betas));
+        let rest = self.rest.all(betas);
         // The keypoints as the detector sees them: the profile's offsets are two more levers, on
         // the carrier joints, with no weight on their positions.
         let levers = self
@@ -348,13 +351,7 @@ impl BodyRefiner {
             .iter()
             .zip(PROFILE_CARRIERS.iter().zip(&self.profile))
             .map(|(row, (carriers, offsets))| {
-                let mut levers: Vec<(usize, Vector3<f64>, f64)> = row
-                    .iter()
-                    .map(|l| {
-                        let a = l.point + l.point_dirs.iter().zip(betas).map(|(d, b)| d * *b).sum::<Vector3<f64>>();
-                        (l.joint, a, l.weight)
-                    })
-                    .collect();
+                let mut levers: ShapedLevers = row.iter().map(|l| (l.joint, l.shaped_point(betas), l.weight)).collect();
                 for (&carrier, offset) in carriers.iter().zip(offsets) {
                     if *offset != Vector3::zeros() {
                         levers.push((carrier, *offset, 0.0));
@@ -381,9 +378,7 @@ impl BodyRefiner {
     fn pose_shaped(&self, shaped: &Shaped, body: &RefinedBody) -> Posed {
         let locals = std::array::from_fn(|j| if j == 0 { Matrix3::identity() } else { body.pose[j - 1] });
         let (rotations, positions) = forward_chain(&shaped.rest, Some(&body.bones), &locals, shaped.rest[0]);
-        let keypoints = std::array::from_fn(|k| {
-            shaped.levers[k].iter().map(|(j, a, w)| rotations[*j] * a + positions[*j] * *w).sum::<Vector3<f64>>()
-        });
+        let keypoints = std::array::from_fn(|k| lever_point(&shaped.levers[k], &rotations, &positions));
         Posed { rotations, positions, keypoints }
     }
 
@@ -891,4 +886,14 @@ fn subtree_sums(
 /// also for a matrix a rounding error away from the identity, where `acos` of the trace is not).
 fn rotation_log(r: &Matrix3<f64>) -> Vector3<f64> {
     matrix_to_axis_angle(r)
+}
+
+/// One keypoint from its levers `(joint, a, w)` and the joints' world rotations and positions:
+/// `sum_j R_j a_j + T_j w_j`.
+pub(super) fn lever_point(
+    levers: &[(usize, Vector3<f64>, f64)],
+    rotations: &[Matrix3<f64>; NUM_JOINTS],
+    positions: &[Vector3<f64>; NUM_JOINTS],
+) -> Vector3<f64> {
+    levers.iter().map(|(j, a, w)| rotations[*j] * a + positions[*j] * *w).sum()
 }

@@ -16,10 +16,10 @@
 
 use nalgebra::{Matrix3, Rotation3, Vector2, Vector3};
 
-use super::body_refinement::{BodyRefiner, RefinedBody};
+use super::body_refinement::{BodyRefiner, RefinedBody, ShapedLevers, lever_point};
 use super::input::MultiViewFrame;
-use crate::body::NUM_JOINTS;
 use crate::body::kinematics::forward_chain;
+use crate::body::{NUM_BETAS, NUM_JOINTS};
 use crate::data::format::MIN_CONFIDENCE;
 use crate::geometry::{Extrinsics, RESIDUAL_UNIT};
 use crate::keypoints::{EXTRA_FEET, EXTRA_HANDS, EXTRA_JOINTS, NUM_EXTRA_KEYPOINTS};
@@ -96,31 +96,11 @@ impl BodyRefiner {
     ) -> [bool; 4] {
         let mut turned = [false; 4];
         let settings = &self.settings.extremities;
-        let Some(levers) = self.extra_levers.as_ref() else { return turned };
         if !settings.enabled || !body.is_finite() {
             return turned;
         }
-        let betas = body.betas;
-        let rest: [Vector3<f64>; NUM_JOINTS] = std::array::from_fn(|j| self.rest.joint(j, &betas));
-        // The extras' levers for this shape, per extra (joint, a, w), and the detector's profile as
-        // one more lever on the extra's joint (as the body refinement does for the 17).
-        let shaped: Vec<Vec<(usize, Vector3<f64>, f64)>> = levers
-            .iter()
-            .enumerate()
-            .map(|(e, row)| {
-                let mut levers: Vec<(usize, Vector3<f64>, f64)> = row
-                    .iter()
-                    .map(|l| {
-                        let a = l.point + l.point_dirs.iter().zip(&betas).map(|(d, b)| d * *b).sum::<Vector3<f64>>();
-                        (l.joint, a, l.weight)
-                    })
-                    .collect();
-                if self.extra_profile[e] != Vector3::zeros() {
-                    levers.push((EXTRA_JOINTS[e], self.extra_profile[e], 0.0));
-                }
-                levers
-            })
-            .collect();
+        let Some(shaped) = self.shaped_extras(&body.betas, true) else { return turned };
+        let rest = self.rest.all(&body.betas);
         for (limb, (joint, extras)) in extremity_joints().iter().enumerate() {
             let observations: Vec<Observation> = frame
                 .views
@@ -166,20 +146,30 @@ impl BodyRefiner {
     /// The canonical-frame extra keypoints of `body` (the body's own, without the detector's
     /// profile); `None` when the body model has no extra regressor.
     pub fn extra_keypoints(&self, body: &RefinedBody) -> Option<[Vector3<f64>; NUM_EXTRA_KEYPOINTS]> {
+        let levers = self.shaped_extras(&body.betas, false)?;
+        let (rotations, positions) = chain_of(body, &self.rest.all(&body.betas), None);
+        Some(std::array::from_fn(|e| lever_point(&levers[e], &rotations, &positions)))
+    }
+
+    /// Per extra keypoint, its levers `(joint, a, w)` for the shape `betas`, with the detector's
+    /// profile as one more lever on the extra's joint when `profile` (as the body refinement does
+    /// for the 17); `None` when the body model has no extra regressor.
+    fn shaped_extras(&self, betas: &[f64; NUM_BETAS], profile: bool) -> Option<Vec<ShapedLevers>> {
         let levers = self.extra_levers.as_ref()?;
-        let rest: [Vector3<f64>; NUM_JOINTS] = std::array::from_fn(|j| self.rest.joint(j, &body.betas));
-        let locals: [Matrix3<f64>; NUM_JOINTS] =
-            std::array::from_fn(|j| if j == 0 { Matrix3::identity() } else { body.pose[j - 1] });
-        let (rotations, positions) = forward_chain(&rest, Some(&body.bones), &locals, rest[0]);
-        Some(std::array::from_fn(|e| {
-            levers[e]
+        Some(
+            levers
                 .iter()
-                .map(|l| {
-                    let a = l.point + l.point_dirs.iter().zip(&body.betas).map(|(d, b)| d * *b).sum::<Vector3<f64>>();
-                    rotations[l.joint] * a + positions[l.joint] * l.weight
+                .enumerate()
+                .map(|(e, row)| {
+                    let mut levers: ShapedLevers =
+                        row.iter().map(|l| (l.joint, l.shaped_point(betas), l.weight)).collect();
+                    if profile && self.extra_profile[e] != Vector3::zeros() {
+                        levers.push((EXTRA_JOINTS[e], self.extra_profile[e], 0.0));
+                    }
+                    levers
                 })
-                .sum()
-        }))
+                .collect(),
+        )
     }
 
     /// Residuals of one joint's extras with the joint's local rotation `local`: reprojection (in
@@ -189,7 +179,7 @@ impl BodyRefiner {
         &self,
         body: &RefinedBody,
         rest: &[Vector3<f64>; NUM_JOINTS],
-        levers: &[Vec<(usize, Vector3<f64>, f64)>],
+        levers: &[ShapedLevers],
         joint: usize,
         local: &Matrix3<f64>,
         observations: &[Observation],
@@ -197,15 +187,8 @@ impl BodyRefiner {
         previous: Option<&Matrix3<f64>>,
     ) -> f64 {
         let settings = &self.settings.extremities;
-        let locals: [Matrix3<f64>; NUM_JOINTS] = std::array::from_fn(|j| match j {
-            0 => Matrix3::identity(),
-            j if j == joint => *local,
-            j => body.pose[j - 1],
-        });
-        let (rotations, positions) = forward_chain(rest, Some(&body.bones), &locals, rest[0]);
-        let point = |e: usize| -> Vector3<f64> {
-            levers[e].iter().map(|(j, a, w)| rotations[*j] * a + positions[*j] * *w).sum()
-        };
+        let (rotations, positions) = chain_of(body, rest, Some((joint, local)));
+        let point = |e: usize| lever_point(&levers[e], &rotations, &positions);
         let scale = settings.scale / RESIDUAL_UNIT;
         let mut cost = 0.0;
         for o in observations {
@@ -225,6 +208,22 @@ impl BodyRefiner {
         }
         cost
     }
+}
+
+/// The canonical-frame world rotations and positions of `body`'s joints on the rest joints `rest`
+/// (root unrotated at its rest position, the body's bone corrections), with joint `replaced.0`'s
+/// local rotation replaced by `replaced.1` when given.
+fn chain_of(
+    body: &RefinedBody,
+    rest: &[Vector3<f64>; NUM_JOINTS],
+    replaced: Option<(usize, &Matrix3<f64>)>,
+) -> ([Matrix3<f64>; NUM_JOINTS], [Vector3<f64>; NUM_JOINTS]) {
+    let locals: [Matrix3<f64>; NUM_JOINTS] = std::array::from_fn(|j| match (j, replaced) {
+        (0, _) => Matrix3::identity(),
+        (j, Some((joint, local))) if j == joint => *local,
+        (j, _) => body.pose[j - 1],
+    });
+    forward_chain(rest, Some(&body.bones), &locals, rest[0])
 }
 
 /// A few Levenberg–Marquardt steps on `cost` over a rotation `start · exp(δ)`, with a numeric

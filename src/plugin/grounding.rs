@@ -39,12 +39,12 @@ const BETAS_TOLERANCE: f32 = 0.05;
 
 impl Grounding {
     fn soles(&mut self, model: &BodyModel, betas: &[f32; NUM_BETAS]) -> &FootContacts {
-        let stale =
-            self.soles.as_ref().is_none_or(|(b, _)| b.iter().zip(betas).any(|(a, b)| (a - b).abs() > BETAS_TOLERANCE));
-        if stale {
-            self.soles = Some((*betas, FootContacts::new(model, betas)));
-        }
-        &self.soles.get_or_insert_with(|| (*betas, FootContacts::new(model, betas))).1
+        let close = |b: &[f32; NUM_BETAS]| b.iter().zip(betas).all(|(a, b)| (a - b).abs() <= BETAS_TOLERANCE);
+        let soles = match self.soles.take() {
+            Some(kept) if close(&kept.0) => kept,
+            _ => (*betas, FootContacts::new(model, betas)),
+        };
+        &self.soles.insert(soles).1
     }
 
     /// The grounded pose of `params` at `time`, and the feet's contact states.
@@ -56,10 +56,8 @@ impl Grounding {
         settings: &CmanetSettings,
     ) -> Option<(BodyParams, [bool; 2], f32)> {
         let transforms = model.forward_kinematics(params).ok()?;
-        let soles = self.soles(model, &params.betas).clone();
-        let world = soles.world(&transforms);
-        let centres = soles.foot_centres(&transforms);
-        let feet = [0, 1].map(|s| FootSample { centre: centres[s], lowest: world[2 * s].y.min(world[2 * s + 1].y) });
+        let feet = FootSample::both(self.soles(model, &params.betas), &transforms);
+        let centres = feet.map(|f| f.centre);
         let lowest = feet[0].lowest.min(feet[1].lowest);
         self.floor.observe(lowest);
         let floor = settings.floor_height.or_else(|| self.floor.floor())?;
