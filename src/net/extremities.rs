@@ -43,7 +43,8 @@ pub fn extremity_joints() -> [(usize, Vec<usize>); 4] {
 /// How the feet and hands are turned. The weights were chosen on a synthetic development set
 /// (`cmanet synth --seed 21 --sequences 6 --frames 60`, neither validation nor test): prior 0.5,
 /// 4, 16, 64 x temporal 2, 16, 64 gave feet / hands 8.3 / 11.4 degrees at 0.5 / 2, 6.1 / 9.3 at
-/// 16 / 16 (the best), 6.8 / 10.0 without turning them; the robust scale 0.02-0.2 hardly mattered.
+/// 16 / 16 (the best), 6.8 / 10.0 without turning them; the robust scale 0.02-0.2 hardly mattered
+/// (each by editing these defaults and rerunning `cmanet estimate` and `cmanet eval` on the set).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExtremitySettings {
     /// Whether the ankles and wrists are turned to the extras at all (when the views have them).
