@@ -4,7 +4,8 @@
 //! per-frame cost of batched fitting). Also the batched body model on its own (`body_forward`):
 //! one forward and backward pass of 1 and 64 bodies, the inner step of fitting and training. And
 //! CMANet with the shipped weights on 2, 4 and 8 views (and 4 without its body refinement), and
-//! batched.
+//! batched. And the grounding (`cmanet::ground::Grounder`: floor, contacts, leg IK) on every pose of
+//! a synthetic sequence, with and without holding the planted feet.
 
 use std::hint::black_box;
 
@@ -115,6 +116,23 @@ fn network(c: &mut Criterion, model: &BodyModel) {
     c.bench_function("cmanet_batch_32_frames_4_views", |b| b.iter(|| net.estimate_batch(black_box(&frames)).is_ok()));
 }
 
+fn grounding(c: &mut Criterion, model: &BodyModel) {
+    use cmanet::ground::{GroundSettings, Grounder};
+    let Some(poses) = sequence(model, 4, 64).params else { panic!("synthetic data without bodies") };
+    for hold_feet in [true, false] {
+        let settings = GroundSettings { floor_height: Some(0.0), hold_feet, ..Default::default() };
+        let name = if hold_feet { "ground_pose" } else { "ground_pose_without_holding_feet" };
+        c.bench_function(name, |b| {
+            let mut grounder = Grounder::new(settings.clone());
+            let mut t = 0usize;
+            b.iter(|| {
+                t += 1;
+                black_box(grounder.ground(model, &poses[t % poses.len()], t as f64 / 30.0))
+            })
+        });
+    }
+}
+
 fn main() {
     // Candle's thread pool costs more than it saves on fitting's small tensors (see the
     // performance chapter); measure the configuration the CLI runs.
@@ -131,5 +149,6 @@ fn main() {
     fitting(&mut c, &model);
     body_forward(&mut c, &model);
     network(&mut c, &model);
+    grounding(&mut c, &model);
     c.final_summary();
 }

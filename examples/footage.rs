@@ -1,7 +1,9 @@
 //! Real footage: the shipped Pose2Sim sample (four calibrated cameras, 100 frames at 60 fps) played
 //! as four image sequences; `CmanetPlugin` detects the person in each, estimates the pose and the
 //! cameras, and drives the avatar in the calibrated world. The estimated cameras (orange) are drawn
-//! against the calibrated ones (grey), and their rotation error is measured.
+//! against the calibrated ones (grey), and their rotation error is measured; so are the feet: the
+//! skate of the avatar's planted feet, a foot counting as planted when the calibrated triangulation
+//! of its heel and foot tip says so (`feet_track` in the report, plotted by `tools/plot_feet.py`).
 //!
 //! ```text
 //! cargo run --release --example footage
@@ -13,16 +15,20 @@ mod common;
 
 use bevy::prelude::*;
 use clap::Parser;
+use cmanet::body::FootContacts;
 use cmanet::data::Mv2d;
 use cmanet::data::calibration::read_calibration_toml;
 use cmanet::data::sync::time_offsets;
 use cmanet::detect::{RgbImage, frame_files};
 use cmanet::eval::metrics::{median, relative_rotation_errors};
-use cmanet::geometry::Extrinsics;
+use cmanet::geometry::{Extrinsics, TriangulationSettings, projection_matrix, triangulate_points};
+use cmanet::ground::{ContactTracker, FloorEstimator, FootSample};
+use cmanet::keypoints::EXTRA_FEET;
 use cmanet::plugin::{
-    CaptureView, CmanetAvatar, CmanetPlugin, CmanetSettings, CmanetSystems, ImageSequence, PoseEstimated, ViewStatus,
-    camera_transform,
+    CaptureView, CmanetAvatar, CmanetBodyModel, CmanetPlugin, CmanetPose, CmanetSettings, CmanetSystems, ImageSequence,
+    PoseEstimated, ViewStatus, camera_transform,
 };
+use common::feet::FeetMeter;
 use common::{ExampleArgs, Run};
 use serde_json::json;
 
@@ -42,6 +48,12 @@ struct Args {
     /// recorded.
     #[arg(long)]
     sync: bool,
+    /// Show the pose as estimated, not stood on the floor with its planted feet held.
+    #[arg(long)]
+    no_ground: bool,
+    /// Stand on the floor but do not hold planted feet with the legs' IK.
+    #[arg(long)]
+    no_hold_feet: bool,
 }
 
 /// Every camera's time offset in frames (`data::sync::time_offsets` of the shipped synchronised
@@ -65,14 +77,20 @@ struct CameraErrors {
 fn main() {
     let args = Args::parse();
     let mut app = common::app(args.common.clone(), "cmanet: real footage");
-    let settings = CmanetSettings { repair_left_right: !args.keep_left_right, ..default() };
+    let settings = CmanetSettings {
+        repair_left_right: !args.keep_left_right,
+        ground_feet: !args.no_ground,
+        hold_planted_feet: !args.no_hold_feet,
+        ..default()
+    };
     app.add_plugins(CmanetPlugin { settings, ..default() })
         .insert_resource(PlaybackRate(args.fps))
         .insert_resource(TimeOffsets(if args.sync { sample_time_offsets() } else { Vec::new() }))
         .init_resource::<Calibrated>()
         .init_resource::<CameraErrors>()
+        .init_resource::<FeetReference>()
         .add_systems(Startup, setup)
-        .add_systems(Update, measure.after(CmanetSystems::Inference));
+        .add_systems(Update, (measure.after(CmanetSystems::Inference), measure_feet.after(CmanetSystems::Filter)));
     app.run();
 }
 
@@ -209,5 +227,111 @@ fn measure(
             .map(|(name, (e, turned))| (name.clone(), json!({ "median_deg": median(e), "turned_away": turned })))
             .collect();
         run.extra.insert("camera_rot_err_by_view".into(), json!(by_view));
+    }
+}
+
+/// The feet as the calibrated cameras see them, and the avatar's against them.
+#[derive(Resource)]
+struct FeetReference {
+    floor: FloorEstimator,
+    contacts: ContactTracker,
+    /// The time, reference states and clip frame of the last estimate measured.
+    last: Option<(f64, [bool; 2], usize)>,
+    /// The avatar's feet.
+    shown: FeetMeter,
+    /// The triangulated feet themselves (how still the reference is while planted).
+    triangulated: FeetMeter,
+}
+
+impl Default for FeetReference {
+    fn default() -> Self {
+        Self {
+            floor: FloorEstimator::new(300, 5),
+            contacts: ContactTracker::default(),
+            last: None,
+            shown: FeetMeter::default(),
+            triangulated: FeetMeter::default(),
+        }
+    }
+}
+
+/// Both feet (left, right) triangulated with the calibrated cameras from every view's heel and
+/// foot tip: each foot's centre (midpoint of heel and tip) and its lower point's height.
+fn triangulated_feet(estimate: &PoseEstimated, calibrated: &Calibrated) -> Option<[FootSample; 2]> {
+    let mut projections = Vec::new();
+    let (mut keypoints, mut extras) = (Vec::new(), Vec::new());
+    for view in &estimate.views {
+        let truth = calibrated.0.iter().find(|(e, _)| *e == view.entity)?.1;
+        let (Some(intrinsics), Some(k), Some(x)) = (view.intrinsics, view.keypoints2d, view.extra2d) else { continue };
+        projections.push(projection_matrix(&intrinsics, &truth));
+        keypoints.push(k);
+        extras.push(x);
+    }
+    let points = triangulate_points(&projections, &keypoints, &extras, &TriangulationSettings::default());
+    let mut feet = [FootSample { centre: Default::default(), lowest: 0.0 }; 2];
+    for (side, (heel, tip)) in EXTRA_FEET.iter().enumerate() {
+        let (heel, tip) = (points[*heel].as_ref()?.point.cast::<f32>(), points[*tip].as_ref()?.point.cast::<f32>());
+        feet[side] = FootSample { centre: (heel + tip) * 0.5, lowest: heel.y.min(tip.y) };
+    }
+    Some(feet)
+}
+
+/// At every estimate: which foot the calibrated triangulation says is planted, and how far the
+/// avatar's planted feet (the pose it shows) and the triangulated ones slide.
+#[allow(clippy::too_many_arguments)] // a Bevy system's parameters
+fn measure_feet(
+    mut estimates: MessageReader<PoseEstimated>,
+    pose: Res<CmanetPose>,
+    settings: Res<CmanetSettings>,
+    body: Option<Res<CmanetBodyModel>>,
+    calibrated: Res<Calibrated>,
+    sequences: Query<&ImageSequence>,
+    mut reference: ResMut<FeetReference>,
+    mut run: ResMut<Run>,
+) {
+    let Some(estimate) = estimates.read().last() else { return };
+    // The clip frame the estimate saw (the first sequence's; the clip loops).
+    let Some(clip_frame) =
+        sequences.iter().next().and_then(|s| s.frame_at(estimate.time - s.started().unwrap_or(estimate.time)))
+    else {
+        return;
+    };
+    let (Some(body), Some(params)) = (body, pose.current(&settings)) else { return };
+    let (Some(feet), Ok(transforms)) = (triangulated_feet(estimate, &calibrated), body.0.forward_kinematics(params))
+    else {
+        reference.shown.break_off();
+        reference.triangulated.break_off();
+        return;
+    };
+    let shown = FootSample::both(&FootContacts::new(&body.0, &params.betas), &transforms);
+    reference.floor.observe(feet[0].lowest.min(feet[1].lowest));
+    let Some(floor) = reference.floor.floor() else { return };
+    let planted = reference.contacts.update(estimate.time, &feet, floor);
+    // Across the clip's loop the feet jump: not compared.
+    let (since, held) = match reference.last {
+        Some((t, before, frame)) if frame <= clip_frame => {
+            (Some(estimate.time - t), [0, 1].map(|s| before[s] && planted[s]))
+        }
+        _ => (None, [false; 2]),
+    };
+    reference.last = Some((estimate.time, planted, clip_frame));
+    // The avatar's floor is its grounding's (none when off); the reference's, the heels' rest.
+    let shown_floor = pose.floor.unwrap_or(f32::NEG_INFINITY);
+    reference.shown.add(shown, shown_floor, since, held);
+    reference.triangulated.add(feet, floor, since, held);
+    reference.shown.report("", &mut run.extra);
+    run.extra.remove("floor_penetration_mm");
+    reference.triangulated.report("triangulated_", &mut run.extra);
+    run.extra.remove("triangulated_floor_penetration_mm");
+    let xz = |f: &FootSample| [f.centre.x, f.centre.z];
+    let track = run.extra.entry("feet_track").or_insert_with(|| json!([]));
+    if let Some(track) = track.as_array_mut() {
+        track.push(json!({
+            "time": estimate.time,
+            "clip_frame": clip_frame,
+            "planted": planted,
+            "shown": [xz(&shown[0]), xz(&shown[1])],
+            "triangulated": [xz(&feet[0]), xz(&feet[1])],
+        }));
     }
 }

@@ -37,6 +37,7 @@ use cmanet::plugin::{
     AvatarRig, CaptureView, CmanetAvatar, CmanetPlugin, CmanetPose, CmanetSettings, CmanetSystems, PoseEstimated,
     camera_extrinsics,
 };
+use common::feet::FeetMeter;
 use common::{ExampleArgs, Run};
 use nalgebra::{Matrix3, Vector3};
 use serde_json::json;
@@ -81,6 +82,9 @@ struct Args {
     /// from where the feet rest.
     #[arg(long)]
     known_floor: bool,
+    /// Stand on the floor but do not hold planted feet with the legs' IK (the before of the IK).
+    #[arg(long)]
+    no_hold_feet: bool,
 }
 
 /// The performer's motion, one frame per app frame.
@@ -170,6 +174,7 @@ fn main() {
         feet_and_hands: !args.no_feet_and_hands,
         ground_feet: !args.no_ground,
         floor_height: args.known_floor.then_some(0.0),
+        hold_planted_feet: !args.no_hold_feet,
         ..default()
     };
     app.add_plugins(plugin)
@@ -303,13 +308,12 @@ struct FeetTruth {
     model: BodyModel,
 }
 
-/// The avatar's feet against the truth: how far a foot the truth says is planted slides between
-/// two estimates (per frame between their captures), how deep any foot goes below the floor.
+/// The avatar's feet against the truth (`common::feet`), with the estimate and capture frame of
+/// the last estimate measured.
 #[derive(Resource, Default)]
 struct FeetAccuracy {
-    last: Option<(u64, u32, [FootSample; 2])>,
-    skate_mm_per_frame: Vec<f64>,
-    penetration_mm: Vec<f64>,
+    last: Option<(u64, u32)>,
+    meter: FeetMeter,
 }
 
 /// Measures the feet of the pose the avatar shows ([`CmanetPose::current`]) at every new estimate.
@@ -320,33 +324,24 @@ fn measure_feet(
     mut accuracy: ResMut<FeetAccuracy>,
     mut run: ResMut<Run>,
 ) {
-    if accuracy.last.is_some_and(|(n, _, _)| n == pose.estimates) {
+    if accuracy.last.is_some_and(|(n, _)| n == pose.estimates) {
         return;
     }
     let Some(params) = pose.current(&settings) else { return };
     let Ok(transforms) = truth.model.forward_kinematics(params) else { return };
     let now = FootSample::both(&FootContacts::new(&truth.model, &params.betas), &transforms);
-    for foot in &now {
-        accuracy.penetration_mm.push(f64::from((-foot.lowest).max(0.0)) * 1000.0);
-    }
-    if let Some((_, frame, before)) = accuracy.last {
-        let gap = pose.frame.wrapping_sub(frame);
-        let planted = |f: u32| truth.planted[f as usize % truth.planted.len()];
-        if (1..30).contains(&gap) {
-            for side in 0..2 {
-                if (frame..=pose.frame).all(|f| planted(f)[side]) {
-                    let d = now[side].centre - before[side].centre;
-                    let slide = f64::from(d.x.hypot(d.z)) * 1000.0 / f64::from(gap);
-                    accuracy.skate_mm_per_frame.push(slide);
-                }
-            }
-        }
-    }
-    accuracy.last = Some((pose.estimates, pose.frame, now));
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    run.extra.insert("foot_skate_mm".into(), json!(mean(&accuracy.skate_mm_per_frame)));
-    run.extra.insert("foot_skate_mm_median".into(), json!(median(&accuracy.skate_mm_per_frame)));
-    run.extra.insert("floor_penetration_mm".into(), json!(mean(&accuracy.penetration_mm)));
+    // The truth's planted feet over every frame between the two captures (frame-keyed, 30 fps).
+    let planted = |f: u32| truth.planted[f as usize % truth.planted.len()];
+    let (since, held) = match accuracy.last {
+        Some((_, frame)) if (1..30).contains(&pose.frame.wrapping_sub(frame)) => (
+            Some(f64::from(pose.frame - frame) / 30.0),
+            [0, 1].map(|side| (frame..=pose.frame).all(|f| planted(f)[side])),
+        ),
+        _ => (None, [false; 2]),
+    };
+    accuracy.meter.add(now, 0.0, since, held);
+    accuracy.last = Some((pose.estimates, pose.frame));
+    accuracy.meter.report("", &mut run.extra);
 }
 
 /// Measures every estimate against the performer's truth in its capture frame.

@@ -339,3 +339,58 @@ fn export_creates_folders_and_never_overwrites_what_it_should_not() {
     assert!(!out.status.success());
     assert!(!bvh.exists() && !glb.exists(), "{}", text(&out));
 }
+
+/// `export --ground` stands a sunken, drifting take on the floor and holds its planted feet with
+/// the legs; without it the take is exported as it is; without `--floor` the floor is found where
+/// the feet rest.
+#[test]
+fn export_ground_stands_the_take_on_the_floor() {
+    use cmanet::body::{BodyModel, BodyParams, FootContacts};
+    use nalgebra::Vector3;
+    let dir = tempfile::tempdir().unwrap();
+    let model = BodyModel::open_body().unwrap();
+    let frames: Vec<BodyParams> = (0..30)
+        .map(|i| {
+            let mut p = BodyParams::default();
+            p.set_local_rotation(1, Vector3::new(-0.3, 0.0, 0.0));
+            p.set_local_rotation(4, Vector3::new(0.4, 0.0, 0.0));
+            let lowest = FootContacts::new(&model, &p.betas).lowest(&model.forward_kinematics(&p).unwrap());
+            // 5 cm through the floor at 0, drifting 2 mm a frame.
+            p.transl = Vector3::new(0.002 * i as f32, -0.05 - lowest, 0.0);
+            p
+        })
+        .collect();
+    let take = cmanet::data::Take {
+        fps: 30.0,
+        seconds: (0..30).map(|i| i as f64 / 30.0).collect(),
+        frames: frames.clone(),
+        ..Default::default()
+    };
+    let path = dir.path().join("sunken.safetensors");
+    take.write(&path).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (plain, grounded) = (dir.path().join("plain.bvh"), dir.path().join("grounded.bvh"));
+    let out = cmanet(&["export", "--input", &s(&path), "--bvh", &s(&plain)]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = cmanet(&["export", "--input", &s(&path), "--bvh", &s(&grounded), "--ground", "--floor", "0", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["floor"], 0.0);
+    let read = |p: &Path| cmanet::export::read_bvh(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let (plain, grounded) = (read(&plain), read(&grounded));
+    for f in 1..30 {
+        // The root's Yposition: 5 cm higher, the feet on the floor.
+        let rise = grounded.frames[f][1] - plain.frames[f][1];
+        assert!((rise - 0.05).abs() < 0.005, "frame {f}: raised {rise}");
+    }
+    // The planted feet are held: the legs turn while the drifting body moves on.
+    assert_ne!(plain.frames[29][3..], grounded.frames[29][3..]);
+    let found = dir.path().join("found.bvh");
+    let out = cmanet(&["export", "--input", &s(&path), "--bvh", &s(&found), "--ground", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let floor = report["floor"].as_f64().unwrap();
+    assert!((floor + 0.05).abs() < 1e-3, "the floor where the feet rest: {floor}");
+    let out = cmanet(&["export", "--input", &s(&path), "--bvh", &s(&dir.path().join("x.bvh")), "--floor", "0"]);
+    assert!(!out.status.success(), "--floor needs --ground");
+}

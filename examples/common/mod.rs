@@ -3,6 +3,8 @@
 //! Vulkan), the run's bookkeeping (frames, estimates, inference time) and the JSON report.
 #![allow(dead_code)] // each example uses its own part
 
+pub mod feet;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

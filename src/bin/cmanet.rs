@@ -247,6 +247,14 @@ enum Command {
         /// The avatar to animate. Default: the shipped `assets/avatar/open_body.glb`.
         #[arg(long)]
         avatar: Option<PathBuf>,
+        /// Stand the body on the floor and hold its planted feet (`cmanet::ground`; the take's
+        /// world must be +y up, as the plugin's takes and `estimate --place-in-world` with a +y-up
+        /// calibration are). Takes the plugin recorded with its grounding on are grounded already.
+        #[arg(long)]
+        ground: bool,
+        /// The floor's height (world +y) for `--ground`. Default: estimated from where the feet rest.
+        #[arg(long, requires = "ground")]
+        floor: Option<f32>,
         /// Print what was written as JSON.
         #[arg(long)]
         json: bool,
@@ -394,7 +402,9 @@ fn main() -> ExitCode {
         }
         Command::Estimate(args) => estimate(args),
         Command::Detect(args) => detect_command(args),
-        Command::Export { input, bvh, gltf, avatar, json } => export(&input, bvh, gltf, avatar, json),
+        Command::Export { input, bvh, gltf, avatar, ground, floor, json } => {
+            export(&input, bvh, gltf, avatar, ground.then_some(floor), json)
+        }
         Command::Stream { input, to, looping, upper_body, no_root_motion, json } => {
             stream(&input, &to, looping, upper_body, !no_root_motion, json)
         }
@@ -743,6 +753,7 @@ fn export(
     bvh: Option<PathBuf>,
     gltf: Option<PathBuf>,
     avatar: Option<PathBuf>,
+    ground: Option<Option<f32>>,
     json: bool,
 ) -> Result<(), AnyError> {
     if bvh.is_none() && gltf.is_none() {
@@ -761,8 +772,16 @@ fn export(
     {
         return Err(format!("--bvh and --gltf are the same file {}; give two paths", b.display()).into());
     }
-    let take = cmanet::data::Take::read(input)?;
+    let mut take = cmanet::data::Take::read(input)?;
     let model = BodyModel::open_body()?;
+    let mut floor = None;
+    if let Some(floor_height) = ground {
+        let settings = cmanet::ground::GroundSettings { floor_height, ..Default::default() };
+        let grounded = cmanet::ground::ground_sequence(&model, &take.frames, &take.seconds, settings)
+            .ok_or_else(|| format!("{}: the take's bodies cannot be stood on a floor", input.display()))?;
+        floor = grounded.first().map(|g| g.floor);
+        take.frames = grounded.into_iter().map(|g| g.params).collect();
+    }
     let frames = take.resampled_len();
     let mut outputs: Vec<(&PathBuf, Vec<u8>)> = Vec::new();
     if let Some(path) = &bvh {
@@ -780,7 +799,10 @@ fn export(
         std::fs::write(path, bytes).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
     }
     if json {
-        println!("{}", serde_json::json!({"frames": frames, "fps": take.fps, "bvh": bvh, "gltf": gltf}));
+        println!(
+            "{}",
+            serde_json::json!({"frames": frames, "fps": take.fps, "bvh": bvh, "gltf": gltf, "floor": floor})
+        );
     } else {
         for path in bvh.iter().chain(&gltf) {
             println!("wrote {} ({frames} frames at {} fps)", path.display(), take.fps);

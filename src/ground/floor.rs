@@ -24,6 +24,12 @@ impl Default for FloorEstimator {
 }
 
 impl FloorEstimator {
+    /// An estimator remembering `window` samples that gives a floor from `min_samples` on (the
+    /// median of them).
+    pub fn new(window: usize, min_samples: usize) -> Self {
+        Self { window, min_samples, ..Self::default() }
+    }
+
     /// Remembers the height of the lower foot's lowest sole point (non-finite heights are ignored).
     pub fn observe(&mut self, lowest: f32) {
         if !lowest.is_finite() {

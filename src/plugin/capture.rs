@@ -151,6 +151,11 @@ impl ImageSequence {
         self
     }
 
+    /// When the sequence started playing (`Time::elapsed_secs_f64`), once it has.
+    pub fn started(&self) -> Option<f64> {
+        self.started
+    }
+
     /// The frame to show `elapsed` seconds after the start (shifted by
     /// [`ImageSequence::time_offset`]); `None` when there is none.
     pub fn frame_at(&self, elapsed: f64) -> Option<usize> {

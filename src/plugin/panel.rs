@@ -130,7 +130,12 @@ fn draw_panel(
         ui.checkbox(&mut settings.show_skeleton, "show skeleton");
         ui.checkbox(&mut settings.hold_rig, "hold the estimated rig still");
         ui.checkbox(&mut settings.feet_and_hands, "turn feet and hands to the detector's landmarks");
-        ui.checkbox(&mut settings.ground_feet, "stand on the floor, hold planted feet");
+        ui.checkbox(&mut settings.ground_feet, "stand on the floor");
+        ui.add_enabled_ui(settings.ground_feet, |ui| {
+            ui.checkbox(&mut settings.hold_planted_feet, "hold planted feet (leg IK)");
+            ui.add(egui::Slider::new(&mut settings.contact_height, 0.005..=0.15).text("contact height (m)"));
+            ui.add(egui::Slider::new(&mut settings.contact_speed, 0.05..=1.5).text("contact speed (m/s)"));
+        });
         ui.separator();
         ui.horizontal(|ui| {
             if recorder.recording {

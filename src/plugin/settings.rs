@@ -3,6 +3,7 @@
 use bevy::prelude::*;
 
 use crate::filter::OneEuroSettings;
+use crate::ground::{ContactSettings, GroundSettings};
 
 /// Runtime knobs of the plugin.
 #[derive(Resource, Reflect, Clone, Debug, PartialEq)]
@@ -34,14 +35,23 @@ pub struct CmanetSettings {
     /// Turn the avatar's feet and hands (ankles and wrists) to BlazePose's heel, foot-tip and hand
     /// landmarks (`net::ExtremitySettings`); off leaves them as the network has them. Default: true.
     pub feet_and_hands: bool,
-    /// Stand the avatar on the floor and hold a planted foot where it landed (the root moved; see
-    /// the feet-and-hands chapter). Default: true.
+    /// Stand the avatar on the floor (the root moved up or down) and judge which foot is planted
+    /// (see the feet-and-hands chapter). Default: true.
     pub ground_feet: bool,
+    /// Hold a planted foot where it landed with two-bone IK on its leg, blended out when it lifts
+    /// (needs `ground_feet`). Default: true.
+    pub hold_planted_feet: bool,
+    /// A foot may plant when its lowest sole point is this close to the floor; it lifts past twice
+    /// this. Metres. Default: 0.03.
+    pub contact_height: f32,
+    /// A foot may plant when its centre moves slower than this; it lifts past twice this. m/s.
+    /// Default: 0.3.
+    pub contact_speed: f32,
     /// The floor's height (world +y), if known; `None` estimates it from where the feet rest.
     /// Default: `None`.
     pub floor_height: Option<f32>,
-    /// How long the root's sideways correction takes to ease back once no foot is planted
-    /// (time constant), seconds. Default: 0.2.
+    /// How long a lifted foot's hold, and the root's height correction once no foot is planted,
+    /// take to ease out (time constant), seconds. Default: 0.2.
     pub ground_release_seconds: f32,
     /// Draw the estimated cameras as frusta. Default: true.
     pub show_cameras: bool,
@@ -62,6 +72,9 @@ impl Default for CmanetSettings {
             hold_rig: false,
             feet_and_hands: true,
             ground_feet: true,
+            hold_planted_feet: true,
+            contact_height: 0.03,
+            contact_speed: 0.3,
             floor_height: None,
             ground_release_seconds: 0.2,
             show_cameras: true,
@@ -71,6 +84,22 @@ impl Default for CmanetSettings {
 }
 
 impl CmanetSettings {
+    /// The grounding's knobs.
+    pub fn ground(&self) -> GroundSettings {
+        GroundSettings {
+            contacts: ContactSettings {
+                height_on: self.contact_height,
+                height_off: 2.0 * self.contact_height,
+                speed_on: self.contact_speed,
+                speed_off: 2.0 * self.contact_speed,
+            },
+            floor_height: self.floor_height,
+            hold_feet: self.hold_planted_feet,
+            release_seconds: self.ground_release_seconds,
+            ..GroundSettings::default()
+        }
+    }
+
     /// The One Euro knobs.
     pub fn one_euro(&self) -> OneEuroSettings {
         OneEuroSettings { min_cutoff: self.min_cutoff, beta: self.beta, derivative_cutoff: self.derivative_cutoff }
