@@ -166,6 +166,15 @@ fn main() {
         .collect();
     let feet_truth = FeetTruth { planted, model: model.clone() };
     let mut app = common::app(args.common.clone(), "cmanet virtual studio");
+    if args.common.headless {
+        // The performer moves one frame of its 30 fps motion per app frame: headless, the app's
+        // clock does too, so what the plugin judges by time (the smoothing, the left/right repair's
+        // reference, foot contacts) sees the motion at its own speed, however slowly the software
+        // renderer runs.
+        app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(std::time::Duration::from_secs_f64(
+            1.0 / 30.0,
+        )));
+    }
     let mut plugin = CmanetPlugin::default();
     if args.full_landmarks {
         plugin.models.landmark = cmanet::detect::LandmarkModel::Full;

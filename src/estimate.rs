@@ -72,7 +72,8 @@ pub struct EstimateSettings {
     /// Keep the detector's left/right labels as they are (no [`repair_temporal`] before `fit` and
     /// CMANet). Default: false.
     pub keep_left_right: bool,
-    /// Which parts of CMANet run. Default: [`Pipeline::Full`].
+    /// Which parts of CMANet run (for `fit`, only [`Pipeline::WithoutFeetAndHands`] means
+    /// something: it leaves the fitted ankles and wrists unturned). Default: [`Pipeline::Full`].
     pub pipeline: Pipeline,
     /// CMANet's weights. Default: the shipped ones ([`crate::assets::weights`]).
     pub weights: PathBuf,
@@ -185,7 +186,12 @@ impl Estimator {
         let frames = data.num_frames();
         Ok(match settings.method {
             Method::Fit => {
-                let fitter = Fitter::new(self.body.clone(), &Device::Cpu, FitSettings::default())?;
+                let feet_and_hands = settings.pipeline != Pipeline::WithoutFeetAndHands;
+                let fitter = Fitter::new(
+                    self.body.clone(),
+                    &Device::Cpu,
+                    FitSettings { feet_and_hands, ..FitSettings::default() },
+                )?;
                 fitter.fit_sequence(&data, settings.calibrated, progress)?
             }
             Method::Triangulate => {

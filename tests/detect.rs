@@ -504,6 +504,31 @@ fn depthwise_matches_a_plain_loop() {
     }
 }
 
+/// The body's keypoints `kp` seen from a camera at `angle` around it (3 m away, 1.3 m up) through
+/// `k`: the detection (confidence 0.9) and a previous estimate in the camera's frame whose every
+/// coordinate is off by up to `off` metres (`shake`).
+fn detected_and_previous(
+    kp: &[nalgebra::Vector3<f32>],
+    angle: f64,
+    k: &cmanet::geometry::Intrinsics,
+    shake: &[f32],
+    off: f32,
+) -> (cmanet::data::Keypoints2d, cmanet::data::Keypoints3d) {
+    use cmanet::geometry::Extrinsics;
+    use nalgebra::Vector3;
+    let eye = Vector3::new(3.0 * angle.sin(), 1.3, 3.0 * angle.cos());
+    let e = Extrinsics::look_at(&eye, &Vector3::new(0.0, 1.0, 0.0), &Vector3::y(), 0.0);
+    let detected = std::array::from_fn(|j| {
+        let p = k.project(&e.to_camera(&kp[j].cast::<f64>())).unwrap();
+        [p.x as f32, p.y as f32, 0.9]
+    });
+    let previous = std::array::from_fn(|j| {
+        let p = e.to_camera(&kp[j].cast::<f64>());
+        [0, 1, 2].map(|c| p[c] as f32 + off * shake[3 * j + c])
+    });
+    (detected, previous)
+}
+
 /// The plugin's live left/right repair: a view's detections are judged against an estimate of the
 /// person seen from that view (here the body model's keypoints a few centimetres off, as the
 /// previous frame's estimate would be): swapped labels are found, right ones left alone, and too
@@ -512,24 +537,13 @@ fn depthwise_matches_a_plain_loop() {
 fn left_right_swaps_against_the_previous_estimate() {
     use cmanet::body::BodyModel;
     use cmanet::data::labels::{flip_left_right, swapped_against_estimate};
-    use cmanet::data::{Keypoints2d, Keypoints3d};
-    use cmanet::geometry::{Extrinsics, Intrinsics};
-    use nalgebra::Vector3;
+    use cmanet::geometry::Intrinsics;
     let kp = BodyModel::open_body().unwrap().pose(&Default::default(), false).unwrap().keypoints;
     let k = Intrinsics::from_horizontal_fov(1.0, 1280.0, 720.0);
     let shake = noise(3 * 17, 9);
     for (i, angle) in [0.0f64, 1.2, 2.6, 3.1, 4.4].into_iter().enumerate() {
-        let eye = Vector3::new(3.0 * angle.sin(), 1.3, 3.0 * angle.cos());
-        let e = Extrinsics::look_at(&eye, &Vector3::new(0.0, 1.0, 0.0), &Vector3::y(), 0.0);
-        let detected: Keypoints2d = std::array::from_fn(|j| {
-            let p = k.project(&e.to_camera(&kp[j].cast::<f64>())).unwrap();
-            [p.x as f32, p.y as f32, 0.9]
-        });
         // The previous estimate: every keypoint up to 3 cm away.
-        let previous: Keypoints3d = std::array::from_fn(|j| {
-            let p = e.to_camera(&kp[j].cast::<f64>());
-            [0, 1, 2].map(|c| p[c] as f32 + 0.03 * shake[3 * j + c])
-        });
+        let (detected, previous) = detected_and_previous(&kp, angle, &k, &shake, 0.03);
         assert_eq!(swapped_against_estimate(&detected, &k, &previous), Some(false), "view {i}");
         assert_eq!(swapped_against_estimate(&flip_left_right(&detected), &k, &previous), Some(true), "view {i}");
         let mut unsure = detected;
@@ -539,4 +553,49 @@ fn left_right_swaps_against_the_previous_estimate() {
         broken.iter_mut().for_each(|p| p[2] = f32::NAN);
         assert_eq!(swapped_against_estimate(&detected, &k, &broken), None, "a non-finite estimate decides nothing");
     }
+}
+
+/// The live repair of crossed feet: a view whose detector exchanged the ankles alone is found
+/// against the previous estimate, right feet are left alone, and feet that lie on each other in a
+/// view decide nothing.
+#[test]
+fn crossed_feet_against_the_previous_estimate() {
+    use cmanet::body::{BodyModel, BodyParams};
+    use cmanet::data::ExtraKeypoints2d;
+    use cmanet::data::labels::{exchange_feet, feet_swapped_against_estimate};
+    use cmanet::geometry::Intrinsics;
+    use nalgebra::Vector3;
+    let model = BodyModel::open_body().unwrap();
+    let mut stride = BodyParams::default();
+    stride.set_local_rotation(1, Vector3::new(-0.45, 0.0, 0.0));
+    stride.set_local_rotation(2, Vector3::new(0.35, 0.0, 0.0));
+    let k = Intrinsics::from_horizontal_fov(1.0, 1280.0, 720.0);
+    let shake = noise(3 * 17, 11);
+    // The previous estimate: every keypoint up to 2 cm away.
+    let seen = |params: &BodyParams, angle: f64| {
+        detected_and_previous(&model.pose(params, false).unwrap().keypoints, angle, &k, &shake, 0.02)
+    };
+    for angle in [0.4f64, 1.5, 2.2, 4.0] {
+        let (detected, previous) = seen(&stride, angle);
+        assert!(!feet_swapped_against_estimate(&detected, &k, &previous), "angle {angle}: right feet");
+        let mut crossed = detected;
+        let mut extra: ExtraKeypoints2d = std::array::from_fn(|i| [i as f32, 0.0, 0.9]);
+        exchange_feet(&mut crossed, Some(&mut extra));
+        assert_eq!((crossed[15], crossed[16]), (detected[16], detected[15]));
+        assert_eq!(extra[12][0], 13.0, "the heels follow");
+        assert_eq!(extra[15][0], 14.0, "the foot tips follow");
+        assert_eq!(extra[6][0], 6.0, "the hands stay");
+        assert!(feet_swapped_against_estimate(&crossed, &k, &previous), "angle {angle}: crossed feet");
+        let mut unsure = crossed;
+        unsure[16][2] = 0.1;
+        assert!(!feet_swapped_against_estimate(&unsure, &k, &previous), "an unsure ankle decides nothing");
+    }
+    // Feet that lie on each other in the view (here the right ankle moved onto the left, in the
+    // detection and in the estimate): nothing to decide.
+    let (mut detected, mut previous) = seen(&stride, 1.5);
+    detected[16] = [detected[15][0] + 3.0, detected[15][1], 0.9];
+    previous[16] = [previous[15][0] + 0.004, previous[15][1], previous[15][2]];
+    let mut crossed = detected;
+    exchange_feet(&mut crossed, None);
+    assert!(!feet_swapped_against_estimate(&crossed, &k, &previous));
 }

@@ -6,6 +6,7 @@
 //! | who | decides with | margin |
 //! |---|---|---|
 //! | plugin, before the estimate | [`swapped_against_estimate`]: the previous estimate seen from the view | [`RELABEL_MARGIN`] |
+//! | plugin, the feet alone | [`feet_swapped_against_estimate`]: the same, ankles only (a detector can cross the feet and nothing else) | [`RELABEL_MARGIN`], [`FEET_SWAP_MIN_FRACTION`] |
 //! | CLI (`estimate`), training labels | [`repair_temporal`]: motion continuity over the sequence | [`RELABEL_MARGIN`] |
 //! | `triangulate`, calibrated evaluation | [`repair_calibrated`]: the other views' triangulation | [`CALIBRATED_MARGIN`] |
 //! | CMANet, after the body refinement | [`refit_is_better`]: the mirrored view's refitted camera cost | [`REFIT_MARGIN`] |
@@ -162,14 +163,59 @@ pub fn swapped_against_estimate(
     intrinsics: &Intrinsics,
     keypoints_cam: &Keypoints3d,
 ) -> Option<bool> {
-    let reference: Keypoints2d = std::array::from_fn(|k| {
+    mirror_is_closer(kp, &projected(intrinsics, keypoints_cam), RELABEL_MIN_CONFIDENCE, RELABEL_MARGIN)
+}
+
+/// An estimate in a camera's frame projected to pixels, confidence 1 (0 where it cannot be seen).
+fn projected(intrinsics: &Intrinsics, keypoints_cam: &Keypoints3d) -> Keypoints2d {
+    std::array::from_fn(|k| {
         let p = nalgebra::Vector3::new(keypoints_cam[k][0], keypoints_cam[k][1], keypoints_cam[k][2]).cast::<f64>();
         match intrinsics.project(&p).filter(|uv| uv.x.is_finite() && uv.y.is_finite()) {
             Some(uv) => [uv.x as f32, uv.y as f32, 1.0],
             None => [0.0, 0.0, 0.0],
         }
-    });
-    mirror_is_closer(kp, &reference, RELABEL_MIN_CONFIDENCE, RELABEL_MARGIN)
+    })
+}
+
+/// The feet's labels are only questioned when the detected ankles are at least this far (summed,
+/// as a fraction of the person's size in the view) from the previous estimate's: feet that lie on
+/// each other in a view (a stride seen from the side) look alike both ways.
+pub const FEET_SWAP_MIN_FRACTION: f32 = 0.08;
+
+/// The COCO-17 ankles (left, right).
+const ANKLES: [usize; 2] = [15, 16];
+
+/// Whether a view's detector exchanged the person's left and right ankle and nothing else (it
+/// happens when the feet pass each other in a stride), judged like [`swapped_against_estimate`]
+/// on the ankles alone: true when both are confident, they lie at least [`FEET_SWAP_MIN_FRACTION`]
+/// of the person's size from the previous estimate's, and exchanged they lie closer by
+/// [`RELABEL_MARGIN`]. `kp` as the estimate will use it (after any whole-view relabelling).
+pub fn feet_swapped_against_estimate(kp: &Keypoints2d, intrinsics: &Intrinsics, keypoints_cam: &Keypoints3d) -> bool {
+    let reference = projected(intrinsics, keypoints_cam);
+    let [l, r] = ANKLES;
+    if [kp[l], kp[r]].iter().any(|p| p[2] < RELABEL_MIN_CONFIDENCE)
+        || [reference[l], reference[r]].iter().any(|p| p[2] <= 0.0)
+    {
+        return false;
+    }
+    let size = crate::geometry::person_size(
+        reference.iter().filter(|p| p[2] > 0.0).map(|p| nalgebra::Vector2::new(p[0] as f64, p[1] as f64)),
+    );
+    let Some(size) = size.map(|s| s as f32).filter(|s| *s > 0.0) else { return false };
+    let d = |a: [f32; 3], b: [f32; 3]| (a[0] - b[0]).hypot(a[1] - b[1]);
+    let straight = d(kp[l], reference[l]) + d(kp[r], reference[r]);
+    let exchanged = d(kp[l], reference[r]) + d(kp[r], reference[l]);
+    straight > FEET_SWAP_MIN_FRACTION * size && exchanged < RELABEL_MARGIN * straight
+}
+
+/// `kp` and its extras with the left and right foot exchanged (ankles, heels, foot tips).
+pub fn exchange_feet(kp: &mut Keypoints2d, extra: Option<&mut ExtraKeypoints2d>) {
+    kp.swap(ANKLES[0], ANKLES[1]);
+    if let Some(extra) = extra {
+        let [(left_heel, left_tip), (right_heel, right_tip)] = crate::keypoints::EXTRA_FEET;
+        extra.swap(left_heel, right_heel);
+        extra.swap(left_tip, right_tip);
+    }
 }
 
 /// [`resolve_left_right_calibrated`] with the policy's [`CALIBRATED_MARGIN`].

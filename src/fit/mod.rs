@@ -15,7 +15,10 @@
 //!
 //! It is the calibrated-free baseline and the pseudo-label generator for training, so it prefers
 //! dependable to fast; the time per frame is measured and written with the result.
+//! 4. With BlazePose's extra keypoints, the ankles and wrists are turned to them through the fitted
+//!    cameras ([`FitSettings::feet_and_hands`]).
 
+mod extremities;
 pub(crate) mod init;
 pub(crate) mod objective;
 pub mod prior;
@@ -33,6 +36,8 @@ use crate::body::{
 };
 use crate::data::{DataError, Mv2d, Mv3d, Mv3dFrame};
 use crate::geometry::{Extrinsics, axis_angle_to_matrix_tensor, matrix_to_axis_angle};
+use crate::net::body_refinement::{BodyRefinementSettings, BodyRefiner};
+use extremities::turn_feet_and_hands;
 use init::{NormalizedKeypoint, place_camera};
 use objective::{Objective, Observations, Weights};
 
@@ -73,6 +78,10 @@ pub struct FitSettings {
     /// elbows, wrists, head: [`crate::body::ADAPTED_BONES`]), one set per chunk held by
     /// [`Weights::bones`], as CMANet's body refinement does. Default: true.
     pub bones: bool,
+    /// Turn the ankles and wrists to BlazePose's extra keypoints (heels, foot tips, hand points)
+    /// when the input has them, after the fit, as CMANet does (`net::ExtremitySettings::default`).
+    /// Default: true.
+    pub feet_and_hands: bool,
 }
 
 impl Default for FitSettings {
@@ -85,6 +94,7 @@ impl Default for FitSettings {
             weights: Weights::default(),
             chunk_frames: 64,
             bones: true,
+            feet_and_hands: true,
         }
     }
 }
@@ -100,6 +110,8 @@ pub struct Fitter {
     pub settings: FitSettings,
     template: [Vector3<f64>; NUM_KEYPOINTS],
     rest_pelvis: Vector3<f64>,
+    /// Turns the feet and hands after the fit.
+    extremities: BodyRefiner,
 }
 
 /// The bone corrections of [`ADAPTED_BONES`] (metres, each in its parent's rest frame).
@@ -134,7 +146,17 @@ impl Fitter {
         let template = std::array::from_fn(|k| posed.keypoints[k].cast::<f64>());
         let rest_pelvis = model.rest_joints(&params.betas)[0].cast::<f64>();
         let keypoint_weights = keypoint_joint_weights(&model);
-        Ok(Self { model, keypoint_weights, tensors, device: device.clone(), settings, template, rest_pelvis })
+        let extremities = BodyRefiner::new(&model, BodyRefinementSettings::default());
+        Ok(Self {
+            model,
+            keypoint_weights,
+            tensors,
+            device: device.clone(),
+            settings,
+            template,
+            rest_pelvis,
+            extremities,
+        })
     }
 
     /// The body model.
@@ -190,12 +212,17 @@ impl Fitter {
         let mut frames = Vec::with_capacity(data.num_frames());
         let mut objective = Vec::with_capacity(data.num_frames());
         let mut betas_prev: Option<([f32; NUM_BETAS], Bones)> = None;
+        let mut turned_before = None;
         for start in (0..data.num_frames()).step_by(self.settings.chunk_frames.max(1)) {
             let end = (start + self.settings.chunk_frames.max(1)).min(data.num_frames());
             let t0 = Instant::now();
             let obs = Observations::new(data, start..end);
             let (mut chunk, cost) = self.fit_chunk(&obs, cameras.as_deref(), betas_prev)?;
             objective.extend(cost);
+            if self.settings.feet_and_hands {
+                let sizes = |t: usize, i: usize| obs.size(t - start, i);
+                turn_feet_and_hands(&self.extremities, &self.model, data, start, &mut chunk, sizes, &mut turned_before);
+            }
             let per_frame = t0.elapsed().as_secs_f64() / (end - start) as f64;
             for f in &mut chunk {
                 f.seconds = per_frame;

@@ -19,7 +19,9 @@ use super::messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, Vie
 use super::settings::CmanetSettings;
 use crate::body::BodyModel;
 use crate::compute::{available_cores, parallel_map};
-use crate::data::labels::{labelled, labelled_extra, swapped_against_estimate};
+use crate::data::labels::{
+    exchange_feet, feet_swapped_against_estimate, labelled, labelled_extra, swapped_against_estimate,
+};
 use crate::data::{ExtraKeypoints2d, Keypoints2d};
 use crate::detect::{LandmarkModel, PoseDetector, PoseTracker, RgbImage};
 use crate::geometry::{Extrinsics, Intrinsics};
@@ -402,7 +404,8 @@ fn estimate_frame(
 
 /// Marks every view whose detector swapped the person's left and right as mirrored, judged
 /// against the previous estimate seen from that view (views it did not place are left as they
-/// are); the keypoints are relabelled where they are used.
+/// are); the keypoints are relabelled where they are used. Then, the same way, exchanges the feet
+/// (ankles, heels, foot tips) of views whose detector crossed the feet alone.
 fn repair_left_right(set: &FrameSet, views: &mut [ViewOutcome], previous: &PreviousEstimate) {
     for (input, view) in set.views.iter().zip(views.iter_mut()) {
         let (Some(keypoints), Some(intrinsics)) = (view.keypoints2d.as_ref(), view.intrinsics.as_ref()) else {
@@ -414,6 +417,12 @@ fn repair_left_right(set: &FrameSet, views: &mut [ViewOutcome], previous: &Previ
             continue;
         };
         view.mirrored = swapped_against_estimate(keypoints, intrinsics, seen) == Some(true);
+        if feet_swapped_against_estimate(&labelled(keypoints, view.mirrored), intrinsics, seen)
+            && let Some(keypoints) = view.keypoints2d.as_mut()
+        {
+            // Exchanging the feet commutes with the whole view's relabelling applied later.
+            exchange_feet(keypoints, view.extra2d.as_mut());
+        }
     }
 }
 
