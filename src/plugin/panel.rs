@@ -12,6 +12,7 @@ use super::inference::ViewStatus;
 use super::messages::PoseEstimated;
 use super::recording::TakeRecorder;
 use super::settings::CmanetSettings;
+use super::smoothing::CmanetPose;
 use super::streaming::{CmanetVmcReceiver, CmanetVmcSender, VmcStatus};
 use crate::body::NUM_KEYPOINTS;
 use crate::detect::COCO_EDGES;
@@ -69,6 +70,7 @@ fn draw_panel(
     mut recorder: ResMut<TakeRecorder>,
     mut streaming: (ResMut<CmanetVmcSender>, ResMut<CmanetVmcReceiver>, Res<VmcStatus>),
     views: Query<(Entity, &ViewStatus)>,
+    pose: Res<CmanetPose>,
 ) -> Result {
     if state.hidden {
         return Ok(());
@@ -135,6 +137,15 @@ fn draw_panel(
             ui.checkbox(&mut settings.hold_planted_feet, "hold planted feet (leg IK)");
             ui.add(egui::Slider::new(&mut settings.contact_height, 0.005..=0.15).text("contact height (m)"));
             ui.add(egui::Slider::new(&mut settings.contact_speed, 0.05..=1.5).text("contact speed (m/s)"));
+            let foot = |planted: bool| if planted { "planted" } else { "in the air" };
+            match pose.floor.filter(|_| pose.grounded.is_some()) {
+                Some(floor) => ui.small(format!(
+                    "floor at {floor:.3} m; left foot {}, right foot {}",
+                    foot(pose.contacts[0]),
+                    foot(pose.contacts[1])
+                )),
+                None => ui.small("floor not known yet"),
+            };
         });
         ui.separator();
         ui.horizontal(|ui| {
