@@ -166,7 +166,7 @@ fn main() {
         .collect();
     let feet_truth = FeetTruth { planted, model: model.clone() };
     let mut app = common::app(args.common.clone(), "cmanet virtual studio");
-    if args.common.headless {
+    if app.world().resource::<Run>().args.headless {
         // The performer moves one frame of its 30 fps motion per app frame: headless, the app's
         // clock does too, so what the plugin judges by time (the smoothing, the left/right repair's
         // reference, foot contacts) sees the motion at its own speed, however slowly the software

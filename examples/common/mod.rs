@@ -71,8 +71,28 @@ impl Run {
     }
 }
 
-/// The example's app: `DefaultPlugins` with a window and the cmanet panel, or headless.
-pub fn app(args: ExampleArgs, title: &str) -> App {
+/// Whether a window can be opened here: on Linux and the BSDs, a display server must be named.
+fn display_available() -> bool {
+    if cfg!(all(unix, not(target_os = "macos"))) {
+        ["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+    } else {
+        true
+    }
+}
+
+/// The example's app: `DefaultPlugins` with a window and the cmanet panel, or headless (also,
+/// with a one-line message, when there is no display to open a window on).
+pub fn app(mut args: ExampleArgs, title: &str) -> App {
+    if !args.headless && !display_available() {
+        eprintln!(
+            "no display (neither DISPLAY nor WAYLAND_DISPLAY is set): running headless for {} frames; \
+             pass --headless to say so, or run under a display or xvfb-run",
+            args.frames.unwrap_or(300)
+        );
+        args.headless = true;
+    }
     let assets = AssetPlugin { file_path: cmanet::assets::dir().to_string_lossy().into_owned(), ..default() };
     let mut app = App::new();
     if args.headless {
