@@ -315,14 +315,12 @@ fn measure_feet(
         _ => (None, [false; 2]),
     };
     reference.last = Some((estimate.time, planted, clip_frame));
-    // The avatar's floor is its grounding's (none when off); the reference's, the heels' rest.
-    let shown_floor = pose.floor.unwrap_or(f32::NEG_INFINITY);
-    reference.shown.add(shown, shown_floor, since, held);
-    reference.triangulated.add(feet, floor, since, held);
+    // No floor penetration here: the clip's floor is known to neither (the triangulated heel and
+    // foot-tip landmarks sit above the sole).
+    reference.shown.add(shown, None, since, held);
+    reference.triangulated.add(feet, None, since, held);
     reference.shown.report("", &mut run.extra);
-    run.extra.remove("floor_penetration_mm");
     reference.triangulated.report("triangulated_", &mut run.extra);
-    run.extra.remove("triangulated_floor_penetration_mm");
     let xz = |f: &FootSample| [f.centre.x, f.centre.z];
     let track = run.extra.entry("feet_track").or_insert_with(|| json!([]));
     if let Some(track) = track.as_array_mut() {

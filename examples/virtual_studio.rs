@@ -348,7 +348,7 @@ fn measure_feet(
         ),
         _ => (None, [false; 2]),
     };
-    accuracy.meter.add(now, 0.0, since, held);
+    accuracy.meter.add(now, Some(0.0), since, held);
     accuracy.last = Some((pose.estimates, pose.frame));
     accuracy.meter.report("", &mut run.extra);
 }

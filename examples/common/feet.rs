@@ -16,12 +16,15 @@ pub struct FeetMeter {
 }
 
 impl FeetMeter {
-    /// The shown feet `now` over a floor at `floor`; `since` is how many seconds passed since the
-    /// previous estimate (`None`: not comparable, such as a gap of a second or more), `planted`
-    /// whether the reference says each foot stayed planted meanwhile.
-    pub fn add(&mut self, now: [FootSample; 2], floor: f32, since: Option<f64>, planted: [bool; 2]) {
-        for foot in &now {
-            self.penetration_mm.push(f64::from((floor - foot.lowest).max(0.0)) * 1000.0);
+    /// The shown feet `now` over a floor at `floor` (`None`: penetration not measured); `since` is
+    /// how many seconds passed since the previous estimate (`None`: not comparable, such as a gap
+    /// of a second or more), `planted` whether the reference says each foot stayed planted
+    /// meanwhile.
+    pub fn add(&mut self, now: [FootSample; 2], floor: Option<f32>, since: Option<f64>, planted: [bool; 2]) {
+        if let Some(floor) = floor {
+            for foot in &now {
+                self.penetration_mm.push(f64::from((floor - foot.lowest).max(0.0)) * 1000.0);
+            }
         }
         if let (Some(before), Some(dt)) = (self.last, since.filter(|&dt| dt > 0.0 && dt < 1.0)) {
             for side in 0..2 {
@@ -39,8 +42,8 @@ impl FeetMeter {
         self.last = None;
     }
 
-    /// `PREFIXfoot_skate_mm` (mean), `..._median` and `PREFIXfloor_penetration_mm` (mean) into
-    /// `report`.
+    /// `PREFIXfoot_skate_mm` (mean), `..._median`, `..._samples` and, when penetration was
+    /// measured, `PREFIXfloor_penetration_mm` (mean) into `report`.
     pub fn report(&self, prefix: &str, report: &mut Map<String, Value>) {
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         report.insert(format!("{prefix}foot_skate_mm"), json!(mean(&self.skate_mm_per_frame)));
@@ -48,7 +51,9 @@ impl FeetMeter {
             format!("{prefix}foot_skate_mm_median"),
             json!(cmanet::eval::metrics::median(&self.skate_mm_per_frame)),
         );
-        report.insert(format!("{prefix}floor_penetration_mm"), json!(mean(&self.penetration_mm)));
+        if !self.penetration_mm.is_empty() {
+            report.insert(format!("{prefix}floor_penetration_mm"), json!(mean(&self.penetration_mm)));
+        }
         report.insert(format!("{prefix}foot_skate_samples"), json!(self.skate_mm_per_frame.len()));
     }
 }

@@ -10,7 +10,7 @@ use nalgebra::Vector3;
 use super::contact::{ContactSettings, ContactTracker, FootSample};
 use super::floor::FloorEstimator;
 use super::leg_ik::{LEG_JOINTS, reach_ankle};
-use crate::body::{BodyModel, BodyParams, FootContacts, NUM_BETAS};
+use crate::body::{BodyModel, BodyParams, FootContacts, JointTransform, NUM_BETAS};
 
 /// How a body is stood on the floor.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,7 +117,12 @@ impl Grounder {
         let mut grounded = params.clone();
         grounded.transl.y += self.lift;
         if self.settings.hold_feet {
-            self.hold_feet(model, &mut grounded, planted, floor, ease);
+            // The grounded pose is the estimate raised by `lift`: its joints and feet are too.
+            let up = Vector3::new(0.0, self.lift, 0.0);
+            let lifted: Vec<JointTransform> =
+                transforms.iter().map(|t| JointTransform { translation: t.translation + up, ..*t }).collect();
+            let feet = feet.map(|f| FootSample { centre: f.centre + up, lowest: f.lowest + self.lift });
+            self.hold_feet(&mut grounded, &lifted, &feet, planted, floor, ease);
         } else {
             self.anchors = [None; 2];
             self.holds = [Vector3::zeros(); 2];
@@ -126,11 +131,18 @@ impl Grounder {
         Some(GroundedPose { params: grounded, planted, floor })
     }
 
-    /// Turns the legs of `grounded` so that each planted foot stays where it landed, its lowest
-    /// sole point on the floor, and a lifted foot's hold eases out.
-    fn hold_feet(&mut self, model: &BodyModel, grounded: &mut BodyParams, planted: [bool; 2], floor: f32, ease: f32) {
-        let Ok(transforms) = model.forward_kinematics(grounded) else { return };
-        let feet = FootSample::both(self.soles(model, &grounded.betas), &transforms);
+    /// Turns the legs of `grounded` (whose joints' world transforms are `transforms`, its feet
+    /// `feet`) so that each planted foot stays where it landed, its lowest sole point on the floor,
+    /// and a lifted foot's hold eases out.
+    fn hold_feet(
+        &mut self,
+        grounded: &mut BodyParams,
+        transforms: &[JointTransform],
+        feet: &[FootSample; 2],
+        planted: [bool; 2],
+        floor: f32,
+        ease: f32,
+    ) {
         for side in 0..2 {
             let free = feet[side].centre;
             // A foot that jumped further than a hold reaches (a new person, relabelled legs) starts
@@ -156,7 +168,7 @@ impl Grounder {
             if self.holds[side].norm() > 1e-5 {
                 // The legs are separate chains: each leg's IK leaves the other's transforms valid.
                 let ankle = transforms[LEG_JOINTS[side][2]].translation;
-                reach_ankle(grounded, &transforms, side, &(ankle + self.holds[side]));
+                reach_ankle(grounded, transforms, side, &(ankle + self.holds[side]));
             }
         }
     }

@@ -61,6 +61,8 @@ pub struct CmanetSettings {
 
 impl Default for CmanetSettings {
     fn default() -> Self {
+        // The grounding's defaults are the library's (`ground::GroundSettings`).
+        let ground = GroundSettings::default();
         Self {
             enabled: true,
             smoothing: true,
@@ -72,11 +74,11 @@ impl Default for CmanetSettings {
             hold_rig: false,
             feet_and_hands: true,
             ground_feet: true,
-            hold_planted_feet: true,
-            contact_height: 0.03,
-            contact_speed: 0.3,
-            floor_height: None,
-            ground_release_seconds: 0.2,
+            hold_planted_feet: ground.hold_feet,
+            contact_height: ground.contacts.height_on,
+            contact_speed: ground.contacts.speed_on,
+            floor_height: ground.floor_height,
+            ground_release_seconds: ground.release_seconds,
             show_cameras: true,
             show_skeleton: true,
         }
