@@ -85,6 +85,9 @@ struct Args {
     /// Stand on the floor but do not hold planted feet with the legs' IK (the before of the IK).
     #[arg(long)]
     no_hold_feet: bool,
+    /// Do not repair crossed feet (`CmanetSettings::repair_crossed_feet` off): its before.
+    #[arg(long)]
+    no_feet_repair: bool,
 }
 
 /// The performer's motion, one frame per app frame.
@@ -184,6 +187,7 @@ fn main() {
         ground_feet: !args.no_ground,
         floor_height: args.known_floor.then_some(0.0),
         hold_planted_feet: !args.no_hold_feet,
+        repair_crossed_feet: !args.no_feet_repair,
         ..default()
     };
     app.add_plugins(plugin)

@@ -261,6 +261,7 @@ pub(crate) fn run_inference(
                 let options = FrameOptions {
                     min_views,
                     repair: settings.repair_left_right,
+                    repair_feet: settings.repair_crossed_feet,
                     feet_and_hands: settings.feet_and_hands,
                 };
                 state.running = Some(AsyncComputeTaskPool::get().spawn(async move {
@@ -321,6 +322,8 @@ struct FrameOptions {
     min_views: usize,
     /// Whether the views' left/right labels are repaired against the previous estimate.
     repair: bool,
+    /// Whether crossed feet are repaired too (with `repair`).
+    repair_feet: bool,
     /// Whether the network gets the extra keypoints (feet and hands turned to them).
     feet_and_hands: bool,
 }
@@ -336,7 +339,7 @@ fn estimate_frame(
     learned: Option<&Learned>,
     options: FrameOptions,
 ) -> FrameOutcome {
-    let FrameOptions { min_views, repair, feet_and_hands } = options;
+    let FrameOptions { min_views, repair, repair_feet, feet_and_hands } = options;
     let started = Instant::now();
     // Views are independent: detect them on as many threads as the machine has cores.
     let jobs: Vec<(&ViewInput, PoseTracker)> =
@@ -365,7 +368,7 @@ fn estimate_frame(
     }
     let detection = started.elapsed();
     if repair && let Some(previous) = previous {
-        repair_left_right(&set, &mut views, previous);
+        repair_left_right(&set, &mut views, previous, repair_feet);
     }
     let frame = MultiViewFrame {
         views: views
@@ -404,9 +407,9 @@ fn estimate_frame(
 
 /// Marks every view whose detector swapped the person's left and right as mirrored, judged
 /// against the previous estimate seen from that view (views it did not place are left as they
-/// are); the keypoints are relabelled where they are used. Then, the same way, exchanges the feet
-/// (ankles, heels, foot tips) of views whose detector crossed the feet alone.
-fn repair_left_right(set: &FrameSet, views: &mut [ViewOutcome], previous: &PreviousEstimate) {
+/// are); the keypoints are relabelled where they are used. Then, with `feet`, the same way,
+/// exchanges the feet (ankles, heels, foot tips) of views whose detector crossed the feet alone.
+fn repair_left_right(set: &FrameSet, views: &mut [ViewOutcome], previous: &PreviousEstimate, feet: bool) {
     for (input, view) in set.views.iter().zip(views.iter_mut()) {
         let (Some(keypoints), Some(intrinsics)) = (view.keypoints2d.as_ref(), view.intrinsics.as_ref()) else {
             continue;
@@ -417,7 +420,8 @@ fn repair_left_right(set: &FrameSet, views: &mut [ViewOutcome], previous: &Previ
             continue;
         };
         view.mirrored = swapped_against_estimate(keypoints, intrinsics, seen) == Some(true);
-        if feet_swapped_against_estimate(&labelled(keypoints, view.mirrored), intrinsics, seen)
+        if feet
+            && feet_swapped_against_estimate(&labelled(keypoints, view.mirrored), intrinsics, seen)
             && let Some(keypoints) = view.keypoints2d.as_mut()
         {
             // Exchanging the feet commutes with the whole view's relabelling applied later.

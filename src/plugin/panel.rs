@@ -125,6 +125,9 @@ fn draw_panel(
         ui.separator();
         ui.checkbox(&mut settings.enabled, "estimate");
         ui.checkbox(&mut settings.repair_left_right, "repair left/right swaps");
+        ui.add_enabled_ui(settings.repair_left_right, |ui| {
+            ui.checkbox(&mut settings.repair_crossed_feet, "repair crossed feet");
+        });
         ui.checkbox(&mut settings.smoothing, "smoothing");
         ui.add(egui::Slider::new(&mut settings.min_cutoff, 0.05..=10.0).logarithmic(true).text("cutoff at rest (Hz)"));
         ui.add(egui::Slider::new(&mut settings.beta, 0.0..=5.0).text("speed coefficient"));

@@ -27,6 +27,10 @@ pub struct CmanetSettings {
     /// exchanged the person's left and right (`data::labels::swapped_against_estimate`).
     /// Default: true.
     pub repair_left_right: bool,
+    /// Also repair crossed feet: a view's ankles (with heels and foot tips) are exchanged when the
+    /// previous estimate says the detector exchanged them alone
+    /// (`data::labels::feet_swapped_against_estimate`; needs `repair_left_right`). Default: true.
+    pub repair_crossed_feet: bool,
     /// Hold the estimated cameras still: views whose place in the world is not known (see
     /// `CaptureView::place_from_transform`) keep the place they had when this was switched on,
     /// and the body then moves and turns relative to them. Switch it on once the estimates have
@@ -71,6 +75,7 @@ impl Default for CmanetSettings {
             derivative_cutoff: 1.0,
             min_views: 2,
             repair_left_right: true,
+            repair_crossed_feet: true,
             hold_rig: false,
             feet_and_hands: true,
             ground_feet: true,
