@@ -76,6 +76,9 @@ pub struct Grounder {
     holds: [Vector3<f32>; 2],
     /// Where each foot was in the last pose, before any hold.
     last_free: [Option<Vector3<f32>>; 2],
+    /// Whether each foot was low enough to plant in the last pose (its lowest sole point within
+    /// the planting height of the floor).
+    last_low: [bool; 2],
 }
 
 impl Grounder {
@@ -127,6 +130,7 @@ impl Grounder {
             self.anchors = [None; 2];
             self.holds = [Vector3::zeros(); 2];
             self.last_free = [None; 2];
+            self.last_low = [false; 2];
         }
         Some(GroundedPose { params: grounded, planted, floor })
     }
@@ -145,15 +149,24 @@ impl Grounder {
     ) {
         for side in 0..2 {
             let free = feet[side].centre;
+            let low = feet[side].lowest - floor <= self.settings.contacts.height_on;
+            let was_low = std::mem::replace(&mut self.last_low[side], low);
+            let before = self.last_free[side].replace(free);
             // A foot that jumped further than a hold reaches (a new person, relabelled legs) starts
             // over: neither its anchor nor its hold means anything for it now.
-            if self.last_free[side].replace(free).is_some_and(|before| (free - before).norm() > self.settings.max_hold)
-            {
+            let jumped = before.is_some_and(|before| (free - before).norm() > self.settings.max_hold);
+            if jumped {
                 self.anchors[side] = None;
                 self.holds[side] = Vector3::zeros();
             }
             if planted[side] {
-                let mut anchor = *self.anchors[side].get_or_insert(free);
+                // A foot plants once it is low and slow, and its speed needs the pose before: if
+                // it was already on the floor then, that is where it landed.
+                let landed = match before {
+                    Some(before) if was_low && !jumped => before,
+                    _ => free,
+                };
+                let mut anchor = *self.anchors[side].get_or_insert(landed);
                 let slid = Vector3::new(anchor.x - free.x, 0.0, anchor.z - free.z);
                 if slid.norm() > self.settings.max_hold {
                     anchor = free;
@@ -225,18 +238,20 @@ mod tests {
         let soles = FootContacts::new(&model, &BodyParams::default().betas);
         let mut first = None;
         for i in 0..40 {
-            // 2 mm of drift a sample at 30 samples a second (0.06 m/s, under the planting speed; 8 cm
-            // in all, under the furthest hold).
-            let params = standing(&model, i, 0.002, 0.02);
+            // 1.5 mm of drift a sample at 30 samples a second (0.045 m/s, under the planting speed;
+            // 6 cm in all, under the furthest hold).
+            let params = standing(&model, i, 0.0015, 0.02);
             let grounded = grounder.ground(&model, &params, i as f64 / 30.0).unwrap();
             assert_eq!(grounded.floor, 0.0);
             let transforms = model.forward_kinematics(&grounded.params).unwrap();
             assert!(soles.lowest(&transforms) > -1e-3, "sample {i}: through the floor");
             let centres = soles.foot_centres(&transforms);
-            if i == 1 {
+            // The feet were on the floor from the first sample: that is where they are held (their
+            // speed, and so the contact, is known from the second).
+            if i == 0 {
                 first = Some(centres);
             }
-            if i > 1 {
+            if i > 0 {
                 assert_eq!(grounded.planted, [true, true], "sample {i}");
                 for (side, (now, then)) in centres.iter().zip(first.unwrap()).enumerate() {
                     let moved: Vector3<f32> = now - then;
