@@ -491,6 +491,7 @@ fn write_detections(
         ),
         joints3d: Some(frames.iter().map(|(f, _, _)| to_keypoints(&performance.at(*f).keypoints)).collect()),
         params: Some(frames.iter().map(|(f, _, _)| performance.at(*f).params.clone()).collect()),
+        frame_time: None,
         metadata: [
             ("generator".to_string(), "virtual_studio".to_string()),
             (

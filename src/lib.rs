@@ -46,6 +46,8 @@ pub mod prelude {
 
     #[cfg(feature = "egui")]
     pub use crate::plugin::CmanetPanelPlugin;
+    #[cfg(all(feature = "bevy", feature = "video"))]
+    pub use crate::plugin::VideoFile;
     #[cfg(feature = "bevy")]
     pub use crate::plugin::{
         AvatarBones, BoneMap, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose,

@@ -85,6 +85,7 @@ fn sequence_of(model: &BodyModel, frames: usize, pose: impl Fn(usize) -> BodyPar
         extra2d: Some(extra2d),
         extrinsics: Some(extrinsics),
         extra3d: None,
+        frame_time: None,
         joints3d: Some(joints3d),
         params: Some(params),
         metadata: BTreeMap::new(),

@@ -37,6 +37,7 @@ fn sample() -> Mv2d {
         extra2d: None,
         extrinsics: Some(extrinsics),
         extra3d: None,
+        frame_time: None,
         joints3d: Some(vec![std::array::from_fn(|k| [k as f32, 1.0, 2.0]); f]),
         params: Some(vec![params; f]),
         metadata: BTreeMap::from([("generator".to_string(), "test".to_string())]),

@@ -880,7 +880,8 @@ enum WorldUpArg {
 /// Arguments of `cmanet detect`.
 #[derive(clap::Args)]
 struct DetectArgs {
-    /// One image folder per view (frames in file-name order, JPEG or PNG, any size).
+    /// One image folder (frames in file-name order, JPEG or PNG, any size) or video file (MP4 or
+    /// MOV with H.264 video; its frames at the container's timestamps) per view, in any mix.
     #[arg(long, num_args = 1.., required = true)]
     views: Vec<PathBuf>,
     /// The `cmanet-mv2d` file to write.
@@ -900,9 +901,10 @@ struct DetectArgs {
     /// Horizontal field of view in degrees for views without calibration (recorded in the file).
     #[arg(long, default_value_t = 60.0)]
     fov: f64,
-    /// Frames per second of the sequence.
-    #[arg(long, default_value_t = 30.0)]
-    fps: f32,
+    /// Frames per second of the sequence (and of image folders' frames). Default: the first view's
+    /// mean rate if it is a video, else 30.
+    #[arg(long)]
+    fps: Option<f32>,
     /// Write PNG overlays of the keypoints to this folder (`view{v}/{frame}.png`).
     #[arg(long)]
     overlays: Option<PathBuf>,
@@ -918,13 +920,20 @@ struct DetectArgs {
 }
 
 fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
-    use cmanet::detect::{PoseDetector, SequenceSettings, WorldUp, detect_views, frame_files};
+    use cmanet::detect::{PoseDetector, SequenceSettings, WorldUp, detect_views, view_frame_count};
     if !(args.fov > 1.0 && args.fov < 179.0) {
         return Err(format!("--fov {}: expected degrees between 1 and 179", args.fov).into());
     }
-    if !(args.fps > 0.0 && args.fps.is_finite()) {
-        return Err(format!("--fps {}: expected a positive number", args.fps).into());
-    }
+    let fps = match args.fps {
+        Some(fps) if !(fps > 0.0 && fps.is_finite()) => {
+            return Err(format!("--fps {fps}: expected a positive number").into());
+        }
+        Some(fps) => fps,
+        None if cmanet::detect::is_video_file(&args.views[0]) => {
+            cmanet::detect::VideoReader::open(&args.views[0])?.mean_fps().unwrap_or(30.0) as f32
+        }
+        None => 30.0,
+    };
     let model = match args.model {
         LandmarkArg::Lite => LandmarkModel::Lite,
         LandmarkArg::Full => LandmarkModel::Full,
@@ -933,11 +942,11 @@ fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
         Some(path) => Some((path.clone(), cmanet::data::calibration::read_calibration_toml(path)?)),
         None => None,
     };
-    let total: usize = args.views.iter().map(|v| frame_files(v).map(|f| f.len())).sum::<Result<usize, _>>()?;
+    let total: usize = args.views.iter().map(|v| view_frame_count(v)).sum::<Result<usize, _>>()?;
     let settings = SequenceSettings {
         model,
         default_hfov: args.fov.to_radians(),
-        fps: args.fps,
+        fps,
         calibration,
         world_up: match args.world_up {
             WorldUpArg::Z => WorldUp::Z,

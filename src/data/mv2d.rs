@@ -38,6 +38,10 @@ pub struct Mv2d {
     pub extra3d: Option<Vec<ExtraKeypoints3d>>,
     /// `[F]` ground-truth SMPL parameters in the world (only for measuring).
     pub params: Option<Vec<BodyParams>>,
+    /// `[F]` when each frame was taken, seconds from the start, increasing (from the first view's
+    /// video timestamps, which may come at a variable rate); `None` means frame `i` at `i / fps`.
+    /// Default: `None`.
+    pub frame_time: Option<Vec<f64>>,
     /// Further string metadata (the writer adds `format`, `version`, `keypoint_layout`, `fps`).
     pub metadata: BTreeMap<String, String>,
 }
@@ -157,6 +161,17 @@ impl Mv2d {
                 return Err(bad("body_pose", format!("frame {t} is not finite")));
             }
         }
+        if let Some(t) = &self.frame_time {
+            if t.len() != f {
+                return Err(bad("frame_time", format!("{} frames, expected {f}", t.len())));
+            }
+            if let Some(i) = t.iter().position(|t| !t.is_finite()) {
+                return Err(bad("frame_time", format!("frame {i} is not finite")));
+            }
+            if let Some(i) = t.windows(2).position(|w| w[1] <= w[0]) {
+                return Err(bad("frame_time", format!("frame {} does not come after frame {i}", i + 1)));
+            }
+        }
         if !(self.fps > 0.0 && self.fps.is_finite()) {
             return Err(bad("fps", format!("{} is not a positive frame rate", self.fps)));
         }
@@ -213,6 +228,7 @@ impl Mv2d {
             }
         };
         let params = format::read_params(&file, f)?;
+        let frame_time = file.optional_float("frame_time", &[Some(f)])?.map(|t| t.data.clone());
         let data = Self {
             fps: format::read_fps(&file)?,
             image_size: format::chunks::<2>(&sizes.data).map(|c| [c[0] as f32, c[1] as f32]).collect(),
@@ -223,6 +239,7 @@ impl Mv2d {
             joints3d,
             extra3d,
             params,
+            frame_time,
             metadata: format::extra_metadata(&file),
         };
         if let Some(i) =
@@ -273,6 +290,9 @@ impl Mv2d {
         }
         if let Some(p) = &self.params {
             format::write_params(&mut w, p);
+        }
+        if let Some(t) = &self.frame_time {
+            w.f64("frame_time", &[f], t);
         }
         Ok(w.write(path)?)
     }

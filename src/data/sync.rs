@@ -266,6 +266,7 @@ pub fn apply_time_offsets(data: &Mv2d, offsets: &[i64]) -> Mv2d {
     out.joints3d = data.joints3d.as_ref().map(|j| j[range.clone()].to_vec());
     out.extra3d = data.extra3d.as_ref().map(|j| j[range.clone()].to_vec());
     out.params = data.params.as_ref().map(|p| p[range.clone()].to_vec());
+    out.frame_time = data.frame_time.as_ref().map(|t| t[range.clone()].to_vec());
     out.metadata.insert(
         "time_offsets".into(),
         format!(

@@ -8,7 +8,9 @@
 //!   weighted NMS, the rotated ROI, the 256x256 crop, landmark decoding with heatmap refinement,
 //!   projection back to the image and tracking ([`PoseDetector`], [`PoseTracker`]).
 //! - [`image`] is the input image type ([`RgbImage`], JPEG/PNG decoding).
-//! - [`sequence`] turns one image folder per view into a `cmanet-mv2d` sequence ([`detect_views`]).
+//! - [`video`] reads MP4/MOV files with H.264 video ([`VideoReader`], [`VideoStream`]).
+//! - [`sequence`] turns one image folder or video file per view into a `cmanet-mv2d` sequence
+//!   ([`detect_views`]).
 //!
 //! Single-threaded, CPU, `f32`. Nothing here imports Bevy.
 
@@ -17,6 +19,7 @@ pub(crate) mod image;
 pub mod kernels;
 pub(crate) mod pose;
 pub(crate) mod sequence;
+pub mod video;
 
 use std::path::PathBuf;
 
@@ -25,11 +28,19 @@ pub use image::RgbImage;
 pub use pose::{
     BLAZEPOSE_TO_COCO, Detection, Landmark, LandmarkModel, NUM_LANDMARKS, Pose, PoseDetector, PoseTracker, Roi,
 };
-pub use sequence::{COCO_EDGES, SequenceSettings, WorldUp, detect_views, draw_keypoints, frame_files};
+pub use sequence::{
+    COCO_EDGES, SequenceSettings, WorldUp, detect_views, draw_keypoints, frame_files, view_frame_count,
+};
+pub use video::{
+    DecodedFrame, Mp4Track, StreamSettings, VideoError, VideoFrames, VideoReader, VideoStream, is_video_file,
+};
 
 /// What can go wrong when loading a model or detecting a pose.
 #[derive(Debug, thiserror::Error)]
 pub enum DetectError {
+    /// A video file could not be read or decoded.
+    #[error(transparent)]
+    Video(#[from] VideoError),
     /// A file could not be read.
     #[error("{path}: cannot read: {source}")]
     Io {

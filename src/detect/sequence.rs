@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::DetectError;
 use super::image::RgbImage;
 use super::pose::{LandmarkModel, PoseDetector, PoseTracker};
+use super::video::{VideoReader, is_video_file};
 use crate::data::calibration::{CalibratedCamera, extrinsics_from_z_up};
 use crate::data::{ExtraKeypoints2d, Keypoints2d, Mv2d};
 use crate::geometry::Intrinsics;
@@ -33,7 +34,8 @@ pub struct SequenceSettings {
     pub model: LandmarkModel,
     /// Horizontal field of view, radians, for views without calibration.
     pub default_hfov: f64,
-    /// Frames per second written to the file.
+    /// Frames per second written to the file, and the rate of image folders' frames (videos'
+    /// frames come at their containers' timestamps).
     pub fps: f32,
     /// Cameras from a calibration file, one per view in view order (their extrinsics are written).
     pub calibration: Option<(PathBuf, Vec<CalibratedCamera>)>,
@@ -123,36 +125,102 @@ pub fn draw_keypoints(img: &mut RgbImage, kp: &Keypoints2d, extra: Option<&Extra
     }
 }
 
-/// One view's detections: image size and per-frame keypoints.
+/// One view's input: a folder of images or a video file.
+enum ViewInput {
+    /// The image files, in order.
+    Folder(Vec<PathBuf>),
+    /// The video.
+    Video(VideoReader),
+}
+
+impl ViewInput {
+    fn open(path: &Path) -> Result<Self, DetectError> {
+        if is_video_file(path) {
+            return Ok(Self::Video(VideoReader::open(path)?));
+        }
+        let files = frame_files(path)?;
+        if files.is_empty() {
+            return Err(DetectError::Sequence(format!("{}: no JPEG or PNG images", path.display())));
+        }
+        Ok(Self::Folder(files))
+    }
+
+    /// When each frame was taken, seconds: a folder's frames at `fps`, a video's from its container.
+    fn times(&self, fps: f64) -> Vec<f64> {
+        match self {
+            Self::Folder(files) => (0..files.len()).map(|i| i as f64 / fps).collect(),
+            Self::Video(video) => video.timestamps().to_vec(),
+        }
+    }
+}
+
+/// The frames a view input holds: a folder's image files or a video's frames (see
+/// [`detect_views`]); errors name the folder or file.
+pub fn view_frame_count(path: &Path) -> Result<usize, DetectError> {
+    Ok(match ViewInput::open(path)? {
+        ViewInput::Folder(files) => files.len(),
+        ViewInput::Video(video) => video.frame_count(),
+    })
+}
+
+/// One view's detections: image size, per-frame keypoints and when each frame was taken.
 struct ViewResult {
     size: [u32; 2],
     keypoints: Vec<Keypoints2d>,
     extra: Vec<ExtraKeypoints2d>,
+    times: Vec<f64>,
+    /// A damaged video: what went wrong (the frames before it were used).
+    damage: Option<String>,
 }
 
 fn run_view(
     detector: &PoseDetector,
     view: usize,
-    files: &[PathBuf],
+    input: &ViewInput,
+    frames: usize,
+    fps: f64,
     overlays: Option<&Path>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<ViewResult, DetectError> {
     let mut tracker = PoseTracker::new();
     let mut size = None;
-    let mut keypoints = Vec::with_capacity(files.len());
-    let mut extras = Vec::with_capacity(files.len());
+    let mut result =
+        ViewResult { size: [0, 0], keypoints: Vec::new(), extra: Vec::new(), times: Vec::new(), damage: None };
     let overlay_dir = overlays.map(|d| d.join(format!("view{view}")));
     if let Some(d) = &overlay_dir {
         std::fs::create_dir_all(d).map_err(|source| DetectError::Io { path: d.clone(), source })?;
     }
-    for file in files {
-        let mut img = RgbImage::open(file)?;
+    // Each frame: its pixels, a name for its overlay, its time and the file it came from.
+    let mut source: Box<dyn Iterator<Item = Result<(RgbImage, String, f64, PathBuf), DetectError>>> = match input {
+        ViewInput::Folder(files) => Box::new(files.iter().take(frames).enumerate().map(move |(i, file)| {
+            let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("frame").to_string();
+            Ok((RgbImage::open(file)?, stem, i as f64 / fps, file.clone()))
+        })),
+        ViewInput::Video(video) => {
+            let path = video.path().to_path_buf();
+            Box::new(video.frames(0.0)?.take(frames).map(move |f| {
+                let f = f?;
+                let image = std::sync::Arc::try_unwrap(f.image).unwrap_or_else(|shared| RgbImage::clone(&shared));
+                Ok((image, format!("{:05}", f.index), f.seconds, path.clone()))
+            }))
+        }
+    };
+    while let Some(next) = source.next() {
+        let (mut img, stem, time, file) = match next {
+            Ok(frame) => frame,
+            // A damaged or cut video: the frames before the damage are kept.
+            Err(DetectError::Video(e)) if !result.keypoints.is_empty() => {
+                result.damage = Some(e.to_string());
+                break;
+            }
+            Err(e) => return Err(e),
+        };
         let s = [img.width(), img.height()];
         match size {
             None => size = Some(s),
             Some(first) if first != s => {
                 return Err(DetectError::Decode {
-                    path: file.clone(),
+                    path: file,
                     problem: format!(
                         "{}x{} differs from the view's first frame ({}x{})",
                         s[0], s[1], first[0], first[1]
@@ -166,18 +234,46 @@ fn run_view(
         let extra = pose.as_ref().map_or([[0.0; 3]; NUM_EXTRA_KEYPOINTS], |p| p.extra());
         if let Some(d) = &overlay_dir {
             draw_keypoints(&mut img, &kp, Some(&extra), 0.3);
-            let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("frame");
             img.save_png(&d.join(format!("{stem}.png")))?;
         }
-        keypoints.push(kp);
-        extras.push(extra);
+        result.keypoints.push(kp);
+        result.extra.push(extra);
+        result.times.push(time);
         progress();
     }
-    Ok(ViewResult { size: size.unwrap_or([0, 0]), keypoints, extra: extras })
+    result.size = size.unwrap_or([0, 0]);
+    Ok(result)
 }
 
-/// Detects the person in every frame of every view folder. Views with different frame counts are
-/// cut to the shortest (the returned warning says so). `progress` is called once per image.
+/// For each time of `reference`, the frame of `times` taken nearest to it.
+fn nearest_frames(reference: &[f64], times: &[f64]) -> Vec<usize> {
+    reference
+        .iter()
+        .map(|&t| {
+            let i = times.partition_point(|&s| s < t);
+            match (i.checked_sub(1), times.get(i)) {
+                (Some(before), Some(&after)) if t - times[before] <= after - t => before,
+                (Some(before), None) => before,
+                _ => i,
+            }
+        })
+        .collect()
+}
+
+/// Half the median interval between frames (how far from a frame's time it still stands for it).
+fn half_interval(times: &[f64]) -> f64 {
+    let mut gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    gaps.sort_by(f64::total_cmp);
+    gaps.get(gaps.len() / 2).map_or(0.0, |g| g / 2.0)
+}
+
+/// Detects the person in every frame of every view: an image folder (frames in file-name order,
+/// taken at `settings.fps`) or a video file (MP4/MOV, H.264; its frames at the container's
+/// timestamps, which may vary). The views are put side by side by time: each frame of the first
+/// view with the frame of every other view taken nearest to it, over the time all views cover
+/// (folders of different lengths are cut to the shortest; the returned warning says what was cut,
+/// and names a damaged video whose frames before the damage were used). `progress` is called once
+/// per image.
 pub fn detect_views(
     detector: &PoseDetector,
     views: &[PathBuf],
@@ -197,31 +293,43 @@ pub fn detect_views(
             views.len()
         )));
     }
-    let mut files = Vec::new();
-    for dir in views {
-        let f = frame_files(dir)?;
-        if f.is_empty() {
-            return Err(DetectError::Sequence(format!("{}: no JPEG or PNG images", dir.display())));
-        }
-        files.push(f);
-    }
-    let frames = files.iter().map(Vec::len).min().unwrap_or(0);
-    let warning = (files.iter().any(|f| f.len() != frames)).then(|| {
-        let counts: Vec<String> = files.iter().map(|f| f.len().to_string()).collect();
-        format!("views have {} frames: using the first {frames} of each", counts.join(", "))
-    });
-    for f in &mut files {
-        f.truncate(frames);
+    let inputs = views.iter().map(|v| ViewInput::open(v)).collect::<Result<Vec<_>, _>>()?;
+    let fps = settings.fps as f64;
+    let all_times: Vec<Vec<f64>> = inputs.iter().map(|i| i.times(fps)).collect();
+    // The span every view covers (each view's frames stand for half an interval around them).
+    let end =
+        all_times.iter().map(|t| t.last().copied().unwrap_or(0.0) + half_interval(t)).fold(f64::INFINITY, f64::min);
+    let counts: Vec<usize> = all_times.iter().map(|t| t.partition_point(|&s| s < end)).collect();
+    let mut warnings = Vec::new();
+    if all_times.iter().zip(&counts).any(|(t, &c)| t.len() != c) {
+        let lengths: Vec<String> = all_times.iter().map(|t| t.len().to_string()).collect();
+        warnings.push(format!("views have {} frames: using the time all of them cover", lengths.join(", ")));
     }
     // Views in parallel, `jobs` at a time.
     let overlays = settings.overlays.as_deref();
-    let results = crate::compute::parallel_map(files.iter().enumerate().collect(), settings.jobs, |(v, files)| {
-        run_view(detector, v, files, overlays, progress)
+    let jobs: Vec<(usize, (&ViewInput, usize))> = inputs.iter().zip(counts.iter().copied()).enumerate().collect();
+    let results = crate::compute::parallel_map(jobs, settings.jobs, |(v, (input, frames))| {
+        run_view(detector, v, input, frames, fps, overlays, progress)
     });
     let mut per_view = Vec::new();
     for r in results {
         per_view.push(r.unwrap_or_else(|| Err(DetectError::Internal("a view thread panicked".into())))?);
     }
+    for (v, r) in per_view.iter().enumerate() {
+        if r.keypoints.is_empty() {
+            return Err(DetectError::Sequence(format!("{}: no frame could be read", views[v].display())));
+        }
+        if let Some(damage) = &r.damage {
+            warnings.push(format!("view {v}: {damage}; its {} frames before were used", r.keypoints.len()));
+        }
+    }
+    // The first view's frames, each with the nearest frame of every view, over the time all cover.
+    let covered = per_view.iter().map(|r| r.times.last().copied().unwrap_or(0.0) + half_interval(&r.times));
+    let end = covered.fold(f64::INFINITY, f64::min);
+    let reference: Vec<f64> = per_view[0].times.iter().copied().take_while(|&t| t < end).collect();
+    let picks: Vec<Vec<usize>> = per_view.iter().map(|r| nearest_frames(&reference, &r.times)).collect();
+    let frames = reference.len();
+    let warning = (!warnings.is_empty()).then(|| warnings.join("; "));
     let image_size: Vec<[f32; 2]> = per_view.iter().map(|r| [r.size[0] as f32, r.size[1] as f32]).collect();
     let mut metadata = BTreeMap::new();
     metadata.insert("detector".into(), settings.model.detector_name());
@@ -258,8 +366,11 @@ pub fn detect_views(
             (k, None)
         }
     };
-    let keypoints2d = (0..frames).map(|f| per_view.iter().map(|r| r.keypoints[f]).collect()).collect();
-    let extra2d = (0..frames).map(|f| per_view.iter().map(|r| r.extra[f]).collect()).collect();
+    let keypoints2d =
+        (0..frames).map(|f| per_view.iter().zip(&picks).map(|(r, p)| r.keypoints[p[f]]).collect()).collect();
+    let extra2d = (0..frames).map(|f| per_view.iter().zip(&picks).map(|(r, p)| r.extra[p[f]]).collect()).collect();
+    // Videos' timestamps are kept (folders' frames are at `fps` by definition).
+    let frame_time = inputs.iter().any(|i| matches!(i, ViewInput::Video(_))).then(|| reference.clone());
     let data = Mv2d {
         fps: settings.fps,
         image_size,
@@ -268,6 +379,7 @@ pub fn detect_views(
         extra2d: Some(extra2d),
         extrinsics,
         extra3d: None,
+        frame_time,
         joints3d: None,
         params: None,
         metadata,

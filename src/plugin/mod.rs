@@ -1,4 +1,5 @@
-//! The Bevy plugin (feature `bevy`): camera textures or image sequences in, a moving avatar out.
+//! The Bevy plugin (feature `bevy`): camera textures, image sequences or video files in, a moving
+//! avatar out.
 //!
 //! ```ignore
 //! app.add_plugins(CmanetPlugin::default());
@@ -9,7 +10,7 @@
 //! ));
 //! ```
 //!
-//! Systems, in order ([`CmanetSystems`]): `Capture` (read-backs and image sequences into
+//! Systems, in order ([`CmanetSystems`]): `Capture` (read-backs, image sequences and video files into
 //! [`CapturedFrame`]), `Inference` (detection and CMANet on `AsyncComputeTaskPool`, results as
 //! [`PoseEstimated`]), `Filter` (One Euro smoothing into [`CmanetPose`]), `Stream` (VMC in and out,
 //! [`CmanetVmcReceiver`], [`CmanetVmcSender`]) in `Update`; `Retarget`
@@ -30,6 +31,8 @@ pub(crate) mod rig;
 pub(crate) mod settings;
 pub(crate) mod smoothing;
 pub(crate) mod streaming;
+#[cfg(feature = "video")]
+pub(crate) mod video;
 
 use bevy::prelude::*;
 use bevy::transform::TransformSystems;
@@ -50,6 +53,8 @@ pub use rig::{AvatarRig, axis_angle_to_quat};
 pub use settings::CmanetSettings;
 pub use smoothing::CmanetPose;
 pub use streaming::{CmanetVmcReceiver, CmanetVmcSender, MAX_PACKETS_PER_FRAME, VmcStatus};
+#[cfg(feature = "video")]
+pub use video::{DEFAULT_VIDEO_HFOV_DEGREES, ShownFrame, VideoFile};
 
 /// The system sets of the plugin, in the order they run.
 #[derive(SystemSet, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -118,7 +123,10 @@ impl Plugin for CmanetPlugin {
             )
             .add_observer(capture::on_readback)
             .add_observer(retarget::on_scene_ready)
-            .add_systems(Startup, inference::start_loading)
+            .add_systems(Startup, inference::start_loading);
+        #[cfg(feature = "video")]
+        app.add_systems(Update, video::play_videos.in_set(CmanetSystems::Capture));
+        app.add_systems(Startup, inference::start_loading)
             .add_systems(
                 Update,
                 (

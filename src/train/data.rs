@@ -45,6 +45,7 @@ impl TrainingSequence {
             extra2d: None,
             extrinsics: None,
             extra3d: None,
+            frame_time: None,
             joints3d: None,
             params: None,
             metadata: Default::default(),

@@ -92,6 +92,7 @@ pub fn generate_stick(config: &StickConfig, seed: u64, index: usize) -> Result<S
         extra2d: None,
         extrinsics: Some(cameras.iter().map(|c| c.extrinsics).collect()),
         extra3d: None,
+        frame_time: None,
         joints3d: Some(frames.iter().map(|f| f.keypoints.map(|p| [p.x, p.y, p.z])).collect()),
         params: None,
         metadata,

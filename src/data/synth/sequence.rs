@@ -127,6 +127,7 @@ pub fn generate(
                 .collect(),
         ),
         params: Some(frames.iter().map(|f| f.params.clone()).collect()),
+        frame_time: None,
         metadata,
     };
     Ok(SyntheticSequence { data, kind, rig, frames, visibility: detections.visibility })
