@@ -1,5 +1,6 @@
 //! Real footage: the shipped Pose2Sim sample (four calibrated cameras, 100 frames at 60 fps) played
-//! as four image sequences; `CmanetPlugin` detects the person in each, estimates the pose and the
+//! from its four MP4 files (`VideoFile`, decoded live; `--images` plays the JPEG folders instead);
+//! `CmanetPlugin` detects the person in each, estimates the pose and the
 //! cameras, and drives the avatar in the calibrated world. The estimated cameras (orange) are drawn
 //! against the calibrated ones (grey), and their rotation error is measured; so are the feet: the
 //! skate of the avatar's planted feet, a foot counting as planted when the calibrated triangulation
@@ -19,14 +20,14 @@ use cmanet::body::FootContacts;
 use cmanet::data::Mv2d;
 use cmanet::data::calibration::read_calibration_toml;
 use cmanet::data::sync::time_offsets;
-use cmanet::detect::{RgbImage, frame_files};
+use cmanet::detect::{RgbImage, VideoReader, frame_files};
 use cmanet::eval::metrics::{median, relative_rotation_errors};
 use cmanet::geometry::{Extrinsics, TriangulationSettings, projection_matrix, triangulate_points};
 use cmanet::ground::{ContactTracker, FloorEstimator, FootSample};
 use cmanet::keypoints::EXTRA_FEET;
 use cmanet::plugin::{
     CaptureView, CmanetAvatar, CmanetBodyModel, CmanetPlugin, CmanetPose, CmanetSettings, CmanetSystems, ImageSequence,
-    PoseEstimated, ViewStatus, camera_transform,
+    PoseEstimated, VideoFile, ViewStatus, camera_transform,
 };
 use common::feet::FeetMeter;
 use common::{ExampleArgs, Run};
@@ -37,7 +38,11 @@ use serde_json::json;
 struct Args {
     #[command(flatten)]
     common: ExampleArgs,
-    /// Playback rate, frames per second (the footage was filmed at 60).
+    /// Play the JPEG folders instead of the MP4 files.
+    #[arg(long)]
+    images: bool,
+    /// Playback rate of the JPEG folders (`--images`), frames per second (the footage was filmed
+    /// at 60; the videos play at their own timestamps).
     #[arg(long, default_value_t = 60.0)]
     fps: f64,
     /// Leave the detector's left/right labels as they are (no live repair).
@@ -84,18 +89,40 @@ fn main() {
         ..default()
     };
     app.add_plugins(CmanetPlugin { settings, ..default() })
-        .insert_resource(PlaybackRate(args.fps))
+        .insert_resource(Playback { fps: args.fps, images: args.images })
+        .init_resource::<DecodeTimes>()
         .insert_resource(TimeOffsets(if args.sync { sample_time_offsets() } else { Vec::new() }))
         .init_resource::<Calibrated>()
         .init_resource::<CameraErrors>()
         .init_resource::<FeetReference>()
         .add_systems(Startup, setup)
-        .add_systems(Update, (measure.after(CmanetSystems::Inference), measure_feet.after(CmanetSystems::Filter)));
+        .add_systems(
+            Update,
+            (
+                measure.after(CmanetSystems::Inference),
+                measure_feet.after(CmanetSystems::Filter),
+                measure_decoding.after(CmanetSystems::Capture),
+            ),
+        );
     app.run();
 }
 
+/// How the sample plays: the JPEG folders at `fps`, or the MP4 files.
 #[derive(Resource)]
-struct PlaybackRate(f64);
+struct Playback {
+    fps: f64,
+    images: bool,
+}
+
+/// The decoding time of every video frame shown, milliseconds.
+#[derive(Resource, Default)]
+struct DecodeTimes {
+    millis: Vec<f64>,
+    /// Frames each video had shown when last looked at.
+    shown: std::collections::HashMap<Entity, u64>,
+    /// Each view's frame shown behind the frame due, frames, every app frame.
+    behind: Vec<f64>,
+}
 
 /// The time offsets stored with the sample's synchronised detections (none if unreadable).
 fn sample_time_offsets() -> Vec<i64> {
@@ -112,7 +139,7 @@ fn sample_time_offsets() -> Vec<i64> {
 #[allow(clippy::too_many_arguments)]
 fn setup(
     mut commands: Commands,
-    rate: Res<PlaybackRate>,
+    playback: Res<Playback>,
     offsets: Res<TimeOffsets>,
     mut run: ResMut<Run>,
     mut calibrated: ResMut<Calibrated>,
@@ -133,24 +160,44 @@ fn setup(
     };
     let mut centre = Vec3::ZERO;
     for (i, camera) in cameras.iter().enumerate() {
-        let frames = frame_files(&dir.join(format!("cam{:02}", i + 1))).unwrap_or_default();
-        let Some(size) = frames.first().and_then(|f| RgbImage::open(f).ok()).map(|im| (im.width(), im.height())) else {
-            error!("no frames for {}", camera.name);
-            continue;
-        };
-        let intrinsics = camera.intrinsics_for(size.0 as f64, size.1 as f64);
+        let name = format!("cam{:02}", i + 1);
+        let offset_frames = offsets.0.get(i).map_or(0.0, |&k| k as f64);
         // The calibration's world is +y up, metres: the camera's place is its Bevy transform.
         let transform = camera_transform(&camera.extrinsics);
         centre += transform.translation / cameras.len() as f32;
-        let entity = commands
-            .spawn((
-                Name::new(camera.name.clone()),
-                transform,
-                CaptureView::default(),
-                ImageSequence::new(frames, rate.0, intrinsics)
-                    .with_time_offset(offsets.0.get(i).map_or(0.0, |&k| k as f64 / rate.0)),
-            ))
-            .id();
+        let mut view = commands.spawn((Name::new(camera.name.clone()), transform, CaptureView::default()));
+        if playback.images {
+            let frames = frame_files(&dir.join(&name)).unwrap_or_default();
+            let Some(size) = frames.first().and_then(|f| RgbImage::open(f).ok()).map(|im| (im.width(), im.height()))
+            else {
+                error!("no frames for {}", camera.name);
+                view.despawn();
+                continue;
+            };
+            let intrinsics = camera.intrinsics_for(size.0 as f64, size.1 as f64);
+            view.insert(
+                ImageSequence::new(frames, playback.fps, intrinsics).with_time_offset(offset_frames / playback.fps),
+            );
+        } else {
+            let path = dir.join(format!("{name}.mp4"));
+            let reader = match VideoReader::open(&path) {
+                Ok(reader) => reader,
+                Err(e) => {
+                    error!("{e}");
+                    view.despawn();
+                    continue;
+                }
+            };
+            // The frames' size (the coded size of these files has no cropping).
+            let [w, h] = reader.size();
+            let rate = reader.mean_fps().unwrap_or(60.0);
+            view.insert(
+                VideoFile::new(path)
+                    .with_intrinsics(camera.intrinsics_for(w as f64, h as f64))
+                    .with_time_offset(offset_frames / rate),
+            );
+        }
+        let entity = view.id();
         calibrated.0.push((entity, camera.extrinsics));
     }
     let floor = Vec3::new(centre.x, 0.0, centre.z);
@@ -286,14 +333,15 @@ fn measure_feet(
     body: Option<Res<CmanetBodyModel>>,
     calibrated: Res<Calibrated>,
     sequences: Query<&ImageSequence>,
+    videos: Query<&VideoFile>,
     mut reference: ResMut<FeetReference>,
     mut run: ResMut<Run>,
 ) {
     let Some(estimate) = estimates.read().last() else { return };
     // The clip frame the estimate saw (the first sequence's; the clip loops).
-    let Some(clip_frame) =
-        sequences.iter().next().and_then(|s| s.frame_at(estimate.time - s.started().unwrap_or(estimate.time)))
-    else {
+    let from_images =
+        || sequences.iter().next().and_then(|s| s.frame_at(estimate.time - s.started().unwrap_or(estimate.time)));
+    let Some(clip_frame) = videos.iter().next().and_then(|v| v.frame_at(estimate.time)).or_else(from_images) else {
         return;
     };
     let (Some(body), Some(params)) = (body, pose.current(&settings)) else { return };
@@ -331,5 +379,33 @@ fn measure_feet(
             "shown": [xz(&shown[0]), xz(&shown[1])],
             "triangulated": [xz(&feet[0]), xz(&feet[1])],
         }));
+    }
+}
+
+/// Every video frame shown: how long its decoding took (`decode_ms_p50` in the report).
+fn measure_decoding(
+    videos: Query<(Entity, &VideoFile)>,
+    time: Res<Time>,
+    mut times: ResMut<DecodeTimes>,
+    mut run: ResMut<Run>,
+) {
+    let mut changed = false;
+    for (entity, video) in &videos {
+        if let (Some(due), Some(shown)) = (video.frame_at(time.elapsed_secs_f64()), video.shown()) {
+            times.behind.push(due as f64 - shown.index as f64);
+        }
+        let shown = video.frames_shown();
+        if times.shown.insert(entity, shown) != Some(shown)
+            && let Some(frame) = video.shown()
+        {
+            times.millis.push(frame.decode_seconds * 1e3);
+            changed = true;
+        }
+    }
+    if changed {
+        run.extra.insert("decode_ms_p50".into(), json!(common::quantile(&times.millis, 0.5)));
+        run.extra.insert("decoded_frames_shown".into(), json!(times.millis.len()));
+        run.extra.insert("video_frames_behind_p50".into(), json!(common::quantile(&times.behind, 0.5)));
+        run.extra.insert("video_frames_behind_p95".into(), json!(common::quantile(&times.behind, 0.95)));
     }
 }

@@ -599,3 +599,44 @@ fn crossed_feet_against_the_previous_estimate() {
     exchange_feet(&mut crossed, None);
     assert!(!feet_swapped_against_estimate(&crossed, &k, &previous));
 }
+
+/// `cmanet detect` on the shipped MP4s (decoded by OpenH264 in-process) against the same command
+/// on the frames ffmpeg decoded from the same files (`tools/pose2sim_videos.py --reference`): the
+/// container's frame count and timestamps, and the same keypoints to well under a pixel of the
+/// full-resolution footage (the files are 1/5 scale).
+#[cfg(feature = "video")]
+#[test]
+fn detect_on_the_sample_videos_matches_independently_decoded_frames() {
+    let dir = root().join("assets/samples/pose2sim_demo");
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("from_video.safetensors");
+    let views: Vec<String> = (1..=4).map(|c| dir.join(format!("cam0{c}.mp4")).display().to_string()).collect();
+    let calibration = dir.join("calibration.toml").display().to_string();
+    let mut args = vec!["detect", "--views"];
+    args.extend(views.iter().map(String::as_str));
+    args.extend(["--calibration", &calibration, "--world-up", "y", "--output", output.to_str().unwrap()]);
+    let run = cmanet(&args);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let video = cmanet::data::Mv2d::read(&output).unwrap();
+    let reference = cmanet::data::Mv2d::read(&dir.join("video_reference.safetensors")).unwrap();
+    assert_eq!((video.num_frames(), video.num_views()), (100, 4));
+    assert_eq!(video.fps, 60.0, "the rate comes from the container");
+    let times = video.frame_time.as_ref().expect("the container's timestamps are kept");
+    for (i, t) in times.iter().enumerate() {
+        assert!((t - i as f64 / 60.0).abs() < 1e-6, "frame {i} at {t}");
+    }
+    assert_eq!(video.image_size, reference.image_size);
+    let mut differences = Vec::new();
+    for (a, b) in video.keypoints2d.iter().flatten().zip(reference.keypoints2d.iter().flatten()) {
+        for (p, q) in a.iter().zip(b) {
+            if p[2] > 0.5 && q[2] > 0.5 {
+                differences.push(((p[0] - q[0]).hypot(p[1] - q[1])) as f64);
+            }
+        }
+    }
+    assert!(differences.len() > 4000, "{} confident keypoints", differences.len());
+    let median = cmanet::eval::metrics::median(&differences);
+    // 1/5 scale: 0.2 px here is 1 px of the full-resolution footage.
+    assert!(median < 0.2, "median difference {median} px");
+    println!("median {median:.4} px over {} keypoints (x5 at full resolution)", differences.len());
+}

@@ -16,7 +16,7 @@ fn shown(image: &RgbImage) -> usize {
     let (w, data) = (image.width() as usize, image.as_raw());
     let row = 12;
     let left = (0..w).find(|&x| data[(row * w + x) * 3 + 1] > 128).expect("a square in the frame");
-    (left + 1) / 2
+    left.div_ceil(2)
 }
 
 fn all(reader: &VideoReader, start: f64) -> Vec<DecodedFrame> {

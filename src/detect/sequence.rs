@@ -190,8 +190,7 @@ fn run_view(
     if let Some(d) = &overlay_dir {
         std::fs::create_dir_all(d).map_err(|source| DetectError::Io { path: d.clone(), source })?;
     }
-    // Each frame: its pixels, a name for its overlay, its time and the file it came from.
-    let mut source: Box<dyn Iterator<Item = Result<(RgbImage, String, f64, PathBuf), DetectError>>> = match input {
+    let source: Box<dyn Iterator<Item = Result<ViewFrame, DetectError>>> = match input {
         ViewInput::Folder(files) => Box::new(files.iter().take(frames).enumerate().map(move |(i, file)| {
             let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("frame").to_string();
             Ok((RgbImage::open(file)?, stem, i as f64 / fps, file.clone()))
@@ -205,7 +204,7 @@ fn run_view(
             }))
         }
     };
-    while let Some(next) = source.next() {
+    for next in source {
         let (mut img, stem, time, file) = match next {
             Ok(frame) => frame,
             // A damaged or cut video: the frames before the damage are kept.
@@ -244,6 +243,9 @@ fn run_view(
     result.size = size.unwrap_or([0, 0]);
     Ok(result)
 }
+
+/// One frame of a view: its pixels, a name for its overlay, its time and the file it came from.
+type ViewFrame = (RgbImage, String, f64, PathBuf);
 
 /// For each time of `reference`, the frame of `times` taken nearest to it.
 fn nearest_frames(reference: &[f64], times: &[f64]) -> Vec<usize> {

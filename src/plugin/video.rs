@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bevy::diagnostic::FrameCount;
 use bevy::prelude::*;
@@ -34,6 +34,11 @@ pub struct VideoFile {
     pub intrinsics: Option<Intrinsics>,
     /// Decoded frames held ready at most. Default: 4.
     pub queue: usize,
+    /// How long one app frame may wait for a video frame that is due but not decoded yet,
+    /// seconds. Waiting keeps the views in step (an estimate from views showing different instants
+    /// is wrong) at the cost of the app's frame rate when decoding falls behind; 0 never waits.
+    /// Default: 0.1.
+    pub max_wait: f64,
     playback: Option<Playback>,
 }
 
@@ -51,6 +56,7 @@ pub struct ShownFrame {
 }
 
 struct Playback {
+    reader: VideoReader,
     stream: Mutex<VideoStream>,
     started: f64,
     duration: f64,
@@ -71,6 +77,7 @@ impl VideoFile {
             time_offset: 0.0,
             intrinsics: None,
             queue: StreamSettings::default().queue,
+            max_wait: 0.1,
             playback: None,
         }
     }
@@ -101,6 +108,19 @@ impl VideoFile {
     pub fn started(&self) -> Option<f64> {
         self.playback.as_ref().map(|p| p.started)
     }
+
+    /// The frame (presentation order) due at app time `time` (`Time::elapsed_secs_f64`), once
+    /// playing has started: the last frame at or before the video's clock then, counted again
+    /// from the start on each loop.
+    pub fn frame_at(&self, time: f64) -> Option<usize> {
+        let p = self.playback.as_ref()?;
+        let mut clock = self.start + (time - p.started) + self.time_offset;
+        if self.looping && p.duration > 0.0 && clock >= p.duration {
+            clock = clock.rem_euclid(p.duration);
+        }
+        let times = p.reader.timestamps();
+        times.partition_point(|&t| t <= clock + 1e-9).checked_sub(1).or((!times.is_empty()).then_some(0))
+    }
 }
 
 /// A file that could not be opened is not tried again.
@@ -108,6 +128,7 @@ impl VideoFile {
 pub(crate) struct VideoFailed;
 
 /// Shows the frame due now of every [`VideoFile`].
+#[allow(clippy::type_complexity)] // a Bevy query
 pub(crate) fn play_videos(
     mut commands: Commands,
     mut videos: Query<(Entity, &mut VideoFile), (With<CaptureView>, Without<VideoFailed>)>,
@@ -123,6 +144,7 @@ pub(crate) fn play_videos(
                     let duration = reader.duration();
                     let settings = StreamSettings { start: video.start, looping: video.looping, queue: video.queue };
                     video.playback = Some(Playback {
+                        reader: reader.clone(),
                         stream: Mutex::new(VideoStream::spawn(reader, settings)),
                         started: now,
                         duration,
@@ -145,10 +167,12 @@ pub(crate) fn play_videos(
         let on_clock = move |f: &DecodedFrame| f.pass as f64 * duration + f.seconds;
         let Ok(stream) = playback.stream.get_mut() else { continue };
         let mut newest = None;
+        let deadline = Instant::now() + Duration::from_secs_f64(video.max_wait.clamp(0.0, 10.0));
         loop {
             let next = match playback.ahead.take() {
                 Some(f) => f,
-                None => match stream.try_next() {
+                // Until a frame after the one due has come, the frame due may still be on its way.
+                None => match stream.next_timeout(deadline.saturating_duration_since(Instant::now())) {
                     Some(Ok(f)) => f,
                     Some(Err(e)) => {
                         // A damaged stretch: said once each, playing goes on after it.

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError, sync_channel};
+use std::time::Duration;
 
 use super::VideoError;
 use super::reader::{DecodedFrame, VideoReader};
@@ -91,6 +92,19 @@ impl VideoStream {
             Ok(item) => Some(item),
             Err(TryRecvError::Empty) => None,
             Err(TryRecvError::Disconnected) => {
+                self.finished = true;
+                None
+            }
+        }
+    }
+
+    /// The next decoded frame (or error), waiting for it at most `timeout`; `None` when none came
+    /// in time or the video has ended ([`VideoStream::is_finished`] tells which).
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<DecodedFrame, VideoError>> {
+        match self.frames.recv_timeout(timeout) {
+            Ok(item) => Some(item),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => {
                 self.finished = true;
                 None
             }
