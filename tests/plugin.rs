@@ -529,3 +529,47 @@ fn bad_vmc_packets_and_targets_are_warnings_and_the_stream_goes_on() {
     }
     assert_eq!(receiving.world().resource::<Seen>().warnings.len(), before, "each problem is told once");
 }
+
+/// Which frame of `tests/fixtures/video/counted.mp4` an image shows (its white square's left edge
+/// is at x = 2 i; tools/video_fixtures.py).
+#[cfg(feature = "video")]
+fn fixture_frame(image: &RgbImage) -> usize {
+    let (w, data) = (image.width() as usize, image.as_raw());
+    (0..w).find(|&x| data[(12 * w + x) * 3 + 1] > 128).expect("a square in the frame").div_ceil(2)
+}
+
+#[cfg(feature = "video")]
+#[test]
+fn video_files_play_at_their_timestamps_and_a_missing_one_is_a_warning() {
+    use cmanet::plugin::VideoFile;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/video/counted.mp4");
+    let mut app = app();
+    // 30 fps video, 30 updates a second: one new frame an update, each the one due; it loops.
+    let view = app.world_mut().spawn((CaptureView::default(), VideoFile::new(&path))).id();
+    let missing = app.world_mut().spawn((CaptureView::default(), VideoFile::new("no/such/clip.mp4"))).id();
+    let mut shown = Vec::new();
+    for _ in 0..40 {
+        app.update();
+        let t = app.world().resource::<Time>().elapsed_secs_f64();
+        let video = app.world().get::<VideoFile>(view).unwrap();
+        let started = video.started().unwrap();
+        let captured = app.world().get::<CapturedFrame>(view).expect("a frame each update");
+        let CapturedPixels::Rgb(image) = &captured.pixels else { panic!("a video captures decoded pixels") };
+        let due = (((t - started) * 30.0 + 1e-6).floor() as usize) % 24;
+        assert_eq!((fixture_frame(image), video.frame_at(t)), (due, Some(due)), "at {t} s");
+        assert_eq!(video.shown().unwrap().index, due);
+        assert!(captured.intrinsics.is_some_and(|k| (k.cx - 32.0).abs() < 1e-9));
+        shown.push(due);
+    }
+    assert!(shown.windows(2).any(|w| w[1] < w[0]), "it looped: {shown:?}");
+    let seen = app.world().resource::<Seen>();
+    let warnings: Vec<&Warning> = seen.warnings.iter().collect();
+    assert_eq!(warnings.len(), 1, "reported once: {warnings:?}");
+    match warnings[0] {
+        Warning::View(ViewFailed { entity, message }) => {
+            assert_eq!(*entity, missing);
+            assert!(message.contains("clip.mp4"), "{message}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}

@@ -17,6 +17,10 @@ use crate::geometry::Intrinsics;
 /// The horizontal field of view assumed for a video without intrinsics, degrees.
 pub const DEFAULT_VIDEO_HFOV_DEGREES: f64 = 60.0;
 
+/// A frame is due this close before its time, seconds (clocks count in whole nanoseconds: 4 x
+/// 1/30 s is 133 333 332 ns, short of frame 4's 0.1333...).
+const CLOCK_TOLERANCE: f64 = 1e-6;
+
 /// A video file played as a view (put it next to a [`CaptureView`]).
 #[derive(Component)]
 pub struct VideoFile {
@@ -114,12 +118,12 @@ impl VideoFile {
     /// from the start on each loop.
     pub fn frame_at(&self, time: f64) -> Option<usize> {
         let p = self.playback.as_ref()?;
-        let mut clock = self.start + (time - p.started) + self.time_offset;
+        let mut clock = self.start + (time - p.started) + self.time_offset + CLOCK_TOLERANCE;
         if self.looping && p.duration > 0.0 && clock >= p.duration {
             clock = clock.rem_euclid(p.duration);
         }
         let times = p.reader.timestamps();
-        times.partition_point(|&t| t <= clock + 1e-9).checked_sub(1).or((!times.is_empty()).then_some(0))
+        times.partition_point(|&t| t <= clock).checked_sub(1).or((!times.is_empty()).then_some(0))
     }
 }
 
@@ -182,7 +186,7 @@ pub(crate) fn play_videos(
                     None => break,
                 },
             };
-            if on_clock(&next) <= due + 1e-9 {
+            if on_clock(&next) <= due + CLOCK_TOLERANCE {
                 newest = Some(next);
             } else {
                 playback.ahead = Some(next);
