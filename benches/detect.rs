@@ -1,9 +1,12 @@
 //! Benchmarks of the BlazePose port (`cmanet::detect`), one thread: the detector network
 //! (224x224) and the lite and full landmark networks (256x256) on the first fixture input of
 //! `tests/fixtures/blazepose_*.safetensors` (the same inputs `tools/time_litert.py` times LiteRT
-//! on), and the whole pipeline (detection, crop, landmarks) on a rendered 512x512 frame.
+//! on), and the whole pipeline (detection, crop, landmarks) on a rendered 512x512 frame. With the
+//! `video` feature, decoding the shipped sample's cam03 clip (100 frames, 218x384, H.264 High with
+//! B-frames) from the start, demuxing and RGB conversion included.
 //!
-//! Run with `RAYON_NUM_THREADS=1 cargo bench --no-default-features --bench detect`.
+//! Run with `RAYON_NUM_THREADS=1 cargo bench --no-default-features --bench detect` (the networks)
+//! or `cargo bench --bench detect -- video` (decoding).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -44,9 +47,20 @@ fn pipeline(c: &mut Criterion) {
     }
 }
 
+#[cfg(feature = "video")]
+fn video(c: &mut Criterion) {
+    let path = cmanet::assets::pose2sim_sample().join("cam03.mp4");
+    let reader = cmanet::detect::VideoReader::open(&path).expect("the sample's video");
+    c.bench_function("video_decode_100_frames_218x384", |b| {
+        b.iter(|| reader.frames(0.0).expect("opens").map(|f| f.expect("decodes").index).sum::<usize>())
+    });
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     networks(&mut c);
     pipeline(&mut c);
+    #[cfg(feature = "video")]
+    video(&mut c);
     c.final_summary();
 }
