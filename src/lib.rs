@@ -52,7 +52,7 @@ pub mod prelude {
     pub use crate::plugin::{
         AvatarBones, BoneMap, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose,
         CmanetSettings, CmanetSystems, CmanetVmcReceiver, CmanetVmcSender, CmanetWarning, ImageSequence, MissingBones,
-        ModelFiles, ModelLoaded, PoseEstimated, TakeRecorder, ViewEstimate, ViewFailed, ViewStatus, VmcStatus,
+        ModelFiles, ModelLoaded, PoseEstimated, TakeRecorder, ViewEstimate, ViewFailed, ViewStatus, VmcStatus, Webcam,
         camera_extrinsics, camera_transform, headless_app,
     };
 }

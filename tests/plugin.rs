@@ -573,3 +573,58 @@ fn video_files_play_at_their_timestamps_and_a_missing_one_is_a_warning() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// A webcam view fed by a fake device through the same code as a real one after the device read:
+/// frames arrive, an unplugged camera is one warning naming it, reopening a busy camera is not
+/// reported again, and frames flow once it is back.
+#[test]
+fn a_webcam_that_is_unplugged_is_one_warning_and_comes_back() {
+    use cmanet::detect::{FakeCamera, FrameSource, WebcamError};
+    use cmanet::plugin::Webcam;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let opened = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&opened);
+    let open = move || -> Result<Box<dyn FrameSource>, WebcamError> {
+        match counter.fetch_add(1, Ordering::SeqCst) {
+            // Busy on the first try after the unplug; fine after that.
+            1 => Err(WebcamError::Unavailable { device: "desk cam".into(), message: "Device or resource busy".into() }),
+            n => {
+                let shade = 40 * (n as u8 + 1);
+                let frames = vec![RgbImage::new(64, 48, vec![shade; 64 * 48 * 3]).unwrap()];
+                let mut camera = FakeCamera::new("desk cam", frames, 200.0);
+                camera.unplug_after = (n == 0).then_some(3);
+                Ok(Box::new(camera))
+            }
+        }
+    };
+    let mut app = app();
+    let mut webcam = Webcam::from_source("desk cam", open);
+    webcam.reconnect_seconds = 0.1;
+    let view = app.world_mut().spawn((CaptureView::default(), webcam)).id();
+    let shade_shown = |app: &mut App| -> Option<u8> {
+        let captured = app.world().get::<CapturedFrame>(view)?;
+        let CapturedPixels::Rgb(image) = &captured.pixels else { panic!("a webcam captures decoded pixels") };
+        Some(image.as_raw()[0])
+    };
+    run_until(&mut app, "the first frames", |w| w.get::<CapturedFrame>(view).is_some());
+    assert_eq!(shade_shown(&mut app), Some(40));
+    run_until(&mut app, "the warning", |w| !w.resource::<Seen>().warnings.is_empty());
+    run_until(&mut app, "the camera back", |w| {
+        w.get::<CapturedFrame>(view)
+            .is_some_and(|c| matches!(&c.pixels, CapturedPixels::Rgb(image) if image.as_raw()[0] == 120))
+    });
+    assert!(opened.load(Ordering::SeqCst) >= 3);
+    let webcam = app.world().get::<Webcam>(view).unwrap();
+    assert!(webcam.is_streaming() && webcam.frames_received() >= 2);
+    let captured = app.world().get::<CapturedFrame>(view).unwrap();
+    assert!(captured.intrinsics.is_some_and(|k| (k.cx - 32.0).abs() < 1e-9));
+    let warnings = &app.world().resource::<Seen>().warnings;
+    assert_eq!(warnings.len(), 1, "one outage, one warning: {warnings:?}");
+    match &warnings[0] {
+        Warning::View(ViewFailed { entity, message }) => {
+            assert_eq!(*entity, view);
+            assert!(message.contains("desk cam") && message.contains("unplugged"), "{message}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}

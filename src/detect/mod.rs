@@ -9,6 +9,8 @@
 //!   projection back to the image and tracking ([`PoseDetector`], [`PoseTracker`]).
 //! - [`image`] is the input image type ([`RgbImage`], JPEG/PNG decoding).
 //! - [`video`] reads MP4/MOV files with H.264 video ([`VideoReader`], [`VideoStream`]).
+//! - [`webcam`] reads cameras on a thread of their own ([`WebcamStream`]; devices with the `webcam`
+//!   feature, [`FakeCamera`] for tests).
 //! - [`sequence`] turns one image folder or video file per view into a `cmanet-mv2d` sequence
 //!   ([`detect_views`]).
 //!
@@ -20,6 +22,9 @@ pub mod kernels;
 pub(crate) mod pose;
 pub(crate) mod sequence;
 pub mod video;
+pub mod webcam;
+#[cfg(feature = "webcam")]
+pub(crate) mod webcam_device;
 
 use std::path::PathBuf;
 
@@ -33,6 +38,10 @@ pub use sequence::{
 };
 pub use video::{
     DecodedFrame, Mp4Track, StreamSettings, VideoError, VideoFrames, VideoReader, VideoStream, is_video_file,
+};
+pub use webcam::{
+    DeviceChoice, DeviceInfo, FakeCamera, FrameSource, OpenCamera, WebcamError, WebcamFrame, WebcamSettings,
+    WebcamStream, list_devices, open_device,
 };
 
 /// What can go wrong when loading a model or detecting a pose.

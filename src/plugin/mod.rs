@@ -10,7 +10,8 @@
 //! ));
 //! ```
 //!
-//! Systems, in order ([`CmanetSystems`]): `Capture` (read-backs, image sequences and video files into
+//! Systems, in order ([`CmanetSystems`]): `Capture` (read-backs, image sequences, video files and
+//! webcams into
 //! [`CapturedFrame`]), `Inference` (detection and CMANet on `AsyncComputeTaskPool`, results as
 //! [`PoseEstimated`]), `Filter` (One Euro smoothing into [`CmanetPose`]), `Stream` (VMC in and out,
 //! [`CmanetVmcReceiver`], [`CmanetVmcSender`]) in `Update`; `Retarget`
@@ -33,6 +34,7 @@ pub(crate) mod smoothing;
 pub(crate) mod streaming;
 #[cfg(feature = "video")]
 pub(crate) mod video;
+pub(crate) mod webcam;
 
 use bevy::prelude::*;
 use bevy::transform::TransformSystems;
@@ -55,6 +57,7 @@ pub use smoothing::CmanetPose;
 pub use streaming::{CmanetVmcReceiver, CmanetVmcSender, MAX_PACKETS_PER_FRAME, VmcStatus};
 #[cfg(feature = "video")]
 pub use video::{DEFAULT_VIDEO_HFOV_DEGREES, ShownFrame, VideoFile};
+pub use webcam::{CameraOpener, DEFAULT_WEBCAM_HFOV_DEGREES, Webcam};
 
 /// The system sets of the plugin, in the order they run.
 #[derive(SystemSet, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -130,7 +133,12 @@ impl Plugin for CmanetPlugin {
             .add_systems(
                 Update,
                 (
-                    (capture::request_readbacks, capture::stop_readbacks, capture::play_sequences)
+                    (
+                        capture::request_readbacks,
+                        capture::stop_readbacks,
+                        capture::play_sequences,
+                        webcam::play_webcams,
+                    )
                         .in_set(CmanetSystems::Capture),
                     inference::run_inference.in_set(CmanetSystems::Inference),
                     (smoothing::smooth_poses, grounding::ground_poses, recording::record_takes, gizmos::keep_latest)
