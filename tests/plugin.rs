@@ -628,3 +628,36 @@ fn a_webcam_that_is_unplugged_is_one_warning_and_comes_back() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// A video's time offset changed while it plays (as the panel does): forward skips ahead, back
+/// starts decoding again at the frame now due.
+#[cfg(feature = "video")]
+#[test]
+fn a_videos_time_offset_can_change_while_it_plays() {
+    use cmanet::plugin::VideoFile;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/video/counted.mp4");
+    let mut app = app();
+    let view = app.world_mut().spawn((CaptureView::default(), VideoFile::new(&path))).id();
+    let shown = |app: &App| {
+        let captured = app.world().get::<CapturedFrame>(view).unwrap();
+        let CapturedPixels::Rgb(image) = &captured.pixels else { panic!("decoded pixels") };
+        fixture_frame(image)
+    };
+    for _ in 0..6 {
+        app.update();
+    }
+    let mut before = shown(&app);
+    for (offset, step) in [(10.0 / 30.0, 10i64), (2.0 / 30.0, -8), (0.0, -2)] {
+        app.world_mut().get_mut::<VideoFile>(view).unwrap().time_offset = offset;
+        app.update();
+        let now = shown(&app);
+        assert_eq!(now as i64, before as i64 + 1 + step, "offset {offset}: frame {now} after {before}");
+        let t = app.world().resource::<Time>().elapsed_secs_f64();
+        assert_eq!(app.world().get::<VideoFile>(view).unwrap().frame_at(t), Some(now));
+        for _ in 0..2 {
+            app.update();
+        }
+        before = shown(&app);
+        assert_eq!(before, now + 2, "plays on from there");
+    }
+}

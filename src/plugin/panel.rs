@@ -1,5 +1,6 @@
 //! The egui panel (feature `egui`): every view's image with its 2D keypoints drawn over it and its
-//! confidence, a plot of latency and estimate rate, the smoothing knobs, and toggles for gizmos
+//! confidence, each played view's time offset (image sequences and video files, to line up cameras
+//! that were not started together), a plot of latency and estimate rate, the smoothing knobs, and toggles for gizmos
 //! and for holding the estimated rig still, the take recorder, and VMC streaming out and in. Add
 //! [`CmanetPanelPlugin`] after `EguiPlugin`.
 
@@ -8,6 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
+use super::capture::ImageSequence;
 use super::inference::ViewStatus;
 use super::messages::PoseEstimated;
 use super::recording::TakeRecorder;
@@ -63,6 +65,7 @@ fn record_timing(mut estimates: MessageReader<PoseEstimated>, mut state: ResMut<
     }
 }
 
+#[allow(clippy::too_many_arguments)] // a Bevy system's parameters
 fn draw_panel(
     mut contexts: EguiContexts,
     mut state: ResMut<PanelState>,
@@ -71,6 +74,7 @@ fn draw_panel(
     mut streaming: (ResMut<CmanetVmcSender>, ResMut<CmanetVmcReceiver>, Res<VmcStatus>),
     views: Query<(Entity, &ViewStatus)>,
     pose: Res<CmanetPose>,
+    mut offsets: TimeOffsets,
 ) -> Result {
     if state.hidden {
         return Ok(());
@@ -118,6 +122,7 @@ fn draw_panel(
                 });
             }
         });
+        offsets.controls(ui);
         ui.separator();
         let latest = state.history.back().map_or(0.0, |(_, l)| *l);
         ui.label(format!("{rate:.1} estimates/s, latency {latest:.0} ms"));
@@ -179,6 +184,38 @@ fn draw_panel(
         streaming_controls(ui, sender, receiver, status);
     });
     Ok(())
+}
+
+/// The time offsets of the views that play recordings (seconds added to each one's clock).
+#[derive(bevy::ecs::system::SystemParam)]
+struct TimeOffsets<'w, 's> {
+    sequences: Query<'w, 's, (Entity, &'static mut ImageSequence)>,
+    #[cfg(feature = "video")]
+    videos: Query<'w, 's, (Entity, &'static mut super::video::VideoFile)>,
+}
+
+impl TimeOffsets<'_, '_> {
+    /// One drag value a view (seconds; shown in milliseconds), sorted by entity.
+    fn controls(&mut self, ui: &mut egui::Ui) {
+        let mut offsets: Vec<(Entity, &mut f64)> =
+            self.sequences.iter_mut().map(|(e, s)| (e, &mut s.into_inner().time_offset)).collect();
+        #[cfg(feature = "video")]
+        offsets.extend(self.videos.iter_mut().map(|(e, v)| (e, &mut v.into_inner().time_offset)));
+        if offsets.is_empty() {
+            return;
+        }
+        offsets.sort_by_key(|(e, _)| *e);
+        ui.small("time offsets (ms): a camera that started recording before the others gets a positive one");
+        ui.horizontal_wrapped(|ui| {
+            for (entity, offset) in offsets {
+                let mut ms = *offset * 1e3;
+                ui.label(format!("{entity}"));
+                if ui.add(egui::DragValue::new(&mut ms).speed(1.0).range(-5000.0..=5000.0)).changed() {
+                    *offset = ms / 1e3;
+                }
+            }
+        });
+    }
 }
 
 /// VMC out and in: on/off, addresses, rates and the newest problem.

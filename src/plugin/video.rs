@@ -64,6 +64,10 @@ struct Playback {
     stream: Mutex<VideoStream>,
     started: f64,
     duration: f64,
+    /// The video clock at the start of the stream's first pass (0 unless restarted).
+    base: f64,
+    /// The video clock of the frame shown last.
+    shown_clock: Option<f64>,
     /// The next frame, not due yet.
     ahead: Option<DecodedFrame>,
     shown: Option<ShownFrame>,
@@ -152,6 +156,8 @@ pub(crate) fn play_videos(
                         stream: Mutex::new(VideoStream::spawn(reader, settings)),
                         started: now,
                         duration,
+                        base: 0.0,
+                        shown_clock: None,
                         ahead: None,
                         shown: None,
                         frames_shown: 0,
@@ -168,7 +174,23 @@ pub(crate) fn play_videos(
         // The video's own clock: frames of later passes come after the earlier passes.
         let due = video.start + (now - playback.started) + video.time_offset;
         let duration = playback.duration;
-        let on_clock = move |f: &DecodedFrame| f.pass as f64 * duration + f.seconds;
+        // The clock went back (a smaller time offset): the frame shown is not due yet, so start
+        // decoding again where the clock is now.
+        if playback.shown_clock.is_some_and(|shown| shown > due + CLOCK_TOLERANCE) {
+            let pass = if video.looping && duration > 0.0 { (due.max(0.0) / duration).floor() } else { 0.0 };
+            // From the frame due (the last at or before the clock), not the one after it.
+            let position = due.max(0.0) - pass * duration;
+            let times = playback.reader.timestamps();
+            let start =
+                times.partition_point(|&t| t <= position + CLOCK_TOLERANCE).checked_sub(1).map_or(0.0, |i| times[i]);
+            let settings = StreamSettings { start, looping: video.looping, queue: video.queue };
+            playback.stream = Mutex::new(VideoStream::spawn(playback.reader.clone(), settings));
+            playback.base = pass * duration;
+            playback.ahead = None;
+            playback.shown_clock = None;
+        }
+        let base = playback.base;
+        let on_clock = move |f: &DecodedFrame| base + f.pass as f64 * duration + f.seconds;
         let Ok(stream) = playback.stream.get_mut() else { continue };
         let mut newest = None;
         let deadline = Instant::now() + Duration::from_secs_f64(video.max_wait.clamp(0.0, 10.0));
@@ -194,6 +216,7 @@ pub(crate) fn play_videos(
             }
         }
         let Some(shown) = newest else { continue };
+        playback.shown_clock = Some(on_clock(&shown));
         playback.shown = Some(ShownFrame {
             index: shown.index,
             seconds: shown.seconds,
