@@ -262,6 +262,10 @@ fn nearest_frames(reference: &[f64], times: &[f64]) -> Vec<usize> {
         .collect()
 }
 
+/// Frames this close to the end of the time all views cover are inside it, seconds (a view of one
+/// frame covers its instant only).
+const TIME_TOLERANCE: f64 = 1e-6;
+
 /// Half the median interval between frames (how far from a frame's time it still stands for it).
 fn half_interval(times: &[f64]) -> f64 {
     let mut gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
@@ -301,7 +305,7 @@ pub fn detect_views(
     // The span every view covers (each view's frames stand for half an interval around them).
     let end =
         all_times.iter().map(|t| t.last().copied().unwrap_or(0.0) + half_interval(t)).fold(f64::INFINITY, f64::min);
-    let counts: Vec<usize> = all_times.iter().map(|t| t.partition_point(|&s| s < end)).collect();
+    let counts: Vec<usize> = all_times.iter().map(|t| t.partition_point(|&s| s < end + TIME_TOLERANCE)).collect();
     let mut warnings = Vec::new();
     if all_times.iter().zip(&counts).any(|(t, &c)| t.len() != c) {
         let lengths: Vec<String> = all_times.iter().map(|t| t.len().to_string()).collect();
@@ -328,7 +332,7 @@ pub fn detect_views(
     // The first view's frames, each with the nearest frame of every view, over the time all cover.
     let covered = per_view.iter().map(|r| r.times.last().copied().unwrap_or(0.0) + half_interval(&r.times));
     let end = covered.fold(f64::INFINITY, f64::min);
-    let reference: Vec<f64> = per_view[0].times.iter().copied().take_while(|&t| t < end).collect();
+    let reference: Vec<f64> = per_view[0].times.iter().copied().take_while(|&t| t < end + TIME_TOLERANCE).collect();
     let picks: Vec<Vec<usize>> = per_view.iter().map(|r| nearest_frames(&reference, &r.times)).collect();
     let frames = reference.len();
     let warning = (!warnings.is_empty()).then(|| warnings.join("; "));
@@ -388,4 +392,22 @@ pub fn detect_views(
     };
     data.validate().map_err(|e| DetectError::Sequence(e.to_string()))?;
     Ok((data, warning))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_at_other_rates_are_matched_by_time() {
+        // A 30 fps reference, a 24 fps view and a variable-rate one.
+        let reference: Vec<f64> = (0..5).map(|i| i as f64 / 30.0).collect();
+        let slower: Vec<f64> = (0..5).map(|i| i as f64 / 24.0).collect();
+        assert_eq!(nearest_frames(&reference, &slower), [0, 1, 2, 2, 3]);
+        let uneven = [0.0, 0.01, 0.1, 0.2];
+        assert_eq!(nearest_frames(&reference, &uneven), [0, 1, 2, 2, 2]);
+        assert!((half_interval(&slower) - 1.0 / 48.0).abs() < 1e-12);
+        assert_eq!(half_interval(&[0.0]), 0.0);
+        assert_eq!(nearest_frames(&[0.0], &[0.0]), [0]);
+    }
 }

@@ -9,6 +9,7 @@ use crate::detect::RgbImage;
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
 /// `sample`'s NAL units (each behind a `length_size`-byte big-endian length) with start codes.
+#[cfg_attr(not(feature = "video"), allow(dead_code))] // only the decoder calls it
 pub(crate) fn to_annex_b(sample: &[u8], length_size: usize, out: &mut Vec<u8>) -> Result<(), String> {
     let mut at = 0;
     while at < sample.len() {
