@@ -17,9 +17,7 @@ mod common;
 use bevy::prelude::*;
 use clap::Parser;
 use cmanet::body::FootContacts;
-use cmanet::data::Mv2d;
 use cmanet::data::calibration::read_calibration_toml;
-use cmanet::data::sync::time_offsets;
 use cmanet::detect::{RgbImage, VideoReader, frame_files};
 use cmanet::eval::metrics::{median, relative_rotation_errors};
 use cmanet::geometry::{Extrinsics, TriangulationSettings, projection_matrix, triangulate_points};
@@ -27,7 +25,7 @@ use cmanet::ground::{ContactTracker, FloorEstimator, FootSample};
 use cmanet::keypoints::EXTRA_FEET;
 use cmanet::plugin::{
     CaptureView, CmanetAvatar, CmanetBodyModel, CmanetPlugin, CmanetPose, CmanetSettings, CmanetSystems, ImageSequence,
-    PoseEstimated, VideoFile, ViewStatus, camera_transform,
+    PoseEstimated, SyncRecordings, VideoFile, ViewStatus, camera_transform,
 };
 use common::feet::FeetMeter;
 use common::{ExampleArgs, Run};
@@ -48,9 +46,9 @@ struct Args {
     /// Leave the detector's left/right labels as they are (no live repair).
     #[arg(long)]
     keep_left_right: bool,
-    /// Shift the cameras' images by the time offsets `cmanet detect --sync` measured between them
-    /// (cam03's image i + 4 shows the instant the others' image i shows); without it they play as
-    /// recorded.
+    /// Measure the cameras' time offsets from their first 100 frames when playing starts
+    /// (`SyncRecordings`, calibrated: cam03 starts 4 frames before the others) and play them
+    /// shifted by them; without it they play as recorded.
     #[arg(long)]
     sync: bool,
     /// Show the pose as estimated, not stood on the floor with its planted feet held.
@@ -60,11 +58,6 @@ struct Args {
     #[arg(long)]
     no_hold_feet: bool,
 }
-
-/// Every camera's time offset in frames (`data::sync::time_offsets` of the shipped synchronised
-/// detections), in calibration order.
-#[derive(Resource, Default)]
-struct TimeOffsets(Vec<i64>);
 
 /// The calibrated cameras, by view entity.
 #[derive(Resource, Default)]
@@ -91,19 +84,21 @@ fn main() {
     app.add_plugins(CmanetPlugin { settings, ..default() })
         .insert_resource(Playback { fps: args.fps, images: args.images })
         .init_resource::<DecodeTimes>()
-        .insert_resource(TimeOffsets(if args.sync { sample_time_offsets() } else { Vec::new() }))
         .init_resource::<Calibrated>()
         .init_resource::<CameraErrors>()
         .init_resource::<FeetReference>()
-        .add_systems(Startup, setup)
-        .add_systems(
-            Update,
-            (
-                measure.after(CmanetSystems::Inference),
-                measure_feet.after(CmanetSystems::Filter),
-                measure_decoding.after(CmanetSystems::Capture),
-            ),
-        );
+        .add_systems(Startup, setup);
+    if args.sync {
+        app.insert_resource(SyncRecordings::new(100, 10));
+    }
+    app.add_systems(
+        Update,
+        (
+            measure.after(CmanetSystems::Inference),
+            measure_feet.after(CmanetSystems::Filter),
+            measure_decoding.after(CmanetSystems::Capture),
+        ),
+    );
     app.run();
 }
 
@@ -124,23 +119,10 @@ struct DecodeTimes {
     behind: Vec<f64>,
 }
 
-/// The time offsets stored with the sample's synchronised detections (none if unreadable).
-fn sample_time_offsets() -> Vec<i64> {
-    let path = cmanet::assets::pose2sim_sample().join("detections_synced.safetensors");
-    match Mv2d::read(&path) {
-        Ok(data) => time_offsets(&data).unwrap_or_default(),
-        Err(e) => {
-            warn!("no time offsets: {e}");
-            Vec::new()
-        }
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn setup(
     mut commands: Commands,
     playback: Res<Playback>,
-    offsets: Res<TimeOffsets>,
     mut run: ResMut<Run>,
     mut calibrated: ResMut<Calibrated>,
     mut images: ResMut<Assets<Image>>,
@@ -161,7 +143,6 @@ fn setup(
     let mut centre = Vec3::ZERO;
     for (i, camera) in cameras.iter().enumerate() {
         let name = format!("cam{:02}", i + 1);
-        let offset_frames = offsets.0.get(i).map_or(0.0, |&k| k as f64);
         // The calibration's world is +y up, metres: the camera's place is its Bevy transform.
         let transform = camera_transform(&camera.extrinsics);
         centre += transform.translation / cameras.len() as f32;
@@ -175,9 +156,7 @@ fn setup(
                 continue;
             };
             let intrinsics = camera.intrinsics_for(size.0 as f64, size.1 as f64);
-            view.insert(
-                ImageSequence::new(frames, playback.fps, intrinsics).with_time_offset(offset_frames / playback.fps),
-            );
+            view.insert(ImageSequence::new(frames, playback.fps, intrinsics));
         } else {
             let path = dir.join(format!("{name}.mp4"));
             let reader = match VideoReader::open(&path) {
@@ -190,12 +169,7 @@ fn setup(
             };
             // The frames' size (the coded size of these files has no cropping).
             let [w, h] = reader.size();
-            let rate = reader.mean_fps().unwrap_or(60.0);
-            view.insert(
-                VideoFile::new(path)
-                    .with_intrinsics(camera.intrinsics_for(w as f64, h as f64))
-                    .with_time_offset(offset_frames / rate),
-            );
+            view.insert(VideoFile::new(path).with_intrinsics(camera.intrinsics_for(w as f64, h as f64)));
         }
         let entity = view.id();
         calibrated.0.push((entity, camera.extrinsics));

@@ -661,3 +661,40 @@ fn a_videos_time_offset_can_change_while_it_plays() {
         assert_eq!(before, now + 2, "plays on from there");
     }
 }
+
+/// The real sample's four MP4s played with their calibrated cameras: `SyncRecordings` measures
+/// that cam03 started 4 frames (at 60 fps) before the others, as `cmanet detect --sync` does
+/// offline, and sets the views' time offsets.
+#[cfg(feature = "video")]
+#[test]
+fn recorded_views_are_synchronised_from_what_they_show() {
+    use cmanet::plugin::{SyncRecordings, VideoFile};
+    let dir = cmanet::assets::pose2sim_sample();
+    let mut app = app();
+    app.insert_resource(SyncRecordings::new(100, 10));
+    let views: Vec<Entity> = pose2sim_views()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, intrinsics, transform))| {
+            let video = VideoFile::new(dir.join(format!("cam{:02}.mp4", i + 1))).with_intrinsics(intrinsics);
+            app.world_mut().spawn((CaptureView::default(), transform, video)).id()
+        })
+        .collect();
+    let start = Instant::now();
+    while app.world().resource::<SyncRecordings>().pending() && start.elapsed() < Duration::from_secs(120) {
+        app.update();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sync = app.world().resource::<SyncRecordings>();
+    assert!(sync.failure().is_none(), "{:?}", sync.failure());
+    let (measured, method) = sync.measured().expect("measured");
+    assert_eq!(method, cmanet::data::sync::SyncMethod::Calibrated);
+    // Offsets are relative to whichever view is measured first: compare them camera by camera.
+    let offset_of = |view: Entity| measured.iter().find(|(e, _)| *e == view).map(|(_, s)| *s).unwrap();
+    let frames: Vec<i64> =
+        views.iter().map(|&v| ((offset_of(v) - offset_of(views[0])) * 60.0).round() as i64).collect();
+    assert_eq!(frames, [0, 0, 4, 0], "{measured:?}");
+    for (entity, seconds) in &measured {
+        assert_eq!(app.world().get::<VideoFile>(*entity).unwrap().time_offset, *seconds);
+    }
+}

@@ -954,6 +954,7 @@ fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
         },
         overlays: args.overlays.clone(),
         jobs: args.jobs.unwrap_or_else(cmanet::compute::available_cores),
+        max_frames: None,
     };
     let detector = PoseDetector::load(model)?;
     let bar = progress_bar(total, "detect");

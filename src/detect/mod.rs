@@ -19,6 +19,7 @@
 pub(crate) mod graph;
 pub(crate) mod image;
 pub mod kernels;
+pub(crate) mod offsets;
 pub(crate) mod pose;
 pub(crate) mod sequence;
 pub mod video;
@@ -30,6 +31,7 @@ use std::path::PathBuf;
 
 pub use graph::{Network, Output};
 pub use image::RgbImage;
+pub use offsets::{MeasuredOffsets, measure_time_offsets};
 pub use pose::{
     BLAZEPOSE_TO_COCO, Detection, Landmark, LandmarkModel, NUM_LANDMARKS, Pose, PoseDetector, PoseTracker, Roi,
 };

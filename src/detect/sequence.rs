@@ -45,6 +45,8 @@ pub struct SequenceSettings {
     pub overlays: Option<PathBuf>,
     /// Views processed in parallel (each view's frames run in order on one thread).
     pub jobs: usize,
+    /// Detect at most this many frames of each view (the first ones). Default: `None` (all).
+    pub max_frames: Option<usize>,
 }
 
 impl Default for SequenceSettings {
@@ -57,6 +59,7 @@ impl Default for SequenceSettings {
             world_up: WorldUp::Z,
             overlays: None,
             jobs: 1,
+            max_frames: None,
         }
     }
 }
@@ -305,9 +308,11 @@ pub fn detect_views(
     // The span every view covers (each view's frames stand for half an interval around them).
     let end =
         all_times.iter().map(|t| t.last().copied().unwrap_or(0.0) + half_interval(t)).fold(f64::INFINITY, f64::min);
-    let counts: Vec<usize> = all_times.iter().map(|t| t.partition_point(|&s| s < end + TIME_TOLERANCE)).collect();
+    let limit = settings.max_frames.unwrap_or(usize::MAX);
+    let counts: Vec<usize> =
+        all_times.iter().map(|t| t.partition_point(|&s| s < end + TIME_TOLERANCE).min(limit)).collect();
     let mut warnings = Vec::new();
-    if all_times.iter().zip(&counts).any(|(t, &c)| t.len() != c) {
+    if all_times.iter().zip(&counts).any(|(t, &c)| t.len() != c && c < limit) {
         let lengths: Vec<String> = all_times.iter().map(|t| t.len().to_string()).collect();
         warnings.push(format!("views have {} frames: using the time all of them cover", lengths.join(", ")));
     }

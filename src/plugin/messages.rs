@@ -135,6 +135,11 @@ pub enum CmanetWarning {
         /// What went wrong.
         message: String,
     },
+    /// The recorded views' time offsets could not be measured (`SyncRecordings`).
+    Sync {
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl std::fmt::Display for CmanetWarning {
@@ -143,6 +148,7 @@ impl std::fmt::Display for CmanetWarning {
             Self::ModelFailed { message } => write!(f, "cmanet: the networks could not be loaded: {message}"),
             Self::EstimationFailed { frame, message } => write!(f, "cmanet: frame {frame}: {message}"),
             Self::Streaming { message } => write!(f, "cmanet: streaming: {message}"),
+            Self::Sync { message } => write!(f, "cmanet: measuring the views' time offsets: {message}"),
         }
     }
 }

@@ -33,6 +33,8 @@ pub(crate) mod settings;
 pub(crate) mod smoothing;
 pub(crate) mod streaming;
 #[cfg(feature = "video")]
+pub(crate) mod sync;
+#[cfg(feature = "video")]
 pub(crate) mod video;
 pub(crate) mod webcam;
 
@@ -55,6 +57,8 @@ pub use rig::{AvatarRig, axis_angle_to_quat};
 pub use settings::CmanetSettings;
 pub use smoothing::CmanetPose;
 pub use streaming::{CmanetVmcReceiver, CmanetVmcSender, MAX_PACKETS_PER_FRAME, VmcStatus};
+#[cfg(feature = "video")]
+pub use sync::SyncRecordings;
 #[cfg(feature = "video")]
 pub use video::{DEFAULT_VIDEO_HFOV_DEGREES, ShownFrame, VideoFile};
 pub use webcam::{CameraOpener, DEFAULT_WEBCAM_HFOV_DEGREES, Webcam};
@@ -128,7 +132,7 @@ impl Plugin for CmanetPlugin {
             .add_observer(retarget::on_scene_ready)
             .add_systems(Startup, inference::start_loading);
         #[cfg(feature = "video")]
-        app.add_systems(Update, video::play_videos.in_set(CmanetSystems::Capture));
+        app.add_systems(Update, (video::play_videos, sync::sync_recordings).in_set(CmanetSystems::Capture));
         app.add_systems(Startup, inference::start_loading)
             .add_systems(
                 Update,
