@@ -30,6 +30,17 @@ fn synth_estimate_eval_round_trip() {
         cmanet(&["estimate", "--input", &s(&val), "--output", &s(&est), "--method", "triangulate", "--calibrated"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(est.join("seq_0001.safetensors").exists());
+    // An output that is the input (folder, or one file, however spelled) is refused, the input kept.
+    let first = val.join("seq_0001.safetensors");
+    let before = std::fs::read(&first).unwrap();
+    let same_file = format!("{}/../{}/seq_0001.safetensors", s(&val), val.file_name().unwrap().to_str().unwrap());
+    for (input, output) in [(s(&val), s(&val)), (s(&first), same_file)] {
+        let out =
+            cmanet(&["estimate", "--input", &input, "--output", &output, "--method", "triangulate", "--calibrated"]);
+        assert!(!out.status.success());
+        assert!(text(&out).contains("is the input"), "{}", text(&out));
+    }
+    assert_eq!(std::fs::read(&first).unwrap(), before, "the input is untouched");
 
     let out = cmanet(&["eval", "--truth", &s(&val), "--method", &format!("triangulate={}", s(&est)), "--json"]);
     assert!(out.status.success(), "{}", text(&out));

@@ -446,7 +446,15 @@ fn progress_bar(len: usize, what: &str) -> ProgressBar {
 }
 
 /// Input/output file pairs: a file gives one pair, a folder one pair per `.safetensors` file.
+/// Whether two paths name the same file or folder (compared canonicalised when both exist).
+fn same_path(a: &Path, b: &Path) -> bool {
+    a == b || a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a))
+}
+
 fn file_pairs(input: &Path, output: &Path) -> Result<Vec<(PathBuf, PathBuf)>, AnyError> {
+    if same_path(input, output) {
+        return Err(format!("{}: is the input; refusing to write over it", output.display()).into());
+    }
     if !input.is_dir() {
         return Ok(vec![(input.to_path_buf(), output.to_path_buf())]);
     }
@@ -761,14 +769,13 @@ fn export(
     }
     // Nothing is written over the input or twice to one file, and nothing at all unless every
     // export could be made.
-    let same = |a: &Path, b: &Path| a == b || a.canonicalize().ok().is_some_and(|a| b.canonicalize().ok() == Some(a));
     for path in bvh.iter().chain(&gltf) {
-        if same(path, input) {
+        if same_path(path, input) {
             return Err(format!("{}: is the input; refusing to write over it", path.display()).into());
         }
     }
     if let (Some(b), Some(g)) = (&bvh, &gltf)
-        && same(b, g)
+        && same_path(b, g)
     {
         return Err(format!("--bvh and --gltf are the same file {}; give two paths", b.display()).into());
     }
