@@ -94,6 +94,31 @@ fn training_writes_curves_and_checkpoints_and_resumes() {
     assert_eq!(std::fs::read_to_string(out.join("curves.csv")).unwrap().lines().count(), 11);
 }
 
+/// Settings that cannot train, and resuming without a checkpoint, are refused before anything is
+/// written (no NaN weights from a NaN learning rate).
+#[test]
+fn bad_settings_and_a_missing_checkpoint_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, frames) = labelled(dir.path());
+    let out = dir.path().join("run");
+    let good = TrainSettings { stage1_steps: 1, stage2_steps: 0, batch_frames: 2, ..Default::default() };
+    let bad = [
+        (TrainSettings { batch_frames: 0, ..good.clone() }, "batch of 0"),
+        (TrainSettings { learning_rate: f64::NAN, ..good.clone() }, "learning rate NaN"),
+        (TrainSettings { learning_rate: -1e-3, ..good.clone() }, "learning rate -0.001"),
+        (TrainSettings { view_dropout: 1.0, ..good.clone() }, "view dropout 1"),
+    ];
+    for (settings, expected) in bad {
+        let err =
+            train(&Config::small(), &model, &frames, &settings, &out, false, &mut |_| {}).unwrap_err().to_string();
+        assert!(err.contains(expected), "{err}");
+        assert!(!out.exists(), "nothing written for {expected}");
+    }
+    let err = train(&Config::small(), &model, &frames, &good, &out, true, &mut |_| {}).unwrap_err().to_string();
+    assert!(err.contains("no checkpoint to resume from"), "{err}");
+    assert!(!out.exists());
+}
+
 #[test]
 fn training_can_start_from_matching_weights() {
     let dir = tempfile::tempdir().unwrap();

@@ -84,6 +84,29 @@ impl Default for TrainSettings {
     }
 }
 
+impl TrainSettings {
+    /// Refuses settings that cannot train: a batch of no frames, a learning rate or a robust scale
+    /// that is not a positive number, a view dropout outside [0, 1).
+    pub fn check(&self) -> Result<(), TrainError> {
+        let bad = |what: String| Err(TrainError::BadInput(what));
+        if self.batch_frames == 0 {
+            return bad("a batch of 0 frames: at least 1".into());
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad(format!("learning rate {}: expected a positive number", self.learning_rate));
+        }
+        if !(0.0..1.0).contains(&self.view_dropout) {
+            return bad(format!("view dropout {}: expected a fraction in [0, 1)", self.view_dropout));
+        }
+        for (stage, w) in [(1, &self.stage1), (2, &self.stage2)] {
+            if !(w.robust_scale.is_finite() && w.robust_scale > 0.0) {
+                return bad(format!("stage {stage} robust scale {}: expected a positive number", w.robust_scale));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One point of the loss curves.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CurvePoint {
@@ -190,6 +213,14 @@ pub fn train(
         if frames.is_empty() {
             return Err(TrainError::BadInput("no training frames".into()));
         }
+        settings.check()?;
+        let checkpoint = out_dir.join("checkpoint.safetensors");
+        if resume && checkpoint_position(&checkpoint).is_none() {
+            return Err(TrainError::BadInput(format!(
+                "{}: no checkpoint to resume from (missing, or not one this trainer wrote)",
+                checkpoint.display()
+            )));
+        }
         let device = Device::Cpu;
         std::fs::create_dir_all(out_dir).map_err(|source| FileError::Io { path: out_dir.into(), source })?;
         let mut varmap = VarMap::new();
@@ -197,7 +228,6 @@ pub fn train(
         let net = Cmanet::new(vb.clone(), config, model)?;
         let irv = Irv::new(vb.pp("irv"), config)?;
         let body = BodyTensors::new(model, &device, DType::F32)?;
-        let checkpoint = out_dir.join("checkpoint.safetensors");
         let curves = out_dir.join("curves.csv");
         let mut start = (1u8, 0usize);
         if resume && let Some(position) = checkpoint_position(&checkpoint) {
