@@ -538,6 +538,14 @@ fn fixture_frame(image: &RgbImage) -> usize {
     (0..w).find(|&x| data[(12 * w + x) * 3 + 1] > 128).expect("a square in the frame").div_ceil(2)
 }
 
+/// Which frame of the fixture `view` shows now (its `CapturedFrame`).
+#[cfg(feature = "video")]
+fn fixture_frame_shown(app: &App, view: Entity) -> usize {
+    let captured = app.world().get::<CapturedFrame>(view).expect("a frame each update");
+    let CapturedPixels::Rgb(image) = &captured.pixels else { panic!("a video captures decoded pixels") };
+    fixture_frame(image)
+}
+
 #[cfg(feature = "video")]
 #[test]
 fn video_files_play_at_their_timestamps_and_a_missing_one_is_a_warning() {
@@ -553,11 +561,10 @@ fn video_files_play_at_their_timestamps_and_a_missing_one_is_a_warning() {
         let t = app.world().resource::<Time>().elapsed_secs_f64();
         let video = app.world().get::<VideoFile>(view).unwrap();
         let started = video.started().unwrap();
-        let captured = app.world().get::<CapturedFrame>(view).expect("a frame each update");
-        let CapturedPixels::Rgb(image) = &captured.pixels else { panic!("a video captures decoded pixels") };
         let due = (((t - started) * 30.0 + 1e-6).floor() as usize) % 24;
-        assert_eq!((fixture_frame(image), video.frame_at(t)), (due, Some(due)), "at {t} s");
+        assert_eq!((fixture_frame_shown(&app, view), video.frame_at(t)), (due, Some(due)), "at {t} s");
         assert_eq!(video.shown().unwrap().index, due);
+        let captured = app.world().get::<CapturedFrame>(view).unwrap();
         assert!(captured.intrinsics.is_some_and(|k| (k.cx - 32.0).abs() < 1e-9));
         shown.push(due);
     }
@@ -638,11 +645,7 @@ fn a_videos_time_offset_can_change_while_it_plays() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/video/counted.mp4");
     let mut app = app();
     let view = app.world_mut().spawn((CaptureView::default(), VideoFile::new(&path))).id();
-    let shown = |app: &App| {
-        let captured = app.world().get::<CapturedFrame>(view).unwrap();
-        let CapturedPixels::Rgb(image) = &captured.pixels else { panic!("decoded pixels") };
-        fixture_frame(image)
-    };
+    let shown = |app: &App| fixture_frame_shown(app, view);
     for _ in 0..6 {
         app.update();
     }

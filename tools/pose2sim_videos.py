@@ -19,28 +19,16 @@ keypoints ``tests/detect.rs`` compares ``cmanet detect`` on the MP4s with.
     python3 tools/pose2sim_videos.py [--reference]
 """
 
-import glob
 import os
 import shutil
 import subprocess
 import sys
-import zipfile
 
 import imageio_ffmpeg
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE = os.path.join(ROOT, "tools", ".cache")
-WHEEL = "pose2sim==0.10.49"
-OUT = os.path.join(ROOT, "assets", "samples", "pose2sim_demo")
+from pose2sim_sample import CACHE, OUT, fetch  # the same wheel, fetched once
+
 WIDTHS = {1080: 216, 1088: 218}
-
-
-def fetch():
-    os.makedirs(CACHE, exist_ok=True)
-    pat = os.path.join(CACHE, "pose2sim-0.10.49-*.whl")
-    if not glob.glob(pat):
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", CACHE, WHEEL], check=True)
-    return zipfile.ZipFile(sorted(glob.glob(pat))[0])
 
 
 def width_of(ffmpeg, path):

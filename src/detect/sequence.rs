@@ -269,6 +269,13 @@ fn nearest_frames(reference: &[f64], times: &[f64]) -> Vec<usize> {
 /// frame covers its instant only).
 const TIME_TOLERANCE: f64 = 1e-6;
 
+/// Where the time every view covers ends (each view's frames stand for half an interval around
+/// them): frames before it are inside.
+fn common_end<'a>(views: impl Iterator<Item = &'a [f64]>) -> f64 {
+    let ends = views.map(|t| t.last().copied().unwrap_or(0.0) + half_interval(t));
+    ends.fold(f64::INFINITY, f64::min) + TIME_TOLERANCE
+}
+
 /// Half the median interval between frames (how far from a frame's time it still stands for it).
 fn half_interval(times: &[f64]) -> f64 {
     let mut gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
@@ -305,12 +312,9 @@ pub fn detect_views(
     let inputs = views.iter().map(|v| ViewInput::open(v)).collect::<Result<Vec<_>, _>>()?;
     let fps = settings.fps as f64;
     let all_times: Vec<Vec<f64>> = inputs.iter().map(|i| i.times(fps)).collect();
-    // The span every view covers (each view's frames stand for half an interval around them).
-    let end =
-        all_times.iter().map(|t| t.last().copied().unwrap_or(0.0) + half_interval(t)).fold(f64::INFINITY, f64::min);
+    let end = common_end(all_times.iter().map(Vec::as_slice));
     let limit = settings.max_frames.unwrap_or(usize::MAX);
-    let counts: Vec<usize> =
-        all_times.iter().map(|t| t.partition_point(|&s| s < end + TIME_TOLERANCE).min(limit)).collect();
+    let counts: Vec<usize> = all_times.iter().map(|t| t.partition_point(|&s| s < end).min(limit)).collect();
     let mut warnings = Vec::new();
     if all_times.iter().zip(&counts).any(|(t, &c)| t.len() != c && c < limit) {
         let lengths: Vec<String> = all_times.iter().map(|t| t.len().to_string()).collect();
@@ -334,10 +338,10 @@ pub fn detect_views(
             warnings.push(format!("view {v}: {damage}; its {} frames before were used", r.keypoints.len()));
         }
     }
-    // The first view's frames, each with the nearest frame of every view, over the time all cover.
-    let covered = per_view.iter().map(|r| r.times.last().copied().unwrap_or(0.0) + half_interval(&r.times));
-    let end = covered.fold(f64::INFINITY, f64::min);
-    let reference: Vec<f64> = per_view[0].times.iter().copied().take_while(|&t| t < end + TIME_TOLERANCE).collect();
+    // The first view's frames, each with the nearest frame of every view, over the time all cover
+    // (a damaged video may cover less than it announced).
+    let end = common_end(per_view.iter().map(|r| r.times.as_slice()));
+    let reference: Vec<f64> = per_view[0].times.iter().copied().take_while(|&t| t < end).collect();
     let picks: Vec<Vec<usize>> = per_view.iter().map(|r| nearest_frames(&reference, &r.times)).collect();
     let frames = reference.len();
     let warning = (!warnings.is_empty()).then(|| warnings.join("; "));

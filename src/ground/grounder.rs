@@ -74,11 +74,9 @@ pub struct Grounder {
     anchors: [Option<Vector3<f32>>; 2],
     /// Each foot's current hold: where IK moves its centre, relative to where the pose has it.
     holds: [Vector3<f32>; 2],
-    /// Where each foot was in the last pose, before any hold.
-    last_free: [Option<Vector3<f32>>; 2],
-    /// Whether each foot was low enough to plant in the last pose (its lowest sole point within
-    /// the planting height of the floor).
-    last_low: [bool; 2],
+    /// Where each foot was in the last pose, before any hold, and whether it was low enough to
+    /// plant then (its lowest sole point within the planting height of the floor).
+    last_free: [Option<(Vector3<f32>, bool)>; 2],
 }
 
 impl Grounder {
@@ -130,7 +128,6 @@ impl Grounder {
             self.anchors = [None; 2];
             self.holds = [Vector3::zeros(); 2];
             self.last_free = [None; 2];
-            self.last_low = [false; 2];
         }
         Some(GroundedPose { params: grounded, planted, floor })
     }
@@ -150,11 +147,10 @@ impl Grounder {
         for side in 0..2 {
             let free = feet[side].centre;
             let low = feet[side].lowest - floor <= self.settings.contacts.height_on;
-            let was_low = std::mem::replace(&mut self.last_low[side], low);
-            let before = self.last_free[side].replace(free);
+            let before = self.last_free[side].replace((free, low));
             // A foot that jumped further than a hold reaches (a new person, relabelled legs) starts
             // over: neither its anchor nor its hold means anything for it now.
-            let jumped = before.is_some_and(|before| (free - before).norm() > self.settings.max_hold);
+            let jumped = before.is_some_and(|(before, _)| (free - before).norm() > self.settings.max_hold);
             if jumped {
                 self.anchors[side] = None;
                 self.holds[side] = Vector3::zeros();
@@ -163,7 +159,7 @@ impl Grounder {
                 // A foot plants once it is low and slow, and its speed needs the pose before: if
                 // it was already on the floor then, that is where it landed.
                 let landed = match before {
-                    Some(before) if was_low && !jumped => before,
+                    Some((before, true)) if !jumped => before,
                     _ => free,
                 };
                 let mut anchor = *self.anchors[side].get_or_insert(landed);

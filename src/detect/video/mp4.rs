@@ -227,7 +227,6 @@ impl Mp4Track {
 
     /// The track, or the name of its codec when that is not H.264.
     fn video_track(r: &mut Reader, trak: &BoxHeader, mdia: &BoxHeader) -> Result<Result<Self, String>, VideoError> {
-        let wrap = |r: &Reader, e: String| r.bad(e);
         let mdhd = r.require(mdia, b"mdhd")?;
         let mdhd = r.content(&mdhd)?;
         let mut c = Cursor::new(&mdhd, "mdhd");
@@ -241,7 +240,7 @@ impl Mp4Track {
             }
             c.u32()
         })()
-        .map_err(|e| wrap(r, e))?;
+        .map_err(|e| r.bad(e))?;
         if timescale == 0 {
             return Err(r.bad("the video track's timescale is 0"));
         }
@@ -268,14 +267,14 @@ impl Mp4Track {
             c.bytes(24)?;
             Ok::<_, String>([c.u16()? as u32, c.u16()? as u32])
         })()
-        .map_err(|e| wrap(r, e))?;
+        .map_err(|e| r.bad(e))?;
         let avcc = r
             .children(entry.start + 78, entry.end, false)?
             .into_iter()
             .find(|b| &b.kind == b"avcC")
             .ok_or_else(|| r.bad("the H.264 sample entry has no 'avcC' box"))?;
         let avcc = r.content(&avcc)?;
-        let (nal_length_size, sps, pps) = parse_avcc(&avcc).map_err(|e| wrap(r, e))?;
+        let (nal_length_size, sps, pps) = parse_avcc(&avcc).map_err(|e| r.bad(e))?;
         let table = |r: &mut Reader, kind: &[u8; 4]| -> Result<Option<Vec<u8>>, VideoError> {
             match r.child(&stbl, kind)? {
                 Some(b) => Ok(Some(r.content(&b)?)),
@@ -311,7 +310,7 @@ impl Mp4Track {
             stss: stss.as_deref(),
             elst: edit.as_deref(),
         };
-        let (samples, announced) = tables.samples(r.len).map_err(|e| wrap(r, e))?;
+        let (samples, announced) = tables.samples(r.len).map_err(|e| r.bad(e))?;
         Ok(Ok(Self { path: r.path.clone(), size, timescale, nal_length_size, sps, pps, samples, announced }))
     }
 

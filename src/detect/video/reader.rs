@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -115,7 +115,6 @@ impl VideoReader {
             ready: VecDeque::new(),
             spent: 0.0,
             finished: false,
-            path: self.path().into(),
         })
     }
 
@@ -140,13 +139,17 @@ pub struct VideoFrames {
     ready: VecDeque<Result<DecodedFrame, VideoError>>,
     spent: f64,
     finished: bool,
-    path: PathBuf,
 }
 
 impl VideoFrames {
     fn damaged(&self, pts: i64, problem: String) -> VideoError {
         let frame = self.reader.index_of_pts(pts);
-        VideoError::Damaged { path: self.path.clone(), frame, seconds: self.reader.times[frame], problem }
+        VideoError::Damaged {
+            path: self.reader.path().to_path_buf(),
+            frame,
+            seconds: self.reader.times[frame],
+            problem,
+        }
     }
 
     /// Pictures that came out take the earliest pending presentation times.
@@ -180,7 +183,7 @@ impl VideoFrames {
             }
             if track.samples.len() < track.announced {
                 self.ready.push_back(Err(VideoError::Truncated {
-                    path: self.path.clone(),
+                    path: self.reader.path().to_path_buf(),
                     kept: track.samples.len(),
                     announced: track.announced,
                 }));
@@ -193,7 +196,7 @@ impl VideoFrames {
         let read = self.file.seek(SeekFrom::Start(sample.offset)).and_then(|_| self.file.read_exact(&mut bytes));
         if let Err(source) = read {
             self.finished = true;
-            self.ready.push_back(Err(VideoError::Io { path: self.path.clone(), source }));
+            self.ready.push_back(Err(VideoError::Io { path: self.reader.path().to_path_buf(), source }));
             return;
         }
         let decoded = match &mut self.decoder {
@@ -212,7 +215,7 @@ impl VideoFrames {
             Err(problem) => {
                 if cfg!(not(feature = "video")) {
                     self.finished = true;
-                    self.ready.push_back(Err(VideoError::NotBuilt { path: self.path.clone() }));
+                    self.ready.push_back(Err(VideoError::NotBuilt { path: self.reader.path().to_path_buf() }));
                     return;
                 }
                 self.ready.push_back(Err(self.damaged(sample.pts, problem)));
