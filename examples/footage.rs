@@ -39,6 +39,10 @@ struct Args {
     /// Play the JPEG folders instead of the MP4 files.
     #[arg(long)]
     images: bool,
+    /// How long an app frame may wait for a video frame that is due but not decoded yet, seconds
+    /// (`VideoFile::max_wait`; 0 never waits and lets the views fall out of step).
+    #[arg(long, default_value_t = 0.1)]
+    max_wait: f64,
     /// Playback rate of the JPEG folders (`--images`), frames per second (the footage was filmed
     /// at 60; the videos play at their own timestamps).
     #[arg(long, default_value_t = 60.0)]
@@ -82,7 +86,7 @@ fn main() {
         ..default()
     };
     app.add_plugins(CmanetPlugin { settings, ..default() })
-        .insert_resource(Playback { fps: args.fps, images: args.images })
+        .insert_resource(Playback { fps: args.fps, images: args.images, max_wait: args.max_wait })
         .init_resource::<DecodeTimes>()
         .init_resource::<Calibrated>()
         .init_resource::<CameraErrors>()
@@ -107,6 +111,7 @@ fn main() {
 struct Playback {
     fps: f64,
     images: bool,
+    max_wait: f64,
 }
 
 /// The decoding time of every video frame shown, milliseconds.
@@ -169,7 +174,9 @@ fn setup(
             };
             // The frames' size (the coded size of these files has no cropping).
             let [w, h] = reader.size();
-            view.insert(VideoFile::new(path).with_intrinsics(camera.intrinsics_for(w as f64, h as f64)));
+            let mut video = VideoFile::new(path).with_intrinsics(camera.intrinsics_for(w as f64, h as f64));
+            video.max_wait = playback.max_wait;
+            view.insert(video);
         }
         let entity = view.id();
         calibrated.0.push((entity, camera.extrinsics));
