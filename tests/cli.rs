@@ -41,6 +41,12 @@ fn synth_estimate_eval_round_trip() {
         assert!(text(&out).contains("is the input"), "{}", text(&out));
     }
     assert_eq!(std::fs::read(&first).unwrap(), before, "the input is untouched");
+    // A triangulation has keypoints only: exporting it as a take is refused by name, nothing written.
+    let bvh = dir.path().join("tri.bvh");
+    let out = cmanet(&["export", "--input", &s(&est.join("seq_0001.safetensors")), "--bvh", &s(&bvh)]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no SMPL body parameters") && text(&out).contains("seq_0001"), "{}", text(&out));
+    assert!(!bvh.exists());
 
     let out = cmanet(&["eval", "--truth", &s(&val), "--method", &format!("triangulate={}", s(&est)), "--json"]);
     assert!(out.status.success(), "{}", text(&out));

@@ -1,5 +1,6 @@
 //! Takes: the `cmanet-take` format round-trips, and exported BVH and glTF files read back give the
-//! same joint positions as the body model for every frame; bad input is a clear error.
+//! same joint positions as the body model for every frame; both keep one skeleton per take and play
+//! in the take's own time; bad input is a clear error.
 
 use cmanet::body::{BodyModel, BodyParams, NUM_BETAS, NUM_JOINTS};
 use cmanet::data::Take;
@@ -109,4 +110,51 @@ fn gltf_reads_back_to_the_body_models_joints() {
     assert!(animated_glb(&take, &model, b"not a glb").is_err());
     let empty = Take { fps: 30.0, frames: vec![BodyParams::default()], seconds: vec![0.0], ..Default::default() };
     assert_eq!(read_glb_animation(&animated_glb(&empty, &model, &avatar()).unwrap(), "take").unwrap().0.len(), 1);
+}
+
+/// A take whose shape drifts from frame to frame and whose estimates came at an uneven 4 a second
+/// exports with one skeleton (the mean shape: every bone the same length in every frame, in both
+/// formats) and plays as long as it was recorded.
+#[test]
+fn exports_keep_one_skeleton_and_the_takes_own_time() {
+    let model = BodyModel::open_body().unwrap();
+    let mut take = take(&model);
+    // 13 estimates over 3.1 s, irregular gaps, the shape changing throughout.
+    take.seconds = vec![0.0, 0.21, 0.52, 0.74, 1.0, 1.3, 1.49, 1.77, 2.02, 2.24, 2.56, 2.8, 3.1];
+    take.frames.truncate(take.seconds.len());
+    for (f, frame) in take.frames.iter_mut().enumerate() {
+        frame.betas[0] = -1.0 + 0.25 * f as f32;
+    }
+    let mean_rest = model.rest_joints(&cmanet::export::mean_shape(&take));
+    let resampled = (3.1f64 * 30.0).floor() as usize + 1;
+
+    let bytes = animated_glb(&take, &model, &avatar()).unwrap();
+    let (times, keys) = read_glb_animation(&bytes, "take").unwrap();
+    assert_eq!(times.len(), resampled);
+    assert!((times[times.len() - 1] - 3.1).abs() < 1.0 / 30.0, "lasts {} s", times[times.len() - 1]);
+    for j in 1..NUM_JOINTS {
+        let parent = cmanet::body::PARENTS[j].unwrap();
+        let length = (mean_rest[j] - mean_rest[parent]).norm();
+        for (f, key) in keys.iter().enumerate() {
+            assert!(
+                (key[j].1.norm() - length).abs() < 1e-5,
+                "glTF frame {f} joint {j}: {} vs {length}",
+                key[j].1.norm()
+            );
+        }
+    }
+
+    let bvh = read_bvh(&write_bvh(&take, &model).unwrap()).unwrap();
+    assert_eq!(bvh.frames.len(), resampled);
+    assert!(((bvh.frames.len() - 1) as f64 * bvh.frame_time - 3.1).abs() < 1.0 / 30.0);
+    for f in [0, resampled / 2, resampled - 1] {
+        let p = bvh.joint_positions(f);
+        for (j, name) in bvh.names.iter().enumerate().skip(1) {
+            let k = cmanet::body::joint_index(name).unwrap();
+            let parent = cmanet::body::PARENTS[k].unwrap();
+            let pj = bvh.names.iter().position(|n| n == cmanet::body::JOINT_NAMES[parent]).unwrap();
+            let length = (mean_rest[k] - mean_rest[parent]).norm() as f64;
+            assert!(((p[j] - p[pj]).norm() - length).abs() < 1e-4, "BVH frame {f} {name}");
+        }
+    }
 }

@@ -61,6 +61,16 @@ impl Take {
         let file = TensorFile::read_safetensors(path)?;
         if file.metadata().get("format").map(String::as_str) == Some(MV3D_FORMAT) {
             let mv3d = Mv3d::read(path)?;
+            // Keypoint-only estimates (triangulation) store rest bodies as placeholders: a take of
+            // them would be a frozen T-pose.
+            if let Some(none) = mv3d.metadata.get("smpl_params").filter(|v| v.starts_with("none")) {
+                let method = mv3d.metadata.get("method").map_or("unknown", String::as_str);
+                let problem = format!(
+                    "this estimate (method {method}) has no SMPL body parameters ({none}); only an estimate by \
+                     cmanet or fit can be played as a take"
+                );
+                return Err(DataError::Invalid { key: "smpl_params".into(), problem }.in_file(path));
+            }
             let fps = mv3d.fps;
             let take = Self {
                 fps,

@@ -5,14 +5,14 @@
 
 use nalgebra::{Matrix3, Rotation3, Vector3};
 
-use super::{ExportError, mean_betas};
+use super::{ExportError, mean_shape};
 use crate::body::{BodyModel, JOINT_NAMES, NUM_JOINTS, PARENTS};
 use crate::data::Take;
 
 /// The take as BVH text, resampled at its frame rate.
 pub fn write_bvh(take: &Take, model: &BodyModel) -> Result<String, ExportError> {
     take.validate()?;
-    let rest = model.rest_joints(&mean_betas(take));
+    let rest = model.rest_joints(&mean_shape(take));
     let children = |j: usize| (0..NUM_JOINTS).filter(move |&c| PARENTS[c] == Some(j));
     let mut order = Vec::new();
     let mut text = String::from("HIERARCHY\n");

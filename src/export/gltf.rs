@@ -1,13 +1,14 @@
 //! glTF: the take as an animation clip (`take`) added to a binary glTF avatar whose joints carry
 //! SMPL's names (the shipped open avatar by default): per joint a rotation channel (the SMPL local
 //! rotation; the avatar's rest frames are the body frame's) and a translation channel (the bone
-//! offsets of the take's shape, the pelvis moving with the body). Any engine that plays glTF
+//! offsets of the take's mean shape, the same in every frame as in the BVH, the pelvis moving with
+//! the body). Any engine that plays glTF
 //! animations plays it. [`read_glb_animation`] reads such a clip back.
 
 use nalgebra::{UnitQuaternion, Vector3};
 use serde_json::{Value, json};
 
-use super::ExportError;
+use super::{ExportError, mean_shape};
 use crate::body::{BodyModel, JOINT_NAMES, NUM_JOINTS, PARENTS};
 use crate::data::Take;
 use crate::geometry::axis_angle_to_quaternion;
@@ -97,18 +98,11 @@ pub fn animated_glb(take: &Take, model: &BodyModel, avatar: &[u8]) -> Result<Vec
     let nodes = joint_nodes(&json)?;
     let frames = take.resampled();
     let times: Vec<f32> = (0..frames.len()).map(|i| i as f32 / take.fps).collect();
-    let mut shape_cache: Option<([f32; 10], Vec<Vector3<f32>>)> = None;
+    // One skeleton per take, as in the BVH: the take's mean shape sets every bone's offset.
+    let rest = model.rest_joints(&mean_shape(take));
     let mut rotations: Vec<Vec<f32>> = (0..NUM_JOINTS).map(|_| Vec::with_capacity(frames.len() * 4)).collect();
     let mut translations: Vec<Vec<f32>> = (0..NUM_JOINTS).map(|_| Vec::with_capacity(frames.len() * 3)).collect();
     for params in &frames {
-        let rest = match &shape_cache {
-            Some((betas, rest)) if *betas == params.betas => rest.clone(),
-            _ => {
-                let rest = model.rest_joints(&params.betas);
-                shape_cache = Some((params.betas, rest.clone()));
-                rest
-            }
-        };
         for j in 0..NUM_JOINTS {
             let q: UnitQuaternion<f32> = axis_angle_to_quaternion(&params.local_rotation(j));
             rotations[j].extend_from_slice(&[q.i, q.j, q.k, q.w]);

@@ -38,8 +38,8 @@ pub enum ExportError {
     },
 }
 
-/// The take's mean shape (exporters' bone offsets come from it).
-pub(crate) fn mean_betas(take: &crate::data::Take) -> [f32; crate::body::NUM_BETAS] {
+/// The take's mean shape: both exporters build their one skeleton (bone offsets) from it.
+pub fn mean_shape(take: &crate::data::Take) -> [f32; crate::body::NUM_BETAS] {
     let n = take.frames.len().max(1) as f32;
     std::array::from_fn(|k| take.frames.iter().map(|f| f.betas[k]).sum::<f32>() / n)
 }
