@@ -59,3 +59,60 @@ pub fn avatar() -> PathBuf {
 pub fn pose2sim_sample() -> PathBuf {
     dir().join("samples/pose2sim_demo")
 }
+
+/// What a game needs at run time, as folders of the assets folder: the networks and their
+/// profiles, the body model, the avatar (the samples stay behind).
+pub const RUNTIME_FOLDERS: [&str; 3] = ["models", "body", "avatar"];
+
+/// The places the search of [`dir`] looks at, in order, as a sentence for error messages.
+pub fn search_description() -> String {
+    let exe_dir = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf));
+    let beside = exe_dir.map_or_else(
+        || "beside the executable (unknown)".to_string(),
+        |d| format!("{} or {}", d.join("assets/cmanet").display(), d.join("assets").display()),
+    );
+    format!(
+        "the assets folder is {}; searched: ${ASSETS_ENV} ({}), then {beside} (with models/), then {}",
+        dir().display(),
+        std::env::var_os(ASSETS_ENV).map_or("unset".into(), |v| v.to_string_lossy().into_owned()),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").display()
+    )
+}
+
+/// Copies [`RUNTIME_FOLDERS`] from [`dir`] into `to` (created if needed; existing files of the
+/// same names are replaced), so that a game carries them: install into `assets/cmanet` beside
+/// the executable, or anywhere [`ASSETS_ENV`] will name. Returns the files copied and their bytes.
+/// An error names the file that could not be read or written.
+pub fn install(to: &Path) -> Result<(usize, u64), String> {
+    let from = dir();
+    if to.canonicalize().ok().is_some_and(|t| from.canonicalize().ok().as_deref() == Some(t.as_path())) {
+        return Err(format!("{}: is the assets folder itself", to.display()));
+    }
+    let (mut files, mut bytes) = (0usize, 0u64);
+    for folder in RUNTIME_FOLDERS {
+        let source = from.join(folder);
+        if !source.is_dir() {
+            return Err(format!("{}: cannot read: not a folder ({})", source.display(), search_description()));
+        }
+        copy_folder(&source, &to.join(folder), &mut files, &mut bytes)?;
+    }
+    Ok((files, bytes))
+}
+
+fn copy_folder(from: &Path, to: &Path, files: &mut usize, bytes: &mut u64) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: cannot write: {e}", to.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: cannot read: {e}", from.display()))?;
+    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for path in entries {
+        let target = to.join(path.file_name().unwrap_or_default());
+        if path.is_dir() {
+            copy_folder(&path, &target, files, bytes)?;
+        } else {
+            *bytes += std::fs::copy(&path, &target)
+                .map_err(|e| format!("{} -> {}: cannot write: {e}", path.display(), target.display()))?;
+            *files += 1;
+        }
+    }
+    Ok(())
+}

@@ -302,6 +302,13 @@ enum Command {
         #[arg(long)]
         extras_only: bool,
     },
+    /// Copy what a game needs at run time (the networks, the body model, the avatar) into a folder:
+    /// put it at `assets/cmanet` beside the game's executable, or name it with `CMANET_ASSETS`.
+    Assets {
+        /// What to do.
+        #[command(subcommand)]
+        action: AssetsAction,
+    },
     /// Print a body model's size, joints, heights across the first shape component and the
     /// explained variance of its shape space.
     BodyInfo {
@@ -315,6 +322,18 @@ enum Command {
     },
 }
 
+/// What `cmanet assets` does.
+#[derive(Subcommand, Debug)]
+enum AssetsAction {
+    /// Copy `models/`, `body/` and `avatar/` into DIR.
+    Install {
+        /// The folder to copy into (created if needed).
+        dir: PathBuf,
+    },
+    /// Print the assets folder in use and where it was searched for.
+    Where,
+}
+
 fn main() -> ExitCode {
     // Candle splits even 3x3 matrix products over a thread pool, which costs far more than it saves
     // on the small tensors of fitting; the command parallelises over files instead. The global
@@ -325,6 +344,15 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Assets { action: AssetsAction::Install { dir } } => cmanet::assets::install(&dir)
+            .map(|(files, bytes)| {
+                println!("copied {files} files ({:.1} MB) into {}", bytes as f64 / 1e6, dir.display());
+            })
+            .map_err(AnyError::from),
+        Command::Assets { action: AssetsAction::Where } => {
+            println!("{}", cmanet::assets::search_description());
+            Ok(())
+        }
         Command::BodyInfo { model, json } => body_info(model.unwrap_or_else(cmanet::assets::body_model), json),
         Command::Synth {
             generator,
