@@ -37,7 +37,8 @@ pub mod train;
 /// Bevy app needs to capture views, drive avatars and hear what happened.
 pub mod prelude {
     pub use crate::body::{BodyModel, BodyParams, BodyTensors, JOINT_NAMES, KEYPOINT_NAMES};
-    pub use crate::detect::LandmarkModel;
+    pub use crate::data::synth::MotionKind;
+    pub use crate::detect::{LandmarkModel, NobodyReason};
     pub use crate::estimate::{EstimateSettings, Estimator, Method};
     pub use crate::geometry::{Extrinsics, Intrinsics};
     pub use crate::net::{Cmanet, Estimate, MultiViewFrame, ViewObservation};
@@ -50,9 +51,10 @@ pub mod prelude {
     pub use crate::plugin::VideoFile;
     #[cfg(feature = "bevy")]
     pub use crate::plugin::{
-        AvatarBones, BoneMap, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin, CmanetPose,
-        CmanetSettings, CmanetSystems, CmanetVmcReceiver, CmanetVmcSender, CmanetWarning, ImageSequence, MissingBones,
-        ModelFiles, ModelLoaded, PoseEstimated, TakeRecorder, ViewEstimate, ViewFailed, ViewStatus, VmcStatus, Webcam,
-        camera_extrinsics, camera_transform, headless_app,
+        AVATAR_PATH, AvatarBones, BoneMap, CaptureView, CapturedFrame, CapturedPixels, CmanetAvatar, CmanetPlugin,
+        CmanetPose, CmanetSettings, CmanetSystems, CmanetVmcReceiver, CmanetVmcSender, CmanetWarning, ImageSequence,
+        MissingBones, ModelFiles, ModelLoaded, Performance, PoseEstimated, TakeRecorder, TestPerformer, ViewEstimate,
+        ViewFailed, ViewStatus, VmcStatus, Webcam, camera_extrinsics, camera_transform, capture_target, headless_app,
+        headless_render_app,
     };
 }

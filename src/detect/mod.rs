@@ -7,6 +7,7 @@
 //! - [`pose`] is the MediaPipe pipeline around them: letterboxed detection with SSD anchors and
 //!   weighted NMS, the rotated ROI, the 256x256 crop, landmark decoding with heatmap refinement,
 //!   projection back to the image and tracking ([`PoseDetector`], [`PoseTracker`]).
+//! - [`nobody`] tells why a view shows nobody ([`nobody_reason`]: dark, featureless, too small).
 //! - [`image`] is the input image type ([`RgbImage`], JPEG/PNG decoding).
 //! - [`video`] reads MP4/MOV files with H.264 video ([`VideoReader`], [`VideoStream`]).
 //! - [`webcam`] reads cameras on a thread of their own ([`WebcamStream`]; devices with the `webcam`
@@ -19,6 +20,7 @@
 pub(crate) mod graph;
 pub(crate) mod image;
 pub mod kernels;
+pub(crate) mod nobody;
 pub(crate) mod offsets;
 pub(crate) mod pose;
 pub(crate) mod sequence;
@@ -31,6 +33,7 @@ use std::path::PathBuf;
 
 pub use graph::{Network, Output};
 pub use image::RgbImage;
+pub use nobody::{DARK_BRIGHTNESS, FEATURELESS_SPREAD, NobodyReason, SMALL_PERSON_SHARE, brightness, nobody_reason};
 pub use offsets::{MeasuredOffsets, measure_time_offsets};
 pub use pose::{
     BLAZEPOSE_TO_COCO, Detection, Landmark, LandmarkModel, NUM_LANDMARKS, Pose, PoseDetector, PoseTracker, Roi,

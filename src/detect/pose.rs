@@ -452,6 +452,8 @@ pub fn decode_landmarks(outs: &[Output], roi: &Roi, image_size: [u32; 2]) -> Res
 pub struct PoseTracker {
     roi: Option<Roi>,
     detections: usize,
+    /// The best person of the last detector run that gave no pose.
+    candidate: Option<Detection>,
 }
 
 impl PoseTracker {
@@ -469,14 +471,26 @@ impl PoseTracker {
             return Ok(Some(pose));
         }
         self.detections += 1;
-        let pose = detector.detect(img)?;
+        let best = detector.detect_people(img)?.into_iter().next();
+        let pose = match &best {
+            Some(d) => detector.landmarks_in(img, &d.roi())?,
+            None => None,
+        };
         self.roi = pose.as_ref().map(|p| p.next_roi);
+        self.candidate = if pose.is_none() { best } else { None };
         Ok(pose)
+    }
+
+    /// When the last frame gave no pose: the best person the detector found in it, if any (a
+    /// person too small or too hidden for the landmark network), for [`super::nobody_reason`].
+    pub fn candidate(&self) -> Option<&Detection> {
+        self.candidate.as_ref()
     }
 
     /// Forgets the tracked person (the next frame runs the detector).
     pub fn reset(&mut self) {
         self.roi = None;
+        self.candidate = None;
     }
 
     /// How many times the detector has run.

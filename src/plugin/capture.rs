@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use bevy::asset::RenderAssetUsages;
 use bevy::camera::RenderTarget;
 use bevy::diagnostic::FrameCount;
 use bevy::prelude::*;
 use bevy::render::gpu_readback::{Readback, ReadbackComplete};
-use bevy::render::render_resource::TextureFormat;
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat, TextureUsages};
 
-use super::messages::{ViewFailed, warn};
+use super::messages::{CmanetWarning, ViewFailed, warn};
 use crate::detect::{DetectError, RgbImage, frame_files};
 use crate::geometry::{Extrinsics, Intrinsics};
 use nalgebra::{Quaternion, UnitQuaternion, Vector3};
@@ -188,11 +189,18 @@ const READBACK_TIMEOUT_FRAMES: u32 = 30;
 pub(crate) fn request_readbacks(
     mut commands: Commands,
     mut cameras: Query<(Entity, &RenderTarget, Option<&mut ReadbackRequest>), (With<CaptureView>, With<Camera>)>,
+    mut images: Option<ResMut<Assets<Image>>>,
     frame: Res<FrameCount>,
     time: Res<Time>,
 ) {
     for (entity, target, request) in &mut cameras {
         let RenderTarget::Image(image) = target else { continue };
+        if request.is_none()
+            && let Some(images) = images.as_deref_mut()
+            && !readable(&mut commands, entity, images, &image.handle)
+        {
+            continue;
+        }
         match request {
             Some(mut request) if frame.0.wrapping_sub(request.frame) < READBACK_TIMEOUT_FRAMES => {
                 // Seen by one extraction already: take it off so the next frame is not read too.
@@ -214,6 +222,46 @@ pub(crate) fn request_readbacks(
             }
         }
     }
+}
+
+/// Whether a capture camera's target image can be read back now. A target without
+/// `TextureUsages::COPY_SRC` would fail wgpu's validation (which ends the app): the usage is added,
+/// which rebuilds the texture, and told once ([`CmanetWarning::RenderTarget`]); the read-back
+/// starts in a later frame. A target image that does not exist is waited for.
+fn readable(commands: &mut Commands, entity: Entity, images: &mut Assets<Image>, handle: &Handle<Image>) -> bool {
+    let Some(image) = images.get(handle) else { return false };
+    if image.texture_descriptor.usage.contains(TextureUsages::COPY_SRC) {
+        return true;
+    }
+    if let Some(mut image) = images.get_mut(handle) {
+        image.texture_descriptor.usage |= TextureUsages::COPY_SRC;
+        // An image whose pixels went to the GPU alone is not uploaded again without pixels (Bevy
+        // refuses it as already extracted): blank ones do, and a render target is drawn over.
+        if image.data.is_none() && !image.asset_usage.contains(RenderAssetUsages::MAIN_WORLD) {
+            let bytes = image.texture_descriptor.format.block_copy_size(None).unwrap_or(4) as usize;
+            let size = image.texture_descriptor.size;
+            image.data = Some(vec![0; bytes * (size.width * size.height * size.depth_or_array_layers) as usize]);
+        }
+    }
+    let message = "its render target lacked TextureUsages::COPY_SRC, which reading it back needs; the plugin \
+                   added it (create the image with COPY_SRC to spare the texture's rebuild)";
+    warn(commands, CmanetWarning::RenderTarget { view: entity, message: message.into() });
+    false
+}
+
+/// A new image for a capture camera to render into (`RenderTarget::Image(handle.into())`):
+/// `width` x `height`, 8-bit sRGB RGBA, with the usages rendering and reading back need
+/// (`RENDER_ATTACHMENT`, `COPY_SRC`, `TEXTURE_BINDING` to show it in a UI).
+pub fn capture_target(images: &mut Assets<Image>, width: u32, height: u32) -> Handle<Image> {
+    let mut image = Image::new_uninit(
+        Extent3d { width, height, depth_or_array_layers: 1 },
+        TextureDimension::D2,
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::RENDER_WORLD,
+    );
+    image.texture_descriptor.usage |=
+        TextureUsages::RENDER_ATTACHMENT | TextureUsages::COPY_SRC | TextureUsages::TEXTURE_BINDING;
+    images.add(image)
 }
 
 /// Stops the read-back of cameras that are no longer capture views.

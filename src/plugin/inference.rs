@@ -23,7 +23,7 @@ use crate::data::labels::{
     exchange_feet, feet_swapped_against_estimate, labelled, labelled_extra, swapped_against_estimate,
 };
 use crate::data::{ExtraKeypoints2d, Keypoints2d};
-use crate::detect::{LandmarkModel, PoseDetector, PoseTracker, RgbImage};
+use crate::detect::{LandmarkModel, NobodyReason, PoseDetector, PoseTracker, RgbImage, nobody_reason};
 use crate::geometry::{Extrinsics, Intrinsics};
 use crate::net::{Cmanet, Estimate, Learned, MultiViewFrame, NetError, ViewObservation};
 use crate::placement::{KnownView, WorldPose, place_body};
@@ -65,6 +65,9 @@ pub struct ViewStatus {
     pub confidence: f32,
     /// Why the view could not be used, if it could not.
     pub error: Option<String>,
+    /// The likely reason nobody was found, when the image was usable but showed nobody.
+    #[reflect(ignore)]
+    pub nobody: Option<NobodyReason>,
     /// A small RGBA copy of the image (at most [`PREVIEW_WIDTH`] wide) for panels.
     pub preview: Option<ViewPreview>,
 }
@@ -118,6 +121,7 @@ struct ViewOutcome {
     image_size: [u32; 2],
     intrinsics: Option<Intrinsics>,
     error: Option<String>,
+    nobody: Option<NobodyReason>,
     preview: Option<ViewPreview>,
 }
 
@@ -145,6 +149,8 @@ pub(crate) struct Inference {
     held: HashMap<Entity, Extrinsics>,
     /// The last estimate: the body refinement's temporal prior, the left/right repair's reference.
     previous: Option<PreviousEstimate>,
+    /// Views that have found nobody since a capture time, and whether that was told.
+    nobody_since: HashMap<Entity, (f64, bool)>,
 }
 
 /// Longest gap between two estimates, seconds, over which what the first learned (its subject's
@@ -172,6 +178,7 @@ impl Inference {
             last_frame: None,
             held: HashMap::new(),
             previous: None,
+            nobody_since: HashMap::new(),
         }
     }
 }
@@ -187,6 +194,13 @@ pub(crate) fn start_loading(mut state: ResMut<Inference>) {
 }
 
 fn load(files: &ModelFiles) -> Result<Networks, String> {
+    if !files.weights.is_file() {
+        return Err(format!(
+            "{}: no such file ({}; `cmanet assets install DIR` copies what a game needs)",
+            files.weights.display(),
+            crate::assets::search_description()
+        ));
+    }
     let mut network = Cmanet::load(&files.weights, &Device::Cpu).map_err(|e| e.to_string())?;
     // BlazePose's keypoints are explained through its profile; without one the estimates still
     // come, a little less accurate.
@@ -362,6 +376,7 @@ fn estimate_frame(
                 image_size: [0, 0],
                 intrinsics: None,
                 error: Some("the detector failed on this image".into()),
+                nobody: None,
                 preview: None,
             }),
         }
@@ -438,6 +453,7 @@ fn detect_view(detector: &PoseDetector, tracker: &mut PoseTracker, view: &ViewIn
         image_size,
         intrinsics: view.intrinsics,
         error: Some(error),
+        nobody: None,
         preview,
     };
     let image = match view.pixels.to_rgb() {
@@ -460,6 +476,7 @@ fn detect_view(detector: &PoseDetector, tracker: &mut PoseTracker, view: &ViewIn
             image_size,
             intrinsics: view.intrinsics,
             error: None,
+            nobody: pose.is_none().then(|| nobody_reason(&image, tracker.candidate())),
             preview,
         },
         Err(e) => {
@@ -491,6 +508,29 @@ fn mean_confidence(keypoints: &Option<Keypoints2d>) -> f32 {
     keypoints.as_ref().map_or(0.0, crate::placement::mean_confidence)
 }
 
+/// Keeps the time since which a view has found nobody, and tells it once
+/// ([`CmanetWarning::NoPerson`]) after [`CmanetSettings::no_person_warning_seconds`].
+fn tell_nobody(
+    commands: &mut Commands,
+    state: &mut Inference,
+    settings: &CmanetSettings,
+    entity: Entity,
+    time: f64,
+    view: &ViewOutcome,
+) {
+    let Some(reason) = view.nobody else {
+        // Found someone (or failed, which `ViewFailed` tells): the count starts again.
+        state.nobody_since.remove(&entity);
+        return;
+    };
+    let (since, told) = state.nobody_since.entry(entity).or_insert((time, false));
+    let seconds = time - *since;
+    if !*told && seconds >= settings.no_person_warning_seconds {
+        *told = true;
+        warn(commands, CmanetWarning::NoPerson { view: entity, seconds, reason });
+    }
+}
+
 /// Hands a finished frame to the app: view statuses, warnings, and the [`PoseEstimated`] message.
 fn publish(
     commands: &mut Commands,
@@ -519,9 +559,11 @@ fn publish(
                 image_size: view.image_size,
                 confidence: *confidence,
                 error: view.error.clone(),
+                nobody: view.nobody,
                 preview: view.preview.clone(),
             });
         }
+        tell_nobody(commands, state, settings, input.entity, set.time, view);
     }
     if !settings.hold_rig {
         state.held.clear();

@@ -9,6 +9,7 @@ use nalgebra::Vector3;
 
 use crate::body::{BodyParams, NUM_JOINTS};
 use crate::data::{ExtraKeypoints2d, Keypoints2d, Keypoints3d};
+use crate::detect::NobodyReason;
 use crate::geometry::{Extrinsics, Intrinsics};
 
 /// One view's part of an estimated frame.
@@ -140,6 +141,31 @@ pub enum CmanetWarning {
         /// What went wrong.
         message: String,
     },
+    /// A view has found nobody for [`super::CmanetSettings::no_person_warning_seconds`] or
+    /// longer; told once until it finds someone again.
+    NoPerson {
+        /// The `CaptureView` entity.
+        view: Entity,
+        /// How long it has found nobody, seconds of capture time.
+        seconds: f64,
+        /// The likely reason.
+        reason: NobodyReason,
+    },
+    /// A `CmanetAvatar` cannot be driven: its scene failed to load, or it has no bones at all.
+    AvatarFailed {
+        /// The `CmanetAvatar` entity.
+        avatar: Entity,
+        /// What is wrong, naming the asset path.
+        message: String,
+    },
+    /// A capture camera's render target could not be read back as it was: it lacked
+    /// `TextureUsages::COPY_SRC` (added by the plugin, the view goes on) or the image is missing.
+    RenderTarget {
+        /// The `CaptureView` entity.
+        view: Entity,
+        /// What was wrong and what the plugin did.
+        message: String,
+    },
 }
 
 impl std::fmt::Display for CmanetWarning {
@@ -149,6 +175,11 @@ impl std::fmt::Display for CmanetWarning {
             Self::EstimationFailed { frame, message } => write!(f, "cmanet: frame {frame}: {message}"),
             Self::Streaming { message } => write!(f, "cmanet: streaming: {message}"),
             Self::Sync { message } => write!(f, "cmanet: measuring the views' time offsets: {message}"),
+            Self::NoPerson { view, seconds, reason } => {
+                write!(f, "cmanet: view {view} has found nobody for {seconds:.1} s: {reason}")
+            }
+            Self::AvatarFailed { avatar, message } => write!(f, "cmanet: avatar {avatar}: {message}"),
+            Self::RenderTarget { view, message } => write!(f, "cmanet: view {view}: {message}"),
         }
     }
 }

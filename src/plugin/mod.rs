@@ -26,6 +26,7 @@ pub(crate) mod inference;
 pub(crate) mod messages;
 #[cfg(feature = "egui")]
 pub(crate) mod panel;
+pub(crate) mod performer;
 pub(crate) mod recording;
 pub(crate) mod retarget;
 pub(crate) mod rig;
@@ -42,15 +43,16 @@ use bevy::prelude::*;
 use bevy::transform::TransformSystems;
 
 pub use capture::{
-    CaptureView, CapturedFrame, CapturedPixels, ImageSequence, camera_extrinsics, camera_transform,
+    CaptureView, CapturedFrame, CapturedPixels, ImageSequence, camera_extrinsics, camera_transform, capture_target,
     intrinsics_from_projection,
 };
 pub use gizmos::{CmanetGizmos, GIZMO_LAYER, LatestEstimate};
-pub use headless::headless_app;
+pub use headless::{headless_app, headless_render_app};
 pub use inference::{CmanetBodyModel, ModelFiles, PREVIEW_WIDTH, ViewPreview, ViewStatus};
 pub use messages::{CmanetWarning, MissingBones, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate, ViewFailed};
 #[cfg(feature = "egui")]
 pub use panel::{CmanetPanelPlugin, PanelState};
+pub use performer::{Performance, TestPerformer};
 pub use recording::TakeRecorder;
 pub use retarget::{AvatarBones, BoneMap, BoneRest, CmanetAvatar, bone_transforms};
 pub use rig::{AvatarRig, axis_angle_to_quat};
@@ -62,6 +64,14 @@ pub use sync::SyncRecordings;
 #[cfg(feature = "video")]
 pub use video::{DEFAULT_VIDEO_HFOV_DEGREES, ShownFrame, VideoFile};
 pub use webcam::{CameraOpener, DEFAULT_WEBCAM_HFOV_DEGREES, Webcam};
+
+/// The shipped avatar (a glTF scene with SMPL's bone names), embedded in the crate: load it with
+/// `asset_server.load(GltfAssetLabel::Scene(0).from_asset(AVATAR_PATH))` in any app that adds
+/// [`CmanetPlugin`] after Bevy's `AssetPlugin`, without copying files into the app's `assets/`.
+pub const AVATAR_PATH: &str = "embedded://cmanet/avatar/open_body.glb";
+
+/// The avatar's bytes, built into the crate.
+const AVATAR_BYTES: &[u8] = include_bytes!("../../assets/avatar/open_body.glb");
 
 /// The system sets of the plugin, in the order they run.
 #[derive(SystemSet, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -104,6 +114,14 @@ pub enum GizmoChoice {
 
 impl Plugin for CmanetPlugin {
     fn build(&self, app: &mut App) {
+        match app.world().get_resource::<bevy::asset::io::embedded::EmbeddedAssetRegistry>() {
+            Some(registry) => registry.insert_asset(
+                std::path::PathBuf::from("cmanet/avatar/open_body.glb"),
+                std::path::Path::new("cmanet/avatar/open_body.glb"),
+                AVATAR_BYTES,
+            ),
+            None => bevy::log::warn!("cmanet: add CmanetPlugin after AssetPlugin to load {AVATAR_PATH}"),
+        }
         app.insert_resource(self.settings.clone())
             .register_type::<CmanetSettings>()
             .insert_resource(inference::Inference::new(self.models.clone()))
@@ -130,31 +148,31 @@ impl Plugin for CmanetPlugin {
             )
             .add_observer(capture::on_readback)
             .add_observer(retarget::on_scene_ready)
+            .add_observer(performer::on_performer_ready)
             .add_systems(Startup, inference::start_loading);
         #[cfg(feature = "video")]
         app.add_systems(Update, (video::play_videos, sync::sync_recordings).in_set(CmanetSystems::Capture));
-        app.add_systems(Startup, inference::start_loading)
-            .add_systems(
-                Update,
-                (
-                    (
-                        capture::request_readbacks,
-                        capture::stop_readbacks,
-                        capture::play_sequences,
-                        webcam::play_webcams,
-                    )
-                        .in_set(CmanetSystems::Capture),
-                    inference::run_inference.in_set(CmanetSystems::Inference),
-                    (smoothing::smooth_poses, grounding::ground_poses, recording::record_takes, gizmos::keep_latest)
-                        .chain()
-                        .in_set(CmanetSystems::Filter),
-                    (streaming::receive_poses, streaming::send_poses).chain().in_set(CmanetSystems::Stream),
-                ),
-            )
-            .add_systems(
-                PostUpdate,
-                (retarget::find_bones, retarget::drive_avatars).chain().in_set(CmanetSystems::Retarget),
-            );
+        app.add_systems(
+            Update,
+            (
+                (capture::request_readbacks, capture::stop_readbacks, capture::play_sequences, webcam::play_webcams)
+                    .in_set(CmanetSystems::Capture),
+                inference::run_inference.in_set(CmanetSystems::Inference),
+                (smoothing::smooth_poses, grounding::ground_poses, recording::record_takes, gizmos::keep_latest)
+                    .chain()
+                    .in_set(CmanetSystems::Filter),
+                (streaming::receive_poses, streaming::send_poses).chain().in_set(CmanetSystems::Stream),
+            ),
+        )
+        .add_systems(
+            PostUpdate,
+            (
+                performer::perform.before(CmanetSystems::Retarget).before(TransformSystems::Propagate),
+                (retarget::check_avatar_scenes, retarget::find_bones, retarget::drive_avatars)
+                    .chain()
+                    .in_set(CmanetSystems::Retarget),
+            ),
+        );
     }
 
     fn finish(&self, app: &mut App) {

@@ -1,8 +1,8 @@
 //! The egui panel (feature `egui`): every view's image with its 2D keypoints drawn over it and its
 //! confidence, each played view's time offset (image sequences and video files, to line up cameras
-//! that were not started together), a plot of latency and estimate rate, the smoothing knobs, and toggles for gizmos
-//! and for holding the estimated rig still, the take recorder, and VMC streaming out and in. Add
-//! [`CmanetPanelPlugin`] after `EguiPlugin`.
+//! that were not started together), the latest warnings, a plot of latency and estimate rate, the
+//! smoothing knobs, and toggles for gizmos and for holding the estimated rig still, the take
+//! recorder, and VMC streaming out and in. Add [`CmanetPanelPlugin`] after `EguiPlugin`.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -11,7 +11,7 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 use super::capture::ImageSequence;
 use super::inference::ViewStatus;
-use super::messages::PoseEstimated;
+use super::messages::{CmanetWarning, MissingBones, PoseEstimated, ViewFailed};
 use super::recording::TakeRecorder;
 use super::settings::CmanetSettings;
 use super::smoothing::CmanetPose;
@@ -30,6 +30,9 @@ impl Plugin for CmanetPanelPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<PanelState>()
             .add_systems(Update, record_timing.after(super::CmanetSystems::Inference))
+            .add_observer(|w: On<CmanetWarning>, mut state: ResMut<PanelState>| state.tell(w.event().to_string()))
+            .add_observer(|w: On<ViewFailed>, mut state: ResMut<PanelState>| state.tell(w.event().to_string()))
+            .add_observer(|w: On<MissingBones>, mut state: ResMut<PanelState>| state.tell(w.event().to_string()))
             .add_systems(EguiPrimaryContextPass, draw_panel);
     }
 }
@@ -44,9 +47,27 @@ pub struct PanelState {
     history: VecDeque<(f64, f32)>,
     /// What the last save of a take did.
     saved: Option<String>,
+    /// The latest warnings, oldest first (at most [`WARNINGS_SHOWN`]).
+    warnings: VecDeque<String>,
 }
 
+/// How many of the latest warnings the panel shows.
+const WARNINGS_SHOWN: usize = 5;
+
 impl PanelState {
+    /// Keeps a warning to show (the oldest goes when there are too many).
+    fn tell(&mut self, warning: String) {
+        self.warnings.push_back(warning);
+        while self.warnings.len() > WARNINGS_SHOWN {
+            self.warnings.pop_front();
+        }
+    }
+
+    /// The latest warnings the plugin gave, oldest first.
+    pub fn warnings(&self) -> impl Iterator<Item = &str> {
+        self.warnings.iter().map(String::as_str)
+    }
+
     /// Estimates per second over the kept history.
     pub fn rate(&self) -> f64 {
         match (self.history.front(), self.history.back()) {
@@ -112,7 +133,10 @@ fn draw_panel(
                     view_image(ui, state.textures.get(entity).map(|(_, t)| t), status);
                     let text = match &status.error {
                         Some(e) => format!("{entity}: {e}"),
-                        None if status.keypoints2d.is_none() => format!("{entity}: nobody found"),
+                        None if status.keypoints2d.is_none() => match &status.nobody {
+                            Some(reason) => format!("{entity}: nobody found: {reason}"),
+                            None => format!("{entity}: nobody found"),
+                        },
                         None if status.mirrored => {
                             format!("{entity}: confidence {:.2}, left/right repaired", status.confidence)
                         }
@@ -123,6 +147,12 @@ fn draw_panel(
             }
         });
         offsets.controls(ui);
+        if !state.warnings.is_empty() {
+            ui.separator();
+            for warning in &state.warnings {
+                ui.colored_label(egui::Color32::from_rgb(230, 160, 40), warning);
+            }
+        }
         ui.separator();
         let latest = state.history.back().map_or(0.0, |(_, l)| *l);
         ui.label(format!("{rate:.1} estimates/s, latency {latest:.0} ms"));

@@ -8,12 +8,13 @@
 //! is the SMPL local rotation, `G` the bone's rest orientation in the avatar and `G_D` that of the
 //! bone's parent in the rig. For the shipped avatar (rest frames aligned with the body) it is `L`.
 
+use bevy::asset::{LoadState, UntypedAssetId};
 use bevy::prelude::*;
-use bevy::world_serialization::WorldInstanceReady;
+use bevy::world_serialization::{WorldAsset, WorldInstanceReady};
 use nalgebra::Vector3;
 
 use super::inference::CmanetBodyModel;
-use super::messages::{MissingBones, warn};
+use super::messages::{CmanetWarning, MissingBones, warn};
 use super::rig::{AvatarRig, axis_angle_to_quat};
 use super::settings::CmanetSettings;
 use super::smoothing::CmanetPose;
@@ -154,6 +155,49 @@ pub(crate) fn on_scene_ready(
     {
         entity.try_insert(AvatarSceneReady);
     }
+}
+
+/// Set on an avatar's entity once its scene's failure to load has been told.
+#[derive(Component, Clone, Copy, Debug, Default)]
+pub(crate) struct AvatarFailureTold;
+
+/// Tells, once per avatar, when its glTF scene failed to load (a missing file, a file that is not
+/// glTF): without it the avatar never gets bones and would stay still without a word.
+#[allow(clippy::type_complexity)]
+pub(crate) fn check_avatar_scenes(
+    mut commands: Commands,
+    avatars: Query<
+        (Entity, &WorldAssetRoot),
+        (With<CmanetAvatar>, Without<AvatarBones>, Without<AvatarSceneReady>, Without<AvatarFailureTold>),
+    >,
+    server: Option<Res<AssetServer>>,
+) {
+    let Some(server) = server else { return };
+    for (entity, root) in &avatars {
+        if let Some(problem) = scene_failure(&server, &root.0) {
+            commands.entity(entity).try_insert(AvatarFailureTold);
+            warn(&mut commands, CmanetWarning::AvatarFailed { avatar: entity, message: problem });
+        }
+    }
+}
+
+/// Why `scene` failed to load, naming its path, or `None` while it loads or once it has.
+fn scene_failure(server: &AssetServer, scene: &Handle<WorldAsset>) -> Option<String> {
+    let failure = |id: UntypedAssetId| match server.get_load_state(id) {
+        Some(LoadState::Failed(error)) => Some(error),
+        _ => None,
+    };
+    let path = server.get_path(scene.id());
+    // A labelled scene (`file.glb#Scene0`) fails with its file.
+    let error = failure(scene.id().untyped()).or_else(|| {
+        let file = path.as_ref()?.without_label().into_owned();
+        server.get_path_ids(file).into_iter().find_map(failure)
+    })?;
+    let path = path.map_or_else(|| "(unnamed)".to_string(), |p| p.to_string());
+    Some(format!(
+        "its scene {path} could not be loaded ({error}); it is not driven. The shipped avatar is cmanet's \
+         assets/avatar/open_body.glb: copy it into your app's assets folder (`cmanet assets install`)"
+    ))
 }
 
 /// Finds the bones of avatars that have none yet (glTF scenes once they are ready).

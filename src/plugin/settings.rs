@@ -57,6 +57,10 @@ pub struct CmanetSettings {
     /// How long a lifted foot's hold, and the root's height correction once no foot is planted,
     /// take to ease out (time constant), seconds. Default: 0.2.
     pub ground_release_seconds: f32,
+    /// A view that has found nobody for this long (capture time, seconds) gets one
+    /// [`super::CmanetWarning::NoPerson`] with the likely reason (dark, featureless, too small);
+    /// it is told again only after the view has found someone. Default: 1.0.
+    pub no_person_warning_seconds: f64,
     /// Draw the estimated cameras as frusta. Default: true.
     pub show_cameras: bool,
     /// Draw the estimated 3D skeleton. Default: true.
@@ -84,6 +88,7 @@ impl Default for CmanetSettings {
             contact_speed: ground.contacts.speed_on,
             floor_height: ground.floor_height,
             ground_release_seconds: ground.release_seconds,
+            no_person_warning_seconds: 1.0,
             show_cameras: true,
             show_skeleton: true,
         }
