@@ -33,7 +33,7 @@ fn setup(
     commands.spawn(WorldAssetRoot(assets.load(body.clone())));
     // Two views: cameras rendering to images, marked as capture views.
     for eye in [Vec3::new(-2.0, 1.5, 3.0), Vec3::new(2.5, 1.2, 2.5)] {
-        let image = common::render_target(&mut images, 320, 320);
+        let image = cmanet::plugin::capture_target(&mut images, 320, 320);
         commands.spawn((
             Camera3d::default(),
             Camera { order: -1, ..default() },

@@ -242,7 +242,7 @@ fn setup(
             distance = rng.range(2.8, 4.2);
         }
         let eye = Vec3::new(distance * angle.sin(), height, distance * angle.cos());
-        let target = common::render_target(&mut images, args.size, args.size);
+        let target = cmanet::plugin::capture_target(&mut images, args.size, args.size);
         commands.spawn((
             Camera3d::default(),
             Camera {

@@ -6,17 +6,11 @@
 pub mod feet;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use bevy::app::ScheduleRunnerPlugin;
-use bevy::asset::RenderAssetUsages;
 use bevy::camera::RenderTarget;
 use bevy::prelude::*;
-use bevy::render::RenderPlugin;
-use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat, TextureUsages};
 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
-use bevy::window::ExitCondition;
-use bevy::winit::WinitPlugin;
 use clap::Parser;
 use cmanet::plugin::{CmanetPanelPlugin, PoseEstimated, TakeRecorder};
 use serde_json::{Map, Value, json};
@@ -96,14 +90,7 @@ pub fn app(mut args: ExampleArgs, title: &str) -> App {
     let assets = AssetPlugin { file_path: cmanet::assets::dir().to_string_lossy().into_owned(), ..default() };
     let mut app = App::new();
     if args.headless {
-        app.add_plugins((
-            DefaultPlugins
-                .set(WindowPlugin { primary_window: None, exit_condition: ExitCondition::DontExit, ..default() })
-                .set(RenderPlugin { synchronous_pipeline_compilation: true, ..default() })
-                .set(assets)
-                .disable::<WinitPlugin>(),
-            ScheduleRunnerPlugin::run_loop(Duration::ZERO),
-        ));
+        app = cmanet::plugin::headless_render_app(assets);
     } else {
         app.add_plugins((
             DefaultPlugins
@@ -137,24 +124,11 @@ pub fn app(mut args: ExampleArgs, title: &str) -> App {
     app
 }
 
-/// An image a camera can render into and the plugin can read back.
-pub fn render_target(images: &mut Assets<Image>, width: u32, height: u32) -> Handle<Image> {
-    let mut image = Image::new_uninit(
-        Extent3d { width, height, depth_or_array_layers: 1 },
-        TextureDimension::D2,
-        TextureFormat::Rgba8UnormSrgb,
-        RenderAssetUsages::RENDER_WORLD,
-    );
-    image.texture_descriptor.usage |=
-        TextureUsages::RENDER_ATTACHMENT | TextureUsages::COPY_SRC | TextureUsages::TEXTURE_BINDING;
-    images.add(image)
-}
-
 /// Makes `camera` the main view: headless, it renders into an image the screenshot is taken of;
 /// with a window, it shows the panels.
 pub fn main_view(camera: &mut EntityCommands, run: &mut Run, images: &mut Assets<Image>) {
     if run.args.headless {
-        let image = render_target(images, 800, 450);
+        let image = cmanet::plugin::capture_target(images, 800, 450);
         run.main_image = Some(image.clone());
         camera.insert(RenderTarget::Image(image.into()));
     } else {
