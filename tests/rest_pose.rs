@@ -1,0 +1,158 @@
+//! A still rest (T) pose of the shipped avatar, rendered headless by three cameras around it (as a
+//! user's first app does), is estimated facing the way it faces. Issue 20 found it turned 17-34
+//! degrees in yaw. Renders with Mesa's software Vulkan (`.ci/run` installs it).
+//!
+//! The bar is the detections themselves: the calibrated, confidence-weighted DLT of the same
+//! keypoints with the true cameras, its orientation fitted to the body model's rest keypoints
+//! (rigid Procrustes). `cargo test --release --test rest_pose -- --nocapture` prints both per layout.
+
+use bevy::prelude::*;
+use cmanet::body::{BodyModel, BodyParams};
+use cmanet::geometry::{projection_matrix, rigid_procrustes, triangulate_keypoints_plain};
+use cmanet::prelude::*;
+use nalgebra::{Matrix3, Rotation3, Vector3};
+
+/// What the app heard.
+#[derive(Resource, Default)]
+struct Heard {
+    poses: Vec<PoseEstimated>,
+    warnings: Vec<String>,
+}
+
+/// Camera places around the performer: (angle about the vertical from +z, distance, height), m.
+type Layout = [(f32, f32, f32); 3];
+
+/// The avatar's scene at rest, turned by `yaw` about the vertical, filmed from `places`.
+fn film_the_rest_pose(yaw: f32, places: Layout) -> impl Fn(Commands, Res<AssetServer>, ResMut<Assets<Image>>) {
+    move |mut commands, assets, mut images| {
+        let avatar = assets.load(GltfAssetLabel::Scene(0).from_asset(AVATAR_PATH));
+        commands.spawn((WorldAssetRoot(avatar), Transform::from_rotation(Quat::from_rotation_y(yaw))));
+        for (i, (angle, distance, height)) in places.into_iter().enumerate() {
+            let eye = Vec3::new(distance * angle.sin(), height, distance * angle.cos());
+            commands.spawn((
+                Camera3d::default(),
+                Camera {
+                    order: -1 - i as isize,
+                    clear_color: ClearColorConfig::Custom(Color::srgb(0.8, 0.82, 0.86)),
+                    ..default()
+                },
+                bevy::camera::RenderTarget::Image(capture_target(&mut images, 320, 320).into()),
+                Transform::from_translation(eye).looking_at(Vec3::new(0.0, 0.9, 0.0), Vec3::Y),
+                CaptureView::default(),
+            ));
+        }
+        commands.spawn((
+            DirectionalLight { illuminance: 8000.0, ..default() },
+            Transform::from_xyz(3.0, 6.0, 4.0).looking_at(Vec3::ZERO, Vec3::Y),
+        ));
+        commands.insert_resource(GlobalAmbientLight { brightness: 600.0, ..default() });
+    }
+}
+
+/// The first `count` estimates every view took part in.
+fn estimates(yaw: f32, places: Layout, count: usize) -> Vec<PoseEstimated> {
+    let mut app = headless_render_app(AssetPlugin::default());
+    app.add_plugins(CmanetPlugin::default())
+        .init_resource::<Heard>()
+        .add_observer(|w: On<CmanetWarning>, mut heard: ResMut<Heard>| heard.warnings.push(w.event().to_string()))
+        .add_observer(|w: On<ViewFailed>, mut heard: ResMut<Heard>| heard.warnings.push(w.event().to_string()))
+        .add_systems(Startup, film_the_rest_pose(yaw, places))
+        .add_systems(Last, |mut m: MessageReader<PoseEstimated>, mut heard: ResMut<Heard>| {
+            heard.poses.extend(m.read().filter(|p| p.views.iter().all(|v| v.keypoints2d.is_some())).cloned())
+        });
+    app.finish();
+    app.cleanup();
+    for _ in 0..2000 {
+        app.update();
+        let heard = app.world().resource::<Heard>();
+        assert!(heard.warnings.is_empty(), "{:?}", heard.warnings);
+        if heard.poses.len() >= count {
+            break;
+        }
+    }
+    let poses = &app.world().resource::<Heard>().poses;
+    assert!(poses.len() >= count, "only {} estimates seen by all three views", poses.len());
+    poses[..count].to_vec()
+}
+
+/// Degrees between two rotations.
+fn degrees_between(a: &Matrix3<f64>, b: &Matrix3<f64>) -> f64 {
+    cmanet::geometry::rotation_angle_between(a, b).to_degrees()
+}
+
+/// The body's orientation by the calibrated DLT of the estimate's own detections (true cameras),
+/// the rest pose's keypoints fitted to it.
+fn triangulated_orientation(pose: &PoseEstimated, rest: &[Vector3<f64>]) -> Option<Matrix3<f64>> {
+    let projections: Vec<_> =
+        pose.views.iter().map(|v| Some(projection_matrix(&v.intrinsics?, &v.known_camera?))).collect::<Option<_>>()?;
+    let keypoints: Vec<_> = pose.views.iter().map(|v| v.keypoints2d).collect::<Option<_>>()?;
+    let points = triangulate_keypoints_plain(&projections, &keypoints, 0.3);
+    let (source, target): (Vec<_>, Vec<_>) = rest.iter().zip(points).filter_map(|(r, p)| Some((*r, p?))).unzip();
+    Some(rigid_procrustes(&source, &target, None)?.rotation)
+}
+
+/// Median of a few numbers.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Filmed from three layouts (around at different heights, a ring at one height, one camera low
+/// in front) and four headings, a T-pose's body is estimated facing its way: the orientation of
+/// its estimated keypoints within 5 degrees (median over the twelve) and never more than 5 degrees
+/// worse than the calibrated triangulation of its own detections. The pelvis alone (the avatar's
+/// root, `global_orient`) is less sure: the hips' line is 20 cm long and BlazePose places the hips
+/// loosely, and its median is 10.6-11.1 degrees here, the worst case 17-19 (issue 20 asks for 5;
+/// not met). It is held to 25 degrees in every case, under the 34 the issue found.
+#[test]
+fn a_still_t_pose_filmed_by_three_cameras_is_estimated_facing_its_way() {
+    let model = BodyModel::open_body().unwrap();
+    let posed = model.pose(&BodyParams::default(), false).unwrap();
+    let rest: Vec<Vector3<f64>> = posed.keypoints.iter().take(17).map(|p| p.cast::<f64>()).collect();
+    let layouts: [Layout; 3] = [
+        [(0.4, 3.0, 1.0), (2.5, 3.5, 1.6), (4.4, 2.8, 2.2)],
+        [(0.3, 3.2, 1.2), (2.394, 3.2, 1.5), (4.489, 3.2, 1.8)],
+        [(0.0, 3.0, 1.5), (2.094, 3.0, 1.5), (4.189, 3.0, 1.5)],
+    ];
+    let (mut bodies, mut pelvises) = (Vec::new(), Vec::new());
+    for (l, places) in layouts.into_iter().enumerate() {
+        for yaw in [0.0f32, 1.0, 2.2, 4.0] {
+            let truth = Rotation3::from_axis_angle(&Vector3::y_axis(), yaw as f64).into_inner();
+            let poses = estimates(yaw, places, 5);
+            let pelvis = median(
+                poses
+                    .iter()
+                    .map(|p| degrees_between(&Rotation3::new(p.params.global_orient.cast()).into_inner(), &truth))
+                    .collect(),
+            );
+            let body = median(
+                poses
+                    .iter()
+                    .filter_map(|p| {
+                        let target: Vec<Vector3<f64>> = p.keypoints.iter().map(|k| Vector3::from(*k).cast()).collect();
+                        rigid_procrustes(&rest, &target, None)
+                    })
+                    .map(|s| degrees_between(&s.rotation, &truth))
+                    .collect(),
+            );
+            let triangulated = median(
+                poses
+                    .iter()
+                    .filter_map(|p| triangulated_orientation(p, &rest))
+                    .map(|r| degrees_between(&r, &truth))
+                    .collect(),
+            );
+            println!(
+                "layout {l}, heading {yaw:.1} rad: body {body:.1} deg off, pelvis {pelvis:.1}; calibrated DLT of \
+                 the detections {triangulated:.1}"
+            );
+            assert!(body <= triangulated + 5.0, "layout {l}, heading {yaw}: body {body:.1} vs DLT {triangulated:.1}");
+            assert!(pelvis <= 25.0, "layout {l}, heading {yaw}: pelvis {pelvis:.1} degrees off");
+            bodies.push(body);
+            pelvises.push(pelvis);
+        }
+    }
+    let (body, pelvis) = (median(bodies.clone()), median(pelvises.clone()));
+    println!("median over the twelve: body {body:.1} deg, pelvis {pelvis:.1} deg");
+    assert!(body <= 5.0, "body median {body:.1} degrees off: {bodies:.1?}");
+}
