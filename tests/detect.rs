@@ -640,3 +640,40 @@ fn detect_on_the_sample_videos_matches_independently_decoded_frames() {
     assert!(median < 0.2, "median difference {median} px");
     println!("median {median:.4} px over {} keypoints (x5 at full resolution)", differences.len());
 }
+
+/// The shipped sample's detections are what the current detector gives: `cmanet detect` on the
+/// sample's frames (as `plugin-docs/src/detection.md` runs it, into a scratch folder) matches
+/// `assets/samples/pose2sim_demo/detections.safetensors` keypoint for keypoint. When the detector
+/// changes, regenerate the file with that command (and `--sync 10` for `detections_synced`).
+#[test]
+fn the_shipped_sample_detections_are_the_current_detectors() {
+    let sample = root().join("assets/samples/pose2sim_demo");
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let output = scratch.path().join("detections.safetensors");
+    let views: Vec<String> = (1..=4).map(|i| sample.join(format!("cam0{i}")).display().to_string()).collect();
+    let calibration = sample.join("calibration.toml").display().to_string();
+    let output_arg = output.display().to_string();
+    let mut args = vec!["detect", "--views"];
+    args.extend(views.iter().map(String::as_str));
+    args.extend(["--calibration", &calibration, "--world-up", "y", "--fps", "60", "--output", &output_arg]);
+    let run = cmanet(&args);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let fresh = cmanet::data::Mv2d::read(&output).unwrap_or_else(|e| panic!("{e}"));
+    let shipped = cmanet::data::Mv2d::read(&sample.join("detections.safetensors")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(fresh.keypoints2d.len(), shipped.keypoints2d.len());
+    let mut worst = (0.0f32, 0, 0, 0);
+    for (f, (a, b)) in fresh.keypoints2d.iter().zip(&shipped.keypoints2d).enumerate() {
+        for (v, (a, b)) in a.iter().zip(b).enumerate() {
+            for (k, (a, b)) in a.iter().zip(b).enumerate() {
+                let d = (a[0] - b[0]).hypot(a[1] - b[1]).max((a[2] - b[2]).abs() * 100.0);
+                if d > worst.0 {
+                    worst = (d, f, v, k);
+                }
+            }
+        }
+    }
+    let (d, f, v, k) = worst;
+    assert!(d < 0.01, "frame {f}, view {v}, keypoint {k} drifted {d} px: regenerate the shipped detections");
+    let extras = |m: &cmanet::data::Mv2d| m.extra2d.as_ref().map(|e| e.len());
+    assert_eq!(extras(&fresh), extras(&shipped), "the extra keypoints (feet, hands) are shipped too");
+}

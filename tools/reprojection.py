@@ -13,6 +13,8 @@ import numpy as np
 from safetensors.numpy import load_file
 
 FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
+# The COCO-17 keypoints in a `blazepose33` file (src/keypoints.rs, BLAZEPOSE_TO_COCO).
+BLAZEPOSE_TO_COCO = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
 
 
 def main():
@@ -25,6 +27,8 @@ def main():
     args = ap.parse_args()
     d, e = load_file(args.mv2d), load_file(args.mv3d)
     kp, k, r, t, x = d["keypoints2d"], d["intrinsics"], d["extrinsics_R"], d["extrinsics_t"], e["joints3d"]
+    if kp.shape[2] == 33:
+        kp = kp[:, :, BLAZEPOSE_TO_COCO]
     frames, views = kp.shape[:2]
     errs = [[] for _ in range(views)]
     for f in range(frames):
