@@ -182,9 +182,12 @@ pub(crate) struct ReadbackRequest {
 /// App frames after which a read-back that never came back is asked for again.
 const READBACK_TIMEOUT_FRAMES: u32 = 30;
 
-/// Asks every capture camera that renders to an image for one read-back of this frame's image;
-/// the next is asked for when it has come back. (A `Readback` left on would read back every
-/// frame, and the results could not be told apart by the frame they show.)
+/// Asks every capture camera that renders to an image for a read-back of the same frame's image,
+/// in rounds: the next round starts when every view's read-back of this one has come back (or
+/// timed out). A `Readback` left on would read back every frame, and the results could not be
+/// told apart by the frame they show; views asked in different frames would never make a set
+/// (a view whose read-back started a frame late, after its target was fixed, stayed a frame out
+/// of step with the others, and nothing was estimated).
 #[allow(clippy::type_complexity)]
 pub(crate) fn request_readbacks(
     mut commands: Commands,
@@ -193,34 +196,38 @@ pub(crate) fn request_readbacks(
     frame: Res<FrameCount>,
     time: Res<Time>,
 ) {
-    for (entity, target, request) in &mut cameras {
+    let mut in_flight = false;
+    for (entity, _, request) in &mut cameras {
+        let Some(mut request) = request else { continue };
+        if frame.0.wrapping_sub(request.frame) >= READBACK_TIMEOUT_FRAMES {
+            continue; // lost: asked again with the next round
+        }
+        in_flight = true;
+        // Seen by one extraction already: take it off so the next frame is not read too.
+        if !request.taken_off && frame.0 != request.frame {
+            request.taken_off = true;
+            commands.entity(entity).try_remove::<Readback>();
+        }
+    }
+    if in_flight {
+        return;
+    }
+    for (entity, target, _) in &cameras {
         let RenderTarget::Image(image) = target else { continue };
-        if request.is_none()
-            && let Some(images) = images.as_deref_mut()
+        if let Some(images) = images.as_deref_mut()
             && !readable(&mut commands, entity, images, &image.handle)
         {
             continue;
         }
-        match request {
-            Some(mut request) if frame.0.wrapping_sub(request.frame) < READBACK_TIMEOUT_FRAMES => {
-                // Seen by one extraction already: take it off so the next frame is not read too.
-                if !request.taken_off && frame.0 != request.frame {
-                    request.taken_off = true;
-                    commands.entity(entity).try_remove::<Readback>();
-                }
-            }
-            _ => {
-                commands.entity(entity).try_insert((
-                    Readback::texture(image.handle.clone()),
-                    ReadbackRequest {
-                        frame: frame.0,
-                        time: time.elapsed_secs_f64(),
-                        instant: Instant::now(),
-                        taken_off: false,
-                    },
-                ));
-            }
-        }
+        commands.entity(entity).try_insert((
+            Readback::texture(image.handle.clone()),
+            ReadbackRequest {
+                frame: frame.0,
+                time: time.elapsed_secs_f64(),
+                instant: Instant::now(),
+                taken_off: false,
+            },
+        ));
     }
 }
 
