@@ -76,7 +76,7 @@ struct CameraErrors {
     by_view: std::collections::BTreeMap<String, (Vec<f64>, u64)>,
 }
 
-fn main() {
+fn main() -> AppExit {
     let args = Args::parse();
     let mut app = common::app(args.common.clone(), "cmanet: real footage");
     let settings = CmanetSettings {
@@ -103,7 +103,7 @@ fn main() {
             measure_decoding.after(CmanetSystems::Capture),
         ),
     );
-    app.run();
+    app.run()
 }
 
 /// How the sample plays: the JPEG folders at `fps`, or the MP4 files.

@@ -16,10 +16,10 @@ use bevy::prelude::*;
 use clap::Parser;
 use cmanet::plugin::{AvatarBones, CaptureView, CmanetAvatar, CmanetPlugin};
 
-fn main() {
+fn main() -> AppExit {
     let mut app = common::app(common::ExampleArgs::parse(), "cmanet: minimal");
     app.add_plugins(CmanetPlugin::default()).add_systems(Startup, setup).add_systems(Update, hide_from_cameras);
-    app.run();
+    app.run()
 }
 
 fn setup(

@@ -133,7 +133,7 @@ struct Detections {
 /// it delivered an image, and its true extrinsics.
 type RecordedCamera = (Entity, Option<(Intrinsics, [u32; 2])>, Extrinsics);
 
-fn main() {
+fn main() -> AppExit {
     let args = Args::parse();
     let Some(kind) = MotionKind::from_name(&args.motion) else {
         eprintln!("unknown motion {}", args.motion);
@@ -207,7 +207,7 @@ fn main() {
     if !app.world().resource::<Run>().args.headless {
         app.add_systems(bevy_egui::EguiPrimaryContextPass, accuracy_window);
     }
-    app.run();
+    app.run()
 }
 
 fn setup(

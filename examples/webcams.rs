@@ -39,7 +39,7 @@ struct Args {
     fake: bool,
 }
 
-fn main() {
+fn main() -> AppExit {
     let args = Args::parse();
     if args.list {
         match list_devices() {
@@ -47,16 +47,19 @@ fn main() {
                 println!("no cameras found (without the `webcam` feature none can be: --features webcam)")
             }
             Ok(devices) => devices.iter().for_each(|d| println!("#{} {}", d.index, d.name)),
-            Err(e) => eprintln!("{e}"),
+            Err(e) => {
+                eprintln!("{e}");
+                return AppExit::error();
+            }
         }
-        return;
+        return AppExit::Success;
     }
     let mut app = common::app(args.common.clone(), "cmanet: webcams");
     // Cameras nobody placed: the body stands at the first camera's origin; `hold_rig` keeps the
     // estimated rig steady between estimates.
     let settings = CmanetSettings { hold_rig: true, ..default() };
     app.add_plugins(CmanetPlugin { settings, ..default() }).insert_resource(Choice(args)).add_systems(Startup, setup);
-    app.run();
+    app.run()
 }
 
 #[derive(Resource)]

@@ -50,6 +50,25 @@ fn takes_round_trip_and_bad_takes_are_refused() {
     assert!(Take::read(&path).is_err());
 }
 
+/// A take whose last time falls a microsecond short of its frame, or whose times went through
+/// f32, keeps its last frame (it was dropped); one that ends half a frame early does not get one.
+#[test]
+fn jittered_and_f32_times_keep_the_last_frame() {
+    let model = BodyModel::open_body().unwrap();
+    let take = take(&model);
+    assert_eq!(take.resampled_len(), 60);
+    let mut jittered = take.clone();
+    *jittered.seconds.last_mut().unwrap() -= 1e-6;
+    assert_eq!(jittered.resampled_len(), 60);
+    let mut stored = take.clone();
+    stored.seconds = stored.seconds.iter().map(|&s| (s as f32 + 1000.0) as f64).collect();
+    assert_eq!(stored.resampled_len(), 60, "{:?}", &stored.seconds[58..]);
+    let mut short = take.clone();
+    *short.seconds.last_mut().unwrap() -= 0.5 / 30.0;
+    assert_eq!(short.resampled_len(), 59);
+    assert_eq!(short.resampled().len(), 59);
+}
+
 #[test]
 fn bvh_reads_back_to_the_body_models_joints() {
     let model = BodyModel::open_body().unwrap();

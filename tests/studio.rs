@@ -5,7 +5,8 @@
 //! bounds below (set from measured runs with a margin, see plugin-docs' studio chapter), or when the
 //! take and its exports do not read back.
 //!
-//! Ignored in a plain `cargo test` (it needs the renders): `.ci/run` runs it with `--ignored`.
+//! Ignored in a plain `cargo test` (it needs the renders): `.ci/run` runs it with `--ignored`. It
+//! also runs the `minimal` example on bad options.
 
 use std::path::{Path, PathBuf};
 
@@ -95,4 +96,34 @@ fn the_studio_take_and_its_exports_read_back() {
     assert_eq!(bvh.frames.len(), frames);
     let (times, _) = read_glb_animation(&std::fs::read(out().join("take.glb")).unwrap(), "take").unwrap();
     assert_eq!(times.len(), frames);
+}
+
+/// An example built next to this test (`target/release/examples/NAME`).
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    let release = exe.parent().and_then(Path::parent).unwrap_or_else(|| panic!("{}", exe.display()));
+    release.join("examples").join(name)
+}
+
+/// The examples' own failures are failures: `--frames 0` is refused at once (it ran forever), and a
+/// report that cannot be written makes the run exit non-zero (it exited 0).
+#[test]
+#[ignore]
+fn the_examples_refuse_zero_frames_and_fail_when_their_report_cannot_be_written() {
+    let minimal = example("minimal");
+    let run = std::process::Command::new(&minimal)
+        .args(["--headless", "--frames", "0"])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", minimal.display()));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && err.contains("--frames"), "{err}");
+    let report = out().join("no-such-folder").join("r.json");
+    let run = std::process::Command::new(&minimal)
+        .args(["--headless", "--frames", "5", "--report"])
+        .arg(&report)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", minimal.display()));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "exited {:?} without its report", run.status);
+    assert!(err.contains("cannot write the report"), "{err}");
 }

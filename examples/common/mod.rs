@@ -21,8 +21,8 @@ pub struct ExampleArgs {
     /// Run without a window (Mesa's software Vulkan works).
     #[arg(long)]
     pub headless: bool,
-    /// Stop after this many frames (headless runs default to 300).
-    #[arg(long)]
+    /// Stop after this many frames, at least 1 (headless runs default to 300).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub frames: Option<u32>,
     /// Save a screenshot of the main view here at the end.
     #[arg(long)]
@@ -56,6 +56,9 @@ pub struct Run {
     /// Keys the example adds to the report.
     pub extra: Map<String, Value>,
     finishing: Option<u32>,
+    /// Whether something the run was asked to write (report, screenshot, take) could not be: the
+    /// process then exits with a failure.
+    failed: bool,
 }
 
 impl Run {
@@ -113,6 +116,7 @@ pub fn app(mut args: ExampleArgs, title: &str) -> App {
         views: 0,
         extra: Map::new(),
         finishing: None,
+        failed: false,
     })
     .add_systems(Startup, |run: Res<Run>, mut recorder: ResMut<TakeRecorder>| {
         if run.args.take.is_some() {
@@ -182,7 +186,10 @@ fn finish(
             let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "take".into());
             match recorder.save(&folder, &name) {
                 Ok(paths) => info!("saved the take: {paths:?}"),
-                Err(e) => error!("cannot save the take: {e}"),
+                Err(e) => {
+                    error!("cannot save the take: {e}");
+                    run.failed = true;
+                }
             }
             run.extra.insert("take_frames".into(), json!(recorder.take.frames.len()));
         }
@@ -204,6 +211,7 @@ fn finish(
             let text = serde_json::to_string_pretty(&Value::Object(report)).unwrap_or_default();
             if let Err(e) = std::fs::write(path, text) {
                 error!("cannot write the report {}: {e}", path.display());
+                run.failed = true;
             }
         }
     }
@@ -212,8 +220,9 @@ fn finish(
         if shot_done || run.frames >= at + SCREENSHOT_FRAMES {
             if !shot_done {
                 error!("the screenshot was not written");
+                run.failed = true;
             }
-            exit.write(AppExit::Success);
+            exit.write(if run.failed { AppExit::error() } else { AppExit::Success });
         }
     }
 }

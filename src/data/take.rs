@@ -27,6 +27,10 @@ pub struct Take {
     pub metadata: BTreeMap<String, String>,
 }
 
+/// The fraction of a frame interval by which a take's last time may fall short of a frame and
+/// still count it ([`Take::resampled_len`]).
+pub const FRAME_TOLERANCE: f64 = 0.01;
+
 impl Take {
     /// Checks that there is at least one frame, times increase and every number is finite.
     pub fn validate(&self) -> Result<(), DataError> {
@@ -122,10 +126,11 @@ impl Take {
     }
 
     /// How many frames [`Take::resampled`] gives: one every `1 / fps` s from the first time to
-    /// the last.
+    /// the last. A last time within [`FRAME_TOLERANCE`] of a frame before its instant counts that
+    /// frame: times that jitter by a microsecond or were stored as f32 keep their last frame.
     pub fn resampled_len(&self) -> usize {
         let (start, end) = (self.seconds[0], self.seconds[self.seconds.len() - 1]);
-        ((end - start) * self.fps as f64).floor() as usize + 1
+        ((end - start) * self.fps as f64 + FRAME_TOLERANCE).floor() as usize + 1
     }
 
     /// The take resampled at its `fps` from its first to its last time: what exporters write.
