@@ -331,6 +331,70 @@ fn detect_command_writes_mv2d() {
     assert!(extra[2].iter().flatten().all(|k| k[2] == 0.0), "no extras in the grey frames");
     assert!(overlays.join("view1/0001.png").exists());
 
+    // A calibration of another image shape (portrait for these square images) is refused before
+    // any detection, naming the file, the camera and the sizes (it was scaled unevenly).
+    let rotated = dir.path().join("rotated.toml");
+    std::fs::write(&rotated, CALIBRATION.replacen("size = [ 1024.0, 1024.0,]", "size = [ 576.0, 1024.0,]", 1))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let run = cmanet(&["detect", "--views", a, b, "--output", o, "--calibration", rotated.to_str().unwrap_or("")]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && err.contains("rotated.toml") && err.contains("cam_01"), "{err}");
+    assert!(err.contains("576 x 1024") && err.contains("512 x 512"), "{err}");
+    // Lens distortion is taken out of the keypoints: with a barrel distortion the keypoints move
+    // (outwards), and distorting them again gives the detections of the pinhole run back.
+    let distorted = dir.path().join("distorted.toml");
+    std::fs::write(
+        &distorted,
+        CALIBRATION.replace("distortions = [ 0.0, 0.0, 0.0, 0.0,]", "distortions = [ -0.2, 0.05, 0.001, -0.001,]"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let undistorted = dir.path().join("undistorted.safetensors");
+    let u = undistorted.to_str().unwrap_or("");
+    let run = cmanet(&[
+        "detect",
+        "--views",
+        a,
+        b,
+        "--output",
+        u,
+        "--model",
+        "lite",
+        "--calibration",
+        distorted.to_str().unwrap_or(""),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let fixed = cmanet::data::Mv2d::read(&undistorted).unwrap_or_else(|e| panic!("{e}"));
+    assert!(fixed.metadata.contains_key("undistorted"));
+    let cams = cmanet::data::calibration::read_calibration_toml(&distorted).unwrap_or_else(|e| panic!("{e}"));
+    let mut moved = 0.0f64;
+    for (v, cam) in cams.iter().enumerate() {
+        for (k, (p, q)) in data.keypoints2d[0][v].iter().zip(&fixed.keypoints2d[0][v]).enumerate() {
+            let back = cam.distort([q[0] as f64, q[1] as f64], 512.0, 512.0);
+            assert!((back[0] - p[0] as f64).hypot(back[1] - p[1] as f64) < 0.05, "view {v} keypoint {k}");
+            moved = moved.max((q[0] - p[0]).hypot(q[1] - p[1]) as f64);
+        }
+    }
+    assert!(moved > 1.0, "the distortion moved no keypoint ({moved} px)");
+    // Fisheye lenses and other distortion models are refused, naming the camera.
+    for (from, to, says) in [
+        ("fisheye = false", "fisheye = true", "fisheye"),
+        (
+            "distortions = [ 0.0, 0.0, 0.0, 0.0,]",
+            "distortions = [ 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1,]",
+            "8 distortion",
+        ),
+        ("[ 1000.0, 0.0, 512.0,]", "[ -1000.0, 0.0, 512.0,]", "focal lengths"),
+    ] {
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, CALIBRATION.replacen(from, to, 1)).unwrap_or_else(|e| panic!("{e}"));
+        let run = cmanet(&["detect", "--views", a, b, "--output", o, "--calibration", bad.to_str().unwrap_or("")]);
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            !run.status.success() && err.contains("bad.toml") && err.contains("cam_01") && err.contains(says),
+            "{err}"
+        );
+    }
+
     // Unreadable images and missing folders: a one-line error naming the file, non-zero exit.
     std::fs::write(views[1].join("0003.jpg"), b"not a jpeg").unwrap_or_else(|e| panic!("{e}"));
     std::fs::copy(views[0].join("0000.png"), views[0].join("0003.png")).unwrap_or_else(|e| panic!("{e}"));

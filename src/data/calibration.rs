@@ -20,7 +20,9 @@ pub struct CalibratedCamera {
     pub size: [f64; 2],
     /// Pinhole intrinsics at that size.
     pub intrinsics: Intrinsics,
-    /// Lens distortion coefficients as stored (not applied by this crate).
+    /// Lens distortion coefficients as stored: none, or OpenCV's `k1 k2 p1 p2 [k3]` (anything
+    /// else is refused when read). `cmanet detect` undistorts the keypoints with them
+    /// ([`CalibratedCamera::undistort`]).
     pub distortion: Vec<f64>,
     /// World-to-camera pose in the file's world axes and units.
     pub extrinsics: Extrinsics,
@@ -34,7 +36,66 @@ impl CalibratedCamera {
         let k = &self.intrinsics;
         Intrinsics { fx: k.fx * sx, fy: k.fy * sy, cx: k.cx * sx, cy: k.cy * sy }
     }
+
+    /// Why images of `width` x `height` pixels cannot be this camera's, if they cannot: their shape
+    /// differs from the calibration's by more than [`SHAPE_TOLERANCE`] (rotated or cropped images
+    /// would be scaled unevenly; scaled ones are fine).
+    pub fn size_mismatch(&self, width: f64, height: f64) -> Option<String> {
+        let (sx, sy) = (width / self.size[0], height / self.size[1]);
+        ((sx / sy - 1.0).abs() > SHAPE_TOLERANCE).then(|| {
+            format!(
+                "camera `{}` was calibrated for {} x {} images, these are {width} x {height} (another shape: \
+                 rotated or cropped?)",
+                self.name, self.size[0], self.size[1]
+            )
+        })
+    }
+
+    /// Whether the calibration has lens distortion to undo.
+    pub fn is_distorted(&self) -> bool {
+        self.distortion.iter().any(|&d| d != 0.0)
+    }
+
+    /// The pixel `pixel` of a `width` x `height` image (the calibration scaled to it) without the
+    /// lens distortion: OpenCV's model (`k1 k2 p1 p2 [k3]`) inverted by fixed-point iteration, as
+    /// `cv::undistortPoints` does, then projected again with the same intrinsics.
+    pub fn undistort(&self, pixel: [f64; 2], width: f64, height: f64) -> [f64; 2] {
+        if !self.is_distorted() {
+            return pixel;
+        }
+        let k = self.intrinsics_for(width, height);
+        let c = |i: usize| self.distortion.get(i).copied().unwrap_or(0.0);
+        let (k1, k2, p1, p2, k3) = (c(0), c(1), c(2), c(3), c(4));
+        let (xd, yd) = ((pixel[0] - k.cx) / k.fx, (pixel[1] - k.cy) / k.fy);
+        let (mut x, mut y) = (xd, yd);
+        for _ in 0..20 {
+            let r2 = x * x + y * y;
+            let radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3));
+            let dx = 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x);
+            let dy = p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y;
+            (x, y) = ((xd - dx) / radial, (yd - dy) / radial);
+        }
+        [k.fx * x + k.cx, k.fy * y + k.cy]
+    }
+
+    /// The undistorted pixel's distorted place (OpenCV's model forward): what a lens with this
+    /// calibration shows of the pinhole pixel `pixel`.
+    pub fn distort(&self, pixel: [f64; 2], width: f64, height: f64) -> [f64; 2] {
+        let k = self.intrinsics_for(width, height);
+        let c = |i: usize| self.distortion.get(i).copied().unwrap_or(0.0);
+        let (k1, k2, p1, p2, k3) = (c(0), c(1), c(2), c(3), c(4));
+        let (x, y) = ((pixel[0] - k.cx) / k.fx, (pixel[1] - k.cy) / k.fy);
+        let r2 = x * x + y * y;
+        let radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3));
+        let xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x);
+        let yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y;
+        [k.fx * xd + k.cx, k.fy * yd + k.cy]
+    }
 }
+
+/// How much the shape (width / height) of images may differ from their calibration's, as a
+/// fraction: Pose2Sim's sample calibrates 218-pixel-wide frames and a 216-pixel-wide one.
+pub const SHAPE_TOLERANCE: f64 = 0.02;
 
 /// The rotation taking our world axes (+y up) to a z-up world's: `X_zup = M X_ours` with
 /// x kept, our y = their z, our z = -their y (both right-handed).
@@ -82,6 +143,11 @@ pub fn read_calibration_toml(path: &Path) -> Result<Vec<CalibratedCamera>, DataE
         if k[(0, 1)] != 0.0 || k[(1, 0)] != 0.0 || k[(2, 0)] != 0.0 || k[(2, 1)] != 0.0 || k[(2, 2)] != 1.0 {
             return Err(invalid(path, key, "`matrix` is not a pinhole K without skew"));
         }
+        if ![k[(0, 0)], k[(1, 1)]].iter().all(|f| f.is_finite() && *f > 0.0)
+            || ![k[(0, 2)], k[(1, 2)]].iter().all(|c| c.is_finite())
+        {
+            return Err(invalid(path, key, "`matrix`: focal lengths must be positive and the principal point finite"));
+        }
         let intrinsics = Intrinsics::from_matrix(&k);
         let size = table
             .get("size")
@@ -98,7 +164,29 @@ pub fn read_calibration_toml(path: &Path) -> Result<Vec<CalibratedCamera>, DataE
         };
         let extrinsics = Extrinsics::new(axis_angle_to_matrix(&vec3("rotation")?), vec3("translation")?);
         let name = table.get("name").and_then(|v| v.as_str()).unwrap_or(key).to_string();
-        let distortion = table.get("distortions").and_then(numbers).unwrap_or_default();
+        if table.get("fisheye").and_then(|v| v.as_bool()) == Some(true) {
+            return Err(invalid(
+                path,
+                key,
+                "`fisheye = true`: fisheye lenses are not supported (undistort the images and calibrate them as pinhole)",
+            ));
+        }
+        let distortion = match table.get("distortions") {
+            None => Vec::new(),
+            Some(item) => numbers(item)
+                .filter(|d| d.iter().all(|x| x.is_finite()))
+                .ok_or_else(|| invalid(path, key, "`distortions` must be numbers"))?,
+        };
+        if distortion.iter().any(|&d| d != 0.0) && !matches!(distortion.len(), 4 | 5) {
+            return Err(invalid(
+                path,
+                key,
+                format!(
+                    "{} distortion coefficients: only OpenCV's k1 k2 p1 p2 [k3] (4 or 5) are supported",
+                    distortion.len()
+                ),
+            ));
+        }
         cams.push(CalibratedCamera { name, size: [size[0], size[1]], intrinsics, distortion, extrinsics });
     }
     if cams.is_empty() {

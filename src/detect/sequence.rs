@@ -149,6 +149,19 @@ impl ViewInput {
     }
 
     /// When each frame was taken, seconds: a folder's frames at `fps`, a video's from its container.
+    /// The view's image size (a folder's first image's, read from its header).
+    fn size(&self) -> Result<[u32; 2], DetectError> {
+        match self {
+            Self::Folder(files) => {
+                let Some(first) = files.first() else { return Ok([0, 0]) };
+                let (w, h) = ::image::image_dimensions(first)
+                    .map_err(|e| DetectError::Sequence(format!("{}: cannot read: {e}", first.display())))?;
+                Ok([w, h])
+            }
+            Self::Video(video) => Ok(video.size()),
+        }
+    }
+
     fn times(&self, fps: f64) -> Vec<f64> {
         match self {
             Self::Folder(files) => (0..files.len()).map(|i| i as f64 / fps).collect(),
@@ -310,6 +323,15 @@ pub fn detect_views(
         )));
     }
     let inputs = views.iter().map(|v| ViewInput::open(v)).collect::<Result<Vec<_>, _>>()?;
+    // The calibration against the images, before any detection.
+    if let Some((path, cams)) = &settings.calibration {
+        for ((cam, input), view) in cams.iter().zip(&inputs).zip(views) {
+            let [w, h] = input.size()?;
+            if let Some(problem) = cam.size_mismatch(w as f64, h as f64) {
+                return Err(DetectError::Sequence(format!("{}: {problem} ({})", path.display(), view.display())));
+            }
+        }
+    }
     let fps = settings.fps as f64;
     let all_times: Vec<Vec<f64>> = inputs.iter().map(|i| i.times(fps)).collect();
     let end = common_end(all_times.iter().map(Vec::as_slice));
@@ -326,7 +348,7 @@ pub fn detect_views(
     let results = crate::compute::parallel_map(jobs, settings.jobs, |(v, (input, frames))| {
         run_view(detector, v, input, frames, fps, overlays, progress)
     });
-    let mut per_view = Vec::new();
+    let mut per_view: Vec<ViewResult> = Vec::new();
     for r in results {
         per_view.push(r.unwrap_or_else(|| Err(DetectError::Internal("a view thread panicked".into())))?);
     }
@@ -381,6 +403,21 @@ pub fn detect_views(
             (k, None)
         }
     };
+    // A calibration's lens distortion taken out of the keypoints: they are pinhole pixels from here.
+    if let Some((_, cams)) = &settings.calibration {
+        for (r, cam) in per_view.iter_mut().zip(cams) {
+            let (w, h) = (r.size[0] as f64, r.size[1] as f64);
+            let undistort = |p: &mut [f32; 3]| {
+                let [x, y] = cam.undistort([p[0] as f64, p[1] as f64], w, h);
+                (p[0], p[1]) = (x as f32, y as f32);
+            };
+            r.keypoints.iter_mut().flatten().for_each(undistort);
+            r.extra.iter_mut().flatten().for_each(undistort);
+        }
+        if cams.iter().any(|c| c.is_distorted()) {
+            metadata.insert("undistorted".into(), "keypoints undistorted with the calibration's coefficients".into());
+        }
+    }
     let keypoints2d =
         (0..frames).map(|f| per_view.iter().zip(&picks).map(|(r, p)| r.keypoints[p[f]]).collect()).collect();
     let extra2d = (0..frames).map(|f| per_view.iter().zip(&picks).map(|(r, p)| r.extra[p[f]]).collect()).collect();
