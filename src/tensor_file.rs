@@ -84,6 +84,30 @@ pub fn safetensors_metadata(bytes: &[u8]) -> Result<HashMap<String, String>, Str
     Ok(header.metadata().clone().unwrap_or_default())
 }
 
+/// The largest magnitude a network weight may have (the shipped networks' largest is 2566, in
+/// BlazePose's landmark network; CMANet's is 2.1): beyond it a file is taken for damaged.
+pub const WEIGHT_LIMIT: f64 = 1e6;
+
+/// Checks every float tensor of a safetensors file's `bytes`: all values finite and at most
+/// `limit` in magnitude. The first bad value is named by its tensor and index.
+pub fn check_values(bytes: &[u8], limit: f64) -> Result<(), String> {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
+    let mut names: Vec<String> = st.names().into_iter().map(String::from).collect();
+    names.sort();
+    for name in names {
+        let view = st.tensor(&name).map_err(|e| format!("`{name}`: {e}"))?;
+        if !matches!(view.dtype(), Dtype::F16 | Dtype::BF16 | Dtype::F32 | Dtype::F64) {
+            continue;
+        }
+        let Some(values) = decode(view.dtype(), view.data()) else { continue };
+        if let Some((i, x)) = values.iter().enumerate().find(|(_, x)| !x.is_finite() || x.abs() > limit) {
+            let what = if x.is_finite() { format!("{x:e}, beyond {limit:e}") } else { format!("{x}") };
+            return Err(format!("tensor `{name}`: value {i} of {} is {what} (a damaged file?)", values.len()));
+        }
+    }
+    Ok(())
+}
+
 impl TensorFile {
     /// Reads a safetensors file.
     pub fn read_safetensors(path: &Path) -> Result<Self, FileError> {

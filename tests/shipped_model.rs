@@ -51,3 +51,44 @@ fn shipped_weights_estimate_unseen_sequences_with_unknown_cameras() {
 const BOUND_PA_MPJPE_LIMBS_MM: f64 = 17.0;
 /// See [`BOUND_PA_MPJPE_LIMBS_MM`].
 const BOUND_CAMERA_DEG: f64 = 4.0;
+
+/// The shipped weights with one value changed in one tensor, as a damaged download would be.
+fn damaged_weights(dir: &std::path::Path, value: f32) -> std::path::PathBuf {
+    use safetensors::SafeTensors;
+    let bytes = std::fs::read(cmanet::assets::weights()).unwrap();
+    let metadata = cmanet::tensor_file::safetensors_metadata(&bytes).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<String> = st.names().into_iter().map(String::from).collect();
+    names.sort();
+    let mut tensors: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = names
+        .iter()
+        .map(|n| {
+            let t = st.tensor(n).unwrap();
+            (n.clone(), t.dtype(), t.shape().to_vec(), t.data().to_vec())
+        })
+        .collect();
+    let target = tensors.iter_mut().find(|t| t.1 == safetensors::Dtype::F32 && t.3.len() >= 16).unwrap();
+    target.3[12..16].copy_from_slice(&value.to_le_bytes());
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(n, d, s, b)| (n.clone(), safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap()))
+        .collect();
+    let path = dir.join(format!("weights-{value}.safetensors"));
+    safetensors::serialize_to_file(views, Some(metadata), &path).unwrap();
+    path
+}
+
+/// Weights with a NaN, an infinity or a value blown up by 1e20 are refused when loaded, naming
+/// the file and the tensor (they gave NaN bodies, reported only as "frame 3 is not finite").
+#[test]
+fn damaged_weights_are_refused_naming_the_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    for value in [f32::NAN, f32::INFINITY, 1e20] {
+        let path = damaged_weights(dir.path(), value);
+        let err = Cmanet::load(&path, &candle_core::Device::Cpu).unwrap_err().to_string();
+        assert!(
+            err.contains(&path.display().to_string()) && err.contains("tensor `") && err.contains("value 3 of"),
+            "{err}"
+        );
+    }
+}

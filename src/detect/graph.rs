@@ -285,6 +285,7 @@ impl Network {
         if metadata.get("format").map(String::as_str) != Some(MODEL_FORMAT) {
             return Err(bad(path, format!("not a {MODEL_FORMAT} file")));
         }
+        crate::tensor_file::check_values(bytes, crate::tensor_file::WEIGHT_LIMIT).map_err(|e| bad(path, e))?;
         let model = metadata.get("model").cloned().unwrap_or_default();
         let graph: GraphJson = serde_json::from_str(metadata.get("graph").ok_or_else(|| bad(path, "no graph"))?)
             .map_err(|e| bad(path, format!("graph: {e}")))?;

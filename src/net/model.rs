@@ -214,6 +214,7 @@ impl Cmanet {
         }
         let config: Config = serde_json::from_str(meta.get("config").map_or("", String::as_str))
             .map_err(|e| bad(format!("metadata `config`: {e}")))?;
+        crate::tensor_file::check_values(&bytes, crate::tensor_file::WEIGHT_LIMIT).map_err(bad)?;
         let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, device).map_err(|e| bad(e.to_string()))?;
         Self::new(vb, &config, &BodyModel::open_body()?).map_err(|e| match e {
             NetError::Candle(c) => bad(c.to_string()),
