@@ -375,6 +375,25 @@ fn detect_command_writes_mv2d() {
         }
     }
     assert!(moved > 1.0, "the distortion moved no keypoint ({moved} px)");
+    // Three frames cannot be synchronised from motion: said, named and recorded, offsets left at 0
+    // (it reported offset 0 at correlation 0 without a word).
+    let synced = dir.path().join("synced.safetensors");
+    let run = cmanet(&[
+        "detect",
+        "--views",
+        a,
+        b,
+        "--output",
+        synced.to_str().unwrap_or(""),
+        "--model",
+        "lite",
+        "--sync",
+        "5",
+    ]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success() && err.contains("no time offset could be measured") && err.contains(b), "{err}");
+    let synced = cmanet::data::Mv2d::read(&synced).unwrap_or_else(|e| panic!("{e}"));
+    assert!(synced.metadata.get("sync_unmeasured").is_some_and(|m| m.contains("view 1")), "{:?}", synced.metadata);
     // Fisheye lenses and other distortion models are refused, naming the camera.
     for (from, to, says) in [
         ("fisheye = false", "fisheye = true", "fisheye"),

@@ -1001,8 +1001,22 @@ fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
     let data = match args.sync {
         Some(max_lag) => {
             use cmanet::data::sync::{SyncMethod, synchronise};
-            let (offsets, method) = synchronise(&data, max_lag);
-            for (v, o) in offsets.iter().enumerate() {
+            let (mut offsets, method) = synchronise(&data, max_lag);
+            let mut unmeasured = Vec::new();
+            for (v, o) in offsets.iter_mut().enumerate() {
+                if !o.is_measured(method) {
+                    let why = match method {
+                        SyncMethod::Calibrated => "no keypoint was seen in both views at any lag",
+                        SyncMethod::Motion => {
+                            "the views' speeds do not correlate at any lag (too few frames or no motion)"
+                        }
+                    };
+                    let view = args.views.get(v).map_or(String::new(), |p| p.display().to_string());
+                    eprintln!("warning: view {v} ({view}): no time offset could be measured: {why}; left at 0");
+                    unmeasured.push(format!("view {v} ({view})"));
+                    o.frames = 0;
+                    continue;
+                }
                 match method {
                     SyncMethod::Calibrated => println!(
                         "view {v}: offset {:+} frames (median two-view reprojection {:.2} px)",
@@ -1014,7 +1028,11 @@ fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
                 }
             }
             let frames: Vec<i64> = offsets.iter().map(|o| o.frames).collect();
-            cmanet::data::sync::apply_time_offsets(&data, &frames)
+            let mut synced = cmanet::data::sync::apply_time_offsets(&data, &frames);
+            if !unmeasured.is_empty() {
+                synced.metadata.insert("sync_unmeasured".into(), unmeasured.join("; "));
+            }
+            synced
         }
         None => data,
     };

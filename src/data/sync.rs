@@ -115,6 +115,18 @@ pub struct TimeOffset {
     pub score: f64,
 }
 
+impl TimeOffset {
+    /// Whether the offset was measured at all by `method`: some lag had keypoints seen in both
+    /// views (calibrated: a finite error) or speeds that correlate (motion: a positive
+    /// correlation). An unmeasured offset is 0 by default, not a finding.
+    pub fn is_measured(&self, method: SyncMethod) -> bool {
+        match method {
+            SyncMethod::Calibrated => self.score.is_finite(),
+            SyncMethod::Motion => self.score > 0.0,
+        }
+    }
+}
+
 /// Estimates every view's time offset relative to view `reference`, searching lags up to
 /// `max_lag` frames. Views whose speed cannot be correlated get offset 0 and correlation 0.
 pub fn estimate_time_offsets(data: &Mv2d, reference: usize, max_lag: usize) -> Vec<TimeOffset> {
