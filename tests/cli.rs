@@ -56,6 +56,36 @@ fn synth_estimate_eval_round_trip() {
     let pa = overall["pa_mpjpe_mm"][1].as_f64().unwrap();
     assert!(pa > 0.0 && pa < 200.0, "PA-MPJPE {pa}");
     assert_eq!(overall["camera_rotation_deg_median"], 0.0);
+    assert_eq!(overall["unmeasured_keypoints"], 0);
+
+    // A keypoint only one view sees cannot be triangulated: marked unmeasured in the estimate (it
+    // was written as a result), counted and said by eval.
+    let holes = dir.path().join("holes");
+    std::fs::create_dir_all(&holes).unwrap();
+    let mut data = cmanet::data::Mv2d::read(&first).unwrap();
+    for view in data.keypoints2d[1].iter_mut().skip(1) {
+        view[9][2] = 0.0;
+    }
+    data.write(&holes.join("seq_0001.safetensors")).unwrap();
+    let holes_est = dir.path().join("holes_tri");
+    let out = cmanet(&[
+        "estimate",
+        "--input",
+        &s(&holes),
+        "--output",
+        &s(&holes_est),
+        "--method",
+        "triangulate",
+        "--calibrated",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let estimate = cmanet::data::Mv3d::read(&holes_est.join("seq_0001.safetensors")).unwrap();
+    let measured = estimate.frames[1].measured.unwrap();
+    assert!(!measured[9] && measured.iter().filter(|m| **m).count() == 16, "{measured:?}");
+    assert!(estimate.frames[0].measured.is_some_and(|m| m.iter().all(|m| *m)));
+    let out = cmanet(&["eval", "--truth", &s(&holes), "--method", &format!("holes={}", s(&holes_est))]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("holes: 1 of 68 keypoints were not measured"), "{}", text(&out));
 
     // The default method is the shipped CMANet (unknown cameras), with or without the left/right
     // repair.

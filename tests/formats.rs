@@ -146,11 +146,22 @@ fn mv3d_round_trips() {
         params: BodyParams::default(),
         seconds: 0.012,
         bones: None,
+        measured: None,
     };
     let data = Mv3d { fps: 30.0, frames: vec![frame; 4], metadata: BTreeMap::new() };
     data.write(&path).unwrap();
     let back = Mv3d::read(&path).unwrap();
     assert_eq!(back, data);
+    // Which keypoints were measured survives the round trip.
+    let mut partly = data.clone();
+    let mut measured = [true; 17];
+    measured[9] = false;
+    partly.frames[2].measured = Some(measured);
+    partly.write(&path).unwrap();
+    let back = Mv3d::read(&path).unwrap();
+    assert_eq!(back.frames[2].measured, Some(measured));
+    assert_eq!(back.frames[0].measured, Some([true; 17]));
+    assert_eq!(back.frames[2].unmeasured(), 1);
 }
 
 /// Writes a mv2d file from `sample()` with one tensor replaced (or removed when `data` is empty).

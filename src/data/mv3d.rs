@@ -34,6 +34,17 @@ pub struct Mv3dFrame {
     /// in the parent's rest frame, metres), when the method estimates them (CMANet); `joints3d`
     /// includes them.
     pub bones: Option<[Vector3<f32>; NUM_JOINTS]>,
+    /// Which of the 17 keypoints were measured in this frame, when the method can fail to
+    /// (triangulation: fewer than two views saw a keypoint); `None`: all were. An unmeasured
+    /// keypoint's place is filled in (the method says how) and is not a result.
+    pub measured: Option<[bool; NUM_KEYPOINTS]>,
+}
+
+impl Mv3dFrame {
+    /// How many of the frame's keypoints were not measured.
+    pub fn unmeasured(&self) -> usize {
+        self.measured.map_or(0, |m| m.iter().filter(|&&ok| !ok).count())
+    }
 }
 
 /// An estimated sequence.
@@ -99,6 +110,7 @@ impl Mv3d {
         let seconds = file.required_float("seconds", &[Some(f)])?;
         let params = format::read_params(&file, f)?.ok_or_else(|| file.bad("body_pose", "missing"))?;
         let bones = file.optional_float("bone_corrections", &[Some(f), Some(NUM_JOINTS), Some(3)])?;
+        let measured = file.optional_float("joints3d_measured", &[Some(f), Some(NUM_KEYPOINTS)])?;
         let cams: Vec<Keypoints3d> =
             format::chunks::<{ NUM_KEYPOINTS * 3 }>(&cam.data).map(|c| format::to_points(&c)).collect();
         let joints: Vec<Keypoints3d> =
@@ -117,6 +129,7 @@ impl Mv3d {
                         Vector3::new(b.data[at] as f32, b.data[at + 1] as f32, b.data[at + 2] as f32)
                     })
                 }),
+                measured: measured.map(|m| std::array::from_fn(|k| m.data[i * NUM_KEYPOINTS + k] > 0.5)),
             })
             .collect();
         let data = Self { fps: format::read_fps(&file)?, frames, metadata: format::extra_metadata(&file) };
@@ -150,6 +163,14 @@ impl Mv3d {
                 })
                 .collect();
             w.f32("bone_corrections", &[f, NUM_JOINTS, 3], &bones);
+        }
+        if self.frames.iter().any(|fr| fr.measured.is_some()) {
+            let measured: Vec<f32> = self
+                .frames
+                .iter()
+                .flat_map(|fr| fr.measured.unwrap_or([true; NUM_KEYPOINTS]).map(|ok| if ok { 1.0 } else { 0.0 }))
+                .collect();
+            w.f32("joints3d_measured", &[f, NUM_KEYPOINTS], &measured);
         }
         Ok(w.write(path)?)
     }

@@ -136,6 +136,9 @@ pub struct Errors {
     /// `[feet, hands]` world orientation error per frame and side after the PA alignment, degrees
     /// ([`joint_orientation_errors`]); empty when the truth or the estimate has no SMPL parameters.
     pub extremity_rotation: [Vec<f64>; 2],
+    /// Keypoints the estimate marked as not measured ([`crate::data::Mv3dFrame::measured`]): they
+    /// are scored where the method put them (filled in), and counted here so a report says so.
+    pub unmeasured: usize,
 }
 
 impl Errors {
@@ -170,6 +173,7 @@ impl Errors {
             }
             out.camera_rotation.extend(relative_rotation_errors(&frame.extrinsics, cameras));
             out.seconds.push(frame.seconds);
+            out.unmeasured += frame.unmeasured();
         }
         if let Some(params) = truth.params.as_ref().filter(|_| !estimate.metadata.contains_key("smpl_params")) {
             for ((frame, truth), truth_world) in estimate.frames.iter().zip(params).zip(joints) {
@@ -191,6 +195,7 @@ impl Errors {
         }
         self.camera_rotation.extend(&other.camera_rotation);
         self.seconds.extend(&other.seconds);
+        self.unmeasured += other.unmeasured;
         for (a, b) in self.extremity_rotation.iter_mut().zip(&other.extremity_rotation) {
             a.extend(b);
         }
@@ -209,6 +214,7 @@ impl Errors {
             ms_per_frame: mean(&self.seconds) * 1000.0,
             foot_rotation_deg_median: median(&self.extremity_rotation[0]),
             hand_rotation_deg_median: median(&self.extremity_rotation[1]),
+            unmeasured_keypoints: self.unmeasured,
         }
     }
 }
@@ -235,6 +241,8 @@ pub struct Summary {
     pub foot_rotation_deg_median: f64,
     /// The same for the hands (wrists).
     pub hand_rotation_deg_median: f64,
+    /// Keypoints the estimate did not measure and filled in (scored as filled in).
+    pub unmeasured_keypoints: usize,
 }
 
 /// Mean (0 for none).

@@ -85,6 +85,16 @@ impl Report {
         for m in &self.methods {
             s.push_str(&row(&m.name, &m.overall));
         }
+        for m in self.methods.iter().filter(|m| m.overall.unmeasured_keypoints > 0) {
+            let _ = writeln!(
+                s,
+                "\n{}: {} of {} keypoints were not measured (fewer than two views saw them, or no view saw the \
+                 person) and are scored where the method filled them in",
+                m.name,
+                m.overall.unmeasured_keypoints,
+                m.overall.frames * crate::keypoints::NUM_KEYPOINTS
+            );
+        }
         if self.methods.iter().any(|m| m.overall.foot_rotation_deg_median > 0.0) {
             let _ = writeln!(s, "\nFeet and hands: median orientation error after the PA alignment (°)\n");
             s.push_str("| method | feet | hands |\n|---|---|---|\n");

@@ -16,8 +16,8 @@ pub const PLAIN_DLT_MIN_CONFIDENCE: f64 = 0.3;
 
 /// Triangulates every frame of `data` with its true cameras. A keypoint that fewer than two views
 /// see keeps its position from the previous frame (or, in the first frames, the mean of the
-/// keypoints that were triangulated); how often that happened is written to the metadata
-/// (`untriangulated`). Views whose left and right are swapped in a frame are relabelled first
+/// keypoints that were triangulated) and is marked unmeasured (`joints3d_measured`); how often
+/// that happened is written to the metadata (`untriangulated`). Views whose left and right are swapped in a frame are relabelled first
 /// ([`repair_calibrated`]).
 pub fn triangulate_sequence(data: &Mv2d, settings: &TriangulationSettings) -> Result<Mv3d, DataError> {
     data.validate()?;
@@ -93,6 +93,7 @@ fn sequence_from(
             params: BodyParams::default(),
             seconds,
             bones: None,
+            measured: Some(found.map(|p| p.is_some())),
         });
     }
     let metadata = BTreeMap::from([

@@ -556,7 +556,7 @@ impl Start {
                         })
                     })
                     .collect();
-                Mv3dFrame { joints3d_cam, joints3d, extrinsics, params, seconds: 0.0, bones }
+                Mv3dFrame { joints3d_cam, joints3d, extrinsics, params, seconds: 0.0, bones, measured: None }
             })
             .collect()
     }

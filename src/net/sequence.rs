@@ -9,7 +9,7 @@ use nalgebra::Vector3;
 
 use super::input::MultiViewFrame;
 use super::model::{Cmanet, NetError};
-use crate::body::BodyParams;
+use crate::body::{BodyParams, NUM_KEYPOINTS};
 use crate::data::labels::labelled;
 use crate::data::{Mv2d, Mv3d, Mv3dFrame};
 use crate::geometry::Extrinsics;
@@ -125,10 +125,12 @@ impl Cmanet {
                 params,
                 seconds: start.elapsed().as_secs_f64(),
                 bones: Some(estimate.learned.subject.bones),
+                measured: None,
             };
             let cost = estimate.cost.map_or(UNFITTED_COST, f64::from);
+            // Frames no view saw enough of repeat the next estimate, marked unmeasured.
             for _ in 0..std::mem::take(&mut pending) {
-                frames.push(current.clone());
+                frames.push(Mv3dFrame { measured: Some([false; NUM_KEYPOINTS]), ..current.clone() });
                 costs.push(UNFITTED_COST);
             }
             frames.push(current);
