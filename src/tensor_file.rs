@@ -31,6 +31,14 @@ pub enum FileError {
         /// What the parser said.
         problem: String,
     },
+    /// The file could not be written (nothing at its path was changed).
+    #[error("{path}: cannot write: {problem}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        problem: String,
+    },
     /// A required key is absent.
     #[error("{path}: missing key `{key}`")]
     MissingKey {
@@ -294,7 +302,6 @@ impl TensorWriter {
     /// Writes the file: first to a temporary file beside it, then renamed over `path`, so an
     /// interrupted write never leaves a half-written file where a good one was.
     pub fn write(&self, path: &Path) -> Result<(), FileError> {
-        let io = |source| FileError::Io { path: path.into(), source };
         let container = |problem: String| FileError::Container { path: path.into(), container: "safetensors", problem };
         let mut views = Vec::with_capacity(self.tensors.len());
         for (name, dtype, shape, bytes) in &self.tensors {
@@ -304,15 +311,49 @@ impl TensorWriter {
         }
         let bytes = safetensors::serialize(views, Some(self.metadata.clone())).map_err(|e| container(e.to_string()))?;
         let bytes = with_sorted_metadata(bytes).map_err(container)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".partial");
-        let tmp = PathBuf::from(tmp);
-        std::fs::write(&tmp, bytes).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        write_atomically(path, &bytes)
     }
+}
+
+/// Whether [`write_atomically`] may write `path`: nothing is there, or a regular file. Check every
+/// output with it before writing the first, so a refusal leaves all of them untouched.
+pub fn replaceable(path: &Path) -> Result<(), FileError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => {
+            let what = if meta.file_type().is_symlink() {
+                "a symbolic link"
+            } else if meta.is_dir() {
+                "a folder"
+            } else {
+                "a FIFO, socket or device"
+            };
+            Err(FileError::Write {
+                path: path.into(),
+                problem: format!("it is {what}, not a regular file: refusing to replace it"),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes `bytes` to `path` so that nothing is ever half-written there: into a temporary file of
+/// a name unique to this process and call, in the same folder (created if missing), then renamed
+/// over `path`. Only a regular file (or nothing) at `path` is replaced: a symlink, a folder, a
+/// FIFO or a device there is refused. The temporary is removed when anything fails.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let fail = |problem: String| FileError::Write { path: path.into(), problem };
+    replaceable(path)?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create the folder {}: {e}", dir.display())))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.{}.partial", std::process::id(), CALLS.fetch_add(1, Ordering::Relaxed)));
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e.to_string())
+    })
 }
 
 fn decode(dtype: Dtype, bytes: &[u8]) -> Option<Vec<f64>> {

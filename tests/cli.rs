@@ -58,6 +58,36 @@ fn synth_estimate_eval_round_trip() {
     assert_eq!(overall["camera_rotation_deg_median"], 0.0);
     assert_eq!(overall["unmeasured_keypoints"], 0);
 
+    // A folder run goes through every file: an unreadable one and one that cannot be estimated are
+    // each named at the end (non-zero exit), the good ones are written (one bad file stopped it).
+    let mixed = dir.path().join("mixed");
+    std::fs::create_dir_all(&mixed).unwrap();
+    std::fs::copy(&first, mixed.join("a_good.safetensors")).unwrap();
+    std::fs::copy(val.join("seq_0000.safetensors"), mixed.join("d_good.safetensors")).unwrap();
+    std::fs::write(mixed.join("b_broken.safetensors"), b"not a tensor file").unwrap();
+    cmanet::data::Mv2d::read(&first)
+        .unwrap()
+        .without_ground_truth()
+        .write(&mixed.join("c_no_cameras.safetensors"))
+        .unwrap();
+    let mixed_out = dir.path().join("mixed_out");
+    let out = cmanet(&[
+        "estimate",
+        "--input",
+        &s(&mixed),
+        "--output",
+        &s(&mixed_out),
+        "--method",
+        "triangulate",
+        "--calibrated",
+    ]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("b_broken.safetensors") && said.contains("c_no_cameras.safetensors"), "{said}");
+    assert!(said.contains("2 of 4 file(s) failed") && said.contains("2 written"), "{said}");
+    assert!(mixed_out.join("a_good.safetensors").exists() && mixed_out.join("d_good.safetensors").exists());
+    assert!(!mixed_out.join("b_broken.safetensors").exists() && !mixed_out.join("c_no_cameras.safetensors").exists());
+
     // A keypoint only one view sees cannot be triangulated: marked unmeasured in the estimate (it
     // was written as a result), counted and said by eval.
     let holes = dir.path().join("holes");

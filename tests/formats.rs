@@ -298,3 +298,44 @@ fn written_files_are_reproducible() {
     assert_eq!(file.metadata()["seed"], "value of seed");
     assert_eq!(file.metadata().len(), 7);
 }
+
+/// Files are written through a temporary of their own in the same folder and renamed over a
+/// regular file only: a symlink, a folder or a FIFO at the output path is refused and left as it
+/// was, a write that cannot be made says "cannot write" and leaves no temporary behind, and two
+/// writers of one path at once both succeed (they shared one `.partial` name).
+#[test]
+fn writes_replace_regular_files_only_and_never_leave_a_temporary() {
+    use cmanet::tensor_file::write_atomically;
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("elsewhere.txt");
+    std::fs::write(&elsewhere, b"keep me").unwrap();
+    let link = dir.path().join("link.safetensors");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let folder = dir.path().join("folder.safetensors");
+    std::fs::create_dir(&folder).unwrap();
+    let fifo = dir.path().join("fifo.safetensors");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    for (path, says) in [(&link, "symbolic link"), (&folder, "a folder"), (&fifo, "FIFO")] {
+        let err = sample().write(path).unwrap_err().to_string();
+        assert!(err.contains("cannot write") && err.contains(says), "{err}");
+    }
+    assert_eq!(std::fs::read(&elsewhere).unwrap(), b"keep me");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    // A folder that cannot be made (its parent is a file).
+    let err = write_atomically(&elsewhere.join("out.bin"), b"x").unwrap_err().to_string();
+    assert!(err.contains("cannot write") && err.contains("elsewhere.txt"), "{err}");
+    // Concurrent writers of one path.
+    let out = dir.path().join("out.safetensors");
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| sample().write(&out).unwrap());
+        }
+    });
+    assert_eq!(Mv2d::read(&out).unwrap().keypoints2d, sample().keypoints2d);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -572,27 +572,62 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
     // Load once up front: a missing or bad weights file stops the run before any work.
     let estimator = Estimator::new(settings)?;
     let pairs = file_pairs(input, output)?;
-    // Read everything first: a bad file stops the run before any work is done.
+    // Every file is read, estimated and written on its own: one that fails is named in the
+    // summary at the end, the others are still written.
+    let mut failures: Vec<(PathBuf, String)> = Vec::new();
     let mut inputs = Vec::with_capacity(pairs.len());
     for (src, dst) in &pairs {
-        inputs.push((Mv2d::read(src)?, dst.clone()));
+        match Mv2d::read(src) {
+            Ok(data) => inputs.push((data, src.clone(), dst.clone())),
+            Err(e) => failures.push((src.clone(), e.to_string())),
+        }
     }
-    let total_frames: usize = inputs.iter().map(|(d, _)| d.num_frames()).sum();
+    let total_frames: usize = inputs.iter().map(|(d, _, _)| d.num_frames()).sum();
     let bar = progress_bar(total_frames, method.name());
     let jobs = jobs.unwrap_or_else(cmanet::compute::available_cores).max(1);
     let started = std::time::Instant::now();
-    parallel(inputs.len(), jobs, |i| {
-        let (data, dst) = &inputs[i];
+    let outcomes = cmanet::compute::parallel_map((0..inputs.len()).collect(), jobs, |i| {
+        let (data, _, dst) = &inputs[i];
         let mut done = 0;
         let result = estimator.estimate(data, &mut |n| {
             bar.inc(n.saturating_sub(done) as u64);
             done = n;
         })?;
         result.write(dst)?;
-        Ok(())
-    })?;
+        Ok::<(), AnyError>(())
+    });
     bar.finish_and_clear();
+    for ((_, src, _), outcome) in inputs.iter().zip(outcomes) {
+        match outcome {
+            Some(Ok(())) => {}
+            Some(Err(e)) => failures.push((src.clone(), e.to_string())),
+            None => failures.push((src.clone(), "a worker thread panicked".into())),
+        }
+    }
+    let written = pairs.len() - failures.len();
     let seconds = started.elapsed().as_secs_f64();
+    // Messages that already name the file are not prefixed twice.
+    let named = |file: &Path, problem: &str| {
+        let shown = file.display().to_string();
+        if problem.contains(&shown) { problem.to_string() } else { format!("{shown}: {problem}") }
+    };
+    if let [(file, problem)] = &failures[..]
+        && pairs.len() == 1
+    {
+        return Err(named(file, problem).into());
+    }
+    if !failures.is_empty() {
+        for (file, problem) in &failures {
+            eprintln!("error: {}", named(file, problem));
+        }
+        return Err(format!(
+            "{} of {} file(s) failed (above); {written} written to {}",
+            failures.len(),
+            pairs.len(),
+            output.display()
+        )
+        .into());
+    }
     if json {
         let report = serde_json::json!({"files": inputs.len(), "frames": total_frames, "seconds": seconds,
             "method": method.name(), "calibrated": calibrated});
@@ -827,11 +862,11 @@ fn export(
         let bytes = std::fs::read(&avatar).map_err(|e| format!("{}: cannot read: {e}", avatar.display()))?;
         outputs.push((path, cmanet::export::animated_glb(&take, &model, &bytes)?));
     }
+    for (path, _) in &outputs {
+        cmanet::tensor_file::replaceable(path)?;
+    }
     for (path, bytes) in outputs {
-        if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder).map_err(|e| format!("{}: cannot create: {e}", folder.display()))?;
-        }
-        std::fs::write(path, bytes).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+        cmanet::tensor_file::write_atomically(path, &bytes)?;
     }
     if json {
         println!(

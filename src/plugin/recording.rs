@@ -47,9 +47,12 @@ impl TakeRecorder {
         let avatar = std::fs::read(&avatar_path).map_err(io(&avatar_path))?;
         let bvh = write_bvh(&take, &model)?;
         let glb = animated_glb(&take, &model, &avatar)?;
+        for path in &paths {
+            crate::tensor_file::replaceable(path).map_err(crate::data::DataError::from)?;
+        }
         take.write(&paths[0])?;
-        std::fs::write(&paths[1], bvh).map_err(io(&paths[1]))?;
-        std::fs::write(&paths[2], glb).map_err(io(&paths[2]))?;
+        crate::tensor_file::write_atomically(&paths[1], bvh.as_bytes()).map_err(crate::data::DataError::from)?;
+        crate::tensor_file::write_atomically(&paths[2], &glb).map_err(crate::data::DataError::from)?;
         Ok(paths)
     }
 }
