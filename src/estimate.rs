@@ -184,7 +184,14 @@ impl Estimator {
             repair_temporal(&mut data);
         }
         let frames = data.num_frames();
-        Ok(match settings.method {
+        let seen = views_that_saw(&data);
+        if !seen.iter().flatten().any(|&v| v) {
+            return Err(EstimateError::Data(DataError::Mismatch(format!(
+                "no view saw the person in any of the {frames} frames (no view has {SEEN_KEYPOINTS} keypoints \
+                 of confidence {SEEN_CONFIDENCE} or more): nothing to estimate"
+            ))));
+        }
+        let mut result = match settings.method {
             Method::Fit => {
                 let feet_and_hands = settings.pipeline != Pipeline::WithoutFeetAndHands;
                 let fitter = Fitter::new(
@@ -217,6 +224,54 @@ impl Estimator {
                     None => net.estimate_sequence(&data, progress)?,
                 }
             }
-        })
+        };
+        // What nobody saw is not a result: frames no view saw are marked unmeasured, views that
+        // never saw the person are named (their cameras in the file are placeholders).
+        for (frame, views) in result.frames.iter_mut().zip(&seen) {
+            if !views.contains(&true) {
+                frame.measured = Some([false; crate::keypoints::NUM_KEYPOINTS]);
+            }
+        }
+        let never: Vec<String> = (0..data.num_views())
+            .filter(|&v| !seen.iter().any(|views| views[v]))
+            .map(|v| format!("view {v}"))
+            .collect();
+        if !never.is_empty() {
+            result.metadata.insert(
+                VIEWS_NEVER_SEEN_KEY.into(),
+                format!(
+                    "{}: never saw the person ({SEEN_KEYPOINTS} keypoints of confidence {SEEN_CONFIDENCE}); their \
+                     cameras here are not estimates",
+                    never.join(", ")
+                ),
+            );
+        }
+        Ok(result)
     }
+}
+
+/// The output metadata key naming the views that never saw the person.
+pub const VIEWS_NEVER_SEEN_KEY: &str = "views_never_seen";
+
+/// How many keypoints of at least [`SEEN_CONFIDENCE`] a view needs to have seen the person in a
+/// frame (what the body refinement needs to use a view).
+pub const SEEN_KEYPOINTS: usize = 6;
+
+/// The confidence a keypoint needs to count as seen.
+pub const SEEN_CONFIDENCE: f32 = 0.3;
+
+/// Per frame and view, whether the view saw the person ([`SEEN_KEYPOINTS`]).
+pub fn views_that_saw(data: &Mv2d) -> Vec<Vec<bool>> {
+    data.keypoints2d
+        .iter()
+        .map(|views| {
+            views
+                .iter()
+                .map(|k| {
+                    k.iter().filter(|p| p[2] >= SEEN_CONFIDENCE && p[0].is_finite() && p[1].is_finite()).count()
+                        >= SEEN_KEYPOINTS
+                })
+                .collect()
+        })
+        .collect()
 }

@@ -88,6 +88,31 @@ fn synth_estimate_eval_round_trip() {
     assert!(mixed_out.join("a_good.safetensors").exists() && mixed_out.join("d_good.safetensors").exists());
     assert!(!mixed_out.join("b_broken.safetensors").exists() && !mixed_out.join("c_no_cameras.safetensors").exists());
 
+    // A view that never sees the person is named (a warning and the output's metadata: its camera
+    // is a placeholder); a frame nobody sees is marked unmeasured; a file nobody sees in is refused
+    // (fit returned its starting pose).
+    let blind = dir.path().join("blind");
+    std::fs::create_dir_all(&blind).unwrap();
+    let mut data = cmanet::data::Mv2d::read(&first).unwrap();
+    for frame in data.keypoints2d.iter_mut() {
+        frame[1].iter_mut().for_each(|k| k[2] = 0.0);
+    }
+    data.keypoints2d[2].iter_mut().flatten().for_each(|k| k[2] = 0.0);
+    data.write(&blind.join("seq_0001.safetensors")).unwrap();
+    let blind_est = dir.path().join("blind_est.safetensors");
+    let out = cmanet(&["estimate", "--input", &s(&blind.join("seq_0001.safetensors")), "--output", &s(&blind_est)]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("warning") && text(&out).contains("view 1: never saw the person"), "{}", text(&out));
+    let estimate = cmanet::data::Mv3d::read(&blind_est).unwrap();
+    assert!(estimate.metadata.get("views_never_seen").is_some_and(|m| m.starts_with("view 1:")));
+    assert_eq!(estimate.frames[2].unmeasured(), 17);
+    assert_eq!(estimate.frames[1].unmeasured(), 0);
+    data.keypoints2d.iter_mut().flatten().flatten().for_each(|k| k[2] = 0.0);
+    let nobody = dir.path().join("nobody.safetensors");
+    data.write(&nobody).unwrap();
+    let out = cmanet(&["estimate", "--input", &s(&nobody), "--output", &s(&blind_est), "--method", "fit"]);
+    assert!(!out.status.success() && text(&out).contains("no view saw the person"), "{}", text(&out));
+
     // A keypoint only one view sees cannot be triangulated: marked unmeasured in the estimate (it
     // was written as a result), counted and said by eval.
     let holes = dir.path().join("holes");

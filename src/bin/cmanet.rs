@@ -587,12 +587,15 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
     let jobs = jobs.unwrap_or_else(cmanet::compute::available_cores).max(1);
     let started = std::time::Instant::now();
     let outcomes = cmanet::compute::parallel_map((0..inputs.len()).collect(), jobs, |i| {
-        let (data, _, dst) = &inputs[i];
+        let (data, src, dst) = &inputs[i];
         let mut done = 0;
         let result = estimator.estimate(data, &mut |n| {
             bar.inc(n.saturating_sub(done) as u64);
             done = n;
         })?;
+        if let Some(never) = result.metadata.get(cmanet::estimate::VIEWS_NEVER_SEEN_KEY) {
+            bar.suspend(|| eprintln!("warning: {}: {never}", src.display()));
+        }
         result.write(dst)?;
         Ok::<(), AnyError>(())
     });
