@@ -760,3 +760,40 @@ fn the_shipped_sample_detections_are_the_current_detectors() {
     let extras = |m: &cmanet::data::Mv2d| m.extra2d.as_ref().map(|e| e.len());
     assert_eq!(extras(&fresh), extras(&shipped), "the extra keypoints (feet, hands) are shipped too");
 }
+
+/// A JPEG cut short is refused naming the file (it was decoded as if whole, the missing part grey,
+/// keypoints off by about 50 px), and an EXIF orientation turns the image upright (it was ignored).
+#[test]
+fn truncated_jpegs_are_refused_and_exif_orientation_is_applied() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let original = root().join("assets/samples/pose2sim_demo/cam01/000.jpg");
+    let bytes = std::fs::read(&original).unwrap_or_else(|e| panic!("{e}"));
+    let cut = dir.path().join("cut.jpg");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap_or_else(|e| panic!("{e}"));
+    let err = RgbImage::open(&cut).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("cut.jpg") && err.contains("cut short"), "{err}");
+    assert!(RgbImage::open(&original).is_ok());
+
+    // The same JPEG with an EXIF APP1 segment saying "rotate 90 degrees clockwise to show"
+    // (orientation 6): TIFF header, one IFD entry (0x0112, SHORT, 1, value 6), no next IFD.
+    let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec();
+    tiff.extend([0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]);
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend(&tiff);
+    let mut turned = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    turned.extend(((app1.len() + 2) as u16).to_be_bytes());
+    turned.extend(&app1);
+    turned.extend(&bytes[2..]);
+    let turned_path = dir.path().join("turned.jpg");
+    std::fs::write(&turned_path, &turned).unwrap_or_else(|e| panic!("{e}"));
+    let upright = RgbImage::open(&original).unwrap_or_else(|e| panic!("{e}"));
+    let shown = RgbImage::open(&turned_path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((shown.width(), shown.height()), (upright.height(), upright.width()));
+    assert_eq!(RgbImage::dimensions_of(&turned_path).unwrap_or_default(), [upright.height(), upright.width()]);
+    // Clockwise: the shown image's top-left pixel is the stored image's bottom-left.
+    let (w, h) = (upright.width() as usize, upright.height() as usize);
+    let at = |img: &RgbImage, x: usize, y: usize, width: usize| img.as_raw()[(y * width + x) * 3];
+    for (x, y) in [(0usize, 0usize), (5, 17), (100, 40)] {
+        assert_eq!(at(&shown, x, y, h), at(&upright, y, h - 1 - x, w), "({x}, {y})");
+    }
+}

@@ -59,12 +59,46 @@ impl RgbImage {
         Ok(Self { width, height, data })
     }
 
-    /// Decodes a JPEG or PNG file.
+    /// Decodes a JPEG or PNG file, turned upright by its EXIF orientation. A JPEG cut short (no
+    /// end-of-image marker after its last scan) is refused: decoders fill the missing part in grey.
     pub fn open(path: &Path) -> Result<Self, DetectError> {
-        let img = image::open(path).map_err(|e| DetectError::Decode { path: path.into(), problem: e.to_string() })?;
+        let bad = |problem: String| DetectError::Decode { path: path.into(), problem };
+        let bytes = std::fs::read(path).map_err(|source| DetectError::Io { path: path.into(), source })?;
+        if let Some(problem) = jpeg_truncation(&bytes) {
+            return Err(bad(problem.into()));
+        }
+        let mut decoder = image::ImageReader::new(std::io::Cursor::new(&bytes))
+            .with_guessed_format()
+            .map_err(|e| bad(e.to_string()))?
+            .into_decoder()
+            .map_err(|e| bad(e.to_string()))?;
+        let orientation = image::ImageDecoder::orientation(&mut decoder).map_err(|e| bad(e.to_string()))?;
+        let mut img = image::DynamicImage::from_decoder(decoder).map_err(|e| bad(e.to_string()))?;
+        img.apply_orientation(orientation);
         let rgb = img.to_rgb8();
         let (w, h) = rgb.dimensions();
         Self::new(w, h, rgb.into_raw()).map_err(|e| DetectError::Decode { path: path.into(), problem: e.to_string() })
+    }
+
+    /// The width and height a file decodes to with [`RgbImage::open`] (its EXIF orientation
+    /// applied), read from its header without decoding the pixels.
+    pub fn dimensions_of(path: &Path) -> Result<[u32; 2], DetectError> {
+        let bad = |e: image::ImageError| DetectError::Decode { path: path.into(), problem: e.to_string() };
+        let mut decoder = image::ImageReader::open(path)
+            .map_err(|source| DetectError::Io { path: path.into(), source })?
+            .with_guessed_format()
+            .map_err(|source| DetectError::Io { path: path.into(), source })?
+            .into_decoder()
+            .map_err(bad)?;
+        let (w, h) = image::ImageDecoder::dimensions(&decoder);
+        let turned = matches!(
+            image::ImageDecoder::orientation(&mut decoder).map_err(bad)?,
+            image::metadata::Orientation::Rotate90
+                | image::metadata::Orientation::Rotate270
+                | image::metadata::Orientation::Rotate90FlipH
+                | image::metadata::Orientation::Rotate270FlipH
+        );
+        Ok(if turned { [h, w] } else { [w, h] })
     }
 
     /// Width in pixels.
@@ -176,4 +210,17 @@ pub fn warp(
         }
     }
     out
+}
+
+/// Why a JPEG's bytes are cut short, if they are: its last scan (`FFDA`) is not followed by the
+/// end-of-image marker (`FFD9`). Neither marker can occur inside entropy-coded data, and an EXIF
+/// thumbnail's markers come before the main image's scans. `None` for complete JPEGs and for
+/// other formats.
+pub fn jpeg_truncation(bytes: &[u8]) -> Option<&'static str> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA])?;
+    let ends = bytes[last_scan..].windows(2).any(|w| w == [0xFF, 0xD9]);
+    (!ends).then_some("the JPEG is cut short (no end-of-image marker after its last scan)")
 }

@@ -154,9 +154,7 @@ impl ViewInput {
         match self {
             Self::Folder(files) => {
                 let Some(first) = files.first() else { return Ok([0, 0]) };
-                let (w, h) = ::image::image_dimensions(first)
-                    .map_err(|e| DetectError::Sequence(format!("{}: cannot read: {e}", first.display())))?;
-                Ok([w, h])
+                RgbImage::dimensions_of(first)
             }
             Self::Video(video) => Ok(video.size()),
         }
