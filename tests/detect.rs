@@ -174,7 +174,7 @@ fn bad_images_are_errors() {
     let junk = dir.path().join("junk.png");
     std::fs::write(&junk, b"not a png").unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(RgbImage::open(&junk), Err(DetectError::Decode { .. })));
-    assert!(matches!(RgbImage::open(&dir.path().join("missing.jpg")), Err(DetectError::Decode { .. })));
+    assert!(matches!(RgbImage::open(&dir.path().join("missing.jpg")), Err(DetectError::Io { .. })));
     // A network fed the wrong number of values.
     assert!(matches!(network("detector").run(&[0.0; 10]), Err(DetectError::InputSize { .. })));
 }
