@@ -92,6 +92,30 @@ pub fn safetensors_metadata(bytes: &[u8]) -> Result<HashMap<String, String>, Str
     Ok(header.metadata().clone().unwrap_or_default())
 }
 
+/// The multi-index of the row-major flat index `i` in `shape`.
+fn unflatten(mut i: usize, shape: &[usize]) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    for (slot, &size) in index.iter_mut().zip(shape).rev() {
+        *slot = i % size.max(1);
+        i /= size.max(1);
+    }
+    index
+}
+
+/// What the axes of the crate's tensors are, for messages.
+fn axes(key: &str) -> &'static str {
+    match key {
+        "keypoints2d" | "extra2d" => "frame, view, keypoint, x / y / confidence",
+        "joints3d" | "extra3d" => "frame, keypoint, x / y / z",
+        "joints3d_cam" => "frame, view, keypoint, x / y / z",
+        "intrinsics" => "view, row, column",
+        "extrinsics_R" => "view (or frame, view), row, column",
+        "extrinsics_t" => "view (or frame, view), x / y / z",
+        "body_pose" => "frame, joint, axis-angle",
+        _ => "row-major",
+    }
+}
+
 /// The largest magnitude a network weight may have (the shipped networks' largest is 2566, in
 /// BlazePose's landmark network; CMANet's is 2.1): beyond it a file is taken for damaged.
 pub const WEIGHT_LIMIT: f64 = 1e6;
@@ -196,7 +220,16 @@ impl TensorFile {
             return Err(self.bad(key, format!("shape {:?}, expected [{}]", t.shape, want.join(", "))));
         }
         if let Some(i) = t.data.iter().position(|x| !x.is_finite()) {
-            return Err(self.bad(key, format!("non-finite value at flat index {i}")));
+            return Err(self.bad(
+                key,
+                format!(
+                    "value {} at index {:?} (shape {:?}: {})",
+                    t.data[i],
+                    unflatten(i, &t.shape),
+                    t.shape,
+                    axes(key)
+                ),
+            ));
         }
         Ok(Some(t))
     }

@@ -440,6 +440,7 @@ fn export_creates_folders_and_never_overwrites_what_it_should_not() {
     let out = cmanet(&["export", "--input", &s(&take), "--bvh", &s(&bvh), "--gltf", &s(&glb), "--avatar", &s(&avatar)]);
     assert!(!out.status.success());
     assert!(!bvh.exists() && !glb.exists(), "{}", text(&out));
+    assert!(text(&out).contains("bad.glb"), "the avatar's error names it: {}", text(&out));
 }
 
 /// `export --ground` stands a sunken, drifting take on the floor and holds its planted feet with

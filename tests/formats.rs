@@ -219,10 +219,11 @@ fn bad_mv2d_files_are_refused_with_the_tensor_named() {
     assert!(e.contains("keypoints2d") && e.contains("confidence"), "{e}");
 
     kp[2] = 0.5;
-    kp[4] = f32::NAN;
+    // Frame 1, view 1, keypoint 9, y: located as such (it was a flat index).
+    kp[((v + 1) * 17 + 9) * 3 + 1] = f32::NAN;
     write_with(&path, "keypoints2d", &[f, v, 17, 3], &kp, "cmanet-mv2d");
     let e = read_error(&path);
-    assert!(e.contains("keypoints2d") && e.contains("non-finite"), "{e}");
+    assert!(e.contains("keypoints2d") && e.contains("NaN at index [1, 1, 9, 1]") && e.contains("frame, view"), "{e}");
 
     write_with(&path, "keypoints2d", &[f, v, 16, 3], &vec![0.5; f * v * 16 * 3], "cmanet-mv2d");
     let e = read_error(&path);
@@ -338,4 +339,12 @@ fn writes_replace_regular_files_only_and_never_leave_a_temporary() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A reflected camera rotation is named as one (det R = -1: left and right mirrored).
+#[test]
+fn a_reflected_rotation_says_so() {
+    let mirror = nalgebra::Matrix3::from_diagonal(&Vector3::new(-1.0, 1.0, 1.0));
+    let err = cmanet::data::format::check_extrinsics(&Extrinsics::new(mirror, Vector3::zeros())).unwrap_err();
+    assert!(err.contains("det R = -1.000") && err.contains("reflection"), "{err}");
 }

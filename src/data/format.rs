@@ -122,8 +122,12 @@ pub fn check_extrinsics(e: &Extrinsics) -> Result<(), String> {
         return Err("non-finite extrinsics".into());
     }
     let off = (e.rotation * e.rotation.transpose() - Matrix3::identity()).abs().max();
-    if off > 1e-3 || e.rotation.determinant() < 0.0 {
-        return Err(format!("rotation is not a proper rotation matrix (|R Rᵀ - I| = {off:.2e})"));
+    let det = e.rotation.determinant();
+    if off > 1e-3 || det < 0.0 {
+        let reflected = if det < 0.0 { ", a reflection: left and right are mirrored" } else { "" };
+        return Err(format!(
+            "rotation is not a proper rotation matrix (|R Rᵀ - I| = {off:.2e}, det R = {det:.3}{reflected})"
+        ));
     }
     Ok(())
 }
