@@ -184,6 +184,18 @@ impl Estimator {
             repair_temporal(&mut data);
         }
         let frames = data.num_frames();
+        let mut warnings = set_aside_impossible_keypoints(&mut data);
+        for (v, k) in data.intrinsics.iter().enumerate() {
+            let width = data.image_size.get(v).map_or(0.0, |s| s[0] as f64);
+            let ratio = k.fx.max(k.fy) / width.max(1.0);
+            if !(MIN_FOCAL_RATIO..=MAX_FOCAL_RATIO).contains(&ratio) {
+                return Err(EstimateError::Data(DataError::Mismatch(format!(
+                    "view {v}: focal length {:.3e} px for an image {width} px wide is not a camera's (a field of \
+                     view between 0.6 and 170 degrees has {MIN_FOCAL_RATIO} to {MAX_FOCAL_RATIO} times the width)",
+                    k.fx.max(k.fy)
+                ))));
+            }
+        }
         let seen = views_that_saw(&data);
         if !seen.iter().flatten().any(|&v| v) {
             return Err(EstimateError::Data(DataError::Mismatch(format!(
@@ -236,6 +248,35 @@ impl Estimator {
             .filter(|&v| !seen.iter().any(|views| views[v]))
             .map(|v| format!("view {v}"))
             .collect();
+        let largest_beta = result.frames.iter().flat_map(|f| f.params.betas).fold(0.0f32, |m, b| m.max(b.abs()));
+        if largest_beta > PLAUSIBLE_BETA {
+            warnings.push(format!(
+                "the body's shape is implausible (a beta of {largest_beta:.1}, beyond {PLAUSIBLE_BETA}): check the \
+                 keypoints and the intrinsics"
+            ));
+        }
+        let farthest = result
+            .frames
+            .iter()
+            .flat_map(|f| {
+                let body = f
+                    .joints3d
+                    .iter()
+                    .map(|k| nalgebra::Vector3::from(*k).cast::<f64>())
+                    .sum::<nalgebra::Vector3<f64>>()
+                    / f.joints3d.len() as f64;
+                f.extrinsics.iter().map(move |e| (e.center() - body).norm())
+            })
+            .fold(0.0f64, f64::max);
+        if farthest > PLAUSIBLE_CAMERA_DISTANCE {
+            warnings.push(format!(
+                "a camera is placed {farthest:.0} m from the body (beyond {PLAUSIBLE_CAMERA_DISTANCE} m): check the \
+                 keypoints and the intrinsics"
+            ));
+        }
+        if !warnings.is_empty() {
+            result.metadata.insert(WARNINGS_KEY.into(), warnings.join("; "));
+        }
         if !never.is_empty() {
             result.metadata.insert(
                 VIEWS_NEVER_SEEN_KEY.into(),
@@ -248,6 +289,61 @@ impl Estimator {
         }
         Ok(result)
     }
+}
+
+/// The output metadata key of what else the estimate warns about (keypoints set aside,
+/// implausible results), `; `-separated.
+pub const WARNINGS_KEY: &str = "warnings";
+
+/// Focal length over image width outside which intrinsics are refused (fields of view of about 170
+/// and 0.6 degrees).
+pub const MIN_FOCAL_RATIO: f64 = 0.05;
+/// See [`MIN_FOCAL_RATIO`].
+pub const MAX_FOCAL_RATIO: f64 = 100.0;
+
+/// A beta beyond this is not a person (the shape space's training range is about ±3).
+pub const PLAUSIBLE_BETA: f32 = 5.0;
+
+/// A camera farther than this from the body, metres, is not a capture setup.
+pub const PLAUSIBLE_CAMERA_DISTANCE: f64 = 100.0;
+
+/// Sets aside (confidence 0) what no detector gives: keypoints far off the image (more than half
+/// its size beyond an edge) and views whose confident keypoints all lie within 2 pixels of each
+/// other. Returns what was set aside, for the output's warnings.
+fn set_aside_impossible_keypoints(data: &mut Mv2d) -> Vec<String> {
+    let (mut off_image, mut collapsed) = (0usize, 0usize);
+    let sizes = data.image_size.clone();
+    for frame in data.keypoints2d.iter_mut() {
+        for (view, size) in frame.iter_mut().zip(&sizes) {
+            let (w, h) = (size[0], size[1]);
+            for k in view.iter_mut() {
+                let inside = k[0] >= -0.5 * w && k[0] <= 1.5 * w && k[1] >= -0.5 * h && k[1] <= 1.5 * h;
+                if k[2] > 0.0 && !inside {
+                    k[2] = 0.0;
+                    off_image += 1;
+                }
+            }
+            let confident: Vec<&[f32; 3]> = view.iter().filter(|k| k[2] >= SEEN_CONFIDENCE).collect();
+            let spread = |c: usize| {
+                let (lo, hi) = confident
+                    .iter()
+                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), k| (lo.min(k[c]), hi.max(k[c])));
+                hi - lo
+            };
+            if confident.len() >= 2 && spread(0).hypot(spread(1)) < 2.0 {
+                view.iter_mut().for_each(|k| k[2] = 0.0);
+                collapsed += 1;
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    if off_image > 0 {
+        notes.push(format!("{off_image} keypoints far off the image set aside"));
+    }
+    if collapsed > 0 {
+        notes.push(format!("{collapsed} view-frames whose keypoints all lie on one point set aside"));
+    }
+    notes
 }
 
 /// The output metadata key naming the views that never saw the person.

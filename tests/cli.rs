@@ -113,6 +113,37 @@ fn synth_estimate_eval_round_trip() {
     let out = cmanet(&["estimate", "--input", &s(&nobody), "--output", &s(&blind_est), "--method", "fit"]);
     assert!(!out.status.success() && text(&out).contains("no view saw the person"), "{}", text(&out));
 
+    // Degenerate input: a focal length of 1e30 is refused naming the view; keypoints far off the
+    // image and a view whose keypoints all sit on one point are set aside with a warning (they gave
+    // absurd bodies without a word).
+    let mut data = cmanet::data::Mv2d::read(&first).unwrap();
+    data.intrinsics[1].fx = 1e30;
+    let odd = dir.path().join("odd.safetensors");
+    data.write(&odd).unwrap();
+    let odd_est = dir.path().join("odd_est.safetensors");
+    let out = cmanet(&["estimate", "--input", &s(&odd), "--output", &s(&odd_est)]);
+    assert!(!out.status.success() && text(&out).contains("view 1: focal length"), "{}", text(&out));
+    let mut data = cmanet::data::Mv2d::read(&first).unwrap();
+    for frame in data.keypoints2d.iter_mut() {
+        frame[0].iter_mut().for_each(|k| (k[0], k[1]) = (100.0, 100.0));
+        frame[1][9] = [1e6, -1e6, 0.9];
+    }
+    data.write(&odd).unwrap();
+    let out = cmanet(&["estimate", "--input", &s(&odd), "--output", &s(&odd_est)]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("keypoints far off the image set aside") && said.contains("on one point set aside"),
+        "{said}"
+    );
+    assert!(said.contains("view 0: never saw the person"), "{said}");
+    let estimate = cmanet::data::Mv3d::read(&odd_est).unwrap();
+    assert!(
+        estimate.metadata.get("warnings").is_some_and(|w| w.contains("4 keypoints far off")),
+        "{:?}",
+        estimate.metadata
+    );
+
     // A keypoint only one view sees cannot be triangulated: marked unmeasured in the estimate (it
     // was written as a result), counted and said by eval.
     let holes = dir.path().join("holes");

@@ -593,8 +593,10 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
             bar.inc(n.saturating_sub(done) as u64);
             done = n;
         })?;
-        if let Some(never) = result.metadata.get(cmanet::estimate::VIEWS_NEVER_SEEN_KEY) {
-            bar.suspend(|| eprintln!("warning: {}: {never}", src.display()));
+        for key in [cmanet::estimate::VIEWS_NEVER_SEEN_KEY, cmanet::estimate::WARNINGS_KEY] {
+            if let Some(warning) = result.metadata.get(key) {
+                bar.suspend(|| eprintln!("warning: {}: {warning}", src.display()));
+            }
         }
         result.write(dst)?;
         Ok::<(), AnyError>(())
