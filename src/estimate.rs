@@ -237,6 +237,19 @@ impl Estimator {
                 }
             }
         };
+        // A result that is not finite is refused here, with what in the input could have caused it
+        // (writing it would only have said "frame t is not finite").
+        if let Err(problem) = result.validate() {
+            let frame = result
+                .frames
+                .iter()
+                .position(|f| !(f.joints3d.iter().flatten().all(|x| x.is_finite()) && f.params.is_finite()));
+            let cause = frame.map(|t| input_extremes(&data, t)).unwrap_or_default();
+            return Err(EstimateError::Data(DataError::Mismatch(format!(
+                "the {} estimate is not usable ({problem}){cause}",
+                settings.method.name()
+            ))));
+        }
         // What nobody saw is not a result: frames no view saw are marked unmeasured, views that
         // never saw the person are named (their cameras in the file are placeholders).
         for (frame, views) in result.frames.iter_mut().zip(&seen) {
@@ -289,6 +302,31 @@ impl Estimator {
         }
         Ok(result)
     }
+}
+
+/// What in frame `t` of the input is most extreme, for a message about a result that is not
+/// finite: the largest keypoint coordinate and the largest focal length, with their views.
+fn input_extremes(data: &Mv2d, t: usize) -> String {
+    let Some(frame) = data.keypoints2d.get(t) else { return String::new() };
+    let (mut coordinate, mut at) = (0.0f32, (0, 0));
+    for (v, view) in frame.iter().enumerate() {
+        for (k, p) in view.iter().enumerate() {
+            if p[2] > 0.0 && p[0].abs().max(p[1].abs()) > coordinate {
+                (coordinate, at) = (p[0].abs().max(p[1].abs()), (v, k));
+            }
+        }
+    }
+    let (focal, focal_view) = data
+        .intrinsics
+        .iter()
+        .enumerate()
+        .map(|(v, k)| (k.fx.max(k.fy), v))
+        .fold((0.0, 0), |a, b| if b.0 > a.0 { b } else { a });
+    format!(
+        "; in the input's frame {t} the largest keypoint coordinate is {coordinate:.3e} px (view {}, keypoint {}) \
+         and the largest focal length {focal:.3e} px (view {focal_view})",
+        at.0, at.1
+    )
 }
 
 /// The output metadata key of what else the estimate warns about (keypoints set aside,
@@ -370,4 +408,35 @@ pub fn views_that_saw(data: &Mv2d) -> Vec<Vec<bool>> {
                 .collect()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::Intrinsics;
+
+    /// The message about a result that is not finite names the input's extreme keypoint and focal
+    /// length, with their views.
+    #[test]
+    fn an_unusable_result_is_traced_to_the_input() {
+        let k = Intrinsics::from_horizontal_fov(1.0, 640.0, 480.0);
+        let mut frame = vec![[[100.0f32, 100.0, 0.9]; 17]; 2];
+        frame[1][7] = [3.0e4, 10.0, 0.8];
+        let data = Mv2d {
+            fps: 30.0,
+            image_size: vec![[640.0, 480.0]; 2],
+            intrinsics: vec![k, Intrinsics { fx: 2.0e9, ..k }],
+            keypoints2d: vec![frame],
+            extra2d: None,
+            extrinsics: None,
+            joints3d: None,
+            extra3d: None,
+            params: None,
+            frame_time: None,
+            metadata: Default::default(),
+        };
+        let said = input_extremes(&data, 0);
+        assert!(said.contains("3.000e4 px (view 1, keypoint 7)") && said.contains("2.000e9 px (view 1)"), "{said}");
+        assert_eq!(input_extremes(&data, 5), "");
+    }
 }
