@@ -102,8 +102,10 @@ fn median(mut values: Vec<f64>) -> f64 {
 /// its estimated keypoints within 5 degrees (median over the twelve) and never more than 5 degrees
 /// worse than the calibrated triangulation of its own detections. The pelvis alone (the avatar's
 /// root, `global_orient`) is less sure: the hips' line is 20 cm long and BlazePose places the hips
-/// loosely, and its median is 10.6-11.1 degrees here, the worst case 17-19 (issue 20 asks for 5;
-/// not met). It is held to 25 degrees in every case, under the 34 the issue found.
+/// loosely: its median is 10.6-11.1 degrees here, the worst case 17-19 (issue 20 asks for 5; not
+/// met). Split, its heading is 6-7 degrees off at the median and its up axis leans 8 (a forward tilt
+/// of the pelvis turns about the hips' own line, which keypoints barely see). It is held to 25
+/// degrees in every case, under the 34 the issue found.
 #[test]
 fn a_still_t_pose_filmed_by_three_cameras_is_estimated_facing_its_way() {
     let model = BodyModel::open_body().unwrap();
@@ -114,7 +116,7 @@ fn a_still_t_pose_filmed_by_three_cameras_is_estimated_facing_its_way() {
         [(0.3, 3.2, 1.2), (2.394, 3.2, 1.5), (4.489, 3.2, 1.8)],
         [(0.0, 3.0, 1.5), (2.094, 3.0, 1.5), (4.189, 3.0, 1.5)],
     ];
-    let (mut bodies, mut pelvises) = (Vec::new(), Vec::new());
+    let (mut bodies, mut pelvises, mut yaws) = (Vec::new(), Vec::new(), Vec::new());
     for (l, places) in layouts.into_iter().enumerate() {
         for yaw in [0.0f32, 1.0, 2.2, 4.0] {
             let truth = Rotation3::from_axis_angle(&Vector3::y_axis(), yaw as f64).into_inner();
@@ -123,6 +125,27 @@ fn a_still_t_pose_filmed_by_three_cameras_is_estimated_facing_its_way() {
                 poses
                     .iter()
                     .map(|p| degrees_between(&Rotation3::new(p.params.global_orient.cast()).into_inner(), &truth))
+                    .collect(),
+            );
+            // The pelvis's error split: its heading (yaw) and how far its up axis leans (tilt).
+            let pelvis_yaw = median(
+                poses
+                    .iter()
+                    .map(|p| {
+                        let forward = Rotation3::new(p.params.global_orient.cast::<f64>()) * Vector3::z();
+                        let e = forward.x.atan2(forward.z) - yaw as f64;
+                        let pi = std::f64::consts::PI;
+                        ((e + pi).rem_euclid(2.0 * pi) - pi).abs().to_degrees()
+                    })
+                    .collect(),
+            );
+            let pelvis_tilt = median(
+                poses
+                    .iter()
+                    .map(|p| {
+                        let up = Rotation3::new(p.params.global_orient.cast::<f64>()) * Vector3::y();
+                        up.angle(&Vector3::y()).to_degrees()
+                    })
                     .collect(),
             );
             let body = median(
@@ -143,16 +166,17 @@ fn a_still_t_pose_filmed_by_three_cameras_is_estimated_facing_its_way() {
                     .collect(),
             );
             println!(
-                "layout {l}, heading {yaw:.1} rad: body {body:.1} deg off, pelvis {pelvis:.1}; calibrated DLT of \
-                 the detections {triangulated:.1}"
+                "layout {l}, heading {yaw:.1} rad: body {body:.1} deg off, pelvis {pelvis:.1} (yaw {pelvis_yaw:.1}, \
+                 tilt {pelvis_tilt:.1}); calibrated DLT of the detections {triangulated:.1}"
             );
             assert!(body <= triangulated + 5.0, "layout {l}, heading {yaw}: body {body:.1} vs DLT {triangulated:.1}");
             assert!(pelvis <= 25.0, "layout {l}, heading {yaw}: pelvis {pelvis:.1} degrees off");
             bodies.push(body);
             pelvises.push(pelvis);
+            yaws.push(pelvis_yaw);
         }
     }
-    let (body, pelvis) = (median(bodies.clone()), median(pelvises.clone()));
-    println!("median over the twelve: body {body:.1} deg, pelvis {pelvis:.1} deg");
+    let (body, pelvis, pelvis_yaw) = (median(bodies.clone()), median(pelvises.clone()), median(yaws));
+    println!("median over the twelve: body {body:.1} deg, pelvis {pelvis:.1} deg (yaw {pelvis_yaw:.1})");
     assert!(body <= 5.0, "body median {body:.1} degrees off: {bodies:.1?}");
 }
