@@ -388,6 +388,9 @@ fn a_view_that_finds_nobody_is_told_why_after_a_second() {
     let told = no_person_warnings(&app);
     assert_eq!(told.iter().filter(|(v, _)| *v == views[0]).count(), 2, "{told:?}");
     assert_eq!(told.iter().filter(|(v, _)| *v == views[1]).count(), 1, "{told:?}");
+    // With nobody to track, the person detector runs on every frame of the grey view.
+    let runs = app.world().get::<cmanet::plugin::ViewStatus>(views[1]).unwrap().detector_runs;
+    assert_eq!(runs, 14, "the grey view's detector ran {runs} times in 14 frames");
 }
 
 /// An avatar whose scene file does not exist is told by name (and the app runs on).

@@ -165,6 +165,7 @@ fn finish(
     mut commands: Commands,
     mut run: ResMut<Run>,
     recorder: Option<Res<TakeRecorder>>,
+    statuses: Query<&cmanet::plugin::ViewStatus>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let now = Instant::now();
@@ -204,6 +205,9 @@ fn finish(
             "inference_ms_p50": quantile(&run.inference_ms, 0.5),
             "inference_ms_p95": quantile(&run.inference_ms, 0.95),
             "latency_ms_p50": quantile(&run.latency_ms, 0.5),
+            // How often the person detector ran, over all views (tracking runs the landmark
+            // network alone).
+            "detector_runs": statuses.iter().map(|s| s.detector_runs).sum::<usize>(),
         });
         let mut report = report.as_object().cloned().unwrap_or_default();
         report.extend(run.extra.clone());

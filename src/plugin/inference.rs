@@ -70,6 +70,9 @@ pub struct ViewStatus {
     pub nobody: Option<NobodyReason>,
     /// A small RGBA copy of the image (at most [`PREVIEW_WIDTH`] wide) for panels.
     pub preview: Option<ViewPreview>,
+    /// How many times the person detector has run on this view so far: once at the start and
+    /// whenever tracking was lost (the landmark network alone follows a tracked person).
+    pub detector_runs: usize,
 }
 
 /// Width of [`ViewStatus::preview`] images, pixels.
@@ -541,6 +544,7 @@ fn publish(
     writer: &mut MessageWriter<PoseEstimated>,
 ) {
     let FrameOutcome { set, trackers, views, estimate, detection, network } = outcome;
+    let detector_runs: HashMap<Entity, usize> = trackers.iter().map(|(e, t)| (*e, t.detector_runs())).collect();
     state.trackers = Some(trackers);
     let confidences: Vec<f32> = views.iter().map(|v| mean_confidence(&v.keypoints2d)).collect();
     for ((input, view), confidence) in set.views.iter().zip(&views).zip(&confidences) {
@@ -561,6 +565,7 @@ fn publish(
                 error: view.error.clone(),
                 nobody: view.nobody,
                 preview: view.preview.clone(),
+                detector_runs: detector_runs.get(&input.entity).copied().unwrap_or(0),
             });
         }
         tell_nobody(commands, state, settings, input.entity, set.time, view);
