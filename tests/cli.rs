@@ -295,6 +295,31 @@ fn shipped_files_are_found_by_override_then_beside_the_executable() {
     assert!(out.status.success(), "{}", text(&out));
 }
 
+/// `cmanet assets install DIR` copies what a game needs; a copy of the command moved beside that
+/// folder (`assets/cmanet/`) finds it there and `assets where` says so; installing into the assets
+/// folder itself is refused.
+#[test]
+fn assets_install_copies_what_a_moved_game_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let game = dir.path().join("game");
+    let installed = game.join("assets/cmanet");
+    let out = cmanet(&["assets", "install", installed.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    for file in ["models/cmanet.safetensors", "body/open_body.safetensors", "avatar/open_body.glb"] {
+        assert!(installed.join(file).is_file(), "{file} not installed: {}", text(&out));
+    }
+    assert!(!installed.join("samples").exists(), "the real sample stays behind");
+    let exe = game.join("cmanet");
+    std::fs::copy(env!("CARGO_BIN_EXE_cmanet"), &exe).unwrap();
+    let out = Command::new(&exe).args(["body-info"]).env_remove("CMANET_ASSETS").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = Command::new(&exe).args(["assets", "where"]).env_remove("CMANET_ASSETS").output().unwrap();
+    assert!(out.status.success() && text(&out).contains(&installed.display().to_string()), "{}", text(&out));
+    let own = cmanet::assets::dir();
+    let out = cmanet(&["assets", "install", own.to_str().unwrap()]);
+    assert!(!out.status.success() && text(&out).contains("is the assets folder itself"), "{}", text(&out));
+}
+
 /// A take of 12 frames at 30 fps with every sent joint turned, a shape and a moving place.
 fn stream_test_take(dir: &Path) -> (cmanet::data::Take, std::path::PathBuf) {
     use cmanet::body::BodyParams;
