@@ -183,7 +183,7 @@ fn setup(
     }
     let floor = Vec3::new(centre.x, 0.0, centre.z);
     commands.spawn((
-        WorldAssetRoot(assets.load(GltfAssetLabel::Scene(0).from_asset("avatar/open_body.glb"))),
+        WorldAssetRoot(assets.load(GltfAssetLabel::Scene(0).from_asset(cmanet::plugin::AVATAR_PATH))),
         CmanetAvatar::default(),
     ));
     commands.spawn((

@@ -28,7 +28,7 @@ fn setup(
     mut images: ResMut<Assets<Image>>,
     mut run: ResMut<common::Run>,
 ) {
-    let body = GltfAssetLabel::Scene(0).from_asset("avatar/open_body.glb");
+    let body = GltfAssetLabel::Scene(0).from_asset(cmanet::plugin::AVATAR_PATH);
     // Someone to film.
     commands.spawn(WorldAssetRoot(assets.load(body.clone())));
     // Two views: cameras rendering to images, marked as capture views.

@@ -219,7 +219,7 @@ fn setup(
     mut materials: ResMut<Assets<StandardMaterial>>,
     assets: Res<AssetServer>,
 ) {
-    let avatar = GltfAssetLabel::Scene(0).from_asset("avatar/open_body.glb");
+    let avatar = GltfAssetLabel::Scene(0).from_asset(cmanet::plugin::AVATAR_PATH);
     commands.spawn((WorldAssetRoot(assets.load(avatar.clone())), Performer));
     commands.spawn((WorldAssetRoot(assets.load(avatar)), CmanetAvatar::default(), Transform::from_xyz(1.8, 0.0, 0.0)));
     commands.spawn((

@@ -101,7 +101,7 @@ fn setup(
         commands.spawn((CaptureView { place_from_transform: false, ..default() }, webcam));
     }
     commands.spawn((
-        WorldAssetRoot(assets.load(GltfAssetLabel::Scene(0).from_asset("avatar/open_body.glb"))),
+        WorldAssetRoot(assets.load(GltfAssetLabel::Scene(0).from_asset(cmanet::plugin::AVATAR_PATH))),
         CmanetAvatar::default(),
     ));
     commands.spawn((DirectionalLight::default(), Transform::from_xyz(2.0, 4.0, 3.0).looking_at(Vec3::ZERO, Vec3::Y)));
