@@ -1,7 +1,8 @@
 //! The plugin's cost to the app: the main thread's time per frame (`app.update()` with four views
 //! delivering new images every frame, an avatar driven, inference running off-thread), and the
-//! end-to-end latency from four views' capture to the avatar's bones (detection in four views,
-//! CMANet, smoothing, bone writes). Images: the shipped real sample (Pose2Sim, 216x384). Streaming:
+//! end-to-end latency from the views' capture to the avatar's bones (detection in every view,
+//! CMANet, smoothing, bone writes) for 2, 4 and 8 views and images 1, 2 and 4 times the size.
+//! Images: the shipped real sample (Pose2Sim, 216x384). Streaming:
 //! the same main-thread frame with the VMC sender on, and one pose's own cost out (pose to frame,
 //! OSC encoding, the UDP send) and in (a datagram read, assembled and turned into a pose).
 //!
@@ -24,21 +25,42 @@ use cmanet::plugin::{
 use cmanet::stream::{FrameSettings, VmcFrame, VmcReceiver, VmcSender};
 use criterion::Criterion;
 
-/// Every frame of the sample's four cameras, with their intrinsics.
-fn sample() -> Vec<(Vec<Arc<RgbImage>>, Intrinsics)> {
+/// The first frames of `views` views (30, or 10 of enlarged images), with their intrinsics: the
+/// sample's four cameras (taken again from the first for more than four), every image enlarged
+/// `scale` times.
+fn sample(views: usize, scale: u32) -> Vec<(Vec<Arc<RgbImage>>, Intrinsics)> {
     let dir = cmanet::assets::pose2sim_sample();
     let cameras = read_calibration_toml(&dir.join("calibration.toml")).expect("the sample's calibration");
-    cameras
-        .iter()
-        .enumerate()
-        .map(|(i, camera)| {
+    (0..views)
+        .map(|v| {
+            let i = v % cameras.len();
             let files = frame_files(&dir.join(format!("cam{:02}", i + 1))).expect("the sample's frames");
-            let images: Vec<Arc<RgbImage>> =
-                files.iter().map(|f| Arc::new(RgbImage::open(f).expect("a sample frame"))).collect();
-            let intrinsics = camera.intrinsics_for(images[0].width() as f64, images[0].height() as f64);
+            let images: Vec<Arc<RgbImage>> = files
+                .iter()
+                .take(if scale > 1 { 10 } else { 30 })
+                .map(|f| Arc::new(enlarged(&RgbImage::open(f).expect("a sample frame"), scale)))
+                .collect();
+            let intrinsics = cameras[i].intrinsics_for(images[0].width() as f64, images[0].height() as f64);
             (images, intrinsics)
         })
         .collect()
+}
+
+/// `image` enlarged `scale` times (nearest pixel).
+fn enlarged(image: &RgbImage, scale: u32) -> RgbImage {
+    if scale <= 1 {
+        return image.clone();
+    }
+    let (w, h) = (image.width() * scale, image.height() * scale);
+    let source = image.as_raw();
+    let mut data = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let at = (((y / scale) * image.width() + x / scale) * 3) as usize;
+            data.extend_from_slice(&source[at..at + 3]);
+        }
+    }
+    RgbImage::new(w, h, data).expect("an enlarged image")
 }
 
 struct Studio {
@@ -52,6 +74,10 @@ struct Studio {
 
 impl Studio {
     fn new(with_plugin: bool, enabled: bool, streaming: bool) -> Self {
+        Self::with_views(with_plugin, enabled, streaming, 4, 1)
+    }
+
+    fn with_views(with_plugin: bool, enabled: bool, streaming: bool, views: usize, scale: u32) -> Self {
         let mut app = headless_app();
         if with_plugin {
             let settings = CmanetSettings { enabled, ..default() };
@@ -66,7 +92,7 @@ impl Studio {
         let scene =
             app.world().resource::<AssetServer>().load(GltfAssetLabel::Scene(0).from_asset("avatar/open_body.glb"));
         let avatar = app.world_mut().spawn((WorldAssetRoot(scene), CmanetAvatar::default())).id();
-        let sample = sample();
+        let sample = sample(views, scale);
         let views = sample.iter().map(|_| app.world_mut().spawn(CaptureView::default()).id()).collect();
         let start = Instant::now();
         while with_plugin
@@ -158,8 +184,22 @@ fn streaming(c: &mut Criterion) {
 }
 
 fn latency(c: &mut Criterion) {
-    let mut studio = Studio::new(true, true, false);
-    c.bench_function("plugin_capture_to_bones_4_views", |b| {
+    // Four views at the sample's size, then how the cost grows with the views and the images.
+    for (views, scale) in [(4, 1), (2, 1), (8, 1), (4, 2), (4, 4)] {
+        let mut studio = Studio::with_views(true, true, false, views, scale);
+        let (w, h) = (216 * scale, 384 * scale);
+        let name = if (views, scale) == (4, 1) {
+            "plugin_capture_to_bones_4_views".to_string()
+        } else {
+            format!("plugin_capture_to_bones_{views}_views_{w}x{h}")
+        };
+        capture_to_bones(c, &name, &mut studio);
+    }
+}
+
+/// One capture of every view to the avatar's bones, timed.
+fn capture_to_bones(c: &mut Criterion, name: &str, studio: &mut Studio) {
+    c.bench_function(name, |b| {
         b.iter_custom(|iterations| {
             let mut total = Duration::ZERO;
             for _ in 0..iterations {
