@@ -105,7 +105,9 @@ fn median(mut values: Vec<f64>) -> f64 {
 /// loosely: its median is 10.6-11.1 degrees here, the worst case 17-19 (issue 20 asks for 5; not
 /// met). Split, its heading is 6-7 degrees off at the median and its up axis leans 8 (a forward tilt
 /// of the pelvis turns about the hips' own line, which keypoints barely see). It is held to 25
-/// degrees in every case, under the 34 the issue found.
+/// degrees in every case, under the 34 the issue found. Once the stream has settled
+/// (`CMANET_REST_POSE_SETTLE=30`: estimates 30 to 34) the pelvis is 9.7 degrees off at the median
+/// (heading 7.2), the worst case 13.9, the body 3.0.
 #[test]
 fn a_still_t_pose_filmed_by_three_cameras_is_estimated_facing_its_way() {
     let model = BodyModel::open_body().unwrap();
@@ -116,11 +118,14 @@ fn a_still_t_pose_filmed_by_three_cameras_is_estimated_facing_its_way() {
         [(0.3, 3.2, 1.2), (2.394, 3.2, 1.5), (4.489, 3.2, 1.8)],
         [(0.0, 3.0, 1.5), (2.094, 3.0, 1.5), (4.189, 3.0, 1.5)],
     ];
+    // Estimates to let pass first (the stream learns its rig and subject): 0 by default,
+    // `CMANET_REST_POSE_SETTLE=30` measures a settled stream.
+    let settle: usize = std::env::var("CMANET_REST_POSE_SETTLE").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let (mut bodies, mut pelvises, mut yaws) = (Vec::new(), Vec::new(), Vec::new());
     for (l, places) in layouts.into_iter().enumerate() {
         for yaw in [0.0f32, 1.0, 2.2, 4.0] {
             let truth = Rotation3::from_axis_angle(&Vector3::y_axis(), yaw as f64).into_inner();
-            let poses = estimates(yaw, places, 5);
+            let poses = estimates(yaw, places, settle + 5)[settle..].to_vec();
             let pelvis = median(
                 poses
                     .iter()
