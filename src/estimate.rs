@@ -388,7 +388,8 @@ fn set_aside_impossible_keypoints(data: &mut Mv2d) -> Vec<String> {
 pub const VIEWS_NEVER_SEEN_KEY: &str = "views_never_seen";
 
 /// How many keypoints of at least [`SEEN_CONFIDENCE`] a view needs to have seen the person in a
-/// frame (what the body refinement needs to use a view).
+/// frame (as many as the body refinement needs to use a view, counted at the confidence the
+/// plain DLT baseline and CMANet's reprojection feedback require).
 pub const SEEN_KEYPOINTS: usize = 6;
 
 /// The confidence a keypoint needs to count as seen.

@@ -865,10 +865,7 @@ fn export(
     if let Some(path) = &gltf {
         let avatar = avatar.unwrap_or_else(cmanet::assets::avatar);
         let bytes = std::fs::read(&avatar).map_err(|e| format!("{}: cannot read: {e}", avatar.display()))?;
-        let glb = cmanet::export::animated_glb(&take, &model, &bytes).map_err(|e| match e {
-            cmanet::export::ExportError::Avatar(problem) => format!("{}: {problem}", avatar.display()),
-            other => other.to_string(),
-        })?;
+        let glb = cmanet::export::animated_glb(&take, &model, &bytes).map_err(|e| e.naming_avatar(&avatar))?;
         outputs.push((path, glb));
     }
     for (path, _) in &outputs {

@@ -64,15 +64,10 @@ impl CalibratedCamera {
             return pixel;
         }
         let k = self.intrinsics_for(width, height);
-        let c = |i: usize| self.distortion.get(i).copied().unwrap_or(0.0);
-        let (k1, k2, p1, p2, k3) = (c(0), c(1), c(2), c(3), c(4));
         let (xd, yd) = ((pixel[0] - k.cx) / k.fx, (pixel[1] - k.cy) / k.fy);
         let (mut x, mut y) = (xd, yd);
         for _ in 0..20 {
-            let r2 = x * x + y * y;
-            let radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3));
-            let dx = 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x);
-            let dy = p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y;
+            let (radial, [dx, dy]) = self.lens(x, y);
             (x, y) = ((xd - dx) / radial, (yd - dy) / radial);
         }
         [k.fx * x + k.cx, k.fy * y + k.cy]
@@ -82,14 +77,19 @@ impl CalibratedCamera {
     /// calibration shows of the pinhole pixel `pixel`.
     pub fn distort(&self, pixel: [f64; 2], width: f64, height: f64) -> [f64; 2] {
         let k = self.intrinsics_for(width, height);
+        let (x, y) = ((pixel[0] - k.cx) / k.fx, (pixel[1] - k.cy) / k.fy);
+        let (radial, [dx, dy]) = self.lens(x, y);
+        [k.fx * (x * radial + dx) + k.cx, k.fy * (y * radial + dy) + k.cy]
+    }
+
+    /// OpenCV's distortion at the normalised image point (`x`, `y`): the radial factor and the
+    /// tangential shift, so that the distorted point is `(x, y) * radial + shift`.
+    fn lens(&self, x: f64, y: f64) -> (f64, [f64; 2]) {
         let c = |i: usize| self.distortion.get(i).copied().unwrap_or(0.0);
         let (k1, k2, p1, p2, k3) = (c(0), c(1), c(2), c(3), c(4));
-        let (x, y) = ((pixel[0] - k.cx) / k.fx, (pixel[1] - k.cy) / k.fy);
         let r2 = x * x + y * y;
         let radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3));
-        let xd = x * radial + 2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x);
-        let yd = y * radial + p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y;
-        [k.fx * xd + k.cx, k.fy * yd + k.cy]
+        (radial, [2.0 * p1 * x * y + p2 * (r2 + 2.0 * x * x), p1 * (r2 + 2.0 * y * y) + 2.0 * p2 * x * y])
     }
 }
 

@@ -148,7 +148,6 @@ impl ViewInput {
         Ok(Self::Folder(files))
     }
 
-    /// When each frame was taken, seconds: a folder's frames at `fps`, a video's from its container.
     /// The view's image size (a folder's first image's, read from its header).
     fn size(&self) -> Result<[u32; 2], DetectError> {
         match self {
@@ -160,6 +159,7 @@ impl ViewInput {
         }
     }
 
+    /// When each frame was taken, seconds: a folder's frames at `fps`, a video's from its container.
     fn times(&self, fps: f64) -> Vec<f64> {
         match self {
             Self::Folder(files) => (0..files.len()).map(|i| i as f64 / fps).collect(),

@@ -38,6 +38,16 @@ pub enum ExportError {
     },
 }
 
+impl ExportError {
+    /// The error with the avatar's file named, when the avatar was what failed.
+    pub fn naming_avatar(self, avatar: &std::path::Path) -> Self {
+        match self {
+            Self::Avatar(problem) => Self::Avatar(format!("{}: {problem}", avatar.display())),
+            other => other,
+        }
+    }
+}
+
 /// The take's mean shape: both exporters build their one skeleton (bone offsets) from it.
 pub fn mean_shape(take: &crate::data::Take) -> [f32; crate::body::NUM_BETAS] {
     let n = take.frames.len().max(1) as f32;

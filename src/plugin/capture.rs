@@ -214,7 +214,7 @@ pub(crate) fn request_readbacks(
     }
     for (entity, target, _) in &cameras {
         let RenderTarget::Image(image) = target else { continue };
-        if let Some(images) = images.as_deref_mut()
+        if let Some(images) = images.as_mut()
             && !readable(&mut commands, entity, images, &image.handle)
         {
             continue;
@@ -234,8 +234,14 @@ pub(crate) fn request_readbacks(
 /// Whether a capture camera's target image can be read back now. A target without
 /// `TextureUsages::COPY_SRC` would fail wgpu's validation (which ends the app): the usage is added,
 /// which rebuilds the texture, and told once ([`CmanetWarning::RenderTarget`]); the read-back
-/// starts in a later frame. A target image that does not exist is waited for.
-fn readable(commands: &mut Commands, entity: Entity, images: &mut Assets<Image>, handle: &Handle<Image>) -> bool {
+/// starts in a later frame. A target image that does not exist is waited for. `images` is only
+/// changed (and so marked changed) when a usage is added.
+fn readable(
+    commands: &mut Commands,
+    entity: Entity,
+    images: &mut ResMut<Assets<Image>>,
+    handle: &Handle<Image>,
+) -> bool {
     let Some(image) = images.get(handle) else { return false };
     if image.texture_descriptor.usage.contains(TextureUsages::COPY_SRC) {
         return true;

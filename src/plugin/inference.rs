@@ -544,8 +544,6 @@ fn publish(
     writer: &mut MessageWriter<PoseEstimated>,
 ) {
     let FrameOutcome { set, trackers, views, estimate, detection, network } = outcome;
-    let detector_runs: HashMap<Entity, usize> = trackers.iter().map(|(e, t)| (*e, t.detector_runs())).collect();
-    state.trackers = Some(trackers);
     let confidences: Vec<f32> = views.iter().map(|v| mean_confidence(&v.keypoints2d)).collect();
     for ((input, view), confidence) in set.views.iter().zip(&views).zip(&confidences) {
         let previous = statuses.get(input.entity).ok().and_then(|s| s.error.clone());
@@ -565,11 +563,12 @@ fn publish(
                 error: view.error.clone(),
                 nobody: view.nobody,
                 preview: view.preview.clone(),
-                detector_runs: detector_runs.get(&input.entity).copied().unwrap_or(0),
+                detector_runs: trackers.get(&input.entity).map_or(0, PoseTracker::detector_runs),
             });
         }
         tell_nobody(commands, state, settings, input.entity, set.time, view);
     }
+    state.trackers = Some(trackers);
     if !settings.hold_rig {
         state.held.clear();
     }

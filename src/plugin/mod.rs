@@ -65,10 +65,20 @@ pub use sync::SyncRecordings;
 pub use video::{DEFAULT_VIDEO_HFOV_DEGREES, ShownFrame, VideoFile};
 pub use webcam::{CameraOpener, DEFAULT_WEBCAM_HFOV_DEGREES, Webcam};
 
+/// [`AVATAR_PATH`] inside Bevy's embedded asset source (a macro so that both are one literal).
+macro_rules! avatar_embedded {
+    () => {
+        "cmanet/avatar/open_body.glb"
+    };
+}
+
 /// The shipped avatar (a glTF scene with SMPL's bone names), embedded in the crate: load it with
 /// `asset_server.load(GltfAssetLabel::Scene(0).from_asset(AVATAR_PATH))` in any app that adds
 /// [`CmanetPlugin`] after Bevy's `AssetPlugin`, without copying files into the app's `assets/`.
-pub const AVATAR_PATH: &str = "embedded://cmanet/avatar/open_body.glb";
+pub const AVATAR_PATH: &str = concat!("embedded://", avatar_embedded!());
+
+/// [`AVATAR_PATH`] inside Bevy's embedded asset source.
+const AVATAR_EMBEDDED: &str = avatar_embedded!();
 
 /// The avatar's bytes, built into the crate.
 const AVATAR_BYTES: &[u8] = include_bytes!("../../assets/avatar/open_body.glb");
@@ -115,11 +125,9 @@ pub enum GizmoChoice {
 impl Plugin for CmanetPlugin {
     fn build(&self, app: &mut App) {
         match app.world().get_resource::<bevy::asset::io::embedded::EmbeddedAssetRegistry>() {
-            Some(registry) => registry.insert_asset(
-                std::path::PathBuf::from("cmanet/avatar/open_body.glb"),
-                std::path::Path::new("cmanet/avatar/open_body.glb"),
-                AVATAR_BYTES,
-            ),
+            Some(registry) => {
+                registry.insert_asset(AVATAR_EMBEDDED.into(), std::path::Path::new(AVATAR_EMBEDDED), AVATAR_BYTES)
+            }
             None => bevy::log::warn!("cmanet: add CmanetPlugin after AssetPlugin to load {AVATAR_PATH}"),
         }
         app.insert_resource(self.settings.clone())

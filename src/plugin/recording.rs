@@ -46,10 +46,7 @@ impl TakeRecorder {
         let avatar_path = crate::assets::avatar();
         let avatar = std::fs::read(&avatar_path).map_err(io(&avatar_path))?;
         let bvh = write_bvh(&take, &model)?;
-        let glb = animated_glb(&take, &model, &avatar).map_err(|e| match e {
-            ExportError::Avatar(problem) => ExportError::Avatar(format!("{}: {problem}", avatar_path.display())),
-            other => other,
-        })?;
+        let glb = animated_glb(&take, &model, &avatar).map_err(|e| e.naming_avatar(&avatar_path))?;
         for path in &paths {
             crate::tensor_file::replaceable(path).map_err(crate::data::DataError::from)?;
         }

@@ -13,6 +13,7 @@ use bevy::prelude::*;
 use bevy::world_serialization::{WorldAsset, WorldInstanceReady};
 use nalgebra::Vector3;
 
+use super::AVATAR_PATH;
 use super::inference::CmanetBodyModel;
 use super::messages::{CmanetWarning, MissingBones, warn};
 use super::rig::{AvatarRig, axis_angle_to_quat};
@@ -195,8 +196,8 @@ fn scene_failure(server: &AssetServer, scene: &Handle<WorldAsset>) -> Option<Str
     })?;
     let path = path.map_or_else(|| "(unnamed)".to_string(), |p| p.to_string());
     Some(format!(
-        "its scene {path} could not be loaded ({error}); it is not driven. The shipped avatar is cmanet's \
-         assets/avatar/open_body.glb: copy it into your app's assets folder (`cmanet assets install`)"
+        "its scene {path} could not be loaded ({error}); it is not driven. The shipped avatar is built in: \
+         load {AVATAR_PATH} (or copy it into your app's assets folder with `cmanet assets install`)"
     ))
 }
 
