@@ -6,9 +6,8 @@
 
 use std::path::PathBuf;
 
-use candle_core::Device;
-
 use crate::body::{BodyError, BodyModel};
+use crate::compute::{ComputeDevice, DeviceError};
 use crate::data::labels::repair_temporal;
 use crate::data::{DataError, Mv2d, Mv3d};
 use crate::detect::LandmarkModel;
@@ -79,6 +78,8 @@ pub struct EstimateSettings {
     pub weights: PathBuf,
     /// The body model `fit` uses. Default: `None`, the shipped open body.
     pub body_model: Option<PathBuf>,
+    /// The candle device CMANet and `fit` run on. Default: [`ComputeDevice::Auto`].
+    pub device: ComputeDevice,
 }
 
 impl Default for EstimateSettings {
@@ -91,6 +92,7 @@ impl Default for EstimateSettings {
             pipeline: Pipeline::Full,
             weights: crate::assets::weights(),
             body_model: None,
+            device: ComputeDevice::Auto,
         }
     }
 }
@@ -113,6 +115,9 @@ pub enum EstimateError {
     /// The body model or a keypoint profile could not be loaded.
     #[error(transparent)]
     Body(#[from] BodyError),
+    /// The device asked for cannot be had.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
 }
 
 /// A method ready to estimate sequences: settings checked and every file it needs loaded.
@@ -147,9 +152,12 @@ impl Estimator {
             Some(path) => BodyModel::load(path)?,
             None => BodyModel::open_body()?,
         };
+        if method == Method::Fit {
+            settings.device.device()?; // refused here, before any work
+        }
         let mut networks = Vec::new();
         if method == Method::Cmanet {
-            let mut net = Cmanet::load(&settings.weights, &Device::Cpu)?;
+            let mut net = Cmanet::load(&settings.weights, &settings.device.device()?)?;
             net.pipeline = settings.pipeline;
             for landmarks in [LandmarkModel::Lite, LandmarkModel::Full] {
                 let mut profiled = net.clone();
@@ -208,7 +216,7 @@ impl Estimator {
                 let feet_and_hands = settings.pipeline != Pipeline::WithoutFeetAndHands;
                 let fitter = Fitter::new(
                     self.body.clone(),
-                    &Device::Cpu,
+                    &self.settings.device.device()?,
                     FitSettings { feet_and_hands, ..FitSettings::default() },
                 )?;
                 fitter.fit_sequence(&data, settings.calibrated, progress)?

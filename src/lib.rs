@@ -37,12 +37,14 @@ pub mod train;
 /// Bevy app needs to capture views, drive avatars and hear what happened.
 pub mod prelude {
     pub use crate::body::{BodyModel, BodyParams, BodyTensors, JOINT_NAMES, KEYPOINT_NAMES};
+    pub use crate::compute::ComputeDevice;
     pub use crate::data::synth::MotionKind;
     pub use crate::detect::{LandmarkModel, NobodyReason};
     pub use crate::estimate::{EstimateSettings, Estimator, Method};
     pub use crate::geometry::{Extrinsics, Intrinsics};
     pub use crate::net::{Cmanet, Estimate, MultiViewFrame, ViewObservation};
-    /// The candle device the networks run on (`Cmanet::shipped(&Device::Cpu)`).
+    /// The candle device the networks run on (`Cmanet::shipped(&Device::Cpu)`, or
+    /// `ComputeDevice::Auto.device()?`).
     pub use candle_core::Device;
 
     #[cfg(feature = "egui")]

@@ -231,6 +231,62 @@ fn bad_input_gets_a_one_line_error() {
 }
 
 #[test]
+fn devices_are_chosen_by_name_and_a_missing_gpu_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (data, est) = (dir.path().join("data"), dir.path().join("est"));
+    let out = cmanet(&["synth", "--seed", "5", "--sequences", "1", "--frames", "3", "--output", &s(&data)]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = cmanet(&["estimate", "--input", &s(&data), "--output", &s(&est), "--device", "cpu"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(est.join("seq_0000.safetensors").exists());
+    if !cfg!(feature = "cuda") {
+        let refused = dir.path().join("refused");
+        let out = cmanet(&["estimate", "--input", &s(&data), "--output", &s(&refused), "--device", "cuda:1"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(text(&out).contains("cuda:1") && text(&out).contains("`cuda` feature"), "{}", text(&out));
+        assert!(!refused.exists(), "nothing is written when the device is refused");
+    }
+    let out = cmanet(&["estimate", "--input", &s(&data), "--output", &s(&est), "--device", "gpu"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("not a device"), "{}", text(&out));
+}
+
+#[test]
+fn synth_draws_the_motions_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("poses");
+    let out = cmanet(&[
+        "synth",
+        "--seed",
+        "2",
+        "--sequences",
+        "2",
+        "--frames",
+        "3",
+        "--motions",
+        "poses,walk",
+        "--output",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut motions: Vec<String> = (0..2)
+        .map(|i| {
+            let data = cmanet::data::Mv2d::read(&out_dir.join(format!("seq_{i:04}.safetensors"))).unwrap();
+            data.metadata["motion"].clone()
+        })
+        .collect();
+    motions.sort();
+    assert_eq!(motions, ["poses", "walk"]);
+    let out = cmanet(&["synth", "--motions", "moonwalk", "--output", out_dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("moonwalk") && text(&out).contains("sit_to_stand"), "{}", text(&out));
+    let out = cmanet(&["synth", "--generator", "stick", "--motions", "walk", "--output", out_dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--generator body-model"), "{}", text(&out));
+}
+
+#[test]
 fn train_then_estimate_with_the_trained_network() {
     let dir = tempfile::tempdir().unwrap();
     let s = |p: &Path| p.to_str().unwrap().to_string();

@@ -13,6 +13,7 @@ use bevy::animation::{AnimatedBy, AnimationTargetId, animated_field};
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use cmanet::body::{BodyModel, BodyParams, JOINT_NAMES, NUM_JOINTS, joint_index};
+use cmanet::compute::ComputeDevice;
 use cmanet::data::calibration::read_calibration_toml;
 use cmanet::detect::{RgbImage, frame_files};
 use cmanet::plugin::{
@@ -33,6 +34,8 @@ enum Warning {
 #[derive(Resource, Default)]
 struct Seen {
     loaded: bool,
+    /// The device `ModelLoaded` named.
+    device: String,
     warnings: Vec<Warning>,
     estimates: Vec<PoseEstimated>,
 }
@@ -42,7 +45,10 @@ fn app_with(models: ModelFiles, settings: CmanetSettings) -> App {
     app.add_plugins(CmanetPlugin { models, settings, ..default() })
         .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(1.0 / 30.0)))
         .init_resource::<Seen>()
-        .add_observer(|_: On<ModelLoaded>, mut seen: ResMut<Seen>| seen.loaded = true)
+        .add_observer(|m: On<ModelLoaded>, mut seen: ResMut<Seen>| {
+            seen.loaded = true;
+            seen.device = m.event().device.clone();
+        })
         .add_observer(|w: On<CmanetWarning>, mut seen: ResMut<Seen>| {
             seen.warnings.push(Warning::App(w.event().clone()))
         })
@@ -306,6 +312,26 @@ fn a_model_that_fails_to_load_is_a_warning_and_the_app_keeps_running() {
             assert!(message.contains("cmanet.safetensors"), "{message}")
         }
         other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn the_device_is_chosen_in_model_files_and_named_when_loaded() {
+    let mut app = app_with(ModelFiles { device: ComputeDevice::Cpu, ..default() }, CmanetSettings::default());
+    run_until(&mut app, "the model", |w| w.resource::<Seen>().loaded);
+    assert_eq!(app.world().resource::<Seen>().device, "cpu");
+    if !cfg!(feature = "cuda") {
+        // A GPU the build cannot open is a ModelFailed warning naming it, not a panic.
+        let mut app = app_with(ModelFiles { device: ComputeDevice::Cuda(0), ..default() }, CmanetSettings::default());
+        run_until(&mut app, "the failure", |w| !w.resource::<Seen>().warnings.is_empty());
+        let seen = app.world().resource::<Seen>();
+        assert!(!seen.loaded);
+        match &seen.warnings[0] {
+            Warning::App(CmanetWarning::ModelFailed { message }) => {
+                assert!(message.contains("cuda:0") && message.contains("`cuda` feature"), "{message}")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }
 

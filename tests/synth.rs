@@ -92,7 +92,7 @@ fn every_kind_appears_in_a_run_of_twelve_sequences() {
 #[test]
 fn every_motion_kind_stays_within_joint_limits_and_moves_smoothly() {
     let model = model();
-    for kind in MotionKind::ALL {
+    for kind in MotionKind::EVERY {
         for seed in 0..3 {
             let seq = generate(&model, &only(kind, 90), seed, 0).unwrap();
             assert_eq!(seq.kind, kind);
@@ -125,7 +125,7 @@ fn every_motion_kind_stays_within_joint_limits_and_moves_smoothly() {
 #[test]
 fn feet_stay_on_the_floor_except_in_flight() {
     let model = model();
-    for kind in MotionKind::ALL {
+    for kind in MotionKind::EVERY {
         for seed in 0..2 {
             let seq = generate(&model, &only(kind, 90), seed, 0).unwrap();
             let betas = seq.frames[0].params.betas;

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use cmanet::body::{BodyModel, JOINT_NAMES, KeypointProfile, NUM_BETAS};
+use cmanet::compute::ComputeDevice;
 use cmanet::data::stick::{StickConfig, generate_stick};
-use cmanet::data::synth::{SynthConfig, generate_sequence};
+use cmanet::data::synth::{MotionKind, SynthConfig, generate_sequence};
 use cmanet::data::{Mv2d, sequence_files};
 use cmanet::detect::LandmarkModel;
 use cmanet::estimate::{EstimateSettings, Estimator, Method};
@@ -116,6 +117,10 @@ struct EstimateArgs {
     /// (`data::labels::repair_temporal`); `triangulate` repairs them with the cameras.
     #[arg(long)]
     keep_left_right: bool,
+    /// The candle device `cmanet` and `fit` run on: `auto` (a GPU when cmanet was built with
+    /// `cuda` or `metal` and one answers, else the CPU), `cpu`, `cuda[:N]`, `metal[:N]`.
+    #[arg(long, default_value = "auto")]
+    device: ComputeDevice,
     /// Print a JSON summary (files, frames, seconds) at the end.
     #[arg(long)]
     json: bool,
@@ -202,6 +207,12 @@ enum Command {
         /// (`body-model` only; 0 = not at all, 1 = as people and detectors do; training data).
         #[arg(long, default_value_t = 0.0)]
         bone_variation: f32,
+        /// Motion kinds to draw from, comma-separated, taken in turn (`body-model` only; a kind
+        /// named twice comes twice as often): `walk`, `run`, `squat`, `jump`, `lunge`, `kick`,
+        /// `reach`, `wave`, `pick_up`, `turn`, `sit_to_stand`, `dance` (the twelve everyday kinds,
+        /// the default) and `poses` (poses across the joints' ranges; training data).
+        #[arg(long, value_delimiter = ',', value_parser = parse_motion)]
+        motions: Vec<MotionKind>,
         /// Output folder (files `seq_0000.safetensors`, ...).
         #[arg(long)]
         output: PathBuf,
@@ -363,6 +374,7 @@ fn main() -> ExitCode {
             max_views,
             noise_scale,
             bone_variation,
+            motions,
             output,
             no_ground_truth,
             model,
@@ -371,7 +383,9 @@ fn main() -> ExitCode {
                 let mut config = StickConfig { min_views, max_views, ..Default::default() };
                 config.frames = frames.unwrap_or(config.frames);
                 config.noise_sigma *= noise_scale;
-                config.validate().map_err(AnyError::from).and_then(|()| {
+                let body_model_only = (!motions.is_empty() || bone_variation != 0.0)
+                    .then(|| "--motions and --bone-variation are for `--generator body-model`; the stick generator has its own".to_string());
+                body_model_only.map_or_else(|| config.validate(), Err).map_err(AnyError::from).and_then(|()| {
                     write_sequences("stick", seed, sequences, config.frames, &output, no_ground_truth, |i| {
                         Ok(generate_stick(&config, seed, i)?.data)
                     })
@@ -379,6 +393,9 @@ fn main() -> ExitCode {
             }
             GeneratorArg::BodyModel => {
                 let mut config = SynthConfig { frames: frames.unwrap_or(60), bone_variation, ..Default::default() };
+                if !motions.is_empty() {
+                    config.motions = motions;
+                }
                 config.rig.min_views = min_views;
                 config.rig.max_views = max_views;
                 config.detector.noise_sigma *= noise_scale;
@@ -455,6 +472,13 @@ fn pipeline_parser() -> impl clap::builder::TypedValueParser<Value = Pipeline> {
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(Pipeline::ALL.map(Pipeline::name))
         .try_map(|name: String| Pipeline::from_name(&name).ok_or_else(|| format!("unknown pipeline `{name}`")))
+}
+
+fn parse_motion(s: &str) -> Result<MotionKind, String> {
+    MotionKind::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = MotionKind::EVERY.iter().map(|k| k.name()).collect();
+        format!("`{s}`: not a motion kind (one of {})", names.join(", "))
+    })
 }
 
 fn parse_method(s: &str) -> Result<(String, PathBuf), String> {
@@ -556,6 +580,7 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
         weights,
         pipeline,
         keep_left_right,
+        device,
         json,
     } = args;
     let (input, output) = (input.as_path(), output.as_path());
@@ -568,6 +593,7 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
         pipeline,
         weights: weights.unwrap_or_else(cmanet::assets::weights),
         body_model: model,
+        device,
     };
     // Load once up front: a missing or bad weights file stops the run before any work.
     let estimator = Estimator::new(settings)?;

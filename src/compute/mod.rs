@@ -5,9 +5,12 @@
 //! on a one-thread rayon pool whose worker is the calling thread itself, so nothing is handed
 //! over. The performance chapter of plugin-docs has the measurements.
 //!
-//! The module also holds the fused matrix products CMANet and BlazePose run on ([`matmul`]).
+//! The module also holds the fused matrix products CMANet and BlazePose run on ([`matmul`]) and
+//! the choice of candle device ([`ComputeDevice`]).
 
+mod device;
 pub mod matmul;
 mod threads;
 
+pub use device::{ComputeDevice, DeviceError, device_name};
 pub use threads::{available_cores, parallel_map, single_threaded};

@@ -11,14 +11,13 @@ use std::time::{Duration, Instant};
 use bevy::diagnostic::FrameCount;
 use bevy::prelude::*;
 use bevy::tasks::{AsyncComputeTaskPool, Task, futures::check_ready};
-use candle_core::Device;
 use nalgebra::{Matrix3, Vector3};
 
 use super::capture::{CaptureView, CapturedFrame, CapturedPixels, camera_extrinsics};
 use super::messages::{CmanetWarning, ModelLoaded, PoseEstimated, PoseTiming, ViewEstimate, ViewFailed, warn};
 use super::settings::CmanetSettings;
 use crate::body::BodyModel;
-use crate::compute::{available_cores, parallel_map};
+use crate::compute::{ComputeDevice, available_cores, device_name, parallel_map};
 use crate::data::labels::{
     exchange_feet, feet_swapped_against_estimate, labelled, labelled_extra, swapped_against_estimate,
 };
@@ -35,11 +34,15 @@ pub struct ModelFiles {
     pub weights: PathBuf,
     /// BlazePose landmark network. Default: [`LandmarkModel::Lite`] (fast enough for live use).
     pub landmark: LandmarkModel,
+    /// The candle device CMANet runs on. Default: [`ComputeDevice::Auto`] (a GPU when the crate is
+    /// built with `cuda` or `metal` and one answers, else the CPU). The detector always runs on
+    /// the CPU.
+    pub device: ComputeDevice,
 }
 
 impl Default for ModelFiles {
     fn default() -> Self {
-        Self { weights: crate::assets::weights(), landmark: LandmarkModel::Lite }
+        Self { weights: crate::assets::weights(), landmark: LandmarkModel::Lite, device: ComputeDevice::Auto }
     }
 }
 
@@ -96,6 +99,8 @@ struct Networks {
     detector: Arc<PoseDetector>,
     network: Arc<Cmanet>,
     body: Arc<BodyModel>,
+    /// The candle device's name (`cpu`, `cuda:0`...).
+    device: String,
 }
 
 /// One view of a set going to inference.
@@ -204,7 +209,8 @@ fn load(files: &ModelFiles) -> Result<Networks, String> {
             crate::assets::search_description()
         ));
     }
-    let mut network = Cmanet::load(&files.weights, &Device::Cpu).map_err(|e| e.to_string())?;
+    let device = files.device.device().map_err(|e| e.to_string())?;
+    let mut network = Cmanet::load(&files.weights, &device).map_err(|e| e.to_string())?;
     // BlazePose's keypoints are explained through its profile; without one the estimates still
     // come, a little less accurate.
     match files.landmark.profile() {
@@ -213,7 +219,12 @@ fn load(files: &ModelFiles) -> Result<Networks, String> {
     }
     let detector = PoseDetector::load(files.landmark).map_err(|e| e.to_string())?;
     let body = BodyModel::open_body().map_err(|e| e.to_string())?;
-    Ok(Networks { detector: Arc::new(detector), network: Arc::new(network), body: Arc::new(body) })
+    Ok(Networks {
+        detector: Arc::new(detector),
+        network: Arc::new(network),
+        body: Arc::new(body),
+        device: device_name(&device),
+    })
 }
 
 /// Polls loading and the frame in flight, publishes finished estimates, and starts the newest
@@ -235,8 +246,9 @@ pub(crate) fn run_inference(
         match loaded {
             Ok(networks) => {
                 commands.insert_resource(CmanetBodyModel(networks.body.clone()));
+                let device = networks.device.clone();
                 state.networks = Some(networks);
-                commands.trigger(ModelLoaded { weights: state.files.weights.clone() });
+                commands.trigger(ModelLoaded { weights: state.files.weights.clone(), device });
             }
             Err(message) => warn(&mut commands, CmanetWarning::ModelFailed { message }),
         }

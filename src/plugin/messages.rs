@@ -79,6 +79,9 @@ pub struct PoseEstimated {
 pub struct ModelLoaded {
     /// The CMANet weights file.
     pub weights: std::path::PathBuf,
+    /// The candle device CMANet runs on (`cpu`, `cuda:0`, `metal:0`; see
+    /// `ModelFiles::device`).
+    pub device: String,
 }
 
 /// A view's image could not be used (empty, unreadable, wrong pixel format): an [`EntityEvent`] on

@@ -1,4 +1,4 @@
-//! The motion library: twelve kinds of movement, each a random program of smooth functions of time
+//! The motion library: twelve everyday kinds of movement and one of poses, each a random program of smooth functions of time
 //! that gives, at any time, a pose (Euler angles inside the joint limits), a heading and where the
 //! body stands.
 //!
@@ -15,6 +15,7 @@ mod jump;
 mod kick;
 mod lunge;
 mod pickup;
+mod poses;
 mod reach;
 mod reps;
 mod sit;
@@ -52,10 +53,14 @@ pub enum MotionKind {
     SitToStand,
     /// Free dancing to a beat.
     Dance,
+    /// Striking and holding poses across the joints' ranges (T- and A-poses among them): not an
+    /// everyday motion, left out of [`MotionKind::ALL`]; training data mixes it in.
+    Poses,
 }
 
 impl MotionKind {
-    /// Every kind, in a fixed order.
+    /// The twelve everyday kinds, in a fixed order: the generator's default mix (and the
+    /// validation sets').
     pub const ALL: [MotionKind; 12] = [
         MotionKind::Walk,
         MotionKind::Run,
@@ -69,6 +74,23 @@ impl MotionKind {
         MotionKind::Turn,
         MotionKind::SitToStand,
         MotionKind::Dance,
+    ];
+
+    /// Every kind: the everyday ones and [`MotionKind::Poses`].
+    pub const EVERY: [MotionKind; 13] = [
+        MotionKind::Walk,
+        MotionKind::Run,
+        MotionKind::Squat,
+        MotionKind::Jump,
+        MotionKind::Lunge,
+        MotionKind::Kick,
+        MotionKind::Reach,
+        MotionKind::Wave,
+        MotionKind::PickUp,
+        MotionKind::Turn,
+        MotionKind::SitToStand,
+        MotionKind::Dance,
+        MotionKind::Poses,
     ];
 
     /// The kind's name as used in metadata and on the command line (`walk`, `sit_to_stand`...).
@@ -86,12 +108,13 @@ impl MotionKind {
             MotionKind::Turn => "turn",
             MotionKind::SitToStand => "sit_to_stand",
             MotionKind::Dance => "dance",
+            MotionKind::Poses => "poses",
         }
     }
 
     /// The kind with this name (see [`MotionKind::name`]); `None` for an unknown name.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.name() == name)
+        Self::EVERY.into_iter().find(|k| k.name() == name)
     }
 }
 
@@ -189,6 +212,7 @@ pub fn sample(kind: MotionKind, rng: &mut Rng, context: &MotionContext) -> Box<d
         MotionKind::Turn => Box::new(turn::Turn::sample(rng, context, place)),
         MotionKind::SitToStand => Box::new(sit::SitToStand::sample(rng, context, place)),
         MotionKind::Dance => Box::new(dance::Dance::sample(rng, context, place)),
+        MotionKind::Poses => Box::new(poses::Poses::sample(rng, context, place)),
     }
 }
 
@@ -198,7 +222,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for kind in MotionKind::ALL {
+        for kind in MotionKind::EVERY {
             assert_eq!(MotionKind::from_name(kind.name()), Some(kind));
             assert_eq!(kind.to_string(), kind.name());
         }
