@@ -3,7 +3,8 @@
 //! file is built here.
 //!
 //! The folder is found once per process, first match wins:
-//! 1. the folder named by the environment variable [`ASSETS_ENV`] (`CMANET_ASSETS`), as given;
+//! 1. the folder named by the environment variable [`ASSETS_ENV`] (`CMANET_ASSETS`), as given
+//!    (set but empty counts as unset);
 //! 2. `assets/cmanet/` or `assets/` next to the running executable, if it holds `models/` — a built
 //!    game moved to another machine carries the files there (copy this crate's `assets/models` and
 //!    `assets/body`);
@@ -22,8 +23,8 @@ pub fn dir() -> &'static Path {
 }
 
 fn find() -> PathBuf {
-    if let Some(dir) = std::env::var_os(ASSETS_ENV) {
-        return PathBuf::from(dir);
+    if let Some(dir) = assets_env() {
+        return dir;
     }
     let beside_executable = std::env::current_exe()
         .ok()
@@ -33,6 +34,11 @@ fn find() -> PathBuf {
         .flatten()
         .find(|dir| dir.join("models").is_dir());
     beside_executable.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets"))
+}
+
+/// The folder [`ASSETS_ENV`] names, if it is set and not empty.
+fn assets_env() -> Option<PathBuf> {
+    std::env::var_os(ASSETS_ENV).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
 /// The converted networks and keypoint profiles: `models/`.
@@ -74,7 +80,7 @@ pub fn search_description() -> String {
     format!(
         "the assets folder is {}; searched: ${ASSETS_ENV} ({}), then {beside} (with models/), then {}",
         dir().display(),
-        std::env::var_os(ASSETS_ENV).map_or("unset".into(), |v| v.to_string_lossy().into_owned()),
+        assets_env().map_or("unset".into(), |v| v.display().to_string()),
         Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").display()
     )
 }

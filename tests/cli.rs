@@ -341,10 +341,18 @@ fn shipped_files_are_found_by_override_then_beside_the_executable() {
     std::fs::create_dir_all(moved.join("assets/models")).unwrap();
     let exe = moved.join("cmanet");
     std::fs::copy(env!("CARGO_BIN_EXE_cmanet"), &exe).unwrap();
-    let out = Command::new(&exe).args(["body-info"]).env_remove("CMANET_ASSETS").output().unwrap();
-    assert!(!out.status.success());
     let expected = moved.join("assets/body/open_body.safetensors");
-    assert!(text(&out).contains(&expected.display().to_string()), "{}", text(&out));
+    // Set but empty counts as unset (it once made the search look in the working directory).
+    for env in [None, Some("")] {
+        let mut command = Command::new(&exe);
+        command.args(["body-info"]).env_remove("CMANET_ASSETS");
+        if let Some(value) = env {
+            command.env("CMANET_ASSETS", value);
+        }
+        let out = command.output().unwrap();
+        assert!(!out.status.success());
+        assert!(text(&out).contains(&expected.display().to_string()), "{env:?}: {}", text(&out));
+    }
 
     // Without either, the crate's own files.
     let out = cmanet(&["body-info", "--json"]);
