@@ -252,30 +252,15 @@ fn depthwise_impl<const FMA: bool>(
             let inside_y = y0 >= 0 && y0 as usize + kh <= ih;
             let row_out = oy * ow;
             let (ky0, ky1, ys) = Window::taps(oy, sy, pt, kh, ih);
-            // Output columns whose window crosses the input's border.
-            let edges = |columns: std::ops::Range<usize>, out: &mut [f32]| {
-                for ox in columns {
-                    edge::<FMA>(
-                        input,
-                        c,
-                        iw,
-                        kw,
-                        sx,
-                        pl,
-                        (ky0, ky1, ys),
-                        ox,
-                        cb,
-                        &wv,
-                        &b,
-                        &mut out[(row_out + ox) * c + cb..][..LANES],
-                    );
-                }
-            };
+            // Output columns whose window crosses the input's border. (A function, not a closure:
+            // a closure is compiled without the caller's target features, and its `mul_add`
+            // became a call to the software `fmaf`.)
+            let taps_y = (ky0, ky1, ys);
             if !inside_y {
-                edges(0..ow, out);
+                edge_columns::<FMA>(input, c, iw, kw, sx, pl, taps_y, 0..ow, cb, &wv, &b, row_out, out);
                 continue;
             }
-            edges(0..x_lo, out);
+            edge_columns::<FMA>(input, c, iw, kw, sx, pl, taps_y, 0..x_lo, cb, &wv, &b, row_out, out);
             // The interior: every tap inside the input.
             let row = &mut out[row_out * c..(row_out + ow) * c];
             let y0 = y0 as usize;
@@ -293,7 +278,7 @@ fn depthwise_impl<const FMA: bool>(
                     }
                 }
             }
-            edges(x_hi..ow, out);
+            edge_columns::<FMA>(input, c, iw, kw, sx, pl, taps_y, x_hi..ow, cb, &wv, &b, row_out, out);
         }
     }
     act.apply(out);
@@ -359,6 +344,29 @@ fn interior<const FMA: bool, const T: usize>(
         }
         row[ox * c + cb..][..LANES].copy_from_slice(&acc);
         ox += 1;
+    }
+}
+
+/// The output columns `columns` of row `row_out` (windows crossing the border), one channel block.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn edge_columns<const FMA: bool>(
+    input: &[f32],
+    c: usize,
+    iw: usize,
+    kw: usize,
+    sx: usize,
+    pl: usize,
+    taps_y: (usize, usize, isize),
+    columns: std::ops::Range<usize>,
+    cb: usize,
+    wv: &[[f32; LANES]; MAX_TAPS],
+    b: &[f32; LANES],
+    row_out: usize,
+    out: &mut [f32],
+) {
+    for ox in columns {
+        edge::<FMA>(input, c, iw, kw, sx, pl, taps_y, ox, cb, wv, b, &mut out[(row_out + ox) * c + cb..][..LANES]);
     }
 }
 
