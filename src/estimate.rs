@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 
 use crate::body::{BodyError, BodyModel};
+use candle_core::Device;
+
 use crate::compute::{ComputeDevice, DeviceError};
 use crate::data::labels::repair_temporal;
 use crate::data::{DataError, Mv2d, Mv3d};
@@ -126,6 +128,8 @@ pub struct Estimator {
     body: BodyModel,
     /// CMANet once per keypoint profile: no profile (our own keypoints), BlazePose lite, full.
     networks: Vec<(Option<LandmarkModel>, Cmanet)>,
+    /// The candle device of [`EstimateSettings::device`], opened once.
+    device: Device,
 }
 
 impl Estimator {
@@ -152,12 +156,15 @@ impl Estimator {
             Some(path) => BodyModel::load(path)?,
             None => BodyModel::open_body()?,
         };
-        if method == Method::Fit {
-            settings.device.device()?; // refused here, before any work
-        }
+        // The methods that run on a candle device open it here: one that cannot be had is refused
+        // before any work.
+        let device = match method {
+            Method::Cmanet | Method::Fit => settings.device.device()?,
+            _ => Device::Cpu,
+        };
         let mut networks = Vec::new();
         if method == Method::Cmanet {
-            let mut net = Cmanet::load(&settings.weights, &settings.device.device()?)?;
+            let mut net = Cmanet::load(&settings.weights, &device)?;
             net.pipeline = settings.pipeline;
             for landmarks in [LandmarkModel::Lite, LandmarkModel::Full] {
                 let mut profiled = net.clone();
@@ -166,7 +173,7 @@ impl Estimator {
             }
             networks.push((None, net));
         }
-        Ok(Self { settings, body, networks })
+        Ok(Self { settings, body, networks, device })
     }
 
     /// The settings it runs with.
@@ -216,7 +223,7 @@ impl Estimator {
                 let feet_and_hands = settings.pipeline != Pipeline::WithoutFeetAndHands;
                 let fitter = Fitter::new(
                     self.body.clone(),
-                    &self.settings.device.device()?,
+                    &self.device,
                     FitSettings { feet_and_hands, ..FitSettings::default() },
                 )?;
                 fitter.fit_sequence(&data, settings.calibrated, progress)?

@@ -383,9 +383,13 @@ fn main() -> ExitCode {
                 let mut config = StickConfig { min_views, max_views, ..Default::default() };
                 config.frames = frames.unwrap_or(config.frames);
                 config.noise_sigma *= noise_scale;
-                let body_model_only = (!motions.is_empty() || bone_variation != 0.0)
-                    .then(|| "--motions and --bone-variation are for `--generator body-model`; the stick generator has its own".to_string());
-                body_model_only.map_or_else(|| config.validate(), Err).map_err(AnyError::from).and_then(|()| {
+                let checked = if !motions.is_empty() || bone_variation != 0.0 {
+                    Err("--motions and --bone-variation are for `--generator body-model`; the stick generator has its own"
+                        .to_string())
+                } else {
+                    config.validate()
+                };
+                checked.map_err(AnyError::from).and_then(|()| {
                     write_sequences("stick", seed, sequences, config.frames, &output, no_ground_truth, |i| {
                         Ok(generate_stick(&config, seed, i)?.data)
                     })

@@ -35,28 +35,18 @@ impl ComputeDevice {
     /// The candle device. `Auto` never fails (it falls back to the CPU); an explicit GPU fails
     /// with the reason when the crate was built without its feature or the GPU does not answer.
     pub fn device(self) -> Result<Device, DeviceError> {
-        let open =
-            |choice: ComputeDevice, built: bool, feature: &str, open: fn(usize) -> candle_core::Result<Device>| {
-                let ordinal = match choice {
-                    ComputeDevice::Cuda(i) | ComputeDevice::Metal(i) => i,
-                    _ => 0,
-                };
-                if !built {
-                    return Err(DeviceError {
-                        choice: choice.to_string(),
-                        reason: format!("cmanet was built without its `{feature}` feature"),
-                    });
-                }
-                open(ordinal).map_err(|e| DeviceError { choice: choice.to_string(), reason: e.to_string() })
-            };
-        let cuda = |choice| open(choice, cfg!(feature = "cuda"), "cuda", Device::new_cuda);
-        let metal = |choice| open(choice, cfg!(feature = "metal"), "metal", Device::new_metal);
+        let refused = |reason: String| DeviceError { choice: self.to_string(), reason };
+        let not_built = |feature: &str| refused(format!("cmanet was built without its `{feature}` feature"));
         match self {
             ComputeDevice::Cpu => Ok(Device::Cpu),
-            ComputeDevice::Cuda(_) => cuda(self),
-            ComputeDevice::Metal(_) => metal(self),
+            ComputeDevice::Cuda(i) if cfg!(feature = "cuda") => Device::new_cuda(i).map_err(|e| refused(e.to_string())),
+            ComputeDevice::Cuda(_) => Err(not_built("cuda")),
+            ComputeDevice::Metal(i) if cfg!(feature = "metal") => {
+                Device::new_metal(i).map_err(|e| refused(e.to_string()))
+            }
+            ComputeDevice::Metal(_) => Err(not_built("metal")),
             ComputeDevice::Auto => {
-                Ok(cuda(ComputeDevice::Cuda(0)).or_else(|_| metal(ComputeDevice::Metal(0))).unwrap_or(Device::Cpu))
+                Ok(ComputeDevice::Cuda(0).device().or_else(|_| ComputeDevice::Metal(0).device()).unwrap_or(Device::Cpu))
             }
         }
     }

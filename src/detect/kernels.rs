@@ -347,7 +347,8 @@ fn interior<const FMA: bool, const T: usize>(
     }
 }
 
-/// The output columns `columns` of row `row_out` (windows crossing the border), one channel block.
+/// The depthwise kernel's output columns `columns` of row `row_out` whose windows cross the input's
+/// border (taps clipped), one channel block.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn edge_columns<const FMA: bool>(
@@ -357,7 +358,7 @@ fn edge_columns<const FMA: bool>(
     kw: usize,
     sx: usize,
     pl: usize,
-    taps_y: (usize, usize, isize),
+    (ky0, ky1, ys): (usize, usize, isize),
     columns: std::ops::Range<usize>,
     cb: usize,
     wv: &[[f32; LANES]; MAX_TAPS],
@@ -366,36 +367,16 @@ fn edge_columns<const FMA: bool>(
     out: &mut [f32],
 ) {
     for ox in columns {
-        edge::<FMA>(input, c, iw, kw, sx, pl, taps_y, ox, cb, wv, b, &mut out[(row_out + ox) * c + cb..][..LANES]);
-    }
-}
-
-/// One output pixel's channel block of the depthwise kernel, near the border (taps clipped).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn edge<const FMA: bool>(
-    input: &[f32],
-    c: usize,
-    iw: usize,
-    kw: usize,
-    sx: usize,
-    pl: usize,
-    (ky0, ky1, ys): (usize, usize, isize),
-    ox: usize,
-    cb: usize,
-    wv: &[[f32; LANES]; MAX_TAPS],
-    b: &[f32; LANES],
-    out: &mut [f32],
-) {
-    let (kx0, kx1, xs) = Window::taps(ox, sx, pl, kw, iw);
-    let mut acc = *b;
-    for ky in ky0..ky1 {
-        for kx in kx0..kx1 {
-            let i = (((ys + ky as isize) as usize) * iw + (xs + kx as isize) as usize) * c + cb;
-            madd8::<FMA>(&mut acc, lanes(input, i), &wv[ky * kw + kx]);
+        let (kx0, kx1, xs) = Window::taps(ox, sx, pl, kw, iw);
+        let mut acc = *b;
+        for ky in ky0..ky1 {
+            for kx in kx0..kx1 {
+                let i = (((ys + ky as isize) as usize) * iw + (xs + kx as isize) as usize) * c + cb;
+                madd8::<FMA>(&mut acc, lanes(input, i), &wv[ky * kw + kx]);
+            }
         }
+        out[(row_out + ox) * c + cb..][..LANES].copy_from_slice(&acc);
     }
-    out.copy_from_slice(&acc);
 }
 
 /// Any channel count or kernel size: one pixel at a time.

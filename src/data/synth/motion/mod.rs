@@ -77,21 +77,15 @@ impl MotionKind {
     ];
 
     /// Every kind: the everyday ones and [`MotionKind::Poses`].
-    pub const EVERY: [MotionKind; 13] = [
-        MotionKind::Walk,
-        MotionKind::Run,
-        MotionKind::Squat,
-        MotionKind::Jump,
-        MotionKind::Lunge,
-        MotionKind::Kick,
-        MotionKind::Reach,
-        MotionKind::Wave,
-        MotionKind::PickUp,
-        MotionKind::Turn,
-        MotionKind::SitToStand,
-        MotionKind::Dance,
-        MotionKind::Poses,
-    ];
+    pub const EVERY: [MotionKind; 13] = {
+        let mut every = [MotionKind::Poses; 13];
+        let mut i = 0;
+        while i < Self::ALL.len() {
+            every[i] = Self::ALL[i];
+            i += 1;
+        }
+        every
+    };
 
     /// The kind's name as used in metadata and on the command line (`walk`, `sit_to_stand`...).
     pub fn name(self) -> &'static str {
