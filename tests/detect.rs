@@ -512,32 +512,56 @@ fn noise(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// The SIMD levels this CPU runs (each kernel is checked on all of them).
+fn simd_levels() -> Vec<cmanet::compute::SimdLevel> {
+    let levels: Vec<_> = cmanet::compute::SimdLevel::ALL.into_iter().filter(|l| l.supported()).collect();
+    eprintln!("SIMD levels checked: {levels:?}");
+    levels
+}
+
 #[test]
 fn packed_matmul_matches_a_plain_product() {
-    use cmanet::compute::matmul::{Activation, PackedWeights, matmul_packed};
-    for &(m, k, n) in &[(1, 3, 5), (7, 27, 24), (13, 16, 8), (25, 9, 39), (6, 40, 12), (50, 33, 48), (3, 1152, 20)] {
-        for (residual, act) in [(false, Activation::None), (true, Activation::Relu6), (true, Activation::Relu)] {
-            let (lhs, rhs, bias) = (noise(m * k, 1), noise(k * n, 2), noise(n, 3));
-            let res = noise(m * n, 4);
-            let mut out = vec![0.0; m * n];
-            let packed = PackedWeights::new(&rhs, &bias, k, n);
-            matmul_packed(m, &lhs, &packed, residual.then_some(res.as_slice()), act, &mut out);
-            for i in 0..m {
-                for j in 0..n {
-                    let mut want = bias[j] + if residual { res[i * n + j] } else { 0.0 };
-                    for t in 0..k {
-                        want += lhs[i * k + t] * rhs[t * n + j];
+    use cmanet::compute::matmul::{Activation, PackedWeights, matmul_packed_with};
+    let shapes = [
+        (1, 3, 5),
+        (7, 27, 24),
+        (13, 16, 8),
+        (25, 9, 39),
+        (6, 40, 12),
+        (50, 33, 48),
+        (3, 1152, 20),
+        (31, 24, 64),
+        (12, 5, 33),
+        (23, 7, 16),
+    ];
+    for level in simd_levels() {
+        for &(m, k, n) in &shapes {
+            for (residual, act) in [(false, Activation::None), (true, Activation::Relu6), (true, Activation::Relu)] {
+                let (lhs, rhs, bias) = (noise(m * k, 1), noise(k * n, 2), noise(n, 3));
+                let res = noise(m * n, 4);
+                // A sentinel past the end: the kernels write only the m x n outputs.
+                let mut out = vec![f32::NAN; m * n + 1];
+                out[m * n] = 7.0;
+                let packed = PackedWeights::new(&rhs, &bias, k, n);
+                matmul_packed_with(level, m, &lhs, &packed, residual.then_some(res.as_slice()), act, &mut out);
+                assert_eq!(out[m * n], 7.0, "{level:?} {m}x{k}x{n} wrote past the end");
+                for i in 0..m {
+                    for j in 0..n {
+                        let mut want = bias[j] + if residual { res[i * n + j] } else { 0.0 };
+                        for t in 0..k {
+                            want += lhs[i * k + t] * rhs[t * n + j];
+                        }
+                        let want = match act {
+                            Activation::None => want,
+                            Activation::Relu => want.max(0.0),
+                            Activation::Relu6 => want.clamp(0.0, 6.0),
+                        };
+                        let got = out[i * n + j];
+                        assert!(
+                            (got - want).abs() <= 1e-4 * (1.0 + want.abs()) * (k as f32).sqrt(),
+                            "{level:?} {m}x{k}x{n} [{i},{j}]: {got} vs {want}"
+                        );
                     }
-                    let want = match act {
-                        Activation::None => want,
-                        Activation::Relu => want.max(0.0),
-                        Activation::Relu6 => want.clamp(0.0, 6.0),
-                    };
-                    let got = out[i * n + j];
-                    assert!(
-                        (got - want).abs() <= 1e-4 * (1.0 + want.abs()) * (k as f32).sqrt(),
-                        "{m}x{k}x{n} [{i},{j}]: {got} vs {want}"
-                    );
                 }
             }
         }
@@ -547,7 +571,7 @@ fn packed_matmul_matches_a_plain_product() {
 #[test]
 fn depthwise_matches_a_plain_loop() {
     use cmanet::compute::matmul::Activation;
-    use cmanet::detect::kernels::{Window, depthwise};
+    use cmanet::detect::kernels::{Window, depthwise_with};
     // (size, channels, kernel, stride, pad [t, b, l, r])
     let cases = [
         (9, 8, 3, 1, [1, 1, 1, 1]),
@@ -557,30 +581,40 @@ fn depthwise_matches_a_plain_loop() {
         (6, 12, 3, 1, [1, 1, 1, 1]),
         (5, 8, 3, 1, [0, 0, 0, 0]),
         (40, 64, 3, 2, [1, 1, 1, 1]),
+        (11, 48, 5, 1, [2, 2, 2, 2]),
+        (13, 40, 3, 1, [1, 1, 1, 1]),
+        (24, 32, 5, 2, [1, 2, 1, 2]),
+        (64, 48, 3, 2, [0, 1, 0, 1]),
     ];
-    for (i, &(size, c, k, stride, pad)) in cases.iter().enumerate() {
-        let Some(out_hw) = Window::output_size([size, size], [k, k], [stride, stride], pad) else { continue };
-        let win = Window { in_hw: [size, size], out_hw, kernel: [k, k], stride: [stride, stride], pad };
-        let (x, w, b) = (noise(size * size * c, 10 + i as u64), noise(k * k * c, 20), noise(c, 30));
-        let mut out = vec![0.0; out_hw[0] * out_hw[1] * c];
-        depthwise(&x, c, &win, &w, &b, Activation::Relu6, &mut out);
-        for oy in 0..out_hw[0] {
-            for ox in 0..out_hw[1] {
-                for ch in 0..c {
-                    let mut want = b[ch];
-                    for ky in 0..k {
-                        for kx in 0..k {
-                            let (iy, ix) = (
-                                (oy * stride + ky) as isize - pad[0] as isize,
-                                (ox * stride + kx) as isize - pad[2] as isize,
-                            );
-                            if iy >= 0 && ix >= 0 && (iy as usize) < size && (ix as usize) < size {
-                                want += x[((iy as usize) * size + ix as usize) * c + ch] * w[(ky * k + kx) * c + ch];
+    for level in simd_levels() {
+        for (i, &(size, c, k, stride, pad)) in cases.iter().enumerate() {
+            let Some(out_hw) = Window::output_size([size, size], [k, k], [stride, stride], pad) else { continue };
+            let win = Window { in_hw: [size, size], out_hw, kernel: [k, k], stride: [stride, stride], pad };
+            let (x, w, b) = (noise(size * size * c, 10 + i as u64), noise(k * k * c, 20), noise(c, 30));
+            let mut out = vec![0.0; out_hw[0] * out_hw[1] * c];
+            depthwise_with(level, &x, c, &win, &w, &b, Activation::Relu6, &mut out);
+            for oy in 0..out_hw[0] {
+                for ox in 0..out_hw[1] {
+                    for ch in 0..c {
+                        let mut want = b[ch];
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let (iy, ix) = (
+                                    (oy * stride + ky) as isize - pad[0] as isize,
+                                    (ox * stride + kx) as isize - pad[2] as isize,
+                                );
+                                if iy >= 0 && ix >= 0 && (iy as usize) < size && (ix as usize) < size {
+                                    want +=
+                                        x[((iy as usize) * size + ix as usize) * c + ch] * w[(ky * k + kx) * c + ch];
+                                }
                             }
                         }
+                        let got = out[(oy * out_hw[1] + ox) * c + ch];
+                        assert!(
+                            (got - want.clamp(0.0, 6.0)).abs() < 1e-5,
+                            "{level:?} case {i} [{oy},{ox},{ch}]: {got} vs {want}"
+                        );
                     }
-                    let got = out[(oy * out_hw[1] + ox) * c + ch];
-                    assert!((got - want.clamp(0.0, 6.0)).abs() < 1e-5, "case {i} [{oy},{ox},{ch}]: {got} vs {want}");
                 }
             }
         }

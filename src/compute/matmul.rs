@@ -1,9 +1,15 @@
 //! Single-threaded `f32` matrix products with the bias, an optional residual and an activation
-//! fused in: [`matmul_packed`], a 6 x 16 register-blocked AVX2/FMA kernel on weights packed once
-//! ([`PackedWeights`]), which reads the left-hand side in place, and [`matmul_bias`] through `gemm`
-//! (the kernel candle's CPU backend uses) on CPUs without AVX2 and FMA. The BlazePose graphs run
+//! fused in: [`matmul_packed`] on weights packed once ([`PackedWeights`]), which reads the
+//! left-hand side in place, a 12 x 32 register-blocked AVX-512 kernel or a 6 x 16 AVX2/FMA one
+//! chosen at run time ([`SimdLevel`]), and [`matmul_bias`] through `gemm` (the kernel candle's CPU
+//! backend uses) on CPUs without AVX2 and FMA. The BlazePose graphs run
 //! their convolutions on them (`detect`), and CMANet its linear layers at inference
 //! ([`crate::net::linear`]): on a handful of rows they are 3-4 times faster than candle's matmul.
+
+use super::simd::SimdLevel;
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 /// An activation fused into a matrix product (a TFLite op's, or a network layer's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +30,15 @@ impl Activation {
             Self::None => {}
             Self::Relu => xs.iter_mut().for_each(|x| *x = x.max(0.0)),
             Self::Relu6 => xs.iter_mut().for_each(|x| *x = x.clamp(0.0, 6.0)),
+        }
+    }
+
+    /// The `(min, max)` the activation clamps to.
+    fn bounds(self) -> (f32, f32) {
+        match self {
+            Self::None => (f32::NEG_INFINITY, f32::INFINITY),
+            Self::Relu => (0.0, f32::INFINITY),
+            Self::Relu6 => (0.0, 6.0),
         }
     }
 }
@@ -145,23 +160,31 @@ impl PackedWeights {
         self.n
     }
 
-    /// Whether this CPU runs [`matmul_packed`] (AVX2 and FMA).
+    /// Whether [`matmul_packed`] runs a packed kernel here (the active [`SimdLevel`] is AVX2 or
+    /// wider); without one it unpacks the weights on every call.
     pub fn supported() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
+        SimdLevel::active() >= SimdLevel::Avx2
     }
 }
 
-/// `dst[m, n] = act(bias + residual + lhs[m, k] w[k, n])` with pre-packed weights: a 6 x 16
-/// register-blocked AVX2/FMA kernel that reads the activations in place. Falls back to `gemm` on
-/// CPUs without AVX2 and FMA.
+/// `dst[m, n] = act(bias + residual + lhs[m, k] w[k, n])` with pre-packed weights, on the kernel
+/// of the active [`SimdLevel`]: 12 pixels x 32 channels a pass with AVX-512, 6 x 16 with AVX2 and
+/// FMA, reading the activations in place; `gemm` on other CPUs.
 pub fn matmul_packed(
+    m: usize,
+    lhs: &[f32],
+    w: &PackedWeights,
+    residual: Option<&[f32]>,
+    act: Activation,
+    dst: &mut [f32],
+) {
+    matmul_packed_with(SimdLevel::active(), m, lhs, w, residual, act, dst)
+}
+
+/// [`matmul_packed`] on the kernel of `level`, or of the widest level below it this CPU runs (to
+/// compare the kernels, and to test each on one machine).
+pub fn matmul_packed_with(
+    level: SimdLevel,
     m: usize,
     lhs: &[f32],
     w: &PackedWeights,
@@ -172,10 +195,12 @@ pub fn matmul_packed(
     let (k, n) = (w.k, w.n);
     assert!(lhs.len() >= m * k && dst.len() >= m * n && residual.is_none_or(|r| r.len() >= m * n));
     #[cfg(target_arch = "x86_64")]
-    if PackedWeights::supported() {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above); the asserts bound the slices.
-        unsafe { matmul_packed_avx2(m, lhs, w, residual, act, dst) };
-        return;
+    match level.min(SimdLevel::detected()) {
+        // SAFETY: the CPU has AVX-512 F, AVX2 and FMA (detected); the asserts bound the slices.
+        SimdLevel::Avx512 => return unsafe { avx512::matmul_packed_avx512(m, lhs, w, residual, act, dst) },
+        // SAFETY: the CPU has AVX2 and FMA (detected); the asserts bound the slices.
+        SimdLevel::Avx2 => return unsafe { matmul_packed_avx2(m, lhs, w, residual, act, dst) },
+        SimdLevel::Portable => {}
     }
     // Unpack and use gemm (slow path, only on old CPUs).
     let mut rhs = vec![0.0; k * n];
@@ -293,11 +318,7 @@ unsafe fn micro8<const R: usize>(
                 acc[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*a.add(i * k + kk)), b0, acc[i]);
             }
         }
-        let (lo, hi) = match act {
-            Activation::None => (f32::NEG_INFINITY, f32::INFINITY),
-            Activation::Relu => (0.0, f32::INFINITY),
-            Activation::Relu6 => (0.0, 6.0),
-        };
+        let (lo, hi) = act.bounds();
         let (vlo, vhi) = (_mm256_set1_ps(lo), _mm256_set1_ps(hi));
         for i in 0..R {
             let v = _mm256_min_ps(_mm256_max_ps(acc[i], vlo), vhi);
@@ -367,11 +388,7 @@ unsafe fn micro<const R: usize>(
                 acc[i][1] = _mm256_fmadd_ps(x, b1, acc[i][1]);
             }
         }
-        let (lo, hi) = match act {
-            Activation::None => (f32::NEG_INFINITY, f32::INFINITY),
-            Activation::Relu => (0.0, f32::INFINITY),
-            Activation::Relu6 => (0.0, 6.0),
-        };
+        let (lo, hi) = act.bounds();
         let (vlo, vhi) = (_mm256_set1_ps(lo), _mm256_set1_ps(hi));
         for i in 0..R {
             let v0 = _mm256_min_ps(_mm256_max_ps(acc[i][0], vlo), vhi);

@@ -6,11 +6,13 @@
 //! over. The performance chapter of plugin-docs has the measurements.
 //!
 //! The module also holds the fused matrix products CMANet and BlazePose run on ([`matmul`]) and
-//! the choice of candle device ([`ComputeDevice`]).
+//! the choice of candle device ([`ComputeDevice`]), and which SIMD kernels they run ([`SimdLevel`]).
 
 mod device;
 pub mod matmul;
+mod simd;
 mod threads;
 
 pub use device::{ComputeDevice, DeviceError, device_name};
+pub use simd::SimdLevel;
 pub use threads::{available_cores, parallel_map, single_threaded};

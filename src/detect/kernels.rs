@@ -3,13 +3,14 @@
 //!
 //! - convolutions as a matrix product (1x1 in place, others through im2col) with the fused kernels
 //!   of [`crate::compute::matmul`];
-//! - a direct depthwise convolution, 8 channels per register, compiled for AVX2 + FMA with a plain
-//!   fallback;
+//! - a direct depthwise convolution, 16 channels per register with AVX-512, 8 with AVX2 + FMA, and
+//!   a plain fallback, chosen at run time ([`SimdLevel`]);
 //! - max pooling, bilinear resize with half-pixel centres, DEPTH_TO_SPACE in TensorFlow's element
 //!   order, zero padding and a stable sigmoid.
 //!
 //! Every kernel is single-threaded: the crate runs with one rayon thread per inference.
 
+use crate::compute::SimdLevel;
 use crate::compute::matmul::Activation;
 
 /// Geometry of a 2D window op (convolution or pooling) on an NHWC activation.
@@ -97,8 +98,23 @@ thread_local! {
 }
 
 /// Depthwise convolution (multiplier 1) on NHWC: `weights` is `[KH * KW][C]`, `bias` `[C]`, the
-/// activation fused.
+/// activation fused; on the kernels of the active [`SimdLevel`].
 pub fn depthwise(
+    input: &[f32],
+    channels: usize,
+    win: &Window,
+    weights: &[f32],
+    bias: &[f32],
+    act: Activation,
+    out: &mut [f32],
+) {
+    depthwise_with(SimdLevel::active(), input, channels, win, weights, bias, act, out)
+}
+
+/// [`depthwise`] on the kernels of `level`, or of the widest level below it this CPU runs.
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise_with(
+    level: SimdLevel,
     input: &[f32],
     channels: usize,
     win: &Window,
@@ -142,14 +158,15 @@ pub fn depthwise(
                 padded[start + right..start + row].fill(0.0);
                 padded[start + left..start + right].copy_from_slice(&input[y * iw * channels..(y + 1) * iw * channels]);
             }
-            depthwise_dispatch(padded, channels, &win2, weights, bias, act, out);
+            depthwise_dispatch(level, padded, channels, &win2, weights, bias, act, out);
         });
         return;
     }
-    depthwise_dispatch(input, channels, win, weights, bias, act, out)
+    depthwise_dispatch(level, input, channels, win, weights, bias, act, out)
 }
 
 fn depthwise_dispatch(
+    level: SimdLevel,
     input: &[f32],
     channels: usize,
     win: &Window,
@@ -159,12 +176,29 @@ fn depthwise_dispatch(
     out: &mut [f32],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above).
-        unsafe { depthwise_avx2(input, channels, win, weights, bias, act, out) };
-        return;
+    match level.min(SimdLevel::detected()) {
+        // SAFETY: the CPU has AVX-512 F, AVX2 and FMA (detected).
+        SimdLevel::Avx512 => return unsafe { depthwise_avx512(input, channels, win, weights, bias, act, out) },
+        // SAFETY: the CPU has AVX2 and FMA (detected).
+        SimdLevel::Avx2 => return unsafe { depthwise_avx2(input, channels, win, weights, bias, act, out) },
+        SimdLevel::Portable => {}
     }
-    depthwise_impl::<false>(input, channels, win, weights, bias, act, out)
+    let _ = level;
+    depthwise_impl::<false, false>(input, channels, win, weights, bias, act, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn depthwise_avx512(
+    input: &[f32],
+    channels: usize,
+    win: &Window,
+    weights: &[f32],
+    bias: &[f32],
+    act: Activation,
+    out: &mut [f32],
+) {
+    depthwise_impl::<true, true>(input, channels, win, weights, bias, act, out)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -178,33 +212,54 @@ fn depthwise_avx2(
     act: Activation,
     out: &mut [f32],
 ) {
-    depthwise_impl::<true>(input, channels, win, weights, bias, act, out)
+    depthwise_impl::<true, false>(input, channels, win, weights, bias, act, out)
 }
 
 /// Channels per block: one AVX register.
 const LANES: usize = 8;
+/// Channels per block of the wide (AVX-512) path: one register.
+const WIDE_LANES: usize = 16;
 /// The largest kernel (taps) the blocked depthwise path keeps in registers.
 const MAX_TAPS: usize = 25;
 
 #[inline(always)]
-fn madd8<const FMA: bool>(acc: &mut [f32; LANES], x: &[f32; LANES], w: &[f32; LANES]) {
-    for j in 0..LANES {
+fn madd<const FMA: bool, const L: usize>(acc: &mut [f32; L], x: &[f32; L], w: &[f32; L]) {
+    for j in 0..L {
         acc[j] = if FMA { x[j].mul_add(w[j], acc[j]) } else { acc[j] + x[j] * w[j] };
     }
 }
 
 #[inline(always)]
-fn lanes(xs: &[f32], at: usize) -> &[f32; LANES] {
-    match xs[at..at + LANES].first_chunk::<LANES>() {
+fn lanes<const L: usize>(xs: &[f32], at: usize) -> &[f32; L] {
+    match xs[at..at + L].first_chunk::<L>() {
         Some(v) => v,
-        None => unreachable!("a slice of LANES elements"),
+        None => unreachable!("a slice of L elements"),
     }
 }
 
-/// The depthwise kernel: for each block of 8 channels, the block's weights stay in registers while
-/// the output row is swept; pixels whose window lies inside the input take a branch-free path.
+/// What every channel block of one depthwise convolution shares: the geometry, the taps' input
+/// offsets and the output columns whose window lies inside the input horizontally.
+struct DepthwisePlan {
+    c: usize,
+    in_hw: [usize; 2],
+    out_hw: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    /// Padding top and left.
+    pad: [usize; 2],
+    taps: usize,
+    /// Input offsets of the taps relative to the window's top-left pixel.
+    tap_off: [usize; MAX_TAPS],
+    /// Interior output columns `x_lo..x_hi`.
+    x_lo: usize,
+    x_hi: usize,
+}
+
+/// The depthwise kernel: for each block of channels (16 when `WIDE` and they fit, else 8), the
+/// block's weights stay in registers while the output row is swept; pixels whose window lies
+/// inside the input take a branch-free path.
 #[inline(always)]
-fn depthwise_impl<const FMA: bool>(
+fn depthwise_impl<const FMA: bool, const WIDE: bool>(
     input: &[f32],
     channels: usize,
     win: &Window,
@@ -213,110 +268,137 @@ fn depthwise_impl<const FMA: bool>(
     act: Activation,
     out: &mut [f32],
 ) {
-    let [ih, iw] = win.in_hw;
+    let [_, iw] = win.in_hw;
     let [oh, ow] = win.out_hw;
     let [kh, kw] = win.kernel;
-    let [sy, sx] = win.stride;
-    let (pt, pl) = (win.pad[0], win.pad[2]);
+    let sx = win.stride[1];
+    let pl = win.pad[2];
     let c = channels;
     let taps = kh * kw;
     if taps > MAX_TAPS || !c.is_multiple_of(LANES) {
         return depthwise_generic::<FMA>(input, channels, win, weights, bias, act, out);
     }
-    // Input offsets of the taps relative to the window's top-left pixel.
     let mut tap_off = [0usize; MAX_TAPS];
     for ky in 0..kh {
         for kx in 0..kw {
             tap_off[ky * kw + kx] = (ky * iw + kx) * c;
         }
     }
-    // Output columns whose window is inside the input horizontally.
     let x_lo = pl.div_ceil(sx).min(ow);
     let x_hi = if iw + pl >= kw { ((iw + pl - kw) / sx + 1).clamp(x_lo, ow) } else { x_lo };
+    let plan = DepthwisePlan {
+        c,
+        in_hw: win.in_hw,
+        out_hw: win.out_hw,
+        kernel: win.kernel,
+        stride: win.stride,
+        pad: [win.pad[0], pl],
+        taps,
+        tap_off,
+        x_lo,
+        x_hi,
+    };
+    // Channel blocks: `wide` of 16 channels first, then 8 at a time.
+    let wide = if WIDE { c / WIDE_LANES } else { 0 };
+    let blocks = wide + (c - wide * WIDE_LANES) / LANES;
     // Loop order: for a small input, channel blocks outermost (one block's input window, a few
     // rows of one cache line per pixel, stays in L1 while the rows are swept); for a large one,
     // rows outermost (the window's rows stay in L2 across the channel blocks, where sweeping the
     // whole input once per block would stream it from memory again for every block).
-    let blocks = c / LANES;
     let small = std::mem::size_of_val(input) <= 512 * 1024;
     let (outer, inner) = if small { (blocks, oh) } else { (oh, blocks) };
     for i in 0..outer {
         for j in 0..inner {
-            let (cb, oy) = if small { (i * LANES, j) } else { (j * LANES, i) };
-            let mut wv = [[0.0f32; LANES]; MAX_TAPS];
-            for (t, w) in wv.iter_mut().enumerate().take(taps) {
-                *w = *lanes(weights, t * c + cb);
+            let (block, oy) = if small { (i, j) } else { (j, i) };
+            if block < wide {
+                row_block::<FMA, WIDE_LANES>(&plan, input, weights, bias, block * WIDE_LANES, oy, out);
+            } else {
+                let cb = wide * WIDE_LANES + (block - wide) * LANES;
+                row_block::<FMA, LANES>(&plan, input, weights, bias, cb, oy, out);
             }
-            let b = *lanes(bias, cb);
-            let y0 = (oy * sy) as isize - pt as isize;
-            let inside_y = y0 >= 0 && y0 as usize + kh <= ih;
-            let row_out = oy * ow;
-            let (ky0, ky1, ys) = Window::taps(oy, sy, pt, kh, ih);
-            // Output columns whose window crosses the input's border. (A function, not a closure:
-            // a closure is compiled without the caller's target features, and its `mul_add`
-            // became a call to the software `fmaf`.)
-            let taps_y = (ky0, ky1, ys);
-            if !inside_y {
-                edge_columns::<FMA>(input, c, iw, kw, sx, pl, taps_y, 0..ow, cb, &wv, &b, row_out, out);
-                continue;
-            }
-            edge_columns::<FMA>(input, c, iw, kw, sx, pl, taps_y, 0..x_lo, cb, &wv, &b, row_out, out);
-            // The interior: every tap inside the input.
-            let row = &mut out[row_out * c..(row_out + ow) * c];
-            let y0 = y0 as usize;
-            match taps {
-                9 => interior::<FMA, 9>(input, c, iw, sx, pl, y0, x_lo, x_hi, cb, &tap_off, &wv, &b, row),
-                25 => interior::<FMA, 25>(input, c, iw, sx, pl, y0, x_lo, x_hi, cb, &tap_off, &wv, &b, row),
-                _ => {
-                    for ox in x_lo..x_hi {
-                        let base = (y0 * iw + ox * sx - pl) * c + cb;
-                        let mut acc = b;
-                        for t in 0..taps {
-                            madd8::<FMA>(&mut acc, lanes(input, base + tap_off[t]), &wv[t]);
-                        }
-                        row[ox * c + cb..][..LANES].copy_from_slice(&acc);
-                    }
-                }
-            }
-            edge_columns::<FMA>(input, c, iw, kw, sx, pl, taps_y, x_hi..ow, cb, &wv, &b, row_out, out);
         }
     }
     act.apply(out);
 }
 
-/// The interior columns `x_lo..x_hi` of one output row, one channel block, `T` taps (unrolled, the
-/// weights in registers).
-#[allow(clippy::too_many_arguments)]
+/// One output row `oy` of the channel block `cb..cb + L`.
 #[inline(always)]
-fn interior<const FMA: bool, const T: usize>(
+fn row_block<const FMA: bool, const L: usize>(
+    plan: &DepthwisePlan,
     input: &[f32],
-    c: usize,
-    iw: usize,
-    sx: usize,
-    pl: usize,
-    y0: usize,
-    x_lo: usize,
-    x_hi: usize,
+    weights: &[f32],
+    bias: &[f32],
     cb: usize,
-    tap_off: &[usize; MAX_TAPS],
-    wv: &[[f32; LANES]; MAX_TAPS],
-    b: &[f32; LANES],
+    oy: usize,
+    out: &mut [f32],
+) {
+    let (c, taps, ow) = (plan.c, plan.taps, plan.out_hw[1]);
+    let (ih, kh, sy, pt) = (plan.in_hw[0], plan.kernel[0], plan.stride[0], plan.pad[0]);
+    let mut wv = [[0.0f32; L]; MAX_TAPS];
+    for (t, w) in wv.iter_mut().enumerate().take(taps) {
+        *w = *lanes::<L>(weights, t * c + cb);
+    }
+    let b = *lanes::<L>(bias, cb);
+    let y0 = (oy * sy) as isize - pt as isize;
+    let inside_y = y0 >= 0 && y0 as usize + kh <= ih;
+    let row_out = oy * ow;
+    // Output columns whose window crosses the input's border. (A function, not a closure: a
+    // closure is compiled without the caller's target features, and its `mul_add` became a call
+    // to the software `fmaf`.)
+    let taps_y = Window::taps(oy, sy, pt, kh, ih);
+    if !inside_y {
+        edge_columns::<FMA, L>(plan, input, taps_y, 0..ow, cb, &wv, &b, row_out, out);
+        return;
+    }
+    edge_columns::<FMA, L>(plan, input, taps_y, 0..plan.x_lo, cb, &wv, &b, row_out, out);
+    // The interior: every tap inside the input.
+    let row = &mut out[row_out * c..(row_out + ow) * c];
+    let y0 = y0 as usize;
+    match taps {
+        9 => interior::<FMA, L, 9>(plan, input, y0, cb, &wv, &b, row),
+        25 => interior::<FMA, L, 25>(plan, input, y0, cb, &wv, &b, row),
+        _ => {
+            let (iw, sx, pl) = (plan.in_hw[1], plan.stride[1], plan.pad[1]);
+            for ox in plan.x_lo..plan.x_hi {
+                let base = (y0 * iw + ox * sx - pl) * c + cb;
+                let mut acc = b;
+                for t in 0..taps {
+                    madd::<FMA, L>(&mut acc, lanes(input, base + plan.tap_off[t]), &wv[t]);
+                }
+                row[ox * c + cb..][..L].copy_from_slice(&acc);
+            }
+        }
+    }
+    edge_columns::<FMA, L>(plan, input, taps_y, plan.x_hi..ow, cb, &wv, &b, row_out, out);
+}
+
+/// The interior columns of one output row, one channel block, `T` taps (unrolled, the weights in
+/// registers).
+#[inline(always)]
+fn interior<const FMA: bool, const L: usize, const T: usize>(
+    plan: &DepthwisePlan,
+    input: &[f32],
+    y0: usize,
+    cb: usize,
+    wv: &[[f32; L]; MAX_TAPS],
+    b: &[f32; L],
     row: &mut [f32],
 ) {
+    let (c, iw, sx, pl, x_lo, x_hi) = (plan.c, plan.in_hw[1], plan.stride[1], plan.pad[1], plan.x_lo, plan.x_hi);
     if x_lo >= x_hi {
         return;
     }
-    let mut w = [[0.0f32; LANES]; T];
+    let mut w = [[0.0f32; L]; T];
     let mut off = [0usize; T];
     w.copy_from_slice(&wv[..T]);
-    off.copy_from_slice(&tap_off[..T]);
-    let last = (y0 * iw + (x_hi - 1) * sx - pl) * c + cb + off.iter().copied().max().unwrap_or(0) + LANES;
-    assert!(last <= input.len() && x_hi * c <= row.len() && cb + LANES <= c);
+    off.copy_from_slice(&plan.tap_off[..T]);
+    let last = (y0 * iw + (x_hi - 1) * sx - pl) * c + cb + off.iter().copied().max().unwrap_or(0) + L;
+    assert!(last <= input.len() && x_hi * c <= row.len() && cb + L <= c);
     let ptr = input.as_ptr();
-    // SAFETY (both loops): every read is at base(ox) + off[t] .. + LANES with ox < x_hi, at most
-    // `last` <= input.len() (asserted above; base grows with ox), and [f32; LANES] has f32's
+    // SAFETY (both loops): every read is at base(ox) + off[t] .. + L with ox < x_hi, at most
+    // `last` <= input.len() (asserted above; base grows with ox), and [f32; L] has f32's
     // alignment.
-    let load = |at: usize| unsafe { &*(ptr.add(at) as *const [f32; LANES]) };
+    let load = |at: usize| unsafe { &*(ptr.add(at) as *const [f32; L]) };
     let step = sx * c;
     let mut ox = x_lo;
     // Four pixels at a time: four independent accumulation chains hide the add latency.
@@ -325,24 +407,24 @@ fn interior<const FMA: bool, const T: usize>(
         let (mut a0, mut a1, mut a2, mut a3) = (*b, *b, *b, *b);
         for t in 0..T {
             let at = base + off[t];
-            madd8::<FMA>(&mut a0, load(at), &w[t]);
-            madd8::<FMA>(&mut a1, load(at + step), &w[t]);
-            madd8::<FMA>(&mut a2, load(at + 2 * step), &w[t]);
-            madd8::<FMA>(&mut a3, load(at + 3 * step), &w[t]);
+            madd::<FMA, L>(&mut a0, load(at), &w[t]);
+            madd::<FMA, L>(&mut a1, load(at + step), &w[t]);
+            madd::<FMA, L>(&mut a2, load(at + 2 * step), &w[t]);
+            madd::<FMA, L>(&mut a3, load(at + 3 * step), &w[t]);
         }
-        row[ox * c + cb..][..LANES].copy_from_slice(&a0);
-        row[(ox + 1) * c + cb..][..LANES].copy_from_slice(&a1);
-        row[(ox + 2) * c + cb..][..LANES].copy_from_slice(&a2);
-        row[(ox + 3) * c + cb..][..LANES].copy_from_slice(&a3);
+        row[ox * c + cb..][..L].copy_from_slice(&a0);
+        row[(ox + 1) * c + cb..][..L].copy_from_slice(&a1);
+        row[(ox + 2) * c + cb..][..L].copy_from_slice(&a2);
+        row[(ox + 3) * c + cb..][..L].copy_from_slice(&a3);
         ox += 4;
     }
     while ox < x_hi {
         let base = (y0 * iw + ox * sx - pl) * c + cb;
         let mut acc = *b;
         for t in 0..T {
-            madd8::<FMA>(&mut acc, load(base + off[t]), &w[t]);
+            madd::<FMA, L>(&mut acc, load(base + off[t]), &w[t]);
         }
-        row[ox * c + cb..][..LANES].copy_from_slice(&acc);
+        row[ox * c + cb..][..L].copy_from_slice(&acc);
         ox += 1;
     }
 }
@@ -351,31 +433,28 @@ fn interior<const FMA: bool, const T: usize>(
 /// border (taps clipped), one channel block.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn edge_columns<const FMA: bool>(
+fn edge_columns<const FMA: bool, const L: usize>(
+    plan: &DepthwisePlan,
     input: &[f32],
-    c: usize,
-    iw: usize,
-    kw: usize,
-    sx: usize,
-    pl: usize,
     (ky0, ky1, ys): (usize, usize, isize),
     columns: std::ops::Range<usize>,
     cb: usize,
-    wv: &[[f32; LANES]; MAX_TAPS],
-    b: &[f32; LANES],
+    wv: &[[f32; L]; MAX_TAPS],
+    b: &[f32; L],
     row_out: usize,
     out: &mut [f32],
 ) {
+    let (c, iw, kw, sx, pl) = (plan.c, plan.in_hw[1], plan.kernel[1], plan.stride[1], plan.pad[1]);
     for ox in columns {
         let (kx0, kx1, xs) = Window::taps(ox, sx, pl, kw, iw);
         let mut acc = *b;
         for ky in ky0..ky1 {
             for kx in kx0..kx1 {
                 let i = (((ys + ky as isize) as usize) * iw + (xs + kx as isize) as usize) * c + cb;
-                madd8::<FMA>(&mut acc, lanes(input, i), &wv[ky * kw + kx]);
+                madd::<FMA, L>(&mut acc, lanes(input, i), &wv[ky * kw + kx]);
             }
         }
-        out[(row_out + ox) * c + cb..][..LANES].copy_from_slice(&acc);
+        out[(row_out + ox) * c + cb..][..L].copy_from_slice(&acc);
     }
 }
 
@@ -423,8 +502,8 @@ pub fn conv_single_output(input: &[f32], channels: usize, win: &Window, weights:
     assert_eq!(out.len(), win.out_hw[0] * win.out_hw[1]);
     assert_eq!(weights.len(), win.kernel[0] * win.kernel[1] * channels);
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+    if SimdLevel::active() >= SimdLevel::Avx2 {
+        // SAFETY: the CPU has AVX2 and FMA (the active level is supported).
         unsafe { conv_single_output_avx2(input, channels, win, weights, bias, out) };
         return;
     }
@@ -465,7 +544,7 @@ fn conv_single_output_impl<const FMA: bool>(
                 let mut xc = x.chunks_exact(LANES);
                 let mut wc = w.chunks_exact(LANES);
                 for (xv, wv) in (&mut xc).zip(&mut wc) {
-                    madd8::<FMA>(&mut acc, lanes(xv, 0), lanes(wv, 0));
+                    madd::<FMA, LANES>(&mut acc, lanes(xv, 0), lanes(wv, 0));
                 }
                 for (a, b) in xc.remainder().iter().zip(wc.remainder()) {
                     tail += a * b;
