@@ -165,6 +165,7 @@ pub fn depthwise_with(
     depthwise_dispatch(level, input, channels, win, weights, bias, act, out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn depthwise_dispatch(
     level: SimdLevel,
     input: &[f32],
@@ -362,8 +363,8 @@ fn row_block<const FMA: bool, const L: usize>(
             for ox in plan.x_lo..plan.x_hi {
                 let base = (y0 * iw + ox * sx - pl) * c + cb;
                 let mut acc = b;
-                for t in 0..taps {
-                    madd::<FMA, L>(&mut acc, lanes(input, base + plan.tap_off[t]), &wv[t]);
+                for (w, off) in wv.iter().zip(&plan.tap_off).take(taps) {
+                    madd::<FMA, L>(&mut acc, lanes(input, base + off), w);
                 }
                 row[ox * c + cb..][..L].copy_from_slice(&acc);
             }
