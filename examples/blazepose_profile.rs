@@ -1,6 +1,8 @@
 //! Per-op profile of the BlazePose networks (`cmanet::detect`): runs each network on its first
 //! fixture input and prints the ops that take the most time, grouped by op kind and listed one by
-//! one.
+//! one with their shapes (`op067_conv_2d 1x1/1 1152->192 to 14x14`: kernel, stride, channels in
+//! and out, output size). `PROFILE_OPS=N` lists N ops (default 12); `CMANET_SIMD=avx2` runs the
+//! AVX2 kernels on an AVX-512 machine.
 //!
 //! `RAYON_NUM_THREADS=1 cargo run --release --no-default-features --example blazepose_profile [runs] [avatar]`
 
@@ -49,7 +51,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         let mut kinds: HashMap<String, f64> = HashMap::new();
         for (op, t) in &profile {
-            let kind = op.split_once('_').map_or(op.as_str(), |(_, k)| k).to_string();
+            let name = op.split(' ').next().unwrap_or(op);
+            let kind = name.split_once('_').map_or(name, |(_, k)| k).to_string();
             *kinds.entry(kind).or_default() += t / runs as f64 * 1e3;
         }
         let mut kinds: Vec<_> = kinds.into_iter().collect();
@@ -60,8 +63,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let mut ops: Vec<_> = profile.into_iter().collect();
         ops.sort_by(|a, b| b.1.total_cmp(&a.1));
-        for (op, t) in ops.iter().take(12) {
-            println!("    {op:<28} {:7.3} ms", t / runs as f64 * 1e3);
+        let listed = std::env::var("PROFILE_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(12);
+        for (op, t) in ops.iter().take(listed) {
+            println!("    {op:<50} {:7.3} ms", t / runs as f64 * 1e3);
         }
     }
     Ok(())

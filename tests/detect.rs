@@ -585,6 +585,15 @@ fn depthwise_matches_a_plain_loop() {
         (13, 40, 3, 1, [1, 1, 1, 1]),
         (24, 32, 5, 2, [1, 2, 1, 2]),
         (64, 48, 3, 2, [0, 1, 0, 1]),
+        // Many channels: the blocked kernel (5 and 3 wide at strides 1 and 2, any other width,
+        // rows narrower than four pixels, 8-channel blocks).
+        (7, 128, 5, 1, [2, 2, 2, 2]),
+        (9, 80, 5, 2, [1, 2, 1, 2]),
+        (6, 72, 3, 1, [1, 1, 1, 1]),
+        (5, 64, 3, 1, [0, 0, 0, 0]),
+        (3, 64, 3, 1, [1, 1, 1, 1]),
+        (10, 64, 4, 1, [1, 2, 1, 2]),
+        (8, 64, 3, 2, [0, 1, 0, 1]),
     ];
     for level in simd_levels() {
         for (i, &(size, c, k, stride, pad)) in cases.iter().enumerate() {

@@ -34,7 +34,7 @@ impl Activation {
     }
 
     /// The `(min, max)` the activation clamps to.
-    fn bounds(self) -> (f32, f32) {
+    pub(crate) fn bounds(self) -> (f32, f32) {
         match self {
             Self::None => (f32::NEG_INFINITY, f32::INFINITY),
             Self::Relu => (0.0, f32::INFINITY),

@@ -105,6 +105,26 @@ struct Op {
     name: String,
 }
 
+impl Op {
+    /// The op's name with its shape, for profiles: `op012_conv_2d 3x3/2 24->48 to 64x64`.
+    fn describe(&self) -> String {
+        let hw = match self.out_shape.as_slice() {
+            [_, h, w, _] => format!(" to {h}x{w}"),
+            _ => String::new(),
+        };
+        let what = match &self.kind {
+            Kind::Conv { win, cin, cout, .. } => {
+                format!(" {}x{}/{} {cin}->{cout}", win.kernel[0], win.kernel[1], win.stride[0])
+            }
+            Kind::Depthwise { win, channels, .. } => {
+                format!(" {}x{}/{} {channels}", win.kernel[0], win.kernel[1], win.stride[0])
+            }
+            _ => String::new(),
+        };
+        format!("{}{what}{hw}", self.name)
+    }
+}
+
 /// One output of a network run: its TFLite name, shape and values (row-major, NHWC for images).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Output {
@@ -548,7 +568,7 @@ impl Network {
                 }
             }
             if let (Some(p), Some(t)) = (profile.as_deref_mut(), start) {
-                *p.entry(op.name.clone()).or_default() += t.elapsed().as_secs_f64();
+                *p.entry(op.describe()).or_default() += t.elapsed().as_secs_f64();
             }
         }
         let mut outs = Vec::new();

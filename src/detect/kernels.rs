@@ -136,7 +136,8 @@ pub fn depthwise_with(
     };
     let interior =
         inner(oh, win.stride[0], win.pad[0], kh, win.in_hw[0]) * inner(ow, win.stride[1], win.pad[2], kw, win.in_hw[1]);
-    if win.pad != [0; 4] && 5 * interior < 4 * oh * ow {
+    // (The grouped kernel pads each block itself.)
+    if win.pad != [0; 4] && 5 * interior < 4 * oh * ow && !grouped(channels, kh * kw, input.len()) {
         let [ih, iw] = win.in_hw;
         let (ph, pw) = (ih + win.pad[0] + win.pad[1], iw + win.pad[2] + win.pad[3]);
         let win2 = Window { in_hw: [ph, pw], pad: [0; 4], ..*win };
@@ -299,6 +300,15 @@ fn depthwise_impl<const FMA: bool, const WIDE: bool>(
         x_lo,
         x_hi,
     };
+    // Many channels on a small map: by blocks of channels copied out of the input.
+    if grouped(c, taps, input.len()) {
+        if WIDE && c.is_multiple_of(WIDE_LANES) {
+            depthwise_grouped::<FMA, WIDE_LANES>(&plan, input, weights, bias, act, out);
+        } else {
+            depthwise_grouped::<FMA, LANES>(&plan, input, weights, bias, act, out);
+        }
+        return;
+    }
     // Channel blocks: `wide` of 16 channels first, then 8 at a time.
     let wide = if WIDE { c / WIDE_LANES } else { 0 };
     let blocks = wide + (c - wide * WIDE_LANES) / LANES;
@@ -320,6 +330,167 @@ fn depthwise_impl<const FMA: bool, const WIDE: bool>(
         }
     }
     act.apply(out);
+}
+
+/// Whether the depthwise kernel works by blocks of channels copied out of the input
+/// ([`depthwise_grouped`]): many channels (at least [`GROUPED_CHANNELS`], a multiple of 8), a kernel
+/// of at most [`MAX_TAPS`], and an input of at most 1 MiB. On the detector's larger maps, which
+/// stream from memory either way, copying each block cost more than it saved (`blazepose_profile`
+/// with 4 MiB: its 3 x 3 layers on 56 x 56 outputs took 0.44 and 0.59 ms against 0.34 and 0.26).
+fn grouped(channels: usize, taps: usize, input_len: usize) -> bool {
+    channels >= GROUPED_CHANNELS
+        && channels.is_multiple_of(LANES)
+        && taps <= MAX_TAPS
+        && input_len * std::mem::size_of::<f32>() <= 1 << 20
+}
+
+/// From this many channels on, the depthwise kernel works on blocks of channels copied out of
+/// the input ([`depthwise_grouped`]) instead of sweeping the input in place: with hundreds of
+/// channels the taps of a window lie a power-of-two-ish stride apart (`channels * 4` bytes), so a
+/// block's window and weights fell into a few cache sets and were evicted while they were used (the
+/// detector's deep 5 x 5 layers ran at 16-20 GFLOP/s; blocked, 40-65).
+const GROUPED_CHANNELS: usize = 64;
+
+thread_local! {
+    /// A channel block's zero-padded input, kept between calls.
+    static BLOCK_INPUT: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The depthwise kernel by channel blocks of `L`: each block's input copied, zero-padded, into a
+/// contiguous buffer, then the output swept four pixels at a time: per kernel row, the input
+/// columns under the four windows loaded once each and multiplied with every tap that reads them
+/// (a 5-wide kernel: 8 loads for 20 multiply-adds), the activation applied at the store. The
+/// channels are a multiple of `L`.
+#[inline(always)]
+fn depthwise_grouped<const FMA: bool, const L: usize>(
+    plan: &DepthwisePlan,
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    act: Activation,
+    out: &mut [f32],
+) {
+    // The buffer is taken out of the thread-local and put back after: the kernel must not run
+    // inside a closure (closures are compiled without the caller's target features, and `mul_add`
+    // there became a call to the software `fmaf`).
+    let mut padded = BLOCK_INPUT.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+    for cb in (0..plan.c).step_by(L) {
+        match (plan.kernel[1], plan.stride[1]) {
+            (3, 1) => block::<FMA, L, 3, 1>(plan, input, weights, bias, act, cb, &mut padded, out),
+            (3, 2) => block::<FMA, L, 3, 2>(plan, input, weights, bias, act, cb, &mut padded, out),
+            (5, 1) => block::<FMA, L, 5, 1>(plan, input, weights, bias, act, cb, &mut padded, out),
+            (5, 2) => block::<FMA, L, 5, 2>(plan, input, weights, bias, act, cb, &mut padded, out),
+            _ => block::<FMA, L, 0, 0>(plan, input, weights, bias, act, cb, &mut padded, out),
+        }
+    }
+    BLOCK_INPUT.with(|cell| *cell.borrow_mut() = padded);
+}
+
+/// Pixels a pass of [`block`] computes.
+const PIXELS: usize = 4;
+/// Input columns under [`PIXELS`] windows of a kernel `k` wide at stride `s`, at most.
+const MAX_COLUMNS: usize = (PIXELS - 1) * 2 + 5;
+
+/// [`depthwise_grouped`] for the channels `cb..cb + L`, a kernel `K` wide at horizontal stride `S`
+/// (`K = 0`: any, from the plan).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn block<const FMA: bool, const L: usize, const K: usize, const S: usize>(
+    plan: &DepthwisePlan,
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    act: Activation,
+    cb: usize,
+    padded: &mut Vec<f32>,
+    out: &mut [f32],
+) {
+    let c = plan.c;
+    let ([ih, iw], [oh, ow], [kh, kw]) = (plan.in_hw, plan.out_hw, plan.kernel);
+    let ([sy, sx], [pt, pl]) = (plan.stride, plan.pad);
+    // The padded height and width that every window of the output fits in.
+    let (ph, pw) = (((oh - 1) * sy + kh).max(ih + pt), ((ow - 1) * sx + kw).max(iw + pl));
+    if padded.len() < ph * pw * L {
+        padded.resize(ph * pw * L, 0.0);
+    }
+    let padded = &mut padded[..ph * pw * L];
+    // Zero the border only (the interior is overwritten by the copy).
+    let row_len = pw * L;
+    padded[..pt * row_len].fill(0.0);
+    padded[(pt + ih) * row_len..].fill(0.0);
+    for y in 0..ih {
+        let row = &mut padded[(y + pt) * row_len..(y + pt + 1) * row_len];
+        row[..pl * L].fill(0.0);
+        row[(pl + iw) * L..].fill(0.0);
+        for x in 0..iw {
+            row[(x + pl) * L..][..L].copy_from_slice(lanes::<L>(input, (y * iw + x) * c + cb));
+        }
+    }
+    let padded = &padded[..];
+    let mut w = [[0.0f32; L]; MAX_TAPS];
+    for (t, w) in w.iter_mut().enumerate().take(plan.taps) {
+        *w = *lanes::<L>(weights, t * c + cb);
+    }
+    let b = *lanes::<L>(bias, cb);
+    let (lo, hi) = act.bounds();
+    let clamp = act != Activation::None;
+    assert!(out.len() >= oh * ow * c && cb + L <= c);
+    // The last pixel's window ends inside the padded buffer.
+    assert!((((oh - 1) * sy + kh - 1) * pw + (ow - 1) * sx + kw) * L <= padded.len());
+    let x = padded.as_ptr();
+    // SAFETY: every read is of L values in a window of an output pixel (ox < ow, oy < oh, ky < kh,
+    // kx < kw), inside `padded` as asserted just above ([f32; L] has f32's alignment).
+    let load = |at: usize| unsafe { *(x.add(at) as *const [f32; L]) };
+    let fast = K != 0 && ow >= PIXELS;
+    for oy in 0..oh {
+        let mut ox = 0;
+        // Four pixels at a time, the last four ending at the row's end (overlapping the ones
+        // before: a lone pixel's one chain would wait on each multiply-add's latency).
+        while fast && ox < ow {
+            ox = ox.min(ow - PIXELS);
+            let mut acc = [b; PIXELS];
+            for ky in 0..kh {
+                let row = ((oy * sy + ky) * pw + ox * S) * L;
+                let mut cols = [[0.0f32; L]; MAX_COLUMNS];
+                for (i, col) in cols.iter_mut().enumerate().take((PIXELS - 1) * S + K) {
+                    *col = load(row + i * L);
+                }
+                for kx in 0..K {
+                    let wk = &w[ky * K + kx];
+                    for (p, a) in acc.iter_mut().enumerate() {
+                        madd::<FMA, L>(a, &cols[p * S + kx], wk);
+                    }
+                }
+            }
+            for (p, a) in acc.iter().enumerate() {
+                store::<L>(&mut out[(oy * ow + ox + p) * c + cb..][..L], a, clamp, lo, hi);
+            }
+            ox += PIXELS;
+        }
+        while ox < ow {
+            let mut acc = b;
+            for ky in 0..kh {
+                let row = ((oy * sy + ky) * pw + ox * sx) * L;
+                for kx in 0..kw {
+                    madd::<FMA, L>(&mut acc, &load(row + kx * L), &w[ky * kw + kx]);
+                }
+            }
+            store::<L>(&mut out[(oy * ow + ox) * c + cb..][..L], &acc, clamp, lo, hi);
+            ox += 1;
+        }
+    }
+}
+
+/// Stores `L` sums, clamped to `lo..hi` when `clamp` (the fused activation).
+#[inline(always)]
+fn store<const L: usize>(dst: &mut [f32], acc: &[f32; L], clamp: bool, lo: f32, hi: f32) {
+    if clamp {
+        for (d, a) in dst.iter_mut().zip(acc) {
+            *d = a.max(lo).min(hi);
+        }
+    } else {
+        dst.copy_from_slice(acc);
+    }
 }
 
 /// One output row `oy` of the channel block `cb..cb + L`.
