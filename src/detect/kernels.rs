@@ -69,10 +69,15 @@ pub fn im2col_range(input: &[f32], channels: usize, win: &Window, pixels: std::o
     let cols = kh * kw * channels;
     assert_eq!(out.len(), pixels.len() * cols);
     let first = pixels.start;
+    // The pixel's row and column, stepped along (no division per pixel).
+    let (mut oy, mut ox) = (first / ow.max(1), first % ow.max(1));
     for p in pixels {
-        let (oy, ox) = (p / ow, p % ow);
+        if ox == ow {
+            (oy, ox) = (oy + 1, 0);
+        }
         let (ky0, ky1, y_start) = Window::taps(oy, win.stride[0], win.pad[0], kh, ih);
         let (kx0, kx1, x_start) = Window::taps(ox, win.stride[1], win.pad[2], kw, iw);
+        ox += 1;
         let row = &mut out[(p - first) * cols..][..cols];
         if ky1 - ky0 < kh || kx1 - kx0 < kw {
             // Taps outside the input read zero.
