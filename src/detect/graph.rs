@@ -152,8 +152,10 @@ pub struct Network {
     outputs: Vec<(String, usize)>,
     shapes: Vec<Vec<usize>>,
     ops: Vec<Op>,
-    /// Activation buffers kept between runs, so that a run neither maps nor zeroes fresh memory.
-    pool: Mutex<Vec<Vec<f32>>>,
+    /// Activation buffers kept between runs, so that a run neither maps nor zeroes fresh memory:
+    /// one set per run that was going at the same time (two views detected on two threads each
+    /// take a set; with one shared set, one of them allocated everything afresh every frame).
+    pool: Mutex<Vec<Vec<Vec<f32>>>>,
 }
 
 /// An activation: a pooled buffer and the length in use (the buffer keeps its full length, so
@@ -553,7 +555,9 @@ impl Network {
         if input.len() != expected {
             return Err(DetectError::InputSize { expected: self.input_shape.clone(), got: input.len() });
         }
-        let mut pool = std::mem::take(&mut *self.pool.lock().unwrap_or_else(|e| e.into_inner()));
+        // This run's buffers: a set left by an earlier run (one set per run that was going at the
+        // same time, so that concurrent runs never allocate afresh), or a new one.
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
         let mut vals: Vec<Option<Buf>> = (0..self.shapes.len()).map(|_| None).collect();
         let mut x = take(&mut pool, input.len());
         x.copy_from_slice(input);
@@ -577,7 +581,7 @@ impl Network {
             outs.push(Output { name: name.clone(), shape: self.shape(*slot), data: buf.to_vec() });
             pool.push(buf.data);
         }
-        *self.pool.lock().unwrap_or_else(|e| e.into_inner()) = pool;
+        self.pool.lock().unwrap_or_else(|e| e.into_inner()).push(pool);
         Ok(outs)
     }
 
