@@ -42,8 +42,9 @@ impl FeetMeter {
         self.last = None;
     }
 
-    /// `PREFIXfoot_skate_mm` (mean), `..._median`, `..._samples` and, when penetration was
-    /// measured, `PREFIXfloor_penetration_mm` (mean) into `report`.
+    /// `PREFIXfoot_skate_mm` (mean), `..._median`, `..._samples` (how many), `..._per_sample`
+    /// (each, in order) and, when penetration was measured, `PREFIXfloor_penetration_mm` (mean)
+    /// into `report`.
     pub fn report(&self, prefix: &str, report: &mut Map<String, Value>) {
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         report.insert(format!("{prefix}foot_skate_mm"), json!(mean(&self.skate_mm_per_frame)));
@@ -55,5 +56,6 @@ impl FeetMeter {
             report.insert(format!("{prefix}floor_penetration_mm"), json!(mean(&self.penetration_mm)));
         }
         report.insert(format!("{prefix}foot_skate_samples"), json!(self.skate_mm_per_frame.len()));
+        report.insert(format!("{prefix}foot_skate_mm_per_sample"), json!(self.skate_mm_per_frame));
     }
 }

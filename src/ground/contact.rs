@@ -7,7 +7,8 @@ use nalgebra::Vector3;
 use crate::body::{FootContacts, JointTransform};
 
 /// When a foot counts as planted. Defaults: a foot about to land is within 3 cm of the floor and
-/// slower than 0.3 m/s; it has lifted past 6 cm or 0.6 m/s (the sole points of `FootContacts`).
+/// slower than 0.3 m/s; it has lifted past 6 cm or 0.6 m/s (the sole points of `FootContacts`);
+/// speeds are measured over at least 0.1 s.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ContactSettings {
     /// Height of the lowest sole point above the floor under which a foot may plant, metres.
@@ -19,11 +20,15 @@ pub struct ContactSettings {
     pub speed_on: f32,
     /// Horizontal speed above which a planted foot lifts, m/s. Default: 0.6.
     pub speed_off: f32,
+    /// The shortest time a foot's speed is measured over, seconds: from the newest sample at least
+    /// this old (or the oldest there is). Between samples a frame apart, a centimetre of
+    /// estimation noise alone reads as 0.3 m/s, so the speed is taken over several. Default: 0.1.
+    pub speed_window: f64,
 }
 
 impl Default for ContactSettings {
     fn default() -> Self {
-        Self { height_on: 0.03, height_off: 0.06, speed_on: 0.3, speed_off: 0.6 }
+        Self { height_on: 0.03, height_off: 0.06, speed_on: 0.3, speed_off: 0.6, speed_window: 0.1 }
     }
 }
 
@@ -53,7 +58,9 @@ pub struct ContactTracker {
     /// The thresholds.
     pub settings: ContactSettings,
     planted: [bool; 2],
-    last: Option<(f64, [Vector3<f32>; 2])>,
+    /// Recent samples (time, feet centres), oldest first: back to the newest one at least
+    /// `speed_window` old.
+    history: std::collections::VecDeque<(f64, [Vector3<f32>; 2])>,
 }
 
 impl ContactTracker {
@@ -69,12 +76,17 @@ impl ContactTracker {
         let finite = time.is_finite()
             && floor.is_finite()
             && feet.iter().all(|f| f.centre.iter().chain([&f.lowest]).all(|x| x.is_finite()));
-        if !finite || self.last.is_some_and(|(t, _)| time <= t) {
+        if !finite || self.history.back().is_some_and(|&(t, _)| time <= t) {
             return self.planted;
         }
         let s = self.settings;
+        // The sample the speed is measured from: the newest at least `speed_window` old.
+        // (A microsecond of slack: samples a whole number of frames apart land on the window.)
+        while self.history.len() >= 2 && self.history[1].0 <= time - s.speed_window + 1e-6 {
+            self.history.pop_front();
+        }
         for (side, foot) in feet.iter().enumerate() {
-            let Some((t, centres)) = self.last else { continue };
+            let Some(&(t, centres)) = self.history.front() else { continue };
             let moved = Vector3::new(foot.centre.x - centres[side].x, 0.0, foot.centre.z - centres[side].z).norm();
             let speed = moved / (time - t) as f32;
             let height = foot.lowest - floor;
@@ -84,7 +96,7 @@ impl ContactTracker {
                 height <= s.height_on && speed <= s.speed_on
             };
         }
-        self.last = Some((time, [feet[0].centre, feet[1].centre]));
+        self.history.push_back((time, [feet[0].centre, feet[1].centre]));
         self.planted
     }
 
@@ -120,7 +132,8 @@ mod tests {
         }
         assert!(states[1..20].iter().all(|s| s[0]), "planted while resting");
         assert!(states[21..40].iter().all(|s| !s[0]), "lifted while swinging");
-        assert!(states[42..60].iter().all(|s| s[0]), "planted again after landing");
+        // Landed at 40: planted once the 0.1 s its speed is measured over lie after the landing.
+        assert!(states[43..60].iter().all(|s| s[0]), "planted again after landing");
         assert!(states[1..].iter().all(|s| s[1]), "the other foot stays planted");
         // Between the two heights a planted foot stays planted, a lifted one stays lifted.
         let mut tracker = ContactTracker::default();
@@ -134,5 +147,24 @@ mod tests {
         // Bad samples keep the state.
         assert_eq!(tracker.update(0.3, &[foot(f32::NAN, 0.0), right], 0.0), [false, true]);
         assert_eq!(tracker.update(0.05, &[foot(0.0, 0.0), right], 0.0), [false, true]);
+    }
+
+    #[test]
+    fn speed_is_measured_over_the_window_so_frame_to_frame_noise_does_not_lift_a_foot() {
+        // A resting foot whose estimate jitters 1.5 cm from frame to frame (0.45 m/s between two
+        // frames, under 0.15 m/s over 0.1 s) stays planted at 30 samples a second.
+        let right = foot(0.0, 0.0);
+        let mut tracker = ContactTracker::default();
+        let states: Vec<[bool; 2]> = (0..30)
+            .map(|i| tracker.update(i as f64 / 30.0, &[foot(if i % 2 == 0 { 0.0 } else { 0.015 }, 0.0), right], 0.0))
+            .collect();
+        // (From the fourth sample on: the first ones have less than the window behind them.)
+        assert!(states[3..].iter().all(|s| s[0]), "{states:?}");
+        // Measured frame to frame (no window) the same jitter lifts it.
+        let mut tracker = ContactTracker::new(ContactSettings { speed_window: 0.0, ..ContactSettings::default() });
+        let states: Vec<[bool; 2]> = (0..30)
+            .map(|i| tracker.update(i as f64 / 30.0, &[foot(if i % 2 == 0 { 0.0 } else { 0.015 }, 0.0), right], 0.0))
+            .collect();
+        assert!(states[1..].iter().any(|s| !s[0]), "{states:?}");
     }
 }

@@ -1,5 +1,5 @@
 //! Capture: where the views' pixels come from. A [`CaptureView`] on a camera that renders to an
-//! image is read back from the GPU every frame (`Readback`); a [`CaptureView`] with an
+//! image is read back from the GPU every frame (`Readback`, left on); a [`CaptureView`] with an
 //! [`ImageSequence`] plays a folder of frames at its frame rate, read on the CPU. Either way the
 //! newest pixels land in the view's [`CapturedFrame`] (tests and custom sources may insert it
 //! themselves), which inference picks up.
@@ -169,65 +169,87 @@ impl ImageSequence {
     }
 }
 
-/// A read-back asked for in app frame `frame`: the image rendered in that frame.
-#[derive(Component, Clone, Copy, Debug)]
-pub(crate) struct ReadbackRequest {
-    frame: u32,
-    time: f64,
-    instant: Instant,
-    /// Whether `Readback` was already taken off again (it must stay for one extraction only).
-    taken_off: bool,
+/// A capture camera's stream of read-backs: while `Readback` is on, every frame's image is read
+/// back, and the read-backs come back in the order they were asked for (Bevy delivers them in
+/// submission order), so the front of `pending` is the frame the next one shows.
+#[derive(Component, Clone, Debug, Default)]
+pub(crate) struct ReadbackStream {
+    /// The frames read back and not yet delivered, oldest first: (app frame, `Time` elapsed, wall
+    /// clock).
+    pending: std::collections::VecDeque<(u32, f64, Instant)>,
 }
 
-/// App frames after which a read-back that never came back is asked for again.
+/// A capture camera whose read-back stream was stopped (it stalled): it starts again from this
+/// app frame on, once every read-back still under way has come back (and been ignored).
+#[derive(Component, Clone, Copy, Debug)]
+pub(crate) struct ReadbackPaused {
+    until: u32,
+}
+
+/// App frames after which a read-back that never came back counts as lost: the stream stops and,
+/// as long again later, starts afresh.
 const READBACK_TIMEOUT_FRAMES: u32 = 30;
 
-/// Asks every capture camera that renders to an image for a read-back of the same frame's image,
-/// in rounds: the next round starts when every view's read-back of this one has come back (or
-/// timed out). A `Readback` left on would read back every frame, and the results could not be
-/// told apart by the frame they show; views asked in different frames would never make a set
-/// (a view whose read-back started a frame late, after its target was fixed, stayed a frame out
-/// of step with the others, and nothing was estimated).
+/// The most images a view has on their way to inference: read-backs under way plus a set waiting
+/// for the running estimate. A read-back takes about three frames to come back, so three keep a
+/// new image arriving every frame while inference keeps up, and when it does not, frames it
+/// could not use are not read back (each costs a copy on the main thread).
+const MAX_IMAGES_AHEAD: usize = 3;
+
+/// Reads back the capture cameras that render to an image, all in the same frames: every frame
+/// while inference keeps up ([`MAX_IMAGES_AHEAD`]). Each image lands in the view's
+/// [`CapturedFrame`] a few frames later, stamped with the frame it shows, so the views read back
+/// in one frame make a set. (Until 2026-12-07 the views were read back in rounds, the next asked
+/// for when the last had come back: one set every third frame at most.)
 #[allow(clippy::type_complexity)]
 pub(crate) fn request_readbacks(
     mut commands: Commands,
-    mut cameras: Query<(Entity, &RenderTarget, Option<&mut ReadbackRequest>), (With<CaptureView>, With<Camera>)>,
+    mut cameras: Query<
+        (Entity, &RenderTarget, Option<&mut ReadbackStream>, Option<&ReadbackPaused>, Has<Readback>),
+        (With<CaptureView>, With<Camera>),
+    >,
     mut images: Option<ResMut<Assets<Image>>>,
+    inference: Option<Res<super::inference::Inference>>,
     frame: Res<FrameCount>,
     time: Res<Time>,
 ) {
-    let mut in_flight = false;
-    for (entity, _, request) in &mut cameras {
-        let Some(mut request) = request else { continue };
-        if frame.0.wrapping_sub(request.frame) >= READBACK_TIMEOUT_FRAMES {
-            continue; // lost: asked again with the next round
-        }
-        in_flight = true;
-        // Seen by one extraction already: take it off so the next frame is not read too.
-        if !request.taken_off && frame.0 != request.frame {
-            request.taken_off = true;
-            commands.entity(entity).try_remove::<Readback>();
-        }
-    }
-    if in_flight {
-        return;
-    }
-    for (entity, target, _) in &cameras {
+    let waiting = usize::from(inference.is_some_and(|i| i.has_waiting_set()));
+    let under_way = cameras.iter().filter_map(|(_, _, s, _, _)| s.map(|s| s.pending.len())).max().unwrap_or(0);
+    let read = under_way + waiting < MAX_IMAGES_AHEAD;
+    let stamp = (frame.0, time.elapsed_secs_f64(), Instant::now());
+    for (entity, target, stream, paused, reading) in &mut cameras {
         let RenderTarget::Image(image) = target else { continue };
-        if let Some(images) = images.as_mut()
-            && !readable(&mut commands, entity, images, &image.handle)
-        {
-            continue;
+        match (stream, paused) {
+            (Some(mut stream), _) => {
+                if stream.pending.front().is_some_and(|p| frame.0.wrapping_sub(p.0) >= READBACK_TIMEOUT_FRAMES) {
+                    // The oldest read-back is lost: stop, and start again once the others are in.
+                    commands
+                        .entity(entity)
+                        .try_remove::<(Readback, ReadbackStream)>()
+                        .try_insert(ReadbackPaused { until: frame.0.wrapping_add(READBACK_TIMEOUT_FRAMES) });
+                } else if read {
+                    // `Readback` on during this frame's extraction: this frame is read back.
+                    stream.pending.push_back(stamp);
+                    if !reading {
+                        commands.entity(entity).try_insert(Readback::texture(image.handle.clone()));
+                    }
+                } else if reading {
+                    commands.entity(entity).try_remove::<Readback>();
+                }
+            }
+            (None, Some(paused)) if frame.0.wrapping_sub(paused.until) > u32::MAX / 2 => {}
+            (None, _) => {
+                if !read
+                    || images.as_mut().is_some_and(|images| !readable(&mut commands, entity, images, &image.handle))
+                {
+                    continue;
+                }
+                commands
+                    .entity(entity)
+                    .try_remove::<ReadbackPaused>()
+                    .try_insert((Readback::texture(image.handle.clone()), ReadbackStream { pending: [stamp].into() }));
+            }
         }
-        commands.entity(entity).try_insert((
-            Readback::texture(image.handle.clone()),
-            ReadbackRequest {
-                frame: frame.0,
-                time: time.elapsed_secs_f64(),
-                instant: Instant::now(),
-                taken_off: false,
-            },
-        ));
     }
 }
 
@@ -281,7 +303,7 @@ pub fn capture_target(images: &mut Assets<Image>, width: u32, height: u32) -> Ha
 pub(crate) fn stop_readbacks(mut commands: Commands, mut removed: RemovedComponents<CaptureView>) {
     for entity in removed.read() {
         if let Ok(mut e) = commands.get_entity(entity) {
-            e.try_remove::<(Readback, ReadbackRequest)>();
+            e.try_remove::<(Readback, ReadbackStream, ReadbackPaused)>();
         }
     }
 }
@@ -312,19 +334,19 @@ pub fn camera_transform(extrinsics: &Extrinsics) -> Transform {
         .with_rotation(Quat::from_xyzw(q.i as f32, q.j as f32, q.k as f32, q.w as f32))
 }
 
-/// Stores a finished read-back as the view's [`CapturedFrame`], stamped with the frame it was
-/// asked for in.
+/// Stores a finished read-back as the view's [`CapturedFrame`], stamped with the frame it shows
+/// (the oldest of its stream's frames under way; a read-back with none, from a stream that was
+/// stopped, is dropped).
 #[allow(clippy::type_complexity)]
 pub(crate) fn on_readback(
     readback: On<ReadbackComplete>,
-    views: Query<(&RenderTarget, Option<&Projection>, Option<&ReadbackRequest>), With<CaptureView>>,
+    mut views: Query<(&RenderTarget, Option<&Projection>, Option<&mut ReadbackStream>), With<CaptureView>>,
     images: Res<Assets<Image>>,
     mut commands: Commands,
 ) {
     let entity = readback.entity;
-    let Ok((RenderTarget::Image(target), projection, Some(request))) = views.get(entity) else { return };
-    let request = *request;
-    commands.entity(entity).try_remove::<(Readback, ReadbackRequest)>();
+    let Ok((RenderTarget::Image(target), projection, Some(mut stream))) = views.get_mut(entity) else { return };
+    let Some((frame, time, instant)) = stream.pending.pop_front() else { return };
     let Some(image) = images.get(&target.handle) else { return };
     let (width, height) = (image.width(), image.height());
     let bgra = match image.texture_descriptor.format {
@@ -342,9 +364,9 @@ pub(crate) fn on_readback(
     let row_bytes = if height > 0 { readback.data.len() / height as usize } else { 0 };
     commands.entity(entity).try_insert(CapturedFrame {
         pixels: CapturedPixels::Rgba8 { width, height, row_bytes, bgra, data: Arc::new(readback.data.clone()) },
-        frame: request.frame,
-        time: request.time,
-        instant: request.instant,
+        frame,
+        time,
+        instant,
         intrinsics: projection.and_then(|p| intrinsics_from_projection(p, width, height)),
     });
 }

@@ -161,6 +161,13 @@ pub(crate) struct Inference {
     nobody_since: HashMap<Entity, (f64, bool)>,
 }
 
+impl Inference {
+    /// Whether a complete set of views waits for the running estimate to finish.
+    pub(crate) fn has_waiting_set(&self) -> bool {
+        self.pending.is_some()
+    }
+}
+
 /// Longest gap between two estimates, seconds, over which what the first learned (its subject's
 /// bone corrections and its cameras' rig, [`crate::net::Learned`]) carries over to the second; a
 /// longer gap may be another person, or moved cameras.

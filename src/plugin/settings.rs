@@ -104,6 +104,7 @@ impl CmanetSettings {
                 height_off: 2.0 * self.contact_height,
                 speed_on: self.contact_speed,
                 speed_off: 2.0 * self.contact_speed,
+                ..ContactSettings::default()
             },
             floor_height: self.floor_height,
             hold_feet: self.hold_planted_feet,
