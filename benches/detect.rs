@@ -1,7 +1,8 @@
 //! Benchmarks of the BlazePose port (`cmanet::detect`), one thread: the detector network
 //! (224x224) and the lite and full landmark networks (256x256) on the first fixture input of
 //! `tests/fixtures/blazepose_*.safetensors` (the same inputs `tools/time_litert.py` times LiteRT
-//! on), and the whole pipeline (detection, crop, landmarks) on a rendered 512x512 frame. With the
+//! on), the whole pipeline (detection, crop, landmarks) on a rendered 512x512 frame, and the crop
+//! alone (the tracked region warped to the landmark network's 256x256). With the
 //! `video` feature, decoding the shipped sample's cam03 clip (100 frames, 218x384, H.264 High with
 //! B-frames) from the start, demuxing and RGB conversion included.
 //!
@@ -38,6 +39,12 @@ fn networks(c: &mut Criterion) {
 fn pipeline(c: &mut Criterion) {
     let img =
         RgbImage::open(&root().join("plugin-docs/src/images/avatar_arms_raised.png")).unwrap_or_else(|e| panic!("{e}"));
+    // The crop that feeds the landmark network: the tracked region warped to 256 x 256.
+    if let Ok(Some(pose)) = PoseDetector::load(LandmarkModel::Lite).and_then(|d| d.detect(&img)) {
+        c.bench_function("pose_crop_256_from_512px", |b| {
+            b.iter(|| PoseDetector::crop(black_box(&img), &pose.next_roi))
+        });
+    }
     for model in [LandmarkModel::Lite, LandmarkModel::Full] {
         let det = PoseDetector::load(model).unwrap_or_else(|e| panic!("{e}"));
         let tag = format!("{model:?}").to_lowercase();

@@ -146,7 +146,8 @@ pub enum Border {
 
 /// Samples `out_size x out_size` pixels: output pixel centre `(u + 0.5, v + 0.5)` maps to the image
 /// point `origin + (u + 0.5) * du + (v + 0.5) * dv` (pixel units, pixel `i` spanning `[i, i + 1)`),
-/// bilinear; each byte `b` becomes `b * scale + offset`. Output NHWC `[1, S, S, 3]`.
+/// bilinear; each byte `b` becomes `b * scale + offset`. Output NHWC `[1, S, S, 3]`. Compiled for
+/// AVX2 where the CPU has it (the same arithmetic, so the same values).
 #[allow(clippy::too_many_arguments)]
 pub fn warp(
     img: &RgbImage,
@@ -158,50 +159,94 @@ pub fn warp(
     scale: f32,
     offset: f32,
 ) -> Vec<f32> {
-    let (w, h) = (img.width as i64, img.height as i64);
-    let px = |x: i64, y: i64| -> [f32; 3] {
-        let (x, y) = match border {
-            Border::Replicate => (x.clamp(0, w - 1), y.clamp(0, h - 1)),
-            Border::Zero => {
-                if x < 0 || y < 0 || x >= w || y >= h {
-                    return [0.0; 3];
-                }
-                (x, y)
-            }
-        };
-        let i = ((y * w + x) * 3) as usize;
-        [img.data[i] as f32, img.data[i + 1] as f32, img.data[i + 2] as f32]
-    };
     let mut out = vec![0.0f32; out_size * out_size * 3];
-    let mut pixels = out.chunks_exact_mut(3);
-    for v in 0..out_size {
-        for u in 0..out_size {
-            let Some(dst) = pixels.next() else { return out };
-            let (fu, fv) = (u as f32 + 0.5, v as f32 + 0.5);
+    let warp = Warp { origin, du, dv, border, scale, offset };
+    #[cfg(target_arch = "x86_64")]
+    if crate::compute::SimdLevel::active() >= crate::compute::SimdLevel::Avx2 {
+        // SAFETY: the CPU has AVX2 and FMA (the active level is supported).
+        unsafe { warp_avx2(img, out_size, &warp, &mut out) };
+        return out;
+    }
+    warp_into(img, out_size, &warp, &mut out);
+    out
+}
+
+/// The mapping and scaling of a [`warp`].
+#[derive(Clone, Copy)]
+struct Warp {
+    origin: [f32; 2],
+    du: [f32; 2],
+    dv: [f32; 2],
+    border: Border,
+    scale: f32,
+    offset: f32,
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn warp_avx2(img: &RgbImage, out_size: usize, warp: &Warp, out: &mut [f32]) {
+    warp_into(img, out_size, warp, out)
+}
+
+/// `floor` without a libm call (the default x86-64 target has no SSE4.1 `roundss`); non-finite or
+/// huge coordinates saturate and land on the border path.
+#[inline(always)]
+fn floor_i64(v: f32) -> i64 {
+    let t = v as i64;
+    if (t as f32) > v { t - 1 } else { t }
+}
+
+/// The three bytes at `k` as floats.
+#[inline(always)]
+fn rgb(bytes: &[u8], k: usize) -> [f32; 3] {
+    [bytes[k] as f32, bytes[k + 1] as f32, bytes[k + 2] as f32]
+}
+
+/// The image's pixel `(x, y)` as floats, outside the image by `border`.
+#[inline(always)]
+fn border_pixel(img: &RgbImage, border: Border, x: i64, y: i64) -> [f32; 3] {
+    let (w, h) = (img.width as i64, img.height as i64);
+    let (x, y) = match border {
+        Border::Replicate => (x.clamp(0, w - 1), y.clamp(0, h - 1)),
+        Border::Zero => {
+            if x < 0 || y < 0 || x >= w || y >= h {
+                return [0.0; 3];
+            }
+            (x, y)
+        }
+    };
+    let i = ((y * w + x) * 3) as usize;
+    [img.data[i] as f32, img.data[i + 1] as f32, img.data[i + 2] as f32]
+}
+
+/// [`warp`] into `out` (no closures: a closure is compiled without the caller's target features).
+#[inline(always)]
+fn warp_into(img: &RgbImage, out_size: usize, warp: &Warp, out: &mut [f32]) {
+    let Warp { origin, du, dv, border, scale, offset } = *warp;
+    let (w, h) = (img.width as i64, img.height as i64);
+    let data = &img.data[..];
+    for (v, row) in out.chunks_exact_mut(out_size * 3).enumerate().take(out_size) {
+        let fv = v as f32 + 0.5;
+        for (u, dst) in row.chunks_exact_mut(3).enumerate() {
+            let fu = u as f32 + 0.5;
             let sx = origin[0] + fu * du[0] + fv * dv[0] - 0.5;
             let sy = origin[1] + fu * du[1] + fv * dv[1] - 0.5;
-            // floor without a libm call (the default x86-64 target has no SSE4.1 `roundss`);
-            // non-finite or huge coordinates saturate and land on the border path.
-            let floor = |v: f32| -> i64 {
-                let t = v as i64;
-                if (t as f32) > v { t - 1 } else { t }
-            };
-            let (x0, y0) = (floor(sx), floor(sy));
+            let (x0, y0) = (floor_i64(sx), floor_i64(sy));
             let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-            if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+            let (a, b, c, d) = if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
                 // All four taps inside: read them directly.
                 let i = ((y0 * w + x0) * 3) as usize;
                 let j = i + (w * 3) as usize;
-                let (r0, r1) = (&img.data[i..i + 6], &img.data[j..j + 6]);
-                for k in 0..3 {
-                    let (a, b, c, d) = (r0[k] as f32, r0[k + 3] as f32, r1[k] as f32, r1[k + 3] as f32);
-                    let top = a + (b - a) * fx;
-                    let bottom = c + (d - c) * fx;
-                    dst[k] = (top + (bottom - top) * fy) * scale + offset;
-                }
-                continue;
-            }
-            let (a, b, c, d) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
+                let (r0, r1) = (&data[i..i + 6], &data[j..j + 6]);
+                (rgb(r0, 0), rgb(r0, 3), rgb(r1, 0), rgb(r1, 3))
+            } else {
+                (
+                    border_pixel(img, border, x0, y0),
+                    border_pixel(img, border, x0 + 1, y0),
+                    border_pixel(img, border, x0, y0 + 1),
+                    border_pixel(img, border, x0 + 1, y0 + 1),
+                )
+            };
             for k in 0..3 {
                 let top = a[k] + (b[k] - a[k]) * fx;
                 let bottom = c[k] + (d[k] - c[k]) * fx;
@@ -209,7 +254,6 @@ pub fn warp(
             }
         }
     }
-    out
 }
 
 /// Why a JPEG's bytes are cut short, if they are: its last scan (`FFDA`) is not followed by the
