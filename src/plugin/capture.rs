@@ -336,10 +336,11 @@ pub fn camera_transform(extrinsics: &Extrinsics) -> Transform {
 
 /// Stores a finished read-back as the view's [`CapturedFrame`], stamped with the frame it shows
 /// (the oldest of its stream's frames under way; a read-back with none, from a stream that was
-/// stopped, is dropped).
+/// stopped, is dropped). The event's bytes are moved into the frame: an observer of the same
+/// `ReadbackComplete` that runs later sees them empty.
 #[allow(clippy::type_complexity)]
 pub(crate) fn on_readback(
-    readback: On<ReadbackComplete>,
+    mut readback: On<ReadbackComplete>,
     mut views: Query<(&RenderTarget, Option<&Projection>, Option<&mut ReadbackStream>), With<CaptureView>>,
     images: Res<Assets<Image>>,
     mut commands: Commands,
@@ -361,9 +362,11 @@ pub(crate) fn on_readback(
             return;
         }
     };
-    let row_bytes = if height > 0 { readback.data.len() / height as usize } else { 0 };
+    // The bytes are taken, not copied (a copy of every view every frame on the main thread).
+    let data = std::mem::take(&mut readback.event_mut().data);
+    let row_bytes = if height > 0 { data.len() / height as usize } else { 0 };
     commands.entity(entity).try_insert(CapturedFrame {
-        pixels: CapturedPixels::Rgba8 { width, height, row_bytes, bgra, data: Arc::new(readback.data.clone()) },
+        pixels: CapturedPixels::Rgba8 { width, height, row_bytes, bgra, data: Arc::new(data) },
         frame,
         time,
         instant,
