@@ -83,11 +83,12 @@ pub enum CapturedPixels {
 }
 
 impl CapturedPixels {
-    /// The pixels as an RGB image; an error names what is wrong (empty, truncated, unreadable).
-    pub fn to_rgb(&self) -> Result<RgbImage, DetectError> {
+    /// The pixels as an RGB image (shared, not copied, when they already are one); an error names
+    /// what is wrong (empty, truncated, unreadable).
+    pub fn to_rgb(&self) -> Result<Arc<RgbImage>, DetectError> {
         match self {
-            Self::Rgb(image) => Ok(RgbImage::clone(image)),
-            Self::File(path) => RgbImage::open(path),
+            Self::Rgb(image) => Ok(image.clone()),
+            Self::File(path) => RgbImage::open(path).map(Arc::new),
             Self::Rgba8 { width, height, row_bytes, bgra, data } => {
                 let (w, h) = (*width as usize, *height as usize);
                 if w == 0 || h == 0 {
@@ -97,17 +98,19 @@ impl CapturedPixels {
                 if *row_bytes < 4 * w || data.len() < expected {
                     return Err(DetectError::BufferSize { got: data.len(), expected: expected.max(4 * w * h) });
                 }
-                let mut rgb = Vec::with_capacity(w * h * 3);
-                for row in data.chunks(*row_bytes).take(h) {
-                    for px in row[..4 * w].chunks_exact(4) {
+                // Fixed-size pixels into a buffer of the final size (no growth, no per-pixel
+                // length checks).
+                let mut rgb = vec![0u8; w * h * 3];
+                for (out, row) in rgb.chunks_exact_mut(3 * w).zip(data.chunks(*row_bytes)) {
+                    for (o, px) in out.chunks_exact_mut(3).zip(row[..4 * w].chunks_exact(4)) {
                         if *bgra {
-                            rgb.extend_from_slice(&[px[2], px[1], px[0]]);
+                            (o[0], o[1], o[2]) = (px[2], px[1], px[0]);
                         } else {
-                            rgb.extend_from_slice(&px[..3]);
+                            (o[0], o[1], o[2]) = (px[0], px[1], px[2]);
                         }
                     }
                 }
-                RgbImage::new(*width, *height, rgb)
+                RgbImage::new(*width, *height, rgb).map(Arc::new)
             }
         }
     }
@@ -396,5 +399,39 @@ pub(crate) fn play_sequences(
             instant: Instant::now(),
             intrinsics: Some(sequence.intrinsics),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_backs_become_rgb_in_either_channel_order_with_padded_rows() {
+        // 16 x 16 pixels, rows padded to 72 bytes; pixel (x, y) has channels (x, y, 200, 255).
+        let (n, row_bytes) = (16usize, 72usize);
+        let mut data = vec![0u8; row_bytes * n];
+        for y in 0..n {
+            for x in 0..n {
+                data[y * row_bytes + x * 4..][..4].copy_from_slice(&[x as u8, y as u8, 200, 255]);
+            }
+        }
+        let pixels =
+            |bgra| CapturedPixels::Rgba8 { width: 16, height: 16, row_bytes, bgra, data: Arc::new(data.clone()) };
+        let rgb = pixels(false).to_rgb().unwrap_or_else(|e| panic!("{e}"));
+        let bgr = pixels(true).to_rgb().unwrap_or_else(|e| panic!("{e}"));
+        for (x, y) in [(0, 0), (15, 0), (3, 7), (15, 15)] {
+            let i = (y * n + x) * 3;
+            assert_eq!(rgb.as_raw()[i..i + 3], [x as u8, y as u8, 200], "({x}, {y})");
+            assert_eq!(bgr.as_raw()[i..i + 3], [200, y as u8, x as u8], "({x}, {y})");
+        }
+        // A buffer cut short is refused, naming the sizes.
+        let short =
+            CapturedPixels::Rgba8 { width: 16, height: 16, row_bytes, bgra: false, data: Arc::new(vec![0; 100]) };
+        assert!(matches!(short.to_rgb(), Err(DetectError::BufferSize { got: 100, .. })));
+        // An image already in memory is shared, not copied.
+        let image = Arc::new(RgbImage::new(16, 16, vec![7; 16 * 16 * 3]).unwrap_or_else(|e| panic!("{e}")));
+        let shared = CapturedPixels::Rgb(image.clone()).to_rgb().unwrap_or_else(|e| panic!("{e}"));
+        assert!(Arc::ptr_eq(&image, &shared));
     }
 }
