@@ -188,6 +188,9 @@ fn main() -> AppExit {
         floor_height: args.known_floor.then_some(0.0),
         hold_planted_feet: !args.no_hold_feet,
         repair_crossed_feet: !args.no_feet_repair,
+        // Headless runs are measurements: estimating from the first frame on, not from whichever
+        // frame the networks happen to be loaded by, makes them repeatable.
+        wait_for_inference: args.common.headless,
         ..default()
     };
     app.add_plugins(plugin)

@@ -335,6 +335,32 @@ fn the_device_is_chosen_in_model_files_and_named_when_loaded() {
     }
 }
 
+#[test]
+fn waiting_for_inference_the_first_update_has_the_networks_and_each_set_its_estimate() {
+    let mut app = app_with(ModelFiles::default(), CmanetSettings { wait_for_inference: true, ..default() });
+    app.update();
+    assert!(app.world().resource::<Seen>().loaded, "the networks were not loaded by the first update");
+    // A set captured in one update is estimated in the next: the second update waits for it.
+    let views: Vec<Entity> = (0..2).map(|_| app.world_mut().spawn(CaptureView::default()).id()).collect();
+    let image = image_of(320, 240, |x, y| [(x % 256) as u8, (y % 256) as u8, 90]);
+    let intrinsics = cmanet::geometry::Intrinsics::from_vertical_fov(0.8, 320.0, 240.0);
+    for view in &views {
+        app.world_mut().entity_mut(*view).insert(CapturedFrame {
+            pixels: CapturedPixels::Rgb(image.clone()),
+            frame: 1,
+            time: 1.0 / 30.0,
+            instant: Instant::now(),
+            intrinsics: Some(intrinsics),
+        });
+    }
+    app.update();
+    app.update();
+    for view in &views {
+        let status = app.world().get::<cmanet::plugin::ViewStatus>(*view);
+        assert!(status.is_some_and(|s| s.frame == 1), "view {view} has no status of frame 1 after two updates");
+    }
+}
+
 /// An RGB image of `width` x `height` from a pixel function.
 fn image_of(width: u32, height: u32, pixel: impl Fn(u32, u32) -> [u8; 3]) -> Arc<RgbImage> {
     let data = (0..height).flat_map(|y| (0..width).map(move |x| (x, y))).flat_map(|(x, y)| pixel(x, y)).collect();

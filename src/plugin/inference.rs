@@ -246,9 +246,9 @@ pub(crate) fn run_inference(
     mut writer: MessageWriter<PoseEstimated>,
     frame: Res<FrameCount>,
 ) {
-    if let Some(task) = state.loading.as_mut()
-        && let Some(loaded) = check_ready(task)
-    {
+    // With `wait_for_inference`, the loading and the estimate under way are waited for here.
+    let waited = if settings.wait_for_inference { state.loading.take().map(bevy::tasks::block_on) } else { None };
+    if let Some(loaded) = waited.or_else(|| state.loading.as_mut().and_then(check_ready)) {
         state.loading = None;
         match loaded {
             Ok(networks) => {
@@ -260,9 +260,8 @@ pub(crate) fn run_inference(
             Err(message) => warn(&mut commands, CmanetWarning::ModelFailed { message }),
         }
     }
-    if let Some(task) = state.running.as_mut()
-        && let Some(outcome) = check_ready(task)
-    {
+    let waited = if settings.wait_for_inference { state.running.take().map(bevy::tasks::block_on) } else { None };
+    if let Some(outcome) = waited.or_else(|| state.running.as_mut().and_then(check_ready)) {
         state.running = None;
         publish(&mut commands, &mut state, &settings, outcome, &statuses, &mut writer);
     }

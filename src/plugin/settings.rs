@@ -61,6 +61,11 @@ pub struct CmanetSettings {
     /// [`super::CmanetWarning::NoPerson`] with the likely reason (dark, featureless, too small);
     /// it is told again only after the view has found someone. Default: 1.0.
     pub no_person_warning_seconds: f64,
+    /// Whether the app waits for inference, blocking the frame: the first update for the networks
+    /// to load, every later one for the estimate under way to finish. For offline and headless
+    /// runs whose results should not depend on timing (which frame the networks are ready by,
+    /// which frames inference keeps up with). Default: false.
+    pub wait_for_inference: bool,
     /// Draw the estimated cameras as frusta. Default: true.
     pub show_cameras: bool,
     /// Draw the estimated 3D skeleton. Default: true.
@@ -89,6 +94,7 @@ impl Default for CmanetSettings {
             floor_height: ground.floor_height,
             ground_release_seconds: ground.release_seconds,
             no_person_warning_seconds: 1.0,
+            wait_for_inference: false,
             show_cameras: true,
             show_skeleton: true,
         }
