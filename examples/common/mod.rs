@@ -164,6 +164,7 @@ const SCREENSHOT_FRAMES: u32 = 60;
 fn finish(
     mut commands: Commands,
     mut run: ResMut<Run>,
+    mut settings: Option<ResMut<cmanet::plugin::CmanetSettings>>,
     recorder: Option<Res<TakeRecorder>>,
     statuses: Query<&cmanet::plugin::ViewStatus>,
     mut exit: MessageWriter<AppExit>,
@@ -182,6 +183,11 @@ fn finish(
             commands.spawn(shot).observe(save_to_disk(path));
         }
         run.finishing = Some(run.frames);
+        // Measured: estimation stops, and with it the read-backs, so that none is under way when
+        // the app exits (Bevy warns about each).
+        if let Some(settings) = settings.as_mut() {
+            settings.enabled = false;
+        }
         if let (Some(path), Some(recorder)) = (run.args.take.clone(), recorder) {
             let folder = path.parent().map(PathBuf::from).unwrap_or_default();
             let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "take".into());

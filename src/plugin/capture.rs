@@ -200,7 +200,7 @@ const READBACK_TIMEOUT_FRAMES: u32 = 30;
 const MAX_IMAGES_AHEAD: usize = 3;
 
 /// Reads back the capture cameras that render to an image, all in the same frames: every frame
-/// while inference keeps up ([`MAX_IMAGES_AHEAD`]). Each image lands in the view's
+/// while inference keeps up ([`MAX_IMAGES_AHEAD`]) and estimation is on. Each image lands in the view's
 /// [`CapturedFrame`] a few frames later, stamped with the frame it shows, so the views read back
 /// in one frame make a set. (Until 2026-12-07 the views were read back in rounds, the next asked
 /// for when the last had come back: one set every third frame at most.)
@@ -213,12 +213,15 @@ pub(crate) fn request_readbacks(
     >,
     mut images: Option<ResMut<Assets<Image>>>,
     inference: Option<Res<super::inference::Inference>>,
+    settings: Option<Res<super::settings::CmanetSettings>>,
     frame: Res<FrameCount>,
     time: Res<Time>,
 ) {
     let waiting = usize::from(inference.is_some_and(|i| i.has_waiting_set()));
     let under_way = cameras.iter().filter_map(|(_, _, s, _, _)| s.map(|s| s.pending.len())).max().unwrap_or(0);
-    let read = under_way + waiting < MAX_IMAGES_AHEAD;
+    // Nothing is read back while estimation is off (`CmanetSettings::enabled`).
+    let enabled = settings.is_none_or(|s| s.enabled);
+    let read = enabled && under_way + waiting < MAX_IMAGES_AHEAD;
     let stamp = (frame.0, time.elapsed_secs_f64(), Instant::now());
     for (entity, target, stream, paused, reading) in &mut cameras {
         let RenderTarget::Image(image) = target else { continue };

@@ -9,7 +9,8 @@ use crate::ground::{ContactSettings, GroundSettings};
 #[derive(Resource, Reflect, Clone, Debug, PartialEq)]
 #[reflect(Resource)]
 pub struct CmanetSettings {
-    /// Whether estimation runs at all. Default: true.
+    /// Whether estimation runs at all (off, the capture cameras are not read back either).
+    /// Default: true.
     pub enabled: bool,
     /// Whether the avatar gets the smoothed pose; false drives it with the raw estimates.
     /// Default: true.
