@@ -24,7 +24,7 @@ pub enum Activation {
 
 impl Activation {
     /// Applies the activation in place.
-    #[inline]
+    #[inline(always)]
     pub fn apply(self, xs: &mut [f32]) {
         match self {
             Self::None => {}

@@ -146,8 +146,8 @@ pub enum Border {
 
 /// Samples `out_size x out_size` pixels: output pixel centre `(u + 0.5, v + 0.5)` maps to the image
 /// point `origin + (u + 0.5) * du + (v + 0.5) * dv` (pixel units, pixel `i` spanning `[i, i + 1)`),
-/// bilinear; each byte `b` becomes `b * scale + offset`. Output NHWC `[1, S, S, 3]`. Compiled for
-/// AVX2 where the CPU has it (the same arithmetic, so the same values).
+/// bilinear; each byte `b` becomes `b * scale + offset`. Output NHWC `[1, S, S, 3]`. Eight pixels
+/// a pass with AVX2 where the CPU has it ([`warp_avx2`]: the same arithmetic, so the same values).
 #[allow(clippy::too_many_arguments)]
 pub fn warp(
     img: &RgbImage,

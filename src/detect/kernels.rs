@@ -437,8 +437,6 @@ fn block<const FMA: bool, const L: usize, const K: usize, const S: usize>(
         *w = *lanes::<L>(weights, t * c + cb);
     }
     let b = *lanes::<L>(bias, cb);
-    let (lo, hi) = act.bounds();
-    let clamp = act != Activation::None;
     assert!(out.len() >= oh * ow * c && cb + L <= c);
     // The last pixel's window ends inside the padded buffer.
     assert!((((oh - 1) * sy + kh - 1) * pw + (ow - 1) * sx + kw) * L <= padded.len());
@@ -468,7 +466,7 @@ fn block<const FMA: bool, const L: usize, const K: usize, const S: usize>(
                 }
             }
             for (p, a) in acc.iter().enumerate() {
-                store::<L>(&mut out[(oy * ow + ox + p) * c + cb..][..L], a, clamp, lo, hi);
+                store::<L>(&mut out[(oy * ow + ox + p) * c + cb..][..L], a, act);
             }
             ox += PIXELS;
         }
@@ -480,22 +478,17 @@ fn block<const FMA: bool, const L: usize, const K: usize, const S: usize>(
                     madd::<FMA, L>(&mut acc, &load(row + kx * L), &w[ky * kw + kx]);
                 }
             }
-            store::<L>(&mut out[(oy * ow + ox) * c + cb..][..L], &acc, clamp, lo, hi);
+            store::<L>(&mut out[(oy * ow + ox) * c + cb..][..L], &acc, act);
             ox += 1;
         }
     }
 }
 
-/// Stores `L` sums, clamped to `lo..hi` when `clamp` (the fused activation).
+/// Stores `L` sums with the activation applied (fused into the store).
 #[inline(always)]
-fn store<const L: usize>(dst: &mut [f32], acc: &[f32; L], clamp: bool, lo: f32, hi: f32) {
-    if clamp {
-        for (d, a) in dst.iter_mut().zip(acc) {
-            *d = a.max(lo).min(hi);
-        }
-    } else {
-        dst.copy_from_slice(acc);
-    }
+fn store<const L: usize>(dst: &mut [f32], acc: &[f32; L], act: Activation) {
+    dst.copy_from_slice(acc);
+    act.apply(dst);
 }
 
 /// One output row `oy` of the channel block `cb..cb + L`.
