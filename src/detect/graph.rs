@@ -58,7 +58,7 @@ struct InputJson {
 
 /// A compiled op.
 #[derive(Debug)]
-enum Kind {
+pub(crate) enum Kind {
     /// `residual`: the input index of a fused ADD's other operand (added before the activation).
     Conv {
         win: Window,
@@ -94,15 +94,15 @@ enum Kind {
 }
 
 #[derive(Debug)]
-struct Op {
-    kind: Kind,
+pub(crate) struct Op {
+    pub(crate) kind: Kind,
     /// Slots of the activation inputs.
-    inputs: Vec<usize>,
-    output: usize,
-    out_shape: Vec<usize>,
+    pub(crate) inputs: Vec<usize>,
+    pub(crate) output: usize,
+    pub(crate) out_shape: Vec<usize>,
     /// Slots whose last use this op is.
-    frees: Vec<usize>,
-    name: String,
+    pub(crate) frees: Vec<usize>,
+    pub(crate) name: String,
 }
 
 impl Op {
@@ -147,11 +147,11 @@ impl Output {
 #[derive(Debug)]
 pub struct Network {
     model: String,
-    input_slot: usize,
+    pub(crate) input_slot: usize,
     input_shape: Vec<usize>,
-    outputs: Vec<(String, usize)>,
-    shapes: Vec<Vec<usize>>,
-    ops: Vec<Op>,
+    pub(crate) outputs: Vec<(String, usize)>,
+    pub(crate) shapes: Vec<Vec<usize>>,
+    pub(crate) ops: Vec<Op>,
     /// Activation buffers kept between runs, so that a run neither maps nor zeroes fresh memory:
     /// one set per run that was going at the same time (two views detected on two threads each
     /// take a set; with one shared set, one of them allocated everything afresh every frame).

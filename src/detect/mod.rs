@@ -15,8 +15,13 @@
 //! - [`sequence`] turns one image folder or video file per view into a `cmanet-mv2d` sequence
 //!   ([`detect_views`]).
 //!
-//! Single-threaded, CPU, `f32`. Nothing here imports Bevy.
+//! - [`gpu`] (feature `wgpu`) runs the same networks as WGSL compute shaders on a wgpu device, the
+//!   landmark crop read straight from a texture ([`gpu::GpuLandmarks`]).
+//!
+//! Single-threaded, CPU, `f32` (but for [`gpu`]). Nothing here imports Bevy.
 
+#[cfg(feature = "wgpu")]
+pub mod gpu;
 pub(crate) mod graph;
 pub(crate) mod image;
 pub mod kernels;

@@ -31,7 +31,7 @@ use crate::keypoints::BLAZEPOSE_TO_EXTRA;
 pub const NUM_LANDMARKS: usize = 33;
 const NUM_RAW_LANDMARKS: usize = 39;
 const DETECTOR_SIZE: usize = 224;
-const CROP_SIZE: usize = 256;
+pub(crate) const CROP_SIZE: usize = 256;
 const HEATMAP_SIZE: usize = 64;
 const NUM_ANCHORS: usize = 2254;
 const REFINE_KERNEL: usize = 7;

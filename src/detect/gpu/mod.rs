@@ -1,0 +1,187 @@
+//! The BlazePose networks on a wgpu device (feature `wgpu`): the interpreter's ops
+//! ([`super::graph`]) as WGSL compute shaders (`network.wgsl`), and the landmark crop read straight
+//! from a texture (`crop.wgsl`), so that a camera rendered on the GPU gives its keypoints without
+//! its frame leaving the GPU. The device is any wgpu device: Bevy's `RenderDevice` in the plugin,
+//! or one of its own ([`GpuContext::headless`]) for tests and tools.
+//!
+//! The shaders compute one output value per invocation with the CPU kernels' arithmetic; sums run
+//! in another order, so outputs agree with [`Network::run`] to float rounding (`tests/gpu.rs`
+//! checks them on Mesa's software Vulkan). They are written to be correct and simple, not tuned for
+//! any GPU.
+
+mod crop;
+mod network;
+
+pub use crop::{CropSource, GpuCrop};
+pub use network::GpuNetwork;
+/// The wgpu these types take, re-exported so that callers name the same version.
+pub use wgpu;
+
+use std::sync::Arc;
+
+use super::graph::Output;
+use super::pose::{CROP_SIZE, PoseDetector, Roi, decode_landmarks};
+use super::{DetectError, Pose};
+
+/// What can go wrong on the GPU path.
+#[derive(Debug, thiserror::Error)]
+pub enum GpuError {
+    /// No GPU adapter answered (for a device of our own).
+    #[error("no GPU adapter found: {0}")]
+    NoAdapter(String),
+    /// The adapter refused a device.
+    #[error("the GPU refused a device: {0}")]
+    Device(String),
+    /// A network input of the wrong size.
+    #[error("network input has {got} values, expected {expected}")]
+    InputSize {
+        /// Values expected.
+        expected: usize,
+        /// Values given.
+        got: usize,
+    },
+    /// The network does not fit the device's limits.
+    #[error("{0}")]
+    Limits(String),
+    /// Reading results back failed (a lost device, a failed submission).
+    #[error("reading back from the GPU failed: {0}")]
+    Readback(String),
+    /// Decoding the network's outputs failed.
+    #[error(transparent)]
+    Detect(#[from] DetectError),
+}
+
+/// A wgpu device and its queue, shared by the networks that run on it.
+#[derive(Clone, Debug)]
+pub struct GpuContext {
+    /// The device.
+    pub device: wgpu::Device,
+    /// Its queue.
+    pub queue: wgpu::Queue,
+}
+
+impl GpuContext {
+    /// A context on an existing device (Bevy's `RenderDevice::wgpu_device()` and its queue).
+    pub fn new(device: wgpu::Device, queue: wgpu::Queue) -> Self {
+        Self { device, queue }
+    }
+
+    /// A device of our own on the first adapter that answers (any backend the build has; on Linux
+    /// without a GPU, Mesa's software Vulkan, lavapipe), with default limits.
+    pub fn headless() -> Result<Self, GpuError> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = pollster_block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            force_fallback_adapter: false,
+            compatible_surface: None,
+        }))
+        .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let (device, queue) = pollster_block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("cmanet"),
+            required_limits: adapter.limits(),
+            ..Default::default()
+        }))
+        .map_err(|e| GpuError::Device(e.to_string()))?;
+        Ok(Self { device, queue })
+    }
+
+    /// The adapter's name as the device reports it, for logs.
+    pub fn describe(&self) -> String {
+        format!("{:?}", self.device.adapter_info().name)
+    }
+}
+
+/// Waits for `submission` and returns the `f32` values of `staging` (a `MAP_READ` buffer it
+/// copies into).
+fn read_back(
+    device: &wgpu::Device,
+    submission: wgpu::SubmissionIndex,
+    staging: &wgpu::Buffer,
+) -> Result<Vec<f32>, GpuError> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+        let _ = sender.send(r);
+    });
+    device
+        .poll(wgpu::PollType::Wait { submission_index: Some(submission), timeout: None })
+        .map_err(|e| GpuError::Readback(e.to_string()))?;
+    receiver.recv().map_err(|e| GpuError::Readback(e.to_string()))?.map_err(|e| GpuError::Readback(e.to_string()))?;
+    let values = {
+        let view = staging.slice(..).get_mapped_range();
+        view.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    };
+    staging.unmap();
+    Ok(values)
+}
+
+/// Runs a future that completes without an executor's help (wgpu's native futures are ready
+/// once polled, as the device is polled in between).
+fn pollster_block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+    fn noop(_: *const ()) {}
+    fn clone(p: *const ()) -> RawWaker {
+        RawWaker::new(p, &VTABLE)
+    }
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+    // SAFETY: the vtable's functions do nothing with the null data pointer.
+    let waker = unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) };
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// BlazePose's landmark network on the GPU, fed by crops of a texture: the GPU half of
+/// [`PoseDetector::landmarks_in`].
+#[derive(Debug)]
+pub struct GpuLandmarks {
+    crop: GpuCrop,
+    network: GpuNetwork,
+    min_pose_score: f32,
+}
+
+impl GpuLandmarks {
+    /// The landmark network of `detector` on `context`'s device.
+    pub fn new(context: &GpuContext, detector: &PoseDetector) -> Result<Self, GpuError> {
+        Ok(Self {
+            crop: GpuCrop::new(context),
+            network: GpuNetwork::new(context, detector.landmark_network())?,
+            min_pose_score: detector.min_pose_score,
+        })
+    }
+
+    /// The network's raw outputs for the crop of `roi` in `source` (as [`super::Network::run`]
+    /// gives them for [`PoseDetector::crop`]).
+    pub fn outputs(&self, source: &CropSource, roi: &Roi) -> Result<Vec<Output>, GpuError> {
+        let (s, c) = roi.rotation.sin_cos();
+        let step = roi.size / CROP_SIZE as f32;
+        let warp = crop::Warp {
+            origin: roi.to_image(0.0, 0.0),
+            du: [c * step, s * step],
+            dv: [-s * step, c * step],
+            replicate: true,
+            scale: 1.0 / 255.0,
+            offset: 0.0,
+        };
+        self.network
+            .run_with(|encoder| self.crop.encode(encoder, source, CROP_SIZE, &warp, self.network.input_buffer()))
+    }
+
+    /// Landmarks of the person in `roi`, or `None` when the pose flag is below the detector's
+    /// `min_pose_score` (as [`PoseDetector::landmarks_in`]).
+    pub fn landmarks_in(&self, source: &CropSource, roi: &Roi) -> Result<Option<Pose>, GpuError> {
+        if !roi.is_usable() {
+            return Ok(None);
+        }
+        let outs = self.outputs(source, roi)?;
+        let pose = decode_landmarks(&outs, roi, source.size)?;
+        Ok(if pose.score >= self.min_pose_score && pose.next_roi.is_usable() { Some(pose) } else { None })
+    }
+}
+
+/// Shared handle to a GPU landmark network, for systems and threads.
+pub type SharedGpuLandmarks = Arc<GpuLandmarks>;
