@@ -6,8 +6,10 @@
 
 use std::path::PathBuf;
 
-use cmanet::detect::gpu::{CropSource, GpuContext, GpuCrop, GpuError, GpuLandmarks, GpuNetwork, wgpu};
-use cmanet::detect::{LandmarkModel, Output, PoseDetector, RgbImage, Roi};
+use std::sync::Arc;
+
+use cmanet::detect::gpu::{CropSource, GpuContext, GpuCrop, GpuError, GpuNetwork, GpuPoseDetector, wgpu};
+use cmanet::detect::{LandmarkModel, Output, Pose, PoseDetector, PoseTracker, RgbImage, Roi};
 
 fn context() -> GpuContext {
     GpuContext::headless()
@@ -145,33 +147,48 @@ fn each_network_matches_the_cpu_interpreter() {
     }
 }
 
+/// The largest distance between two poses' landmarks (x or y), pixels.
+fn pose_difference(a: &Pose, b: &Pose) -> f32 {
+    a.landmarks.iter().zip(&b.landmarks).map(|(a, b)| (a.x - b.x).abs().max((a.y - b.y).abs())).fold(0.0f32, f32::max)
+}
+
 #[test]
-fn landmarks_from_a_texture_match_the_cpu() {
+fn tracking_on_a_texture_matches_the_cpu() {
     let ctx = context();
-    let det = PoseDetector::load(LandmarkModel::Lite).unwrap_or_else(|e| panic!("{e}"));
-    let gpu = GpuLandmarks::new(&ctx, &det).unwrap_or_else(|e| panic!("{e}"));
+    let det = Arc::new(PoseDetector::load(LandmarkModel::Lite).unwrap_or_else(|e| panic!("{e}")));
+    let gpu = GpuPoseDetector::new(&ctx, det.clone()).unwrap_or_else(|e| panic!("{e}"));
     for name in ["avatar_tpose", "avatar_elbows_bent"] {
         let img = avatar(name);
         let source = CropSource::of_texture(&texture(&ctx, &img, wgpu::TextureFormat::Rgba8UnormSrgb));
-        let roi = person_roi(&det, &img);
-        let cpu = det.landmarks_in(&img, &roi).unwrap_or_else(|e| panic!("{e}")).expect("a person on the CPU");
-        let on_gpu = gpu.landmarks_in(&source, &roi).unwrap_or_else(|e| panic!("{e}")).expect("a person on the GPU");
-        let d = cpu
-            .landmarks
-            .iter()
-            .zip(&on_gpu.landmarks)
-            .map(|(a, b)| (a.x - b.x).abs().max((a.y - b.y).abs()))
-            .fold(0.0f32, f32::max);
-        println!(
-            "{name}: landmarks differ by {:.2e} of the crop at most; score {} vs {}",
-            d / roi.size,
-            cpu.score,
-            on_gpu.score
+        // The person detector: the same people, boxes within a hundredth of a pixel.
+        let (cpu_people, gpu_people) = (
+            det.detect_people(&img).unwrap_or_else(|e| panic!("{e}")),
+            gpu.detect_people(&source).unwrap_or_else(|e| panic!("{e}")),
         );
-        assert!(d <= 1e-3 * roi.size, "{name}: {d} pixels in a crop of {}", roi.size);
-        assert!((cpu.score - on_gpu.score).abs() <= 1e-3);
+        assert_eq!(cpu_people.len(), gpu_people.len());
+        for (a, b) in cpu_people.iter().zip(&gpu_people) {
+            let d = a.bbox.iter().zip(&b.bbox).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+            assert!(d <= 1e-2 && (a.score - b.score).abs() <= 1e-4, "{name}: boxes {d} pixels apart");
+        }
+        // Tracking through three frames: the detector once, the landmarks within a thousandth of
+        // the crop every frame.
+        let (mut on_cpu, mut on_gpu) = (PoseTracker::new(), PoseTracker::new());
+        for frame in 0..3 {
+            let a = on_cpu.track(&det, &img).unwrap_or_else(|e| panic!("{e}")).expect("a person on the CPU");
+            let b = on_gpu.track_with(&gpu.on(&source)).unwrap_or_else(|e| panic!("{e}")).expect("a person on the GPU");
+            let d = pose_difference(&a, &b);
+            println!("{name}, frame {frame}: landmarks differ by {:.2e} of the crop at most", d / a.roi.size);
+            assert!(d <= 1e-3 * a.roi.size, "{name}: {d} pixels in a crop of {}", a.roi.size);
+            assert!((a.score - b.score).abs() <= 1e-3);
+        }
+        assert_eq!((on_cpu.detector_runs(), on_gpu.detector_runs()), (1, 1));
         // Nobody in an unusable ROI, as on the CPU.
-        let empty = Roi { size: 0.0, ..roi };
-        assert!(gpu.landmarks_in(&source, &empty).unwrap_or_else(|e| panic!("{e}")).is_none());
+        let roi = Roi { size: 0.0, ..person_roi(&det, &img) };
+        assert!(gpu.landmarks_in(&source, &roi).unwrap_or_else(|e| panic!("{e}")).is_none());
     }
+    // Nobody in a grey frame.
+    let grey = RgbImage::new(64, 48, vec![128; 64 * 48 * 3]).unwrap_or_else(|e| panic!("{e}"));
+    let source = CropSource::of_texture(&texture(&ctx, &grey, wgpu::TextureFormat::Rgba8Unorm));
+    let mut tracker = PoseTracker::new();
+    assert!(tracker.track_with(&gpu.on(&source)).unwrap_or_else(|e| panic!("{e}")).is_none());
 }

@@ -16,7 +16,7 @@
 //!   ([`detect_views`]).
 //!
 //! - [`gpu`] (feature `wgpu`) runs the same networks as WGSL compute shaders on a wgpu device, the
-//!   landmark crop read straight from a texture ([`gpu::GpuLandmarks`]).
+//!   network inputs cropped straight from a texture ([`gpu::GpuPoseDetector`]).
 //!
 //! Single-threaded, CPU, `f32` (but for [`gpu`]). Nothing here imports Bevy.
 
@@ -41,7 +41,8 @@ pub use image::RgbImage;
 pub use nobody::{DARK_BRIGHTNESS, FEATURELESS_SPREAD, NobodyReason, SMALL_PERSON_SHARE, brightness, nobody_reason};
 pub use offsets::{MeasuredOffsets, measure_time_offsets};
 pub use pose::{
-    BLAZEPOSE_TO_COCO, Detection, Landmark, LandmarkModel, NUM_LANDMARKS, Pose, PoseDetector, PoseTracker, Roi,
+    BLAZEPOSE_TO_COCO, Detection, Landmark, LandmarkModel, NUM_LANDMARKS, Pose, PoseDetector, PoseFinder, PoseTracker,
+    Roi,
 };
 pub use sequence::{
     COCO_EDGES, SequenceSettings, WorldUp, detect_views, draw_keypoints, frame_files, view_frame_count,

@@ -30,7 +30,7 @@ use crate::keypoints::BLAZEPOSE_TO_EXTRA;
 /// BlazePose's body landmarks (the model outputs 39: 33 body points and 6 auxiliary ones).
 pub const NUM_LANDMARKS: usize = 33;
 const NUM_RAW_LANDMARKS: usize = 39;
-const DETECTOR_SIZE: usize = 224;
+pub(crate) const DETECTOR_SIZE: usize = 224;
 pub(crate) const CROP_SIZE: usize = 256;
 const HEATMAP_SIZE: usize = 64;
 const NUM_ANCHORS: usize = 2254;
@@ -328,9 +328,7 @@ impl PoseDetector {
     /// The letterboxed detector input `[1, 224, 224, 3]` in [-1, 1], with the letterbox: the image
     /// point of the input's top-left corner and the side of the input square, in pixels.
     pub fn detector_input(img: &RgbImage) -> (Vec<f32>, [f32; 2], f32) {
-        let (w, h) = (img.width() as f32, img.height() as f32);
-        let side = w.max(h);
-        let origin = [-(side - w) / 2.0, -(side - h) / 2.0];
+        let (origin, side) = letterbox([img.width(), img.height()]);
         let step = side / DETECTOR_SIZE as f32;
         let x = warp(img, DETECTOR_SIZE, origin, [step, 0.0], [0.0, step], Border::Zero, 1.0 / 127.5, -1.0);
         (x, origin, side)
@@ -339,9 +337,19 @@ impl PoseDetector {
     /// Every person the detector finds, best first (pixels).
     pub fn detect_people(&self, img: &RgbImage) -> Result<Vec<Detection>, DetectError> {
         let (x, origin, side) = Self::detector_input(img);
-        let outs = self.detector.run(&x)?;
-        let boxes = output(&outs, "Identity", NUM_ANCHORS * 12)?;
-        let logits = output(&outs, "Identity_1", NUM_ANCHORS)?;
+        self.people_in_outputs(&self.detector.run(&x)?, origin, side)
+    }
+
+    /// The people in the detector network's outputs for the letterbox `origin`, `side` (as
+    /// [`PoseDetector::detector_input`] gives them), best first (pixels).
+    pub fn people_in_outputs(
+        &self,
+        outs: &[Output],
+        origin: [f32; 2],
+        side: f32,
+    ) -> Result<Vec<Detection>, DetectError> {
+        let boxes = output(outs, "Identity", NUM_ANCHORS * 12)?;
+        let logits = output(outs, "Identity_1", NUM_ANCHORS)?;
         let s = DETECTOR_SIZE as f32;
         let to_px = |p: [f32; 2]| [p[0] * side + origin[0], p[1] * side + origin[1]];
         let mut dets = Vec::new();
@@ -364,6 +372,18 @@ impl PoseDetector {
         Ok(weighted_nms(dets, self.nms_iou))
     }
 
+    /// The pose in the landmark network's outputs for `roi` in an image of `image_size`, or
+    /// `None` when its flag is below [`PoseDetector::min_pose_score`].
+    pub fn pose_in_outputs(
+        &self,
+        outs: &[Output],
+        roi: &Roi,
+        image_size: [u32; 2],
+    ) -> Result<Option<Pose>, DetectError> {
+        let pose = decode_landmarks(outs, roi, image_size)?;
+        Ok(if pose.score >= self.min_pose_score && pose.next_roi.is_usable() { Some(pose) } else { None })
+    }
+
     /// The landmark network's input for `roi`: `[1, 256, 256, 3]` in [0, 1], edge pixels repeated.
     pub fn crop(img: &RgbImage, roi: &Roi) -> Vec<f32> {
         let (s, c) = roi.rotation.sin_cos();
@@ -378,8 +398,7 @@ impl PoseDetector {
             return Ok(None);
         }
         let outs = self.landmark.run(&Self::crop(img, roi))?;
-        let pose = decode_landmarks(&outs, roi, [img.width(), img.height()])?;
-        Ok(if pose.score >= self.min_pose_score && pose.next_roi.is_usable() { Some(pose) } else { None })
+        self.pose_in_outputs(&outs, roi, [img.width(), img.height()])
     }
 
     /// The pose of the best-scoring person, or `None` when nobody is found.
@@ -446,6 +465,41 @@ pub fn decode_landmarks(outs: &[Output], roi: &Roi, image_size: [u32; 2]) -> Res
     })
 }
 
+/// The letterbox of the detector's input for an image of `size` pixels: the image point of the
+/// input's top-left corner and the side of the input square (the image centred in it).
+pub(crate) fn letterbox(size: [u32; 2]) -> ([f32; 2], f32) {
+    let (w, h) = (size[0] as f32, size[1] as f32);
+    let side = w.max(h);
+    ([-(side - w) / 2.0, -(side - h) / 2.0], side)
+}
+
+/// Where a [`PoseTracker`] finds people and their landmarks in one frame: a [`PoseDetector`] on
+/// an image, or its GPU twin on a texture (`detect::gpu`, feature `wgpu`).
+pub trait PoseFinder {
+    /// What can go wrong.
+    type Error;
+    /// Every person the detector finds, best first.
+    fn people(&self) -> Result<Vec<Detection>, Self::Error>;
+    /// The landmarks of the person in `roi`, or `None` when there is nobody.
+    fn landmarks_in(&self, roi: &Roi) -> Result<Option<Pose>, Self::Error>;
+}
+
+/// A [`PoseDetector`] on one image.
+struct OnImage<'a> {
+    detector: &'a PoseDetector,
+    img: &'a RgbImage,
+}
+
+impl PoseFinder for OnImage<'_> {
+    type Error = DetectError;
+    fn people(&self) -> Result<Vec<Detection>, DetectError> {
+        self.detector.detect_people(self.img)
+    }
+    fn landmarks_in(&self, roi: &Roi) -> Result<Option<Pose>, DetectError> {
+        self.detector.landmarks_in(self.img, roi)
+    }
+}
+
 /// Tracks one person through a sequence of frames from one camera: the landmarks of each frame give
 /// the next frame's ROI; the detector runs on the first frame and whenever the person is lost.
 #[derive(Clone, Debug, Default)]
@@ -464,16 +518,21 @@ impl PoseTracker {
 
     /// The pose in the next frame (`None` when nobody is found).
     pub fn track(&mut self, detector: &PoseDetector, img: &RgbImage) -> Result<Option<Pose>, DetectError> {
+        self.track_with(&OnImage { detector, img })
+    }
+
+    /// The pose in the next frame, as `finder` sees it (`None` when nobody is found).
+    pub fn track_with<F: PoseFinder>(&mut self, finder: &F) -> Result<Option<Pose>, F::Error> {
         if let Some(roi) = self.roi
-            && let Some(pose) = detector.landmarks_in(img, &roi)?
+            && let Some(pose) = finder.landmarks_in(&roi)?
         {
             self.roi = Some(pose.next_roi);
             return Ok(Some(pose));
         }
         self.detections += 1;
-        let best = detector.detect_people(img)?.into_iter().next();
+        let best = finder.people()?.into_iter().next();
         let pose = match &best {
-            Some(d) => detector.landmarks_in(img, &d.roi())?,
+            Some(d) => finder.landmarks_in(&d.roi())?,
             None => None,
         };
         self.roi = pose.as_ref().map(|p| p.next_roi);

@@ -20,8 +20,8 @@ pub use wgpu;
 use std::sync::Arc;
 
 use super::graph::Output;
-use super::pose::{CROP_SIZE, PoseDetector, Roi, decode_landmarks};
-use super::{DetectError, Pose};
+use super::pose::{CROP_SIZE, DETECTOR_SIZE, letterbox};
+use super::{DetectError, Detection, Pose, PoseDetector, PoseFinder, Roi};
 
 /// What can go wrong on the GPU path.
 #[derive(Debug, thiserror::Error)]
@@ -135,28 +135,31 @@ fn pollster_block_on<F: std::future::Future>(future: F) -> F::Output {
     }
 }
 
-/// BlazePose's landmark network on the GPU, fed by crops of a texture: the GPU half of
-/// [`PoseDetector::landmarks_in`].
+/// BlazePose on the GPU, fed by crops of a texture: the person detector and the landmark network
+/// of a [`PoseDetector`] (whose anchors, thresholds and decoding it shares), each network's input
+/// cropped from the texture on the GPU, only the networks' outputs read back.
 #[derive(Debug)]
-pub struct GpuLandmarks {
+pub struct GpuPoseDetector {
+    cpu: Arc<PoseDetector>,
     crop: GpuCrop,
-    network: GpuNetwork,
-    min_pose_score: f32,
+    detector: GpuNetwork,
+    landmark: GpuNetwork,
 }
 
-impl GpuLandmarks {
-    /// The landmark network of `detector` on `context`'s device.
-    pub fn new(context: &GpuContext, detector: &PoseDetector) -> Result<Self, GpuError> {
+impl GpuPoseDetector {
+    /// The networks of `detector` on `context`'s device.
+    pub fn new(context: &GpuContext, detector: Arc<PoseDetector>) -> Result<Self, GpuError> {
         Ok(Self {
             crop: GpuCrop::new(context),
-            network: GpuNetwork::new(context, detector.landmark_network())?,
-            min_pose_score: detector.min_pose_score,
+            detector: GpuNetwork::new(context, detector.detector_network())?,
+            landmark: GpuNetwork::new(context, detector.landmark_network())?,
+            cpu: detector,
         })
     }
 
-    /// The network's raw outputs for the crop of `roi` in `source` (as [`super::Network::run`]
-    /// gives them for [`PoseDetector::crop`]).
-    pub fn outputs(&self, source: &CropSource, roi: &Roi) -> Result<Vec<Output>, GpuError> {
+    /// The landmark network's raw outputs for the crop of `roi` in `source` (as
+    /// [`super::Network::run`] gives them for [`PoseDetector::crop`]).
+    pub fn landmark_outputs(&self, source: &CropSource, roi: &Roi) -> Result<Vec<Output>, GpuError> {
         let (s, c) = roi.rotation.sin_cos();
         let step = roi.size / CROP_SIZE as f32;
         let warp = crop::Warp {
@@ -167,8 +170,8 @@ impl GpuLandmarks {
             scale: 1.0 / 255.0,
             offset: 0.0,
         };
-        self.network
-            .run_with(|encoder| self.crop.encode(encoder, source, CROP_SIZE, &warp, self.network.input_buffer()))
+        self.landmark
+            .run_with(|encoder| self.crop.encode(encoder, source, CROP_SIZE, &warp, self.landmark.input_buffer()))
     }
 
     /// Landmarks of the person in `roi`, or `None` when the pose flag is below the detector's
@@ -177,11 +180,41 @@ impl GpuLandmarks {
         if !roi.is_usable() {
             return Ok(None);
         }
-        let outs = self.outputs(source, roi)?;
-        let pose = decode_landmarks(&outs, roi, source.size)?;
-        Ok(if pose.score >= self.min_pose_score && pose.next_roi.is_usable() { Some(pose) } else { None })
+        let outs = self.landmark_outputs(source, roi)?;
+        Ok(self.cpu.pose_in_outputs(&outs, roi, source.size)?)
+    }
+
+    /// Every person the detector finds in `source`, best first (as [`PoseDetector::detect_people`]).
+    pub fn detect_people(&self, source: &CropSource) -> Result<Vec<Detection>, GpuError> {
+        let (origin, side) = letterbox(source.size);
+        let step = side / DETECTOR_SIZE as f32;
+        let warp =
+            crop::Warp { origin, du: [step, 0.0], dv: [0.0, step], replicate: false, scale: 1.0 / 127.5, offset: -1.0 };
+        let outs = self.detector.run_with(|encoder| {
+            self.crop.encode(encoder, source, DETECTOR_SIZE, &warp, self.detector.input_buffer())
+        })?;
+        Ok(self.cpu.people_in_outputs(&outs, origin, side)?)
+    }
+
+    /// This detector on one frame, for [`super::PoseTracker::track_with`].
+    pub fn on<'a>(&'a self, source: &'a CropSource) -> OnTexture<'a> {
+        OnTexture { detector: self, source }
     }
 }
 
-/// Shared handle to a GPU landmark network, for systems and threads.
-pub type SharedGpuLandmarks = Arc<GpuLandmarks>;
+/// A [`GpuPoseDetector`] on one frame: what a [`super::PoseTracker`] tracks through.
+#[derive(Debug)]
+pub struct OnTexture<'a> {
+    detector: &'a GpuPoseDetector,
+    source: &'a CropSource,
+}
+
+impl PoseFinder for OnTexture<'_> {
+    type Error = GpuError;
+    fn people(&self) -> Result<Vec<Detection>, GpuError> {
+        self.detector.detect_people(self.source)
+    }
+    fn landmarks_in(&self, roi: &Roi) -> Result<Option<Pose>, GpuError> {
+        self.detector.landmarks_in(self.source, roi)
+    }
+}
