@@ -38,7 +38,9 @@ use std::path::PathBuf;
 
 pub use graph::{Network, Output};
 pub use image::RgbImage;
-pub use nobody::{DARK_BRIGHTNESS, FEATURELESS_SPREAD, NobodyReason, SMALL_PERSON_SHARE, brightness, nobody_reason};
+pub use nobody::{
+    DARK_BRIGHTNESS, FEATURELESS_SPREAD, NobodyReason, SMALL_PERSON_SHARE, brightness, candidate_reason, nobody_reason,
+};
 pub use offsets::{MeasuredOffsets, measure_time_offsets};
 pub use pose::{
     BLAZEPOSE_TO_COCO, Detection, Landmark, LandmarkModel, NUM_LANDMARKS, Pose, PoseDetector, PoseFinder, PoseTracker,
@@ -123,6 +125,9 @@ pub enum DetectError {
     /// Bad input to a multi-view run (no folders, no images, a calibration that does not fit).
     #[error("{0}")]
     Sequence(String),
+    /// A frame whose pixels stayed on the GPU was asked for its pixels.
+    #[error("the frame's pixels stayed on the GPU (it was detected there)")]
+    NoPixels,
     /// A broken invariant inside the interpreter (a bug, reported instead of panicking).
     #[error("internal error: {0}")]
     Internal(String),

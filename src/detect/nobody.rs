@@ -106,9 +106,15 @@ pub fn nobody_reason(image: &RgbImage, candidate: Option<&Detection>) -> NobodyR
     if spread < FEATURELESS_SPREAD {
         return NobodyReason::Featureless { spread };
     }
+    candidate_reason([image.width(), image.height()], candidate)
+}
+
+/// The likely reason nobody was found in an image of `image_size` pixels that is neither dark nor
+/// featureless (or whose pixels are not at hand), given the best person the detector found there.
+pub fn candidate_reason(image_size: [u32; 2], candidate: Option<&Detection>) -> NobodyReason {
     match candidate {
         Some(d) => {
-            let side = image.width().max(image.height()) as f32;
+            let side = image_size[0].max(image_size[1]).max(1) as f32;
             let share = (d.bbox[3] - d.bbox[1]).max(d.bbox[2] - d.bbox[0]) / side;
             if share < SMALL_PERSON_SHARE {
                 NobodyReason::TooSmall { share }

@@ -16,7 +16,7 @@ use bevy::render::gpu_readback::{Readback, ReadbackComplete};
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat, TextureUsages};
 
 use super::messages::{CmanetWarning, ViewFailed, warn};
-use crate::detect::{DetectError, RgbImage, frame_files};
+use crate::detect::{DetectError, NobodyReason, Pose, RgbImage, frame_files};
 use crate::geometry::{Extrinsics, Intrinsics};
 use nalgebra::{Quaternion, UnitQuaternion, Vector3};
 
@@ -80,6 +80,19 @@ pub enum CapturedPixels {
     Rgb(Arc<RgbImage>),
     /// An image file (PNG or JPEG), decoded when it is used.
     File(PathBuf),
+    /// A frame whose pixels stayed where they were made: the detector already ran on it (BlazePose
+    /// on the GPU, [`super::CmanetSettings::detect_on_gpu`], or an app's own detector), and this
+    /// is what it found.
+    Detected {
+        /// Width and height of the frame, pixels.
+        image_size: [u32; 2],
+        /// The person found, if anyone.
+        pose: Option<Arc<Pose>>,
+        /// When nobody was found, the likely reason.
+        nobody: Option<NobodyReason>,
+        /// How many times the person detector has run on this view so far.
+        detector_runs: usize,
+    },
 }
 
 impl CapturedPixels {
@@ -89,6 +102,7 @@ impl CapturedPixels {
         match self {
             Self::Rgb(image) => Ok(image.clone()),
             Self::File(path) => RgbImage::open(path).map(Arc::new),
+            Self::Detected { .. } => Err(DetectError::NoPixels),
             Self::Rgba8 { width, height, row_bytes, bgra, data } => {
                 let (w, h) = (*width as usize, *height as usize);
                 if w == 0 || h == 0 {
@@ -219,8 +233,9 @@ pub(crate) fn request_readbacks(
 ) {
     let waiting = usize::from(inference.is_some_and(|i| i.has_waiting_set()));
     let under_way = cameras.iter().filter_map(|(_, _, s, _, _)| s.map(|s| s.pending.len())).max().unwrap_or(0);
-    // Nothing is read back while estimation is off (`CmanetSettings::enabled`).
-    let enabled = settings.is_none_or(|s| s.enabled);
+    // Nothing is read back while estimation is off (`CmanetSettings::enabled`), nor while the
+    // views are detected on the GPU (`CmanetSettings::detect_on_gpu`).
+    let enabled = settings.is_none_or(|s| s.enabled && !s.gpu_detection_active());
     let read = enabled && under_way + waiting < MAX_IMAGES_AHEAD;
     let stamp = (frame.0, time.elapsed_secs_f64(), Instant::now());
     for (entity, target, stream, paused, reading) in &mut cameras {

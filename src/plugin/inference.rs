@@ -131,6 +131,8 @@ struct ViewOutcome {
     error: Option<String>,
     nobody: Option<NobodyReason>,
     preview: Option<ViewPreview>,
+    /// The person detector's runs on this view so far, when it ran elsewhere (on the GPU).
+    detector_runs: Option<usize>,
 }
 
 /// What the task returns.
@@ -162,6 +164,12 @@ pub(crate) struct Inference {
 }
 
 impl Inference {
+    /// The loaded BlazePose networks, once they have loaded.
+    #[cfg(feature = "wgpu")]
+    pub(crate) fn pose_detector(&self) -> Option<Arc<PoseDetector>> {
+        self.networks.as_ref().map(|n| n.detector.clone())
+    }
+
     /// Whether a complete set of views waits for the running estimate to finish.
     pub(crate) fn has_waiting_set(&self) -> bool {
         self.pending.is_some()
@@ -399,6 +407,7 @@ fn estimate_frame(
                 error: Some("the detector failed on this image".into()),
                 nobody: None,
                 preview: None,
+                detector_runs: None,
             }),
         }
     }
@@ -476,7 +485,25 @@ fn detect_view(detector: &PoseDetector, tracker: &mut PoseTracker, view: &ViewIn
         error: Some(error),
         nobody: None,
         preview,
+        detector_runs: None,
     };
+    if let CapturedPixels::Detected { image_size, pose, nobody, detector_runs } = &view.pixels {
+        // Detected where the pixels are (on the GPU): no image, no preview.
+        if view.intrinsics.is_none() {
+            return failed("no intrinsics: set CaptureView::intrinsics".into(), *image_size, None);
+        }
+        return ViewOutcome {
+            keypoints2d: pose.as_ref().map(|p| p.coco17()),
+            extra2d: pose.as_ref().map(|p| p.extra()),
+            mirrored: false,
+            image_size: *image_size,
+            intrinsics: view.intrinsics,
+            error: None,
+            nobody: if pose.is_none() { *nobody } else { None },
+            preview: None,
+            detector_runs: Some(*detector_runs),
+        };
+    }
     let image = match view.pixels.to_rgb() {
         Ok(image) => image,
         Err(e) => {
@@ -499,6 +526,7 @@ fn detect_view(detector: &PoseDetector, tracker: &mut PoseTracker, view: &ViewIn
             error: None,
             nobody: pose.is_none().then(|| nobody_reason(&image, tracker.candidate())),
             preview,
+            detector_runs: None,
         },
         Err(e) => {
             tracker.reset();
@@ -581,7 +609,9 @@ fn publish(
                 error: view.error.clone(),
                 nobody: view.nobody,
                 preview: view.preview.clone(),
-                detector_runs: trackers.get(&input.entity).map_or(0, PoseTracker::detector_runs),
+                detector_runs: view
+                    .detector_runs
+                    .unwrap_or_else(|| trackers.get(&input.entity).map_or(0, PoseTracker::detector_runs)),
             });
         }
         tell_nobody(commands, state, settings, input.entity, set.time, view);

@@ -169,6 +169,13 @@ pub enum CmanetWarning {
         /// What was wrong and what the plugin did.
         message: String,
     },
+    /// Detection on the GPU ([`super::CmanetSettings::detect_on_gpu`]) cannot be used: the crate
+    /// was built without its `wgpu` feature, the networks could not be built on the device, or a
+    /// view's target is not 8-bit RGBA. The plugin turns the setting off and detects on the CPU.
+    GpuDetection {
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl std::fmt::Display for CmanetWarning {
@@ -183,6 +190,9 @@ impl std::fmt::Display for CmanetWarning {
             }
             Self::AvatarFailed { avatar, message } => write!(f, "cmanet: avatar {avatar}: {message}"),
             Self::RenderTarget { view, message } => write!(f, "cmanet: view {view}: {message}"),
+            Self::GpuDetection { message } => {
+                write!(f, "cmanet: detection on the GPU is off, the CPU detects instead: {message}")
+            }
         }
     }
 }

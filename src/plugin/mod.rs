@@ -20,6 +20,8 @@
 
 pub(crate) mod capture;
 pub(crate) mod gizmos;
+#[cfg(feature = "wgpu")]
+pub(crate) mod gpu;
 pub(crate) mod grounding;
 pub(crate) mod headless;
 pub(crate) mod inference;
@@ -160,6 +162,13 @@ impl Plugin for CmanetPlugin {
             .add_systems(Startup, inference::start_loading);
         #[cfg(feature = "video")]
         app.add_systems(Update, (video::play_videos, sync::sync_recordings).in_set(CmanetSystems::Capture));
+        #[cfg(feature = "wgpu")]
+        {
+            gpu::build(app);
+            app.add_systems(Update, gpu::receive_detections.in_set(CmanetSystems::Capture));
+        }
+        #[cfg(not(feature = "wgpu"))]
+        app.add_systems(Update, settings::refuse_gpu_detection.in_set(CmanetSystems::Capture));
         app.add_systems(
             Update,
             (

@@ -67,6 +67,12 @@ pub struct CmanetSettings {
     /// runs whose results should not depend on timing (which frame the networks are ready by,
     /// which frames inference keeps up with). Default: false.
     pub wait_for_inference: bool,
+    /// Whether the capture cameras' frames are detected on Bevy's own GPU device (BlazePose as
+    /// compute shaders reading the render targets, only keypoints read back) instead of being read
+    /// back and detected on the CPU. Needs the crate's `wgpu` feature; without it, the CPU path
+    /// runs and a [`super::CmanetWarning::GpuDetection`] says why. Views that are not cameras
+    /// (image sequences, videos, webcams) are detected on the CPU either way. Default: false.
+    pub detect_on_gpu: bool,
     /// Draw the estimated cameras as frusta. Default: true.
     pub show_cameras: bool,
     /// Draw the estimated 3D skeleton. Default: true.
@@ -96,6 +102,7 @@ impl Default for CmanetSettings {
             ground_release_seconds: ground.release_seconds,
             no_person_warning_seconds: 1.0,
             wait_for_inference: false,
+            detect_on_gpu: false,
             show_cameras: true,
             show_skeleton: true,
         }
@@ -103,6 +110,12 @@ impl Default for CmanetSettings {
 }
 
 impl CmanetSettings {
+    /// Whether the capture cameras are detected on the GPU now: [`CmanetSettings::detect_on_gpu`]
+    /// in a build with the `wgpu` feature.
+    pub fn gpu_detection_active(&self) -> bool {
+        self.detect_on_gpu && cfg!(feature = "wgpu")
+    }
+
     /// The grounding's knobs.
     pub fn ground(&self) -> GroundSettings {
         GroundSettings {
@@ -123,5 +136,16 @@ impl CmanetSettings {
     /// The One Euro knobs.
     pub fn one_euro(&self) -> OneEuroSettings {
         OneEuroSettings { min_cutoff: self.min_cutoff, beta: self.beta, derivative_cutoff: self.derivative_cutoff }
+    }
+}
+
+/// Turns [`CmanetSettings::detect_on_gpu`] off, with a warning, in a build without the `wgpu`
+/// feature.
+#[cfg(not(feature = "wgpu"))]
+pub(crate) fn refuse_gpu_detection(mut commands: Commands, mut settings: ResMut<CmanetSettings>) {
+    if settings.detect_on_gpu {
+        settings.detect_on_gpu = false;
+        let message = "the crate was built without its `wgpu` feature".to_string();
+        super::messages::warn(&mut commands, super::messages::CmanetWarning::GpuDetection { message });
     }
 }
