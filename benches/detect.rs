@@ -6,8 +6,13 @@
 //! `video` feature, decoding the shipped sample's cam03 clip (100 frames, 218x384, H.264 High with
 //! B-frames) from the start, demuxing and RGB conversion included.
 //!
-//! Run with `RAYON_NUM_THREADS=1 cargo bench --no-default-features --bench detect` (the networks)
-//! or `cargo bench --bench detect -- video` (decoding).
+//! With the `wgpu` feature, the same tracking on the GPU (`detect::gpu`: the frame a texture, the
+//! crop and both networks compute shaders, only outputs read back) on the first adapter that
+//! answers (lavapipe, a software renderer, on a machine without a GPU).
+//!
+//! Run with `RAYON_NUM_THREADS=1 cargo bench --no-default-features --bench detect` (the networks),
+//! `cargo bench --bench detect -- video` (decoding) or
+//! `cargo bench --features wgpu --bench detect -- gpu` (the GPU).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -63,11 +68,49 @@ fn video(c: &mut Criterion) {
     });
 }
 
+#[cfg(feature = "wgpu")]
+fn gpu(c: &mut Criterion) {
+    use cmanet::detect::gpu::{CropSource, GpuContext, GpuPoseDetector, wgpu};
+    let img =
+        RgbImage::open(&root().join("plugin-docs/src/images/avatar_arms_raised.png")).unwrap_or_else(|e| panic!("{e}"));
+    let ctx = match GpuContext::headless() {
+        Ok(ctx) => ctx,
+        Err(e) => return eprintln!("no GPU benchmarks: {e}"),
+    };
+    let size = wgpu::Extent3d { width: img.width(), height: img.height(), depth_or_array_layers: 1 };
+    let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("bench frame"),
+        size,
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: wgpu::TextureFormat::Rgba8UnormSrgb,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    });
+    let rgba: Vec<u8> = img.as_raw().chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    let layout = wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(4 * img.width()), rows_per_image: None };
+    ctx.queue.write_texture(texture.as_image_copy(), &rgba, layout, size);
+    let source = CropSource::of_texture(&texture);
+    let adapter = ctx.describe();
+    for model in [LandmarkModel::Lite, LandmarkModel::Full] {
+        let det = std::sync::Arc::new(PoseDetector::load(model).unwrap_or_else(|e| panic!("{e}")));
+        let gpu = GpuPoseDetector::new(&ctx, det).unwrap_or_else(|e| panic!("{e}"));
+        let tag = format!("{model:?}").to_lowercase();
+        eprintln!("gpu_pose_track_{tag}_512px on {adapter}");
+        let mut tracker = PoseTracker::new();
+        c.bench_function(&format!("gpu_pose_track_{tag}_512px"), |b| b.iter(|| tracker.track_with(&gpu.on(&source))));
+        c.bench_function(&format!("gpu_pose_detect_people_{tag}_512px"), |b| b.iter(|| gpu.detect_people(&source)));
+    }
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     networks(&mut c);
     pipeline(&mut c);
     #[cfg(feature = "video")]
     video(&mut c);
+    #[cfg(feature = "wgpu")]
+    gpu(&mut c);
     c.final_summary();
 }
