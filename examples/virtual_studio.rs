@@ -88,6 +88,11 @@ struct Args {
     /// Do not repair crossed feet (`CmanetSettings::repair_crossed_feet` off): its before.
     #[arg(long)]
     no_feet_repair: bool,
+    /// Detect the capture cameras' frames on the render device instead of reading them back
+    /// (`CmanetSettings::detect_on_gpu`; build with `--features wgpu`, without it the plugin
+    /// warns and detects on the CPU).
+    #[arg(long)]
+    detect_on_gpu: bool,
 }
 
 /// The performer's motion, one frame per app frame.
@@ -188,6 +193,7 @@ fn main() -> AppExit {
         floor_height: args.known_floor.then_some(0.0),
         hold_planted_feet: !args.no_hold_feet,
         repair_crossed_feet: !args.no_feet_repair,
+        detect_on_gpu: args.detect_on_gpu,
         // Headless runs are measurements: estimating from the first frame on, not from whichever
         // frame the networks happen to be loaded by, makes them repeatable.
         wait_for_inference: args.common.headless,

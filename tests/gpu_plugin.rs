@@ -42,6 +42,21 @@ fn film(mut commands: Commands, assets: Res<AssetServer>, mut images: ResMut<Ass
     commands.insert_resource(GlobalAmbientLight { brightness: 600.0, ..default() });
 }
 
+/// Keeps the estimates every view took part in, and counts read-backs and frames with pixels.
+#[allow(clippy::type_complexity)]
+fn listen(
+    mut m: MessageReader<PoseEstimated>,
+    cameras: Query<(Has<Readback>, Option<Ref<CapturedFrame>>), With<CaptureView>>,
+    mut heard: ResMut<Heard>,
+) {
+    heard.poses.extend(m.read().filter(|p| p.views.iter().all(|v| v.keypoints2d.is_some())).cloned());
+    for (reading, frame) in &cameras {
+        heard.read_backs += usize::from(reading);
+        let pixels = frame.filter(|f| f.is_changed()).map(|f| f.pixels.clone());
+        heard.with_pixels += usize::from(pixels.is_some_and(|p| !matches!(p, CapturedPixels::Detected { .. })));
+    }
+}
+
 /// The first `count` estimates that every view took part in, with `detect_on_gpu` as given.
 fn estimates(detect_on_gpu: bool, count: usize) -> (Vec<PoseEstimated>, Heard) {
     let mut app = headless_render_app(AssetPlugin::default());
@@ -51,20 +66,7 @@ fn estimates(detect_on_gpu: bool, count: usize) -> (Vec<PoseEstimated>, Heard) {
         .add_observer(|w: On<CmanetWarning>, mut heard: ResMut<Heard>| heard.warnings.push(w.event().to_string()))
         .add_observer(|w: On<ViewFailed>, mut heard: ResMut<Heard>| heard.warnings.push(w.event().to_string()))
         .add_systems(Startup, film)
-        .add_systems(
-            Last,
-            |mut m: MessageReader<PoseEstimated>,
-             cameras: Query<(Has<Readback>, Option<Ref<CapturedFrame>>), With<CaptureView>>,
-             mut heard: ResMut<Heard>| {
-                heard.poses.extend(m.read().filter(|p| p.views.iter().all(|v| v.keypoints2d.is_some())).cloned());
-                for (reading, frame) in &cameras {
-                    heard.read_backs += usize::from(reading);
-                    let pixels = frame.filter(|f| f.is_changed()).map(|f| f.pixels.clone());
-                    heard.with_pixels +=
-                        usize::from(pixels.is_some_and(|p| !matches!(p, CapturedPixels::Detected { .. })));
-                }
-            },
-        );
+        .add_systems(Last, listen);
     app.finish();
     app.cleanup();
     for _ in 0..600 {

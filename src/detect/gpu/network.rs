@@ -168,8 +168,7 @@ impl GpuNetwork {
             Ok::<usize, GpuError>(b)
         };
         let input_buffer = assign(network.input_slot, &mut activations, &mut slot_buffer)?;
-        let mut plan: Vec<(usize, Vec<u32>, [Option<usize>; 2], Option<(wgpu::Buffer, wgpu::Buffer)>, usize)> =
-            Vec::new();
+        let mut plan: Vec<Planned> = Vec::new();
         for op in &network.ops {
             let input = |k: usize, slot_buffer: &[Option<usize>]| -> Result<usize, GpuError> {
                 op.inputs.get(k).and_then(|&s| slot_buffer[s]).ok_or_else(|| {
@@ -192,7 +191,13 @@ impl GpuNetwork {
                 let params = std::mem::take(&mut step.params);
                 let w =
                     step.weights.take().map(|(w, b)| Ok::<_, GpuError>((weights(&op.name, w)?, weights(&op.name, b)?)));
-                plan.push((step.pipeline, params, [Some(first), second], w.transpose()?, out));
+                plan.push(Planned {
+                    pipeline: step.pipeline,
+                    params,
+                    inputs: [Some(first), second],
+                    weights: w.transpose()?,
+                    output: out,
+                });
             }
             for &s in &op.frees {
                 if let Some(b) = slot_buffer[s]
@@ -204,7 +209,7 @@ impl GpuNetwork {
         }
         let dispatches = plan
             .into_iter()
-            .map(|(pipeline, params, [x0, x1], w, out)| {
+            .map(|Planned { pipeline, params, inputs: [x0, x1], weights: w, output: out }| {
                 let mut words = params;
                 words.resize(32, 0);
                 let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -361,6 +366,15 @@ impl Activations<'_> {
             self.free.push(b);
         }
     }
+}
+
+/// One dispatch with its buffers (indices into the activations), before its bind group.
+struct Planned {
+    pipeline: usize,
+    params: Vec<u32>,
+    inputs: [Option<usize>; 2],
+    weights: Option<(wgpu::Buffer, wgpu::Buffer)>,
+    output: usize,
 }
 
 /// One dispatch of an op before its buffers are known.
