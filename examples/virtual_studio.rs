@@ -124,6 +124,8 @@ struct Accuracy {
     extremity_deg: [Vec<f64>; 2],
     /// The same after the rotation of the PA alignment.
     extremity_pa_deg: [Vec<f64>; 2],
+    /// The pelvis's (the avatar's root's) world orientation error, degrees, estimate by estimate.
+    pelvis_deg: Vec<f64>,
 }
 
 /// Every estimated frame's detections with the truth (`--detections`): per frame, per capture
@@ -406,8 +408,16 @@ fn measure(
             let aligned = joint_orientation_errors(&estimate.params, &performed.params, joints, &alignment);
             accuracy.extremity_pa_deg[i].extend(aligned);
         }
+        accuracy.pelvis_deg.extend(joint_orientation_errors(
+            &estimate.params,
+            &performed.params,
+            &[0],
+            &Matrix3::identity(),
+        ));
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         run.extra.insert("mpjpe_mm".into(), json!(mean(&accuracy.mpjpe_mm)));
+        run.extra.insert("pelvis_rot_err_deg".into(), json!(median(&accuracy.pelvis_deg)));
+        run.extra.insert("pelvis_rot_err_deg_mean".into(), json!(mean(&accuracy.pelvis_deg)));
         run.extra.insert("pa_mpjpe_mm".into(), json!(mean(&accuracy.pa_mpjpe_mm)));
         run.extra.insert("camera_rot_err_deg".into(), json!(median(&accuracy.camera_deg)));
         run.extra.insert("foot_rot_err_deg".into(), json!(median(&accuracy.extremity_deg[0])));
