@@ -159,6 +159,9 @@ fn draw_panel(
         latency_plot(ui, &state.history);
         ui.separator();
         ui.checkbox(&mut settings.enabled, "estimate");
+        ui.add_enabled_ui(cfg!(feature = "wgpu"), |ui| {
+            ui.checkbox(&mut settings.detect_on_gpu, "detect on the GPU (capture cameras)");
+        });
         ui.checkbox(&mut settings.repair_left_right, "repair left/right swaps");
         ui.add_enabled_ui(settings.repair_left_right, |ui| {
             ui.checkbox(&mut settings.repair_crossed_feet, "repair crossed feet");
