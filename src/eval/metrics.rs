@@ -136,6 +136,8 @@ pub struct Errors {
     /// `[feet, hands]` world orientation error per frame and side after the PA alignment, degrees
     /// ([`joint_orientation_errors`]); empty when the truth or the estimate has no SMPL parameters.
     pub extremity_rotation: [Vec<f64>; 2],
+    /// The pelvis's orientation error per frame after the PA alignment, degrees (empty as above).
+    pub pelvis_rotation: Vec<f64>,
     /// Keypoints the estimate marked as not measured ([`crate::data::Mv3dFrame::measured`]): they
     /// are scored where the method put them (filled in), and counted here so a report says so.
     pub unmeasured: usize,
@@ -181,6 +183,7 @@ impl Errors {
                 for (errors, joints) in out.extremity_rotation.iter_mut().zip(&FEET_AND_HANDS) {
                     errors.extend(joint_orientation_errors(&frame.params, truth, joints, &alignment));
                 }
+                out.pelvis_rotation.extend(joint_orientation_errors(&frame.params, truth, &[0], &alignment));
             }
         }
         Ok(out)
@@ -199,6 +202,7 @@ impl Errors {
         for (a, b) in self.extremity_rotation.iter_mut().zip(&other.extremity_rotation) {
             a.extend(b);
         }
+        self.pelvis_rotation.extend(&other.pelvis_rotation);
     }
 
     /// The summary: means in millimetres, camera errors in degrees, milliseconds per frame.
@@ -214,6 +218,7 @@ impl Errors {
             ms_per_frame: mean(&self.seconds) * 1000.0,
             foot_rotation_deg_median: median(&self.extremity_rotation[0]),
             hand_rotation_deg_median: median(&self.extremity_rotation[1]),
+            pelvis_rotation_deg_median: median(&self.pelvis_rotation),
             unmeasured_keypoints: self.unmeasured,
         }
     }
@@ -241,6 +246,9 @@ pub struct Summary {
     pub foot_rotation_deg_median: f64,
     /// The same for the hands (wrists).
     pub hand_rotation_deg_median: f64,
+    /// The same for the pelvis (the body's root, SMPL `global_orient`): how far the root turns
+    /// from the body its keypoints show.
+    pub pelvis_rotation_deg_median: f64,
     /// Keypoints the estimate did not measure and filled in (scored as filled in).
     pub unmeasured_keypoints: usize,
 }
@@ -259,4 +267,24 @@ pub fn median(v: &[f64]) -> f64 {
     s.sort_by(f64::total_cmp);
     let n = s.len();
     if n % 2 == 1 { s[n / 2] } else { 0.5 * (s[n / 2 - 1] + s[n / 2]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::Rotation3;
+
+    #[test]
+    fn the_pelvis_error_is_the_turn_of_the_root_left_after_the_alignment() {
+        let truth = BodyParams::default();
+        let mut estimate = BodyParams::default();
+        estimate.global_orient = Vector3::new(0.0, 10f32.to_radians(), 0.0);
+        estimate.body_pose[0] = Vector3::new(0.3, 0.0, 0.1);
+        let back = Rotation3::from_axis_angle(&Vector3::y_axis(), -10f64.to_radians()).into_inner();
+        let error = |alignment: &Matrix3<f64>| joint_orientation_errors(&estimate, &truth, &[0], alignment)[0];
+        // The root turned 10 degrees (a bent hip does not move it) ...
+        assert!((error(&Matrix3::identity()) - 10.0).abs() < 0.05, "{}", error(&Matrix3::identity()));
+        // ... and nothing is left once the alignment turns the estimate back.
+        assert!(error(&back) < 0.05, "{}", error(&back));
+    }
 }

@@ -96,14 +96,14 @@ impl Report {
             );
         }
         if self.methods.iter().any(|m| m.overall.foot_rotation_deg_median > 0.0) {
-            let _ = writeln!(s, "\nFeet and hands: median orientation error after the PA alignment (°)\n");
-            s.push_str("| method | feet | hands |\n|---|---|---|\n");
+            let _ = writeln!(s, "\nFeet, hands and pelvis: median orientation error after the PA alignment (°)\n");
+            s.push_str("| method | feet | hands | pelvis |\n|---|---|---|---|\n");
             for m in &self.methods {
                 let o = &m.overall;
                 let _ = writeln!(
                     s,
-                    "| {} | {:.1} | {:.1} |",
-                    m.name, o.foot_rotation_deg_median, o.hand_rotation_deg_median
+                    "| {} | {:.1} | {:.1} | {:.1} |",
+                    m.name, o.foot_rotation_deg_median, o.hand_rotation_deg_median, o.pelvis_rotation_deg_median
                 );
             }
         }
