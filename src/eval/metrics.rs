@@ -277,8 +277,8 @@ mod tests {
     #[test]
     fn the_pelvis_error_is_the_turn_of_the_root_left_after_the_alignment() {
         let truth = BodyParams::default();
-        let mut estimate = BodyParams::default();
-        estimate.global_orient = Vector3::new(0.0, 10f32.to_radians(), 0.0);
+        let mut estimate =
+            BodyParams { global_orient: Vector3::new(0.0, 10f32.to_radians(), 0.0), ..Default::default() };
         estimate.body_pose[0] = Vector3::new(0.3, 0.0, 0.1);
         let back = Rotation3::from_axis_angle(&Vector3::y_axis(), -10f64.to_radians()).into_inner();
         let error = |alignment: &Matrix3<f64>| joint_orientation_errors(&estimate, &truth, &[0], alignment)[0];
