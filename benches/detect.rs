@@ -77,20 +77,7 @@ fn gpu(c: &mut Criterion) {
         Ok(ctx) => ctx,
         Err(e) => return eprintln!("no GPU benchmarks: {e}"),
     };
-    let size = wgpu::Extent3d { width: img.width(), height: img.height(), depth_or_array_layers: 1 };
-    let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("bench frame"),
-        size,
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: wgpu::TextureFormat::Rgba8UnormSrgb,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-        view_formats: &[],
-    });
-    let rgba: Vec<u8> = img.as_raw().chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
-    let layout = wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(4 * img.width()), rows_per_image: None };
-    ctx.queue.write_texture(texture.as_image_copy(), &rgba, layout, size);
+    let texture = ctx.upload(&img, wgpu::TextureFormat::Rgba8UnormSrgb);
     let source = CropSource::of_texture(&texture);
     let adapter = ctx.describe();
     for model in [LandmarkModel::Lite, LandmarkModel::Full] {

@@ -21,29 +21,6 @@ fn avatar(name: &str) -> RgbImage {
     RgbImage::open(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// `img` as a texture of `format` (8-bit RGBA, linear or sRGB: the bytes are stored as they are).
-fn texture(ctx: &GpuContext, img: &RgbImage, format: wgpu::TextureFormat) -> wgpu::Texture {
-    let size = wgpu::Extent3d { width: img.width(), height: img.height(), depth_or_array_layers: 1 };
-    let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("test frame"),
-        size,
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-        view_formats: &[],
-    });
-    let rgba: Vec<u8> = img.as_raw().chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
-    ctx.queue.write_texture(
-        texture.as_image_copy(),
-        &rgba,
-        wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(4 * img.width()), rows_per_image: None },
-        size,
-    );
-    texture
-}
-
 fn max_difference(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
@@ -63,7 +40,7 @@ fn crops_from_a_texture_match_the_cpu_warp() {
     // Rotated too, and partly outside the image (the edge pixels repeat).
     let turned = Roi { rotation: 0.6, size: roi.size * 1.6, ..roi };
     for format in [wgpu::TextureFormat::Rgba8UnormSrgb, wgpu::TextureFormat::Rgba8Unorm] {
-        let source = CropSource::of_texture(&texture(&ctx, &img, format));
+        let source = CropSource::of_texture(&ctx.upload(&img, format));
         for roi in [roi, turned] {
             let (s, c) = roi.rotation.sin_cos();
             let step = roi.size / 256.0;
@@ -159,7 +136,7 @@ fn tracking_on_a_texture_matches_the_cpu() {
     let gpu = GpuPoseDetector::new(&ctx, det.clone()).unwrap_or_else(|e| panic!("{e}"));
     for name in ["avatar_tpose", "avatar_elbows_bent"] {
         let img = avatar(name);
-        let source = CropSource::of_texture(&texture(&ctx, &img, wgpu::TextureFormat::Rgba8UnormSrgb));
+        let source = CropSource::of_texture(&ctx.upload(&img, wgpu::TextureFormat::Rgba8UnormSrgb));
         // The person detector: the same people, boxes within a hundredth of a pixel.
         let (cpu_people, gpu_people) = (
             det.detect_people(&img).unwrap_or_else(|e| panic!("{e}")),
@@ -188,7 +165,7 @@ fn tracking_on_a_texture_matches_the_cpu() {
     }
     // Nobody in a grey frame.
     let grey = RgbImage::new(64, 48, vec![128; 64 * 48 * 3]).unwrap_or_else(|e| panic!("{e}"));
-    let source = CropSource::of_texture(&texture(&ctx, &grey, wgpu::TextureFormat::Rgba8Unorm));
+    let source = CropSource::of_texture(&ctx.upload(&grey, wgpu::TextureFormat::Rgba8Unorm));
     let mut tracker = PoseTracker::new();
     assert!(tracker.track_with(&gpu.on(&source)).unwrap_or_else(|e| panic!("{e}")).is_none());
 }

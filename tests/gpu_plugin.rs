@@ -8,6 +8,9 @@ use bevy::prelude::*;
 use bevy::render::gpu_readback::Readback;
 use cmanet::prelude::*;
 
+mod common;
+use common::film_the_rest_pose;
+
 /// What the app heard.
 #[derive(Resource, Default)]
 struct Heard {
@@ -17,29 +20,6 @@ struct Heard {
     read_backs: usize,
     /// Captured frames that came with pixels rather than detected.
     with_pixels: usize,
-}
-
-fn film(mut commands: Commands, assets: Res<AssetServer>, mut images: ResMut<Assets<Image>>) {
-    commands.spawn(WorldAssetRoot(assets.load(GltfAssetLabel::Scene(0).from_asset(AVATAR_PATH))));
-    for (i, angle) in [0.4f32, 2.5, 4.4].into_iter().enumerate() {
-        let eye = Vec3::new(3.0 * angle.sin(), 1.4, 3.0 * angle.cos());
-        commands.spawn((
-            Camera3d::default(),
-            Camera {
-                order: -1 - i as isize,
-                clear_color: ClearColorConfig::Custom(Color::srgb(0.8, 0.82, 0.86)),
-                ..default()
-            },
-            bevy::camera::RenderTarget::Image(capture_target(&mut images, 320, 320).into()),
-            Transform::from_translation(eye).looking_at(Vec3::new(0.0, 0.9, 0.0), Vec3::Y),
-            CaptureView::default(),
-        ));
-    }
-    commands.spawn((
-        DirectionalLight { illuminance: 8000.0, ..default() },
-        Transform::from_xyz(3.0, 6.0, 4.0).looking_at(Vec3::ZERO, Vec3::Y),
-    ));
-    commands.insert_resource(GlobalAmbientLight { brightness: 600.0, ..default() });
 }
 
 /// Keeps the estimates every view took part in, and counts read-backs and frames with pixels.
@@ -65,7 +45,7 @@ fn estimates(detect_on_gpu: bool, count: usize) -> (Vec<PoseEstimated>, Heard) {
         .init_resource::<Heard>()
         .add_observer(|w: On<CmanetWarning>, mut heard: ResMut<Heard>| heard.warnings.push(w.event().to_string()))
         .add_observer(|w: On<ViewFailed>, mut heard: ResMut<Heard>| heard.warnings.push(w.event().to_string()))
-        .add_systems(Startup, film)
+        .add_systems(Startup, film_the_rest_pose(0.0, [(0.4, 3.0, 1.4), (2.5, 3.0, 1.4), (4.4, 3.0, 1.4)]))
         .add_systems(Last, listen);
     app.finish();
     app.cleanup();

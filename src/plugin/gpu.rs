@@ -66,7 +66,7 @@ struct GpuTracking {
     /// The CPU networks to build the GPU ones from, once they have loaded.
     cpu: Option<Arc<PoseDetector>>,
     detector: Option<GpuPoseDetector>,
-    /// Why the networks could not be built (then nothing more is tried).
+    /// Whether the networks could not be built (then nothing more is tried).
     failed: bool,
     trackers: HashMap<Entity, PoseTracker>,
     jobs: Vec<Job>,

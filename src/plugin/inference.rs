@@ -22,7 +22,7 @@ use crate::data::labels::{
     exchange_feet, feet_swapped_against_estimate, labelled, labelled_extra, swapped_against_estimate,
 };
 use crate::data::{ExtraKeypoints2d, Keypoints2d};
-use crate::detect::{LandmarkModel, NobodyReason, PoseDetector, PoseTracker, RgbImage, nobody_reason};
+use crate::detect::{LandmarkModel, NobodyReason, Pose, PoseDetector, PoseTracker, RgbImage, nobody_reason};
 use crate::geometry::{Extrinsics, Intrinsics};
 use crate::net::{Cmanet, Estimate, Learned, MultiViewFrame, NetError, ViewObservation};
 use crate::placement::{KnownView, WorldPose, place_body};
@@ -487,22 +487,25 @@ fn detect_view(detector: &PoseDetector, tracker: &mut PoseTracker, view: &ViewIn
         preview,
         detector_runs: None,
     };
+    // What the detector found, however it ran.
+    let found = |pose: Option<&Pose>, image_size, nobody, preview, detector_runs| ViewOutcome {
+        keypoints2d: pose.map(Pose::coco17),
+        extra2d: pose.map(Pose::extra),
+        mirrored: false,
+        image_size,
+        intrinsics: view.intrinsics,
+        error: None,
+        nobody,
+        preview,
+        detector_runs,
+    };
     if let CapturedPixels::Detected { image_size, pose, nobody, detector_runs } = &view.pixels {
         // Detected where the pixels are (on the GPU): no image, no preview.
         if view.intrinsics.is_none() {
             return failed("no intrinsics: set CaptureView::intrinsics".into(), *image_size, None);
         }
-        return ViewOutcome {
-            keypoints2d: pose.as_ref().map(|p| p.coco17()),
-            extra2d: pose.as_ref().map(|p| p.extra()),
-            mirrored: false,
-            image_size: *image_size,
-            intrinsics: view.intrinsics,
-            error: None,
-            nobody: if pose.is_none() { *nobody } else { None },
-            preview: None,
-            detector_runs: Some(*detector_runs),
-        };
+        let nobody = if pose.is_none() { *nobody } else { None };
+        return found(pose.as_deref(), *image_size, nobody, None, Some(*detector_runs));
     }
     let image = match view.pixels.to_rgb() {
         Ok(image) => image,
@@ -517,17 +520,10 @@ fn detect_view(detector: &PoseDetector, tracker: &mut PoseTracker, view: &ViewIn
         return failed("no intrinsics: set CaptureView::intrinsics".into(), image_size, preview);
     }
     match tracker.track(detector, &image) {
-        Ok(pose) => ViewOutcome {
-            keypoints2d: pose.as_ref().map(|p| p.coco17()),
-            extra2d: pose.as_ref().map(|p| p.extra()),
-            mirrored: false,
-            image_size,
-            intrinsics: view.intrinsics,
-            error: None,
-            nobody: pose.is_none().then(|| nobody_reason(&image, tracker.candidate())),
-            preview,
-            detector_runs: None,
-        },
+        Ok(pose) => {
+            let nobody = pose.is_none().then(|| nobody_reason(&image, tracker.candidate()));
+            found(pose.as_ref(), image_size, nobody, preview, None)
+        }
         Err(e) => {
             tracker.reset();
             failed(e.to_string(), image_size, preview)

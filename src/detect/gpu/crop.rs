@@ -3,7 +3,7 @@
 
 use wgpu::util::DeviceExt;
 
-use super::GpuContext;
+use super::{GpuContext, buffer, compute_pipelines, entry};
 
 /// A frame on the GPU to crop from: a view of a 2D texture with 8-bit colour (RGBA or BGRA, linear
 /// or sRGB).
@@ -52,58 +52,23 @@ impl GpuCrop {
     /// Compiles the crop shader on `context`'s device.
     pub fn new(context: &GpuContext) -> Self {
         let device = &context.device;
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("cmanet crop"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("crop.wgsl").into()),
-        });
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("cmanet crop"),
-            entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
-                wgpu::BindGroupLayoutEntry {
-                    binding: 1,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                        view_dimension: wgpu::TextureViewDimension::D2,
-                        multisampled: false,
-                    },
-                    count: None,
-                },
-                wgpu::BindGroupLayoutEntry {
-                    binding: 2,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Storage { read_only: false },
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
+        let texture = wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        };
+        let (layout, mut pipelines) = compute_pipelines(
+            device,
+            "cmanet crop",
+            include_str!("crop.wgsl"),
+            &[
+                entry(0, buffer(wgpu::BufferBindingType::Uniform)),
+                entry(1, texture),
+                entry(2, buffer(wgpu::BufferBindingType::Storage { read_only: false })),
             ],
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("cmanet crop"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("cmanet crop"),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some("warp"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
+            &["warp"],
+        );
+        let pipeline = pipelines.remove(0);
         Self { device: device.clone(), layout, pipeline }
     }
 

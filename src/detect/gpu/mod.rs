@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use super::graph::Output;
 use super::pose::{CROP_SIZE, DETECTOR_SIZE, letterbox};
-use super::{DetectError, Detection, Pose, PoseDetector, PoseFinder, Roi};
+use super::{DetectError, Detection, Pose, PoseDetector, PoseFinder, RgbImage, Roi};
 
 /// What can go wrong on the GPU path.
 #[derive(Debug, thiserror::Error)]
@@ -70,13 +70,13 @@ impl GpuContext {
     /// without a GPU, Mesa's software Vulkan, lavapipe), with default limits.
     pub fn headless() -> Result<Self, GpuError> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = pollster_block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        let adapter = block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
             force_fallback_adapter: false,
             compatible_surface: None,
         }))
         .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
-        let (device, queue) = pollster_block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        let (device, queue) = block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("cmanet"),
             required_limits: adapter.limits(),
             ..Default::default()
@@ -85,10 +85,77 @@ impl GpuContext {
         Ok(Self { device, queue })
     }
 
+    /// `image` as a new texture of `format` (8-bit RGBA, linear or sRGB: the bytes are stored as
+    /// they are, alpha opaque) that [`CropSource::of_texture`] can read: for frames that start on
+    /// the CPU, tests and benchmarks.
+    pub fn upload(&self, image: &RgbImage, format: wgpu::TextureFormat) -> wgpu::Texture {
+        let size = wgpu::Extent3d { width: image.width(), height: image.height(), depth_or_array_layers: 1 };
+        let texture = self.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("cmanet frame"),
+            size,
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        let rgba: Vec<u8> = image.as_raw().chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+        let layout =
+            wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(4 * image.width()), rows_per_image: None };
+        self.queue.write_texture(texture.as_image_copy(), &rgba, layout, size);
+        texture
+    }
+
     /// The adapter's name as the device reports it, for logs.
     pub fn describe(&self) -> String {
         format!("{:?}", self.device.adapter_info().name)
     }
+}
+
+/// A binding of a compute shader's bind group layout.
+fn entry(binding: u32, ty: wgpu::BindingType) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry { binding, visibility: wgpu::ShaderStages::COMPUTE, ty, count: None }
+}
+
+/// A whole-buffer binding type.
+fn buffer(ty: wgpu::BufferBindingType) -> wgpu::BindingType {
+    wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None }
+}
+
+/// Compiles the WGSL `source` and makes one compute pipeline per entry point of `entry_points`,
+/// all over one bind group layout of `entries` (group 0), which is returned with them.
+fn compute_pipelines(
+    device: &wgpu::Device,
+    label: &str,
+    source: &str,
+    entries: &[wgpu::BindGroupLayoutEntry],
+    entry_points: &[&str],
+) -> (wgpu::BindGroupLayout, Vec<wgpu::ComputePipeline>) {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(label), entries });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(label),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let pipelines = entry_points
+        .iter()
+        .map(|entry| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        })
+        .collect();
+    (layout, pipelines)
 }
 
 /// Waits for `submission` and returns the `f32` values of `staging` (a `MAP_READ` buffer it
@@ -116,7 +183,7 @@ fn read_back(
 
 /// Runs a future that completes without an executor's help (wgpu's native futures are ready
 /// once polled, as the device is polled in between).
-fn pollster_block_on<F: std::future::Future>(future: F) -> F::Output {
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
     use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
     fn noop(_: *const ()) {}
     fn clone(p: *const ()) -> RawWaker {

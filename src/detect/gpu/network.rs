@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use wgpu::util::DeviceExt;
 
-use super::{GpuContext, GpuError};
+use super::{GpuContext, GpuError, buffer, compute_pipelines, entry};
 use crate::compute::matmul::Activation;
 use crate::detect::graph::{Kind, Network, Op, Output};
 use crate::detect::kernels::Window;
@@ -90,58 +90,21 @@ impl GpuNetwork {
             }
             Ok(())
         };
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("cmanet blazepose network"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("network.wgsl").into()),
-        });
-        let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Storage { read_only },
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("cmanet network op"),
-            entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
+        let storage = |binding, read_only| entry(binding, buffer(wgpu::BufferBindingType::Storage { read_only }));
+        let (layout, pipelines) = compute_pipelines(
+            device,
+            "cmanet blazepose network",
+            include_str!("network.wgsl"),
+            &[
+                entry(0, buffer(wgpu::BufferBindingType::Uniform)),
                 storage(1, true),
                 storage(2, true),
                 storage(3, true),
                 storage(4, true),
                 storage(5, false),
             ],
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("cmanet network"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipelines = ENTRY_POINTS
-            .iter()
-            .map(|entry| {
-                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(entry),
-                    layout: Some(&pipeline_layout),
-                    module: &module,
-                    entry_point: Some(entry),
-                    compilation_options: Default::default(),
-                    cache: None,
-                })
-            })
-            .collect();
+            &ENTRY_POINTS,
+        );
 
         let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC;
         let weights = |label: &str, values: &[f32]| -> Result<wgpu::Buffer, GpuError> {

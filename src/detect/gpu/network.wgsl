@@ -39,6 +39,18 @@ fn activate(v: f32, act: u32) -> f32 {
 // 1 ih, 2 iw, 3 cin, 4 oh, 5 ow, 6 cout, 7 kh, 8 kw, 9 stride y, 10 stride x, 11 pad top,
 // 12 pad left, 13 activation, 14 residual (x1 added before the activation).
 
+// Output value `e` of a window op with `channels` output channels: (row, column, channel).
+fn window_output(e: u32, channels: u32) -> vec3<i32> {
+    let pix = e / channels;
+    return vec3<i32>(i32(pix / p(5u)), i32(pix % p(5u)), i32(e % channels));
+}
+
+// The input row (axis 0) or column (axis 1) under kernel tap `k` of output row or column `o`
+// (may lie in the padding: outside [0, p(1 + axis))).
+fn window_input(o: i32, k: u32, axis: u32) -> i32 {
+    return o * i32(p(9u + axis)) + i32(k) - i32(p(11u + axis));
+}
+
 @compute @workgroup_size(64)
 fn conv(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let e = index(id, groups);
@@ -48,22 +60,18 @@ fn conv(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
     let ih = i32(p(1u));
     let iw = i32(p(2u));
     let cin = p(3u);
-    let ow = p(5u);
     let cout = p(6u);
-    let kh = p(7u);
     let kw = p(8u);
-    let oc = e % cout;
-    let pix = e / cout;
-    let ox = i32(pix % ow);
-    let oy = i32(pix / ow);
+    let at = window_output(e, cout);
+    let oc = u32(at.z);
     var sum = b[oc];
-    for (var ky = 0u; ky < kh; ky++) {
-        let iy = oy * i32(p(9u)) + i32(ky) - i32(p(11u));
+    for (var ky = 0u; ky < p(7u); ky++) {
+        let iy = window_input(at.x, ky, 0u);
         if iy < 0 || iy >= ih {
             continue;
         }
         for (var kx = 0u; kx < kw; kx++) {
-            let ix = ox * i32(p(10u)) + i32(kx) - i32(p(12u));
+            let ix = window_input(at.y, kx, 1u);
             if ix < 0 || ix >= iw {
                 continue;
             }
@@ -89,21 +97,17 @@ fn depthwise(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgrou
     let ih = i32(p(1u));
     let iw = i32(p(2u));
     let c = p(3u);
-    let ow = p(5u);
-    let kh = p(7u);
     let kw = p(8u);
-    let ch = e % c;
-    let pix = e / c;
-    let ox = i32(pix % ow);
-    let oy = i32(pix / ow);
+    let at = window_output(e, c);
+    let ch = u32(at.z);
     var sum = b[ch];
-    for (var ky = 0u; ky < kh; ky++) {
-        let iy = oy * i32(p(9u)) + i32(ky) - i32(p(11u));
+    for (var ky = 0u; ky < p(7u); ky++) {
+        let iy = window_input(at.x, ky, 0u);
         if iy < 0 || iy >= ih {
             continue;
         }
         for (var kx = 0u; kx < kw; kx++) {
-            let ix = ox * i32(p(10u)) + i32(kx) - i32(p(12u));
+            let ix = window_input(at.y, kx, 1u);
             if ix < 0 || ix >= iw {
                 continue;
             }
@@ -122,19 +126,16 @@ fn max_pool(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroup
     let ih = i32(p(1u));
     let iw = i32(p(2u));
     let c = p(3u);
-    let ow = p(5u);
-    let ch = e % c;
-    let pix = e / c;
-    let ox = i32(pix % ow);
-    let oy = i32(pix / ow);
+    let at = window_output(e, c);
+    let ch = u32(at.z);
     var best = -3.4028235e38;
     for (var ky = 0u; ky < p(7u); ky++) {
-        let iy = oy * i32(p(9u)) + i32(ky) - i32(p(11u));
+        let iy = window_input(at.x, ky, 0u);
         if iy < 0 || iy >= ih {
             continue;
         }
         for (var kx = 0u; kx < p(8u); kx++) {
-            let ix = ox * i32(p(10u)) + i32(kx) - i32(p(12u));
+            let ix = window_input(at.y, kx, 1u);
             if ix < 0 || ix >= iw {
                 continue;
             }
