@@ -418,6 +418,7 @@ fn measure(
         run.extra.insert("mpjpe_mm".into(), json!(mean(&accuracy.mpjpe_mm)));
         run.extra.insert("pelvis_rot_err_deg".into(), json!(median(&accuracy.pelvis_deg)));
         run.extra.insert("pelvis_rot_err_deg_mean".into(), json!(mean(&accuracy.pelvis_deg)));
+        run.extra.insert("pelvis_rot_err_deg_per_estimate".into(), json!(accuracy.pelvis_deg));
         run.extra.insert("pa_mpjpe_mm".into(), json!(mean(&accuracy.pa_mpjpe_mm)));
         run.extra.insert("camera_rot_err_deg".into(), json!(median(&accuracy.camera_deg)));
         run.extra.insert("foot_rot_err_deg".into(), json!(median(&accuracy.extremity_deg[0])));
