@@ -57,10 +57,7 @@ pub fn reach_ankle(
     let bend = Rotation3::from_axis_angle(&hinge, turn);
     let c_bent = b + bend * v;
     // The hip: the shortest turn that points the hip-to-ankle line at the target.
-    let swing = Rotation3::rotation_between(&(c_bent - a), &(target - a)).unwrap_or_else(|| {
-        // Opposite directions: half a turn about the hinge.
-        Rotation3::from_axis_angle(&hinge, std::f32::consts::PI)
-    });
+    let swing = shortest_turn(&(c_bent - a), &(target - a), &hinge);
     let hip_world = swing.matrix() * transforms[hip].rotation;
     let knee_world = swing.matrix() * bend.matrix() * transforms[knee].rotation;
     let ankle_world = transforms[ankle].rotation;
@@ -69,6 +66,20 @@ pub fn reach_ankle(
     params.set_local_rotation(knee, local(&hip_world, &knee_world));
     params.set_local_rotation(ankle, local(&knee_world, &ankle_world));
     Some(a + swing * (c_bent - a))
+}
+
+/// The shortest turn that points `from` along `to`: about their common normal by the angle
+/// between them, taken as `atan2(|from x to|, from . to)` (nalgebra's `rotation_between` takes the
+/// `acos` of the normalised dot product, which rounds past 1 for nearly parallel lines and gives
+/// NaN). Opposite lines turn half a turn about `fallback`.
+fn shortest_turn(from: &Vector3<f32>, to: &Vector3<f32>, fallback: &Unit<Vector3<f32>>) -> Rotation3<f32> {
+    let normal = from.cross(to);
+    let angle = normal.norm().atan2(from.dot(to));
+    match Unit::try_new(normal, f32::MIN_POSITIVE) {
+        Some(axis) => Rotation3::from_axis_angle(&axis, angle),
+        None if from.dot(to) < 0.0 => Rotation3::from_axis_angle(fallback, std::f32::consts::PI),
+        None => Rotation3::identity(),
+    }
 }
 
 #[cfg(test)]
@@ -117,5 +128,40 @@ mod tests {
         let after = model.forward_kinematics(&moved).unwrap();
         assert!((after[8].translation - rest[8].translation - Vector3::new(0.0, 0.05, 0.0)).norm() < 1e-3);
         assert!(after[5].translation.z > rest[5].translation.z, "the knee goes forward, the shin back");
+    }
+
+    /// A planted foot held a fraction of a millimetre from where the estimate put it: the hip's
+    /// turn is between two nearly parallel lines, where `acos` of their cosine (rounded past 1)
+    /// used to give a leg of NaNs (a walking performer held by the grounding found it).
+    #[test]
+    fn a_tiny_hold_leaves_the_leg_finite() {
+        let model = BodyModel::open_body().unwrap();
+        let mut params = BodyParams::default();
+        params.global_orient = Vector3::new(0.04, 1.47, -0.008);
+        params.transl = Vector3::new(-0.21, -0.03, 1.11);
+        params.set_local_rotation(2, Vector3::new(-0.43, -0.12, 0.013));
+        params.set_local_rotation(5, Vector3::new(0.23, 0.0, 0.0));
+        params.set_local_rotation(8, Vector3::new(-0.037, 0.0, 0.0));
+        params.set_local_rotation(4, Vector3::new(0.71, 0.0, 0.0));
+        let before = model.forward_kinematics(&params).unwrap();
+        let mut failed = 0;
+        for i in 0..2000 {
+            let turn = i as f32 * 2.399;
+            let size = 1e-5 * (1.0 + (i % 50) as f32);
+            let shift = Vector3::new(turn.cos(), 0.3 * (0.7 * turn).sin(), turn.sin()) * size;
+            for side in 0..2 {
+                let ankle = before[LEG_JOINTS[side][2]].translation;
+                let mut moved = params.clone();
+                reach_ankle(&mut moved, &before, side, &(ankle + shift));
+                if !moved.is_finite() {
+                    failed += 1;
+                    continue;
+                }
+                let after = model.forward_kinematics(&moved).unwrap();
+                let miss = (after[LEG_JOINTS[side][2]].translation - ankle - shift).norm();
+                assert!(miss < 1e-3, "a hold of {shift:?} missed by {miss} m");
+            }
+        }
+        assert_eq!(failed, 0, "{failed} of 4000 tiny holds gave a leg of NaNs");
     }
 }
