@@ -274,7 +274,7 @@ struct FeetReference {
 impl Default for FeetReference {
     fn default() -> Self {
         Self {
-            floor: FloorEstimator::new(300, 5),
+            floor: FloorEstimator::new(600, 10),
             contacts: ContactTracker::default(),
             last: None,
             shown: FeetMeter::default(),
@@ -333,7 +333,9 @@ fn measure_feet(
         return;
     };
     let shown = FootSample::both(&FootContacts::new(&body.0, &params.betas), &transforms);
-    reference.floor.observe(feet[0].lowest.min(feet[1].lowest));
+    for foot in &feet {
+        reference.floor.observe(foot.lowest);
+    }
     let Some(floor) = reference.floor.floor() else { return };
     let planted = reference.contacts.update(estimate.time, &feet, floor);
     // Across the clip's loop the feet jump: not compared.

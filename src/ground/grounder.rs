@@ -101,7 +101,9 @@ impl Grounder {
         let transforms = model.forward_kinematics(params).ok()?;
         let feet = FootSample::both(self.soles(model, &params.betas), &transforms);
         let lowest = feet[0].lowest.min(feet[1].lowest);
-        self.floor.observe(lowest);
+        for foot in &feet {
+            self.floor.observe(foot.lowest);
+        }
         let floor = self.settings.floor_height.or_else(|| self.floor.floor())?;
         // Contacts are judged on the pose as estimated, raised by the current correction.
         let raised = feet.map(|f| FootSample { centre: f.centre, lowest: f.lowest + self.lift });
@@ -109,7 +111,8 @@ impl Grounder {
         let dt = self.last_time.map_or(0.0, |t| (time - t).max(0.0)) as f32;
         self.last_time = Some(time);
         let ease = (-dt / self.settings.release_seconds.max(1e-3)).exp();
-        // Up and down: a planted foot stands on the floor; nothing goes through it.
+        // Up and down: a planted foot stands on the floor; with none planted, nothing goes through
+        // it (a free foot lower than a planted one is lifted by its own leg, below).
         let standing = (0..2).filter(|&s| planted[s]).map(|s| feet[s].lowest).reduce(f32::min);
         self.lift = match standing {
             Some(l) => floor - l,
@@ -174,10 +177,17 @@ impl Grounder {
                 self.anchors[side] = None;
                 self.holds[side] *= ease;
             }
-            if self.holds[side].norm() > 1e-5 {
+            // A free foot below the floor (estimated a little low as it lands or lifts, while the
+            // other stands) is lifted onto it by its leg, not by moving the body.
+            let mut hold = self.holds[side];
+            let below = floor - (feet[side].lowest + hold.y);
+            if !planted[side] && below > 0.0 {
+                hold.y += below;
+            }
+            if hold.norm() > 1e-5 {
                 // The legs are separate chains: each leg's IK leaves the other's transforms valid.
                 let ankle = transforms[LEG_JOINTS[side][2]].translation;
-                reach_ankle(grounded, transforms, side, &(ankle + self.holds[side]));
+                reach_ankle(grounded, transforms, side, &(ankle + hold));
             }
         }
     }
@@ -199,10 +209,12 @@ pub fn ground_sequence(
 ) -> Option<Vec<GroundedPose>> {
     let mut grounder = Grounder::new(settings);
     if grounder.settings.floor_height.is_none() {
-        let mut floor = FloorEstimator::new(frames.len().max(1), 1);
+        let mut floor = FloorEstimator::new(2 * frames.len().max(1), 1);
         for params in frames {
             let Ok(transforms) = model.forward_kinematics(params) else { continue };
-            floor.observe(grounder.soles(model, &params.betas).lowest(&transforms));
+            for foot in FootSample::both(grounder.soles(model, &params.betas), &transforms) {
+                floor.observe(foot.lowest);
+            }
         }
         grounder.settings.floor_height = Some(floor.floor()?);
     }
@@ -271,6 +283,38 @@ mod tests {
         let b = loose.ground(&model, &standing(&model, 10, 0.002, 0.02), 10.0 / 30.0).unwrap();
         assert!((b.params.transl.x - a.params.transl.x - 0.02).abs() < 1e-6);
         assert_eq!(a.params.body_pose, standing(&model, 0, 0.0, 0.0).body_pose);
+    }
+
+    /// One foot stands (its knee a little bent) while the other swings fast through a straight,
+    /// lower leg: the swinging foot is lifted onto the floor by its own leg, the standing foot
+    /// stays planted where it is and the body is not moved for it.
+    #[test]
+    fn a_free_foot_lower_than_the_planted_one_is_lifted_onto_the_floor() {
+        let model = BodyModel::open_body().unwrap();
+        let soles = FootContacts::new(&model, &BodyParams::default().betas);
+        let mut grounder = Grounder::new(GroundSettings { floor_height: Some(0.0), ..Default::default() });
+        let (mut dip, mut through) = (0.0f32, 0.0f32);
+        for i in 0..40 {
+            let mut p = BodyParams::default();
+            p.set_local_rotation(1, Vector3::new(-0.15, 0.0, 0.0));
+            p.set_local_rotation(4, Vector3::new(0.3, 0.0, 0.0));
+            p.set_local_rotation(7, Vector3::new(-0.15, 0.0, 0.0));
+            p.set_local_rotation(2, Vector3::new(0.5 * (0.6 * i as f32).sin(), 0.0, 0.0));
+            let raw = FootSample::both(&soles, &model.forward_kinematics(&p).unwrap());
+            p.transl.y = -raw[0].lowest;
+            let grounded = grounder.ground(&model, &p, i as f64 / 30.0).unwrap();
+            let feet = FootSample::both(&soles, &model.forward_kinematics(&grounded.params).unwrap());
+            through = through.min(feet[0].lowest).min(feet[1].lowest);
+            // Where the swinging foot is low and slow enough it plants too; elsewhere only the
+            // standing one holds the body.
+            if i > 1 && grounded.planted == [true, false] {
+                dip = dip.min(raw[1].lowest - raw[0].lowest);
+                assert!(feet[0].lowest.abs() < 1e-3, "sample {i}: the standing foot at {}", feet[0].lowest);
+                assert!((grounded.params.transl - p.transl).norm() < 1e-6, "sample {i}: the body moved");
+            }
+        }
+        assert!(dip < -0.005, "the free foot never went lower than the standing one ({dip})");
+        assert!(through > -1e-3, "a foot went {through} m through the floor");
     }
 
     #[test]
