@@ -32,7 +32,7 @@ use cmanet::eval::metrics::{
     relative_rotation_errors,
 };
 use cmanet::geometry::{Extrinsics, Intrinsics};
-use cmanet::ground::{ContactTracker, FootSample};
+use cmanet::ground::{ContactSettings, ContactTracker, FootSample, GroundSettings, ground_sequence};
 use cmanet::plugin::{
     AvatarRig, CaptureView, CmanetAvatar, CmanetPlugin, CmanetPose, CmanetSettings, CmanetSystems, PoseEstimated,
     camera_extrinsics,
@@ -54,6 +54,10 @@ struct Args {
     /// Seed of the motion.
     #[arg(long, default_value_t = 3)]
     seed: u64,
+    /// Radius of the capture volume, metres: a walk or a run goes round a circle inside it, in view
+    /// of the cameras (0: its free path, which leaves the cameras' ring after a few seconds).
+    #[arg(long, default_value_t = 1.4)]
+    volume: f32,
     /// Number of capture cameras.
     #[arg(long, default_value_t = 4)]
     views: usize,
@@ -85,6 +89,10 @@ struct Args {
     /// Stand on the floor but do not hold planted feet with the legs' IK (the before of the IK).
     #[arg(long)]
     no_hold_feet: bool,
+    /// Leave a walking or running performer's feet as the motion generator moves them: the stance
+    /// foot then slides (by default the performer's legs hold each foot where it landed).
+    #[arg(long)]
+    sliding_feet: bool,
     /// Do not repair crossed feet (`CmanetSettings::repair_crossed_feet` off): its before.
     #[arg(long)]
     no_feet_repair: bool,
@@ -156,7 +164,7 @@ fn main() -> AppExit {
     let betas = [0.0; NUM_BETAS];
     let rest = model.rest_joints(&betas);
     let duration = 12.0;
-    let context = MotionContext { duration, leg_length: rest[1].y };
+    let context = MotionContext { duration, leg_length: rest[1].y, volume: (args.volume > 0.0).then_some(args.volume) };
     let motion = sample(kind, &mut Rng::new(args.seed), &context);
     let frames = match animate(&model, &betas, motion.as_ref(), (duration * 30.0) as usize, 30.0) {
         Ok(f) => f,
@@ -165,16 +173,25 @@ fn main() -> AppExit {
             std::process::exit(1);
         }
     };
+    // Walks and runs only: the motions on the spot keep their planted feet in place already.
+    let frames = if args.sliding_feet || !matches!(kind, MotionKind::Walk | MotionKind::Run) {
+        frames
+    } else {
+        match planted_feet(&model, frames) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("the performer's feet: {e}");
+                std::process::exit(1);
+            }
+        }
+    };
     // Where the performer's feet are planted (the truth of foot skate), by the same rule the
     // estimate is judged by, on the studio's floor (y = 0).
     let soles = FootContacts::new(&model, &betas);
     let mut tracker = ContactTracker::default();
-    let planted: Vec<[bool; 2]> = frames
-        .iter()
-        .enumerate()
-        .map(|(i, f)| tracker.update(i as f64 / 30.0, &FootSample::both(&soles, &f.joint_transforms), 0.0))
-        .collect();
-    let feet_truth = FeetTruth { planted, model: model.clone() };
+    let feet: Vec<[FootSample; 2]> = frames.iter().map(|f| FootSample::both(&soles, &f.joint_transforms)).collect();
+    let planted = feet.iter().enumerate().map(|(i, f)| tracker.update(i as f64 / 30.0, f, 0.0)).collect();
+    let feet_truth = FeetTruth { planted, feet, model: model.clone() };
     let mut app = common::app(args.common.clone(), "cmanet virtual studio");
     if app.world().resource::<Run>().args.headless {
         // The performer moves one frame of its 30 fps motion per app frame: headless, the app's
@@ -325,10 +342,47 @@ fn seen_by(camera: &Extrinsics, keypoints: &Keypoints3d) -> Keypoints3d {
     })
 }
 
+/// The performer with its feet planted. The generator's gait moves the legs in time with the
+/// pelvis, not from the ground, so a stance foot slides (up to 0.6 m/s on a tight curve) where a
+/// person's would stand: the library's grounding (`cmanet::ground`, the same the plugin runs on
+/// estimates) holds each foot where it landed, with lenient contacts (a foot plants below 0.6 m/s,
+/// within 3 cm of the floor) and a long hold (30 cm), its legs turned by the two-bone IK; every
+/// frame is posed anew from the held parameters.
+fn planted_feet(model: &BodyModel, frames: Vec<AnimatedFrame>) -> Result<Vec<AnimatedFrame>, String> {
+    let settings = GroundSettings {
+        contacts: ContactSettings { speed_on: 0.6, speed_off: 1.2, ..default() },
+        floor_height: Some(0.0),
+        release_seconds: 0.1,
+        max_hold: 0.3,
+        ..default()
+    };
+    let params: Vec<_> = frames.iter().map(|f| f.params.clone()).collect();
+    let seconds: Vec<f64> = (0..frames.len()).map(|i| i as f64 / 30.0).collect();
+    let grounded = ground_sequence(model, &params, &seconds, settings).ok_or("no frame could be posed")?;
+
+    frames
+        .into_iter()
+        .zip(grounded)
+        .map(|(frame, held)| {
+            let posed = model.pose(&held.params, false).map_err(|e| e.to_string())?;
+            Ok(AnimatedFrame {
+                params: held.params,
+                joints: posed.joints,
+                joint_transforms: posed.joint_transforms,
+                keypoints: posed.keypoints,
+                extra_keypoints: posed.extra_keypoints,
+                lift: frame.lift,
+            })
+        })
+        .collect()
+}
+
 /// Which of the performer's feet are planted in every frame of the motion, and the body model.
 #[derive(Resource)]
 struct FeetTruth {
     planted: Vec<[bool; 2]>,
+    /// The performer's feet in every frame.
+    feet: Vec<[FootSample; 2]>,
     model: BodyModel,
 }
 
@@ -338,6 +392,8 @@ struct FeetTruth {
 struct FeetAccuracy {
     last: Option<(u64, u32)>,
     meter: FeetMeter,
+    /// The performer's feet measured the same way.
+    truth: FeetMeter,
 }
 
 /// Measures the feet of the pose the avatar shows ([`CmanetPose::current`]) at every new estimate.
@@ -364,8 +420,17 @@ fn measure_feet(
         _ => (None, [false; 2]),
     };
     accuracy.meter.add(now, Some(0.0), since, held);
+    // The performer's own feet over the same samples: what a perfect estimate would score (the
+    // procedural gait's planted feet are not perfectly still).
+    accuracy.truth.add(truth.feet[pose.frame as usize % truth.feet.len()], None, since, held);
     accuracy.last = Some((pose.estimates, pose.frame));
     accuracy.meter.report("", &mut run.extra);
+    accuracy.truth.report("truth_", &mut run.extra);
+    // How much of the motion the skate is measured over: the share of frames the truth plants each
+    // foot (the procedural gait's stance foot rolls and slides, so its feet plant by the rule for
+    // less of the stance than a person's would).
+    let share = |side: usize| truth.planted.iter().filter(|p| p[side]).count() as f64 / truth.planted.len() as f64;
+    run.extra.insert("truth_planted_share".into(), json!([share(0), share(1)]));
 }
 
 /// Measures every estimate against the performer's truth in its capture frame.

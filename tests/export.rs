@@ -21,7 +21,7 @@ fn take(model: &BodyModel) -> Take {
     betas[0] = 1.2;
     betas[2] = -0.7;
     let rest = model.rest_joints(&betas);
-    let context = MotionContext { duration: 2.0, leg_length: rest[1].y };
+    let context = MotionContext { duration: 2.0, leg_length: rest[1].y, volume: None };
     let motion = sample(MotionKind::Dance, &mut Rng::new(5), &context);
     let frames = animate(model, &betas, motion.as_ref(), 60, 30.0).unwrap();
     Take {

@@ -551,6 +551,12 @@ fn a_test_performer_plays_its_motion_on_the_embedded_avatar() {
     assert!(knee_rotation(&app).angle_between(want) < 1e-4, "{} vs {want}", knee_rotation(&app));
     let moved = seen.first().unwrap().0.distance(seen.last().unwrap().0);
     assert!(moved > 0.1, "the performer walked {moved} m in a second");
+    // The walk goes round the entity inside its capture volume, never off into the distance.
+    let volume = TestPerformer::default().volume.unwrap();
+    for step in 0..48 {
+        let pelvis = performance.pelvis_at(step as f64 * 0.25);
+        assert!(pelvis.xz().length() <= volume, "at {} s the pelvis is at {pelvis}", step as f64 * 0.25);
+    }
 }
 
 /// The shipped real sample's first frame from its four calibrated cameras: image file, intrinsics

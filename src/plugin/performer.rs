@@ -19,8 +19,9 @@ use crate::data::synth::random::Rng;
 const PERFORMANCE_FPS: f32 = 30.0;
 
 /// Plays a synthetic motion on this entity's avatar, keyed by `Time` (real time in a running app;
-/// a manual `TimeUpdateStrategy` makes it frame-locked), the pelvis starting above the entity's
-/// origin (move the entity to move the performer). The motion starts when the avatar's
+/// a manual `TimeUpdateStrategy` makes it frame-locked), around the entity's origin (move the
+/// entity to move the performer): a walk or a run goes round a circle centred there inside
+/// [`TestPerformer::volume`], any other motion starts with its pelvis above it. The motion starts when the avatar's
 /// scene is ready and the body model is loaded, and repeats every [`TestPerformer::seconds`].
 #[derive(Component, Reflect, Clone, Debug, PartialEq)]
 #[reflect(Component, from_reflect = false)]
@@ -32,11 +33,15 @@ pub struct TestPerformer {
     pub seed: u64,
     /// Length of the motion before it repeats, seconds. Default: 12.
     pub seconds: f32,
+    /// Radius, metres, of the floor area around the entity that a walk or a run stays in, the
+    /// capture volume (`None`: the motion's own gently curving path, which leaves a capture
+    /// volume within seconds, the pelvis starting above the origin). Default: `Some(1.5)`.
+    pub volume: Option<f32>,
 }
 
 impl Default for TestPerformer {
     fn default() -> Self {
-        Self { motion: MotionKind::Walk, seed: 1, seconds: 12.0 }
+        Self { motion: MotionKind::Walk, seed: 1, seconds: 12.0, volume: Some(1.5) }
     }
 }
 
@@ -72,7 +77,7 @@ impl Performance {
     }
 
     /// Where the performed pelvis is `elapsed` seconds after the start, in the performer entity's
-    /// frame (it starts above the origin).
+    /// frame.
     pub fn pelvis_at(&self, elapsed: f64) -> Vec3 {
         let transl = self.at(elapsed).transl;
         self.pelvis_rest + Vec3::new(transl.x, transl.y, transl.z)
@@ -132,10 +137,14 @@ pub(crate) fn perform(
             // The performer has the avatar's own shape, the mean one.
             let betas = [0.0; NUM_BETAS];
             let rest = body.0.rest_joints(&betas);
-            let context = MotionContext { duration: performer.seconds.max(1.0), leg_length: rest[1].y };
+            let context =
+                MotionContext { duration: performer.seconds.max(1.0), leg_length: rest[1].y, volume: performer.volume };
             let motion = sample(performer.motion, &mut Rng::new(performer.seed), &context);
             let count = (context.duration * PERFORMANCE_FPS) as usize;
+            // A walk or a run in a volume goes round its centre, the entity's origin.
+            let round = performer.volume.is_some() && matches!(performer.motion, MotionKind::Walk | MotionKind::Run);
             let frames = match animate(&body.0, &betas, motion.as_ref(), count, PERFORMANCE_FPS) {
+                Ok(frames) if round => frames.into_iter().map(|f| f.params).collect(),
                 Ok(frames) => starting_at_the_origin(frames.into_iter().map(|f| f.params).collect(), &rest[0]),
                 Err(e) => {
                     bevy::log::warn!("cmanet: test performer {entity}: {e}");

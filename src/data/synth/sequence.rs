@@ -81,6 +81,7 @@ pub fn generate(
     let context = MotionContext {
         duration: config.frames as f32 / config.fps,
         leg_length: rest.get(1).map_or(0.86, |hip| hip.y),
+        volume: None,
     };
     let motion = motion::sample(kind, &mut motion_rng, &context);
     let mut frames = animate(model, &betas, motion.as_ref(), config.frames, config.fps)?;

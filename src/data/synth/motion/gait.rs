@@ -68,7 +68,7 @@ impl Gait {
                 arm.elbow = rng.range(70.0, 95.0);
             }
         }
-        Self {
+        let mut gait = Self {
             place,
             freq,
             phase0: rng.angle(),
@@ -97,7 +97,23 @@ impl Gait {
             flight: if run { rng.range(0.03, 0.07) } else { 0.0 },
             run,
             idle: Idle::sample(rng, if run { 0.3 } else { 0.5 }),
+        };
+        if let Some(volume) = context.volume {
+            gait.go_round(volume);
         }
+        gait
+    }
+
+    /// Turns the path into a circle centred on the origin that stays inside `volume` metres of it
+    /// (turning the way the free path turned first; the start keeps its heading).
+    fn go_round(&mut self, volume: f32) {
+        let radius = (0.8 * volume).max(0.5);
+        let side = if self.curvature[0] < 0.0 { -1.0 } else { 1.0 };
+        self.curvature = [side / radius, 0.0, 1.0, 0.0];
+        // The heading grows with positive curvature, so the centre lies at `radius` along
+        // (cos h, -sin h) times the side; start where that centre is the origin.
+        let (s, c) = self.place.heading.sin_cos();
+        self.place.position = [-side * radius * c, side * radius * s];
     }
 
     fn curvature_at(&self, t: f32) -> f32 {

@@ -164,6 +164,11 @@ pub struct MotionContext {
     pub duration: f32,
     /// Leg length (hip joint height in the T-pose), metres: sets stride lengths.
     pub leg_length: f32,
+    /// Radius, metres, of the floor area around the origin that walks and runs stay in, as in a
+    /// capture volume: they go round a circle inside it (`None`: they follow their own gently
+    /// curving path wherever it leads, metres away over a few seconds, as the training generator's
+    /// do). Motions on the spot stay within half a metre of the origin either way.
+    pub volume: Option<f32>,
 }
 
 /// A random motion program: a smooth function of time.
@@ -222,5 +227,31 @@ mod tests {
         }
         assert_eq!(MotionKind::from_name("moonwalk"), None);
         assert!(MotionKind::ALL.len() >= 10);
+    }
+
+    /// Farthest the motion's anchor gets from the origin over `seconds`, metres.
+    fn reach(motion: &dyn Motion, seconds: f32) -> f32 {
+        (0..(seconds * 10.0) as usize)
+            .map(|i| {
+                let [x, z] = motion.frame(i as f32 / 10.0).position;
+                x.hypot(z)
+            })
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn walks_and_runs_stay_in_the_capture_volume_they_are_given() {
+        for kind in [MotionKind::Walk, MotionKind::Run] {
+            let mut free = 0.0f32;
+            for seed in 0..10 {
+                let context = MotionContext { duration: 30.0, leg_length: 0.85, volume: None };
+                free = free.max(reach(sample(kind, &mut Rng::new(seed), &context).as_ref(), 30.0));
+                let bounded = MotionContext { volume: Some(1.5), ..context };
+                let reached = reach(sample(kind, &mut Rng::new(seed), &bounded).as_ref(), 30.0);
+                assert!(reached <= 1.5, "{kind} seed {seed} reached {reached} m of a 1.5 m volume");
+                assert!(reached >= 0.9, "{kind} seed {seed} stayed within {reached} m: not going round");
+            }
+            assert!(free > 5.0, "{kind}: free paths reached only {free} m");
+        }
     }
 }
