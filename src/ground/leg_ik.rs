@@ -136,9 +136,11 @@ mod tests {
     #[test]
     fn a_tiny_hold_leaves_the_leg_finite() {
         let model = BodyModel::open_body().unwrap();
-        let mut params = BodyParams::default();
-        params.global_orient = Vector3::new(0.04, 1.47, -0.008);
-        params.transl = Vector3::new(-0.21, -0.03, 1.11);
+        let mut params = BodyParams {
+            global_orient: Vector3::new(0.04, 1.47, -0.008),
+            transl: Vector3::new(-0.21, -0.03, 1.11),
+            ..BodyParams::default()
+        };
         params.set_local_rotation(2, Vector3::new(-0.43, -0.12, 0.013));
         params.set_local_rotation(5, Vector3::new(0.23, 0.0, 0.0));
         params.set_local_rotation(8, Vector3::new(-0.037, 0.0, 0.0));
