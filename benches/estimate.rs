@@ -119,9 +119,14 @@ fn network(c: &mut Criterion, model: &BodyModel) {
 fn grounding(c: &mut Criterion, model: &BodyModel) {
     use cmanet::ground::{GroundSettings, Grounder};
     let Some(poses) = sequence(model, 4, 64).params else { panic!("synthetic data without bodies") };
-    for hold_feet in [true, false] {
-        let settings = GroundSettings { floor_height: Some(0.0), hold_feet, ..Default::default() };
-        let name = if hold_feet { "ground_pose" } else { "ground_pose_without_holding_feet" };
+    // The floor given, or estimated from the feet (the plugin's default: a full window of 600
+    // heights sorted every pose).
+    for (hold_feet, floor_height, name) in [
+        (true, Some(0.0), "ground_pose"),
+        (false, Some(0.0), "ground_pose_without_holding_feet"),
+        (true, None, "ground_pose_floor_estimated"),
+    ] {
+        let settings = GroundSettings { floor_height, hold_feet, ..Default::default() };
         c.bench_function(name, |b| {
             let mut grounder = Grounder::new(settings.clone());
             let mut t = 0usize;
