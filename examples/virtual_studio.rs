@@ -359,7 +359,6 @@ fn planted_feet(model: &BodyModel, frames: Vec<AnimatedFrame>) -> Result<Vec<Ani
     let params: Vec<_> = frames.iter().map(|f| f.params.clone()).collect();
     let seconds: Vec<f64> = (0..frames.len()).map(|i| i as f64 / 30.0).collect();
     let grounded = ground_sequence(model, &params, &seconds, settings).ok_or("no frame could be posed")?;
-
     frames
         .into_iter()
         .zip(grounded)
@@ -427,8 +426,8 @@ fn measure_feet(
     accuracy.meter.report("", &mut run.extra);
     accuracy.truth.report("truth_", &mut run.extra);
     // How much of the motion the skate is measured over: the share of frames the truth plants each
-    // foot (the procedural gait's stance foot rolls and slides, so its feet plant by the rule for
-    // less of the stance than a person's would).
+    // foot by the contact rule (a quarter on the studio's walks: the rule wants the foot low and
+    // still, so the heel strike and the push-off of each stance do not count).
     let share = |side: usize| truth.planted.iter().filter(|p| p[side]).count() as f64 / truth.planted.len() as f64;
     run.extra.insert("truth_planted_share".into(), json!([share(0), share(1)]));
 }
