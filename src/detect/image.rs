@@ -144,42 +144,39 @@ pub enum Border {
     Replicate,
 }
 
-/// Samples `out_size x out_size` pixels: output pixel centre `(u + 0.5, v + 0.5)` maps to the image
-/// point `origin + (u + 0.5) * du + (v + 0.5) * dv` (pixel units, pixel `i` spanning `[i, i + 1)`),
-/// bilinear; each byte `b` becomes `b * scale + offset`. Output NHWC `[1, S, S, 3]`. Eight pixels
-/// a pass with AVX2 where the CPU has it ([`warp_avx2`]: the same arithmetic, so the same values).
-#[allow(clippy::too_many_arguments)]
-pub fn warp(
-    img: &RgbImage,
-    out_size: usize,
-    origin: [f32; 2],
-    du: [f32; 2],
-    dv: [f32; 2],
-    border: Border,
-    scale: f32,
-    offset: f32,
-) -> Vec<f32> {
+/// Samples `out_size x out_size` pixels of `img` by `warp`. Output NHWC `[1, S, S, 3]`. Eight
+/// pixels a pass with AVX2 where the CPU has it ([`warp_avx2`]: the same arithmetic, so the same
+/// values).
+pub fn warp(img: &RgbImage, out_size: usize, warp: &Warp) -> Vec<f32> {
     let mut out = vec![0.0f32; out_size * out_size * 3];
-    let warp = Warp { origin, du, dv, border, scale, offset };
     #[cfg(target_arch = "x86_64")]
     if crate::compute::SimdLevel::active() >= crate::compute::SimdLevel::Avx2 {
         // SAFETY: the CPU has AVX2 and FMA (the active level is supported).
-        unsafe { warp_avx2(img, out_size, &warp, &mut out) };
+        unsafe { warp_avx2(img, out_size, warp, &mut out) };
         return out;
     }
-    warp_into(img, out_size, &warp, &mut out);
+    warp_into(img, out_size, warp, &mut out);
     out
 }
 
-/// The mapping and scaling of a [`warp`].
-#[derive(Clone, Copy)]
-struct Warp {
-    origin: [f32; 2],
-    du: [f32; 2],
-    dv: [f32; 2],
-    border: Border,
-    scale: f32,
-    offset: f32,
+/// The mapping and scaling of a crop, on the CPU ([`warp`]) and on the GPU (`detect::gpu`): output
+/// pixel centre `(u + 0.5, v + 0.5)` maps to the image point `origin + (u + 0.5) * du + (v + 0.5) *
+/// dv` (pixel units, pixel `i` spanning `[i, i + 1)`), sampled bilinearly; each byte `b` becomes
+/// `b * scale + offset`.
+#[derive(Clone, Copy, Debug)]
+pub struct Warp {
+    /// The image point of the output's top-left corner, pixels.
+    pub origin: [f32; 2],
+    /// One output pixel to the right, in image pixels.
+    pub du: [f32; 2],
+    /// One output pixel down, in image pixels.
+    pub dv: [f32; 2],
+    /// What is sampled outside the image.
+    pub border: Border,
+    /// Each byte's factor.
+    pub scale: f32,
+    /// Added after the factor.
+    pub offset: f32,
 }
 
 /// [`warp`] with AVX2: eight output pixels a pass whose taps all lie inside the image, their

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use super::DetectError;
 use super::graph::{Network, Output};
-use super::image::{Border, RgbImage, warp};
+use super::image::{Border, RgbImage, Warp, warp};
 use super::kernels::sigmoid;
 use crate::body::{BodyError, KeypointProfile};
 use crate::data::{ExtraKeypoints2d, Keypoints2d};
@@ -328,10 +328,8 @@ impl PoseDetector {
     /// The letterboxed detector input `[1, 224, 224, 3]` in [-1, 1], with the letterbox: the image
     /// point of the input's top-left corner and the side of the input square, in pixels.
     pub fn detector_input(img: &RgbImage) -> (Vec<f32>, [f32; 2], f32) {
-        let (origin, side) = letterbox([img.width(), img.height()]);
-        let step = side / DETECTOR_SIZE as f32;
-        let x = warp(img, DETECTOR_SIZE, origin, [step, 0.0], [0.0, step], Border::Zero, 1.0 / 127.5, -1.0);
-        (x, origin, side)
+        let (crop, origin, side) = detector_warp([img.width(), img.height()]);
+        (warp(img, DETECTOR_SIZE, &crop), origin, side)
     }
 
     /// Every person the detector finds, best first (pixels).
@@ -386,10 +384,7 @@ impl PoseDetector {
 
     /// The landmark network's input for `roi`: `[1, 256, 256, 3]` in [0, 1], edge pixels repeated.
     pub fn crop(img: &RgbImage, roi: &Roi) -> Vec<f32> {
-        let (s, c) = roi.rotation.sin_cos();
-        let step = roi.size / CROP_SIZE as f32;
-        let origin = roi.to_image(0.0, 0.0);
-        warp(img, CROP_SIZE, origin, [c * step, s * step], [-s * step, c * step], Border::Replicate, 1.0 / 255.0, 0.0)
+        warp(img, CROP_SIZE, &landmark_warp(roi))
     }
 
     /// Landmarks of the person in `roi`, or `None` when the pose flag is below `min_pose_score`.
@@ -471,6 +466,32 @@ pub(crate) fn letterbox(size: [u32; 2]) -> ([f32; 2], f32) {
     let (w, h) = (size[0] as f32, size[1] as f32);
     let side = w.max(h);
     ([-(side - w) / 2.0, -(side - h) / 2.0], side)
+}
+
+/// How the person detector's input is cut from an image of `size` pixels: the letterbox as a
+/// warp to `DETECTOR_SIZE` square, black outside the image, values in [-1, 1]; with the letterbox's
+/// origin and side (see [`letterbox`]). The CPU's and the GPU's detector input both.
+pub(crate) fn detector_warp(size: [u32; 2]) -> (Warp, [f32; 2], f32) {
+    let (origin, side) = letterbox(size);
+    let step = side / DETECTOR_SIZE as f32;
+    let crop =
+        Warp { origin, du: [step, 0.0], dv: [0.0, step], border: Border::Zero, scale: 1.0 / 127.5, offset: -1.0 };
+    (crop, origin, side)
+}
+
+/// How the landmark network's input is cut for `roi`: the rotated square to `CROP_SIZE`, edge
+/// pixels repeated, values in [0, 1]. The CPU's and the GPU's landmark input both.
+pub(crate) fn landmark_warp(roi: &Roi) -> Warp {
+    let (s, c) = roi.rotation.sin_cos();
+    let step = roi.size / CROP_SIZE as f32;
+    Warp {
+        origin: roi.to_image(0.0, 0.0),
+        du: [c * step, s * step],
+        dv: [-s * step, c * step],
+        border: Border::Replicate,
+        scale: 1.0 / 255.0,
+        offset: 0.0,
+    }
 }
 
 /// Where a [`PoseTracker`] finds people and their landmarks in one frame: a [`PoseDetector`] on

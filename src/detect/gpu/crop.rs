@@ -4,6 +4,7 @@
 use wgpu::util::DeviceExt;
 
 use super::{GpuContext, buffer, compute_pipelines, entry};
+use crate::detect::image::{Border, Warp};
 
 /// A frame on the GPU to crop from: a view of a 2D texture with 8-bit colour (RGBA or BGRA, linear
 /// or sRGB).
@@ -27,17 +28,6 @@ impl CropSource {
             srgb: texture.format().is_srgb(),
         }
     }
-}
-
-/// The mapping and scaling of a crop, as [`crate::detect::image`]'s `warp` takes them.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Warp {
-    pub origin: [f32; 2],
-    pub du: [f32; 2],
-    pub dv: [f32; 2],
-    pub replicate: bool,
-    pub scale: f32,
-    pub offset: f32,
 }
 
 /// The crop pipeline.
@@ -83,7 +73,7 @@ impl GpuCrop {
     ) {
         let floats =
             [warp.origin[0], warp.origin[1], warp.du[0], warp.du[1], warp.dv[0], warp.dv[1], warp.scale, warp.offset];
-        let words = [size as u32, warp.replicate as u32, source.srgb as u32, 0];
+        let words = [size as u32, (warp.border == Border::Replicate) as u32, source.srgb as u32, 0];
         let contents: Vec<u8> =
             floats.iter().flat_map(|v| v.to_le_bytes()).chain(words.iter().flat_map(|v| v.to_le_bytes())).collect();
         let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -111,7 +101,7 @@ impl GpuCrop {
     /// Crops `source` on the GPU and reads the result back: `size x size x 3` values, NHWC, the
     /// output pixel centre `(u + 0.5, v + 0.5)` at image point `origin + (u + 0.5) du + (v + 0.5) dv`,
     /// each byte `b` as `b * scale + offset`, black outside the image or the nearest edge pixel
-    /// (`replicate`). The GPU twin of [`crate::detect::warp`], for checks.
+    /// (`replicate`). The GPU twin of the CPU's crop, for checks.
     #[allow(clippy::too_many_arguments)]
     pub fn crop(
         &self,
@@ -140,7 +130,8 @@ impl GpuCrop {
         });
         let mut encoder =
             self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("cmanet crop") });
-        self.encode(&mut encoder, source, size, &Warp { origin, du, dv, replicate, scale, offset }, &out);
+        let border = if replicate { Border::Replicate } else { Border::Zero };
+        self.encode(&mut encoder, source, size, &Warp { origin, du, dv, border, scale, offset }, &out);
         encoder.copy_buffer_to_buffer(&out, 0, &staging, 0, n);
         let submission = context.queue.submit([encoder.finish()]);
         super::read_back(&self.device, submission, &staging)

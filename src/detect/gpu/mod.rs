@@ -20,7 +20,7 @@ pub use wgpu;
 use std::sync::Arc;
 
 use super::graph::Output;
-use super::pose::{CROP_SIZE, DETECTOR_SIZE, letterbox};
+use super::pose::{CROP_SIZE, DETECTOR_SIZE, detector_warp, landmark_warp};
 use super::{DetectError, Detection, Pose, PoseDetector, PoseFinder, RgbImage, Roi};
 
 /// What can go wrong on the GPU path.
@@ -227,16 +227,7 @@ impl GpuPoseDetector {
     /// The landmark network's raw outputs for the crop of `roi` in `source` (as
     /// [`super::Network::run`] gives them for [`PoseDetector::crop`]).
     pub fn landmark_outputs(&self, source: &CropSource, roi: &Roi) -> Result<Vec<Output>, GpuError> {
-        let (s, c) = roi.rotation.sin_cos();
-        let step = roi.size / CROP_SIZE as f32;
-        let warp = crop::Warp {
-            origin: roi.to_image(0.0, 0.0),
-            du: [c * step, s * step],
-            dv: [-s * step, c * step],
-            replicate: true,
-            scale: 1.0 / 255.0,
-            offset: 0.0,
-        };
+        let warp = landmark_warp(roi);
         self.landmark
             .run_with(|encoder| self.crop.encode(encoder, source, CROP_SIZE, &warp, self.landmark.input_buffer()))
     }
@@ -253,10 +244,7 @@ impl GpuPoseDetector {
 
     /// Every person the detector finds in `source`, best first (as [`PoseDetector::detect_people`]).
     pub fn detect_people(&self, source: &CropSource) -> Result<Vec<Detection>, GpuError> {
-        let (origin, side) = letterbox(source.size);
-        let step = side / DETECTOR_SIZE as f32;
-        let warp =
-            crop::Warp { origin, du: [step, 0.0], dv: [0.0, step], replicate: false, scale: 1.0 / 127.5, offset: -1.0 };
+        let (warp, origin, side) = detector_warp(source.size);
         let outs = self.detector.run_with(|encoder| {
             self.crop.encode(encoder, source, DETECTOR_SIZE, &warp, self.detector.input_buffer())
         })?;
