@@ -193,6 +193,12 @@ fn main() -> AppExit {
     let planted = feet.iter().enumerate().map(|(i, f)| tracker.update(i as f64 / 30.0, f, 0.0)).collect();
     let feet_truth = FeetTruth { planted, feet, model: model.clone() };
     let mut app = common::app(args.common.clone(), "cmanet virtual studio");
+    // How much of the motion the skate is measured over: the share of frames the truth plants each
+    // foot by the contact rule (a quarter on the studio's walks: the rule wants the foot low and
+    // still, so the heel strike and the push-off of each stance do not count).
+    let planted = &feet_truth.planted;
+    let share = |side: usize| planted.iter().filter(|p| p[side]).count() as f64 / planted.len().max(1) as f64;
+    app.world_mut().resource_mut::<Run>().extra.insert("truth_planted_share".into(), json!([share(0), share(1)]));
     if app.world().resource::<Run>().args.headless {
         // The performer moves one frame of its 30 fps motion per app frame: headless, the app's
         // clock does too, so what the plugin judges by time (the smoothing, the left/right repair's
@@ -425,11 +431,6 @@ fn measure_feet(
     accuracy.last = Some((pose.estimates, pose.frame));
     accuracy.meter.report("", &mut run.extra);
     accuracy.truth.report("truth_", &mut run.extra);
-    // How much of the motion the skate is measured over: the share of frames the truth plants each
-    // foot by the contact rule (a quarter on the studio's walks: the rule wants the foot low and
-    // still, so the heel strike and the push-off of each stance do not count).
-    let share = |side: usize| truth.planted.iter().filter(|p| p[side]).count() as f64 / truth.planted.len() as f64;
-    run.extra.insert("truth_planted_share".into(), json!([share(0), share(1)]));
 }
 
 /// Measures every estimate against the performer's truth in its capture frame.
