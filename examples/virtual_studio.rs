@@ -174,7 +174,7 @@ fn main() -> AppExit {
         }
     };
     // Walks and runs only: the motions on the spot keep their planted feet in place already.
-    let frames = if args.sliding_feet || !matches!(kind, MotionKind::Walk | MotionKind::Run) {
+    let frames = if args.sliding_feet || !kind.travels() {
         frames
     } else {
         match planted_feet(&model, frames) {

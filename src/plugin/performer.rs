@@ -142,7 +142,7 @@ pub(crate) fn perform(
             let motion = sample(performer.motion, &mut Rng::new(performer.seed), &context);
             let count = (context.duration * PERFORMANCE_FPS) as usize;
             // A walk or a run in a volume goes round its centre, the entity's origin.
-            let round = performer.volume.is_some() && matches!(performer.motion, MotionKind::Walk | MotionKind::Run);
+            let round = performer.volume.is_some() && performer.motion.travels();
             let frames = match animate(&body.0, &betas, motion.as_ref(), count, PERFORMANCE_FPS) {
                 Ok(frames) if round => frames.into_iter().map(|f| f.params).collect(),
                 Ok(frames) => starting_at_the_origin(frames.into_iter().map(|f| f.params).collect(), &rest[0]),

@@ -106,6 +106,12 @@ impl MotionKind {
         }
     }
 
+    /// Whether the motion travels along a path (walks and runs: their pelvis follows it, which
+    /// [`MotionContext::volume`] bends into a circle) rather than staying on the spot.
+    pub fn travels(self) -> bool {
+        matches!(self, MotionKind::Walk | MotionKind::Run)
+    }
+
     /// The kind with this name (see [`MotionKind::name`]); `None` for an unknown name.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::EVERY.into_iter().find(|k| k.name() == name)
