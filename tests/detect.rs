@@ -160,6 +160,25 @@ fn landmark_full_matches_litert() {
     landmark_matches_litert("landmark_full");
 }
 
+/// The landmark networks as the detector runs them, without the segmentation mask nobody reads:
+/// fewer ops, and the outputs it keeps are the whole network's, bit for bit.
+#[test]
+fn a_landmark_network_without_its_segmentation_gives_the_same_outputs() {
+    use cmanet::detect::LANDMARK_OUTPUTS;
+    for name in ["landmark_lite", "landmark_full"] {
+        let whole = network(name);
+        let pruned = network(name).with_outputs(&LANDMARK_OUTPUTS).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pruned.output_names(), LANDMARK_OUTPUTS);
+        let x = raw_input(&fixture("avatar"), "landmark.input", false);
+        let (all, kept) = (whole.run(&x).unwrap(), pruned.run(&x).unwrap());
+        for out in &kept {
+            assert_eq!(out.data, get(&all, &out.name), "{name} {}", out.name);
+        }
+        assert!(all.iter().any(|o| o.name == "Identity_2") && !kept.iter().any(|o| o.name == "Identity_2"));
+        assert!(matches!(network(name).with_outputs(&["Identity_9"]), Err(e) if e.to_string().contains("Identity_9")));
+    }
+}
+
 #[test]
 fn bad_images_are_errors() {
     assert!(matches!(RgbImage::new(0, 0, vec![]), Err(DetectError::EmptyImage)));

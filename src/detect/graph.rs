@@ -188,6 +188,23 @@ fn take(pool: &mut Vec<Vec<f32>>, n: usize) -> Buf {
     Buf { data, len: n }
 }
 
+/// Frees every slot after its last use by an op (never the outputs).
+fn assign_frees(ops: &mut [Op], outputs: &[(String, usize)], slots: usize) {
+    let mut last = vec![None; slots];
+    for (k, op) in ops.iter().enumerate() {
+        for &s in &op.inputs {
+            last[s] = Some(k);
+        }
+    }
+    for (s, l) in last.iter().enumerate() {
+        if let Some(k) = *l
+            && !outputs.iter().any(|(_, o)| *o == s)
+        {
+            ops[k].frees.push(s);
+        }
+    }
+}
+
 /// Rewrites the op list for speed without changing a result beyond float rounding:
 /// - a spatial zero PAD whose only reader is a convolution becomes that convolution's padding;
 /// - an ADD of a convolution's output (no activation, read only by the ADD) and another tensor
@@ -500,20 +517,7 @@ impl Network {
             .map(|o| slots.get(&o.tensor).map(|&s| (o.name.clone(), s)).ok_or_else(|| bad(path, "output never made")))
             .collect::<Result<_, _>>()?;
         fuse(&mut ops, &outputs, &shapes);
-        // Free every slot after its last use (never the outputs).
-        let mut last = vec![None; shapes.len()];
-        for (k, op) in ops.iter().enumerate() {
-            for &s in &op.inputs {
-                last[s] = Some(k);
-            }
-        }
-        for (s, l) in last.iter().enumerate() {
-            if let Some(k) = *l
-                && !outputs.iter().any(|(_, o)| *o == s)
-            {
-                ops[k].frees.push(s);
-            }
-        }
+        assign_frees(&mut ops, &outputs, shapes.len());
         Ok(Self {
             model,
             input_slot,
@@ -533,6 +537,41 @@ impl Network {
     /// The input shape, NHWC (`[1, 224, 224, 3]` or `[1, 256, 256, 3]`).
     pub fn input_shape(&self) -> &[usize] {
         &self.input_shape
+    }
+
+    /// The network computing only the outputs named in `keep` (in the model's order): every op
+    /// that feeds none of them is dropped, so a caller that never reads an output does not pay
+    /// for it (the landmark networks' segmentation mask, [`super::PoseDetector`]). The kept
+    /// outputs' values are the same. An unknown name is an error naming it.
+    pub fn with_outputs(mut self, keep: &[&str]) -> Result<Self, DetectError> {
+        if let Some(missing) = keep.iter().find(|k| !self.outputs.iter().any(|(n, _)| n == *k)) {
+            return Err(DetectError::Internal(format!("{}: no output named {missing}", self.model)));
+        }
+        self.outputs.retain(|(n, _)| keep.contains(&n.as_str()));
+        // Walk back from the kept outputs: an op is needed when a needed slot is its output.
+        let mut needed = vec![false; self.shapes.len()];
+        for (_, s) in &self.outputs {
+            needed[*s] = true;
+        }
+        let mut keep_op = vec![false; self.ops.len()];
+        for (k, op) in self.ops.iter().enumerate().rev() {
+            if needed[op.output] {
+                keep_op[k] = true;
+                for &s in &op.inputs {
+                    needed[s] = true;
+                }
+            }
+        }
+        let mut k = 0;
+        self.ops.retain(|_| {
+            k += 1;
+            keep_op[k - 1]
+        });
+        for op in &mut self.ops {
+            op.frees.clear();
+        }
+        assign_frees(&mut self.ops, &self.outputs, self.shapes.len());
+        Ok(self)
     }
 
     /// The outputs' TFLite names, in the model's output order.

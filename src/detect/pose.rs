@@ -288,6 +288,10 @@ pub struct PoseDetector {
     pub min_pose_score: f32,
 }
 
+/// The landmark network's outputs the pose is decoded from ([`PoseDetector::pose_in_outputs`]):
+/// landmarks, pose flag, heatmap and world landmarks; not the segmentation mask (`Identity_2`).
+pub const LANDMARK_OUTPUTS: [&str; 4] = ["Identity", "Identity_1", "Identity_3", "Identity_4"];
+
 impl PoseDetector {
     /// Loads the shipped detector and the chosen landmark network (`assets/models/`).
     pub fn load(model: LandmarkModel) -> Result<Self, DetectError> {
@@ -296,6 +300,7 @@ impl PoseDetector {
 
     /// Loads a detector and a landmark network from converted model files.
     pub fn from_files(detector: &Path, landmark: &Path) -> Result<Self, DetectError> {
+        let (detector_file, landmark_path) = (detector, landmark);
         let detector = Network::load(detector)?;
         let landmark = Network::load(landmark)?;
         let check = |n: &Network, shape: [usize; 4], path: &Path, outs: &[&str]| {
@@ -305,13 +310,10 @@ impl PoseDetector {
             }
             Ok(())
         };
-        check(&detector, [1, DETECTOR_SIZE, DETECTOR_SIZE, 3], &detector_path(), &["Identity", "Identity_1"])?;
-        check(
-            &landmark,
-            [1, CROP_SIZE, CROP_SIZE, 3],
-            &LandmarkModel::Full.default_path(),
-            &["Identity", "Identity_1", "Identity_3", "Identity_4"],
-        )?;
+        check(&detector, [1, DETECTOR_SIZE, DETECTOR_SIZE, 3], detector_file, &["Identity", "Identity_1"])?;
+        check(&landmark, [1, CROP_SIZE, CROP_SIZE, 3], landmark_path, &LANDMARK_OUTPUTS)?;
+        // The segmentation mask (`Identity_2`) is never read: its decoder is not run.
+        let landmark = landmark.with_outputs(&LANDMARK_OUTPUTS)?;
         Ok(Self { detector, landmark, anchors: anchors(), min_detection_score: 0.5, nms_iou: 0.3, min_pose_score: 0.5 })
     }
 
@@ -320,7 +322,7 @@ impl PoseDetector {
         &self.detector
     }
 
-    /// The landmark network.
+    /// The landmark network, computing [`LANDMARK_OUTPUTS`] only.
     pub fn landmark_network(&self) -> &Network {
         &self.landmark
     }
