@@ -30,6 +30,15 @@ pub struct ExampleArgs {
     /// Write a JSON report of the run here at the end.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Headless: at most this many app frames a second, as a display's refresh holds a windowed
+    /// app (0: as fast as the app goes).
+    #[arg(long, default_value_t = 60.0)]
+    pub max_fps: f64,
+    /// Headless: draw the main view every frame. By default it is drawn only for the screenshot
+    /// (nobody sees it otherwise; on a machine without a GPU the CPU draws it, and the run then
+    /// measures the software renderer as much as the plugin).
+    #[arg(long)]
+    pub draw_every_frame: bool,
     /// Record the whole run as a take and save it here at the end (`NAME.safetensors`, with
     /// `NAME.bvh` and `NAME.glb` beside it).
     #[arg(long)]
@@ -94,6 +103,10 @@ pub fn app(mut args: ExampleArgs, title: &str) -> App {
     let mut app = App::new();
     if args.headless {
         app = cmanet::plugin::headless_render_app(assets);
+        if args.max_fps > 0.0 {
+            use bevy::app::{Plugin, ScheduleRunnerPlugin};
+            ScheduleRunnerPlugin::run_loop(std::time::Duration::from_secs_f64(1.0 / args.max_fps)).build(&mut app);
+        }
     } else {
         app.add_plugins((
             DefaultPlugins
@@ -128,13 +141,20 @@ pub fn app(mut args: ExampleArgs, title: &str) -> App {
     app
 }
 
-/// Makes `camera` the main view: headless, it renders into an image the screenshot is taken of;
-/// with a window, it shows the panels.
+/// The main view when headless: drawn only for the screenshot unless `--draw-every-frame`.
+#[derive(Component)]
+pub struct MainView;
+
+/// Makes `camera` the main view: headless, it renders into an image the screenshot is taken of
+/// (only for the screenshot unless `--draw-every-frame`); with a window, it shows the panels.
 pub fn main_view(camera: &mut EntityCommands, run: &mut Run, images: &mut Assets<Image>) {
     if run.args.headless {
         let image = cmanet::plugin::capture_target(images, 800, 450);
         run.main_image = Some(image.clone());
-        camera.insert(RenderTarget::Image(image.into()));
+        camera.insert((RenderTarget::Image(image.into()), MainView));
+        if !run.args.draw_every_frame {
+            camera.entry::<Camera>().and_modify(|mut c| c.is_active = false);
+        }
     } else {
         camera.insert(bevy_egui::PrimaryEguiContext);
     }
@@ -167,20 +187,29 @@ fn finish(
     mut settings: Option<ResMut<cmanet::plugin::CmanetSettings>>,
     recorder: Option<Res<TakeRecorder>>,
     statuses: Query<&cmanet::plugin::ViewStatus>,
+    mut main_views: Query<&mut Camera, With<MainView>>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let now = Instant::now();
     let started = *run.started.get_or_insert(now);
     run.frames += 1;
     let Some(limit) = run.limit() else { return };
+    // The screenshot is taken a frame after the main view was turned on, so that it has been drawn.
+    if run.frames == limit + 1
+        && let Some(path) = run.args.screenshot.clone()
+    {
+        let _ = std::fs::remove_file(&path);
+        let shot = match &run.main_image {
+            Some(image) => Screenshot::image(image.clone()),
+            None => Screenshot::primary_window(),
+        };
+        commands.spawn(shot).observe(save_to_disk(path));
+    }
     if run.frames == limit {
-        if let Some(path) = run.args.screenshot.clone() {
-            let _ = std::fs::remove_file(&path);
-            let shot = match &run.main_image {
-                Some(image) => Screenshot::image(image.clone()),
-                None => Screenshot::primary_window(),
-            };
-            commands.spawn(shot).observe(save_to_disk(path));
+        if run.args.screenshot.is_some() {
+            for mut camera in &mut main_views {
+                camera.is_active = true;
+            }
         }
         run.finishing = Some(run.frames);
         // Measured: estimation stops, and with it the read-backs, so that none is under way when
@@ -227,7 +256,7 @@ fn finish(
     }
     if let Some(at) = run.finishing {
         let shot_done = run.args.screenshot.as_ref().is_none_or(|p| p.exists());
-        if shot_done || run.frames >= at + SCREENSHOT_FRAMES {
+        if (shot_done && run.frames > at + 1) || run.frames >= at + SCREENSHOT_FRAMES {
             if !shot_done {
                 error!("the screenshot was not written");
                 run.failed = true;
