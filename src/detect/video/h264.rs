@@ -91,18 +91,83 @@ impl H264Decoder {
     }
 }
 
+/// The picture as RGB: the `openh264` crate's conversion where it has its fast path (widths
+/// divisible by 8), the same formula compiled here otherwise ([`super::yuv`]).
 #[cfg(feature = "video")]
 fn to_rgb(picture: &openh264::decoder::DecodedYUV<'_>) -> Result<RgbImage, String> {
     use openh264::formats::YUVSource;
     let (w, h) = picture.dimensions();
     let mut rgb = vec![0u8; w * h * 3];
-    picture.write_rgb8(&mut rgb);
+    if w % 8 == 0 && h >= 2 {
+        picture.write_rgb8(&mut rgb);
+    } else {
+        let planes = super::yuv::Yuv420 {
+            y: picture.y(),
+            u: picture.u(),
+            v: picture.v(),
+            size: (w, h),
+            strides: picture.strides(),
+        };
+        super::yuv::yuv420_to_rgb(&planes, &mut rgb)?;
+    }
     RgbImage::new(w as u32, h as u32, rgb).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sample's frames whose width the crate's fast path does not take (218 pixels) convert
+    /// to the same bytes as the crate's own conversion, and so do pictures cut to an odd size.
+    #[cfg(feature = "video")]
+    #[test]
+    fn pictures_convert_as_the_crate_converts_them() {
+        use openh264::formats::YUVSource;
+        let mut compared = 0;
+        for camera in ["cam01", "cam02", "cam03", "cam04"] {
+            let path = crate::assets::dir().join(format!("samples/pose2sim_demo/{camera}.mp4"));
+            let track = crate::detect::Mp4Track::open(&path).unwrap_or_else(|e| panic!("{e}"));
+            let bytes = std::fs::read(&path).unwrap();
+            let mut decoder = H264Decoder::new(&track).unwrap();
+            for sample in track.samples.iter().take(6) {
+                let data = &bytes[sample.offset as usize..][..sample.size as usize];
+                decoder.buffer.clear();
+                if let Some(header) = decoder.header.take() {
+                    decoder.buffer.extend_from_slice(&header);
+                }
+                to_annex_b(data, decoder.length_size, &mut decoder.buffer).unwrap();
+                let Some(picture) = decoder.inner.decode(&decoder.buffer).unwrap() else { continue };
+                let (w, h) = picture.dimensions();
+                if w % 8 == 0 {
+                    continue; // the crate's own fast path converts it
+                }
+                let mut theirs = vec![0u8; w * h * 3];
+                picture.write_rgb8(&mut theirs);
+                let ours = to_rgb(&picture).unwrap();
+                assert_eq!(ours.as_raw(), &theirs, "{camera}");
+                // An odd width and height (the last column and row read half a chroma sample).
+                let (ow, oh) = (w - 1, h - 1);
+                let planes = super::super::yuv::Yuv420 {
+                    y: picture.y(),
+                    u: picture.u(),
+                    v: picture.v(),
+                    size: (ow, oh),
+                    strides: picture.strides(),
+                };
+                let mut odd = vec![0u8; ow * oh * 3];
+                super::super::yuv::yuv420_to_rgb(&planes, &mut odd).unwrap();
+                for row in 0..oh {
+                    assert_eq!(odd[row * ow * 3..][..ow * 3], theirs[row * w * 3..][..ow * 3]);
+                }
+                // Planes too short for the size are refused, naming the plane.
+                let short = super::super::yuv::Yuv420 { u: &picture.u()[..10], ..planes };
+                let err = super::super::yuv::yuv420_to_rgb(&short, &mut odd).unwrap_err();
+                assert!(err.contains("u plane"), "{err}");
+                compared += 1;
+            }
+        }
+        assert!(compared >= 4, "only {compared} pictures took the crate's float path");
+    }
 
     #[test]
     fn length_prefixes_become_start_codes_and_damage_is_named() {

@@ -3,7 +3,8 @@
 //! with the container's timestamps.
 //!
 //! - [`mp4`] reads the container: the video track's sample table and parameter sets ([`Mp4Track`]).
-//! - [`h264`] turns the samples into RGB frames (feature `video`, on by default).
+//! - [`h264`] turns the samples into RGB frames (feature `video`, on by default); [`yuv`] converts
+//!   the pictures the `openh264` crate's fast path does not take.
 //! - [`reader`] is a file's frames in presentation order, from any start time ([`VideoReader`]).
 //! - [`stream`] decodes on a thread of its own into a bounded queue, looping if asked
 //!   ([`VideoStream`]): memory does not grow when the consumer is slower than the video.
@@ -12,6 +13,8 @@ pub(crate) mod h264;
 pub(crate) mod mp4;
 pub(crate) mod reader;
 pub(crate) mod stream;
+#[cfg_attr(not(feature = "video"), allow(dead_code))] // only the decoder calls it
+pub(crate) mod yuv;
 
 use std::path::{Path, PathBuf};
 
