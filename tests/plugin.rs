@@ -604,6 +604,42 @@ fn estimate_in_order(order: &[usize]) -> (Vec<Transform>, PoseEstimated) {
     (transforms, estimate)
 }
 
+/// A set that waits while an estimate runs is taken up by the estimating task as soon as it is
+/// free, not at the app's next update: after a pause without updates, one update hears of both.
+#[test]
+fn a_waiting_set_is_estimated_without_waiting_for_the_next_update() {
+    let mut app = app_with(ModelFiles::default(), CmanetSettings { smoothing: false, ..default() });
+    run_until(&mut app, "the networks", |w| w.resource::<Seen>().loaded);
+    let views: Vec<Entity> = pose2sim_views()
+        .into_iter()
+        .map(|(file, intrinsics, transform)| {
+            let frame = CapturedFrame {
+                pixels: CapturedPixels::File(file),
+                frame: 1,
+                time: 0.0,
+                instant: Instant::now(),
+                intrinsics: Some(intrinsics),
+            };
+            app.world_mut().spawn((CaptureView::default(), transform, GlobalTransform::from(transform), frame)).id()
+        })
+        .collect();
+    app.update(); // the first set starts
+    for view in &views {
+        let mut entity = app.world_mut().entity_mut(*view);
+        let mut frame = entity.get::<CapturedFrame>().unwrap().clone();
+        (frame.frame, frame.time, frame.instant) = (2, 1.0 / 60.0, Instant::now());
+        entity.insert(frame);
+    }
+    app.update(); // the second set waits (or starts, if the first was already done)
+    std::thread::sleep(Duration::from_secs(3));
+    app.update();
+    for view in &views {
+        let status = app.world().get::<cmanet::plugin::ViewStatus>(*view);
+        assert!(status.is_some_and(|s| s.frame == 2), "view {view}: {:?}", status.map(|s| s.frame));
+    }
+    assert_eq!(app.world().resource::<Seen>().estimates.len(), 2);
+}
+
 #[test]
 fn permuting_the_views_does_not_change_the_avatar() {
     let (a, estimate) = estimate_in_order(&[0, 1, 2, 3]);

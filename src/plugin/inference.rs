@@ -1,11 +1,14 @@
 //! Inference: the detector and CMANet, loaded and run on `AsyncComputeTaskPool`, never on the
 //! frame's thread. Views captured in the same app frame are estimated together; one frame is in
 //! flight at a time, and while it runs only the newest complete set of views waits (older ones
-//! are dropped), so the estimate is never behind by more than one frame of work.
+//! are dropped), so the estimate is never behind by more than one frame of work. The task that
+//! runs takes the waiting set itself as soon as it has finished the last one (its estimate is the
+//! next one's prior), so no estimate waits for the app's next frame to start; the app hears of
+//! each finished frame at its next update.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bevy::diagnostic::FrameCount;
@@ -131,14 +134,13 @@ struct ViewOutcome {
     error: Option<String>,
     nobody: Option<NobodyReason>,
     preview: Option<ViewPreview>,
-    /// The person detector's runs on this view so far, when it ran elsewhere (on the GPU).
+    /// The person detector's runs on this view so far (tracked here or on the GPU).
     detector_runs: Option<usize>,
 }
 
 /// What the task returns.
 struct FrameOutcome {
     set: FrameSet,
-    trackers: HashMap<Entity, PoseTracker>,
     views: Vec<ViewOutcome>,
     /// `None` when fewer than `min_views` views saw the person.
     estimate: Option<Result<Estimate, NetError>>,
@@ -153,8 +155,12 @@ pub(crate) struct Inference {
     loading: Option<Task<Result<Networks, String>>>,
     networks: Option<Networks>,
     trackers: Option<HashMap<Entity, PoseTracker>>,
-    running: Option<Task<FrameOutcome>>,
-    pending: Option<FrameSet>,
+    /// The task estimating: it returns the trackers once no set waits for it.
+    running: Option<Task<HashMap<Entity, PoseTracker>>>,
+    /// The newest complete set waiting for the task (the task takes it when it is free).
+    pending: Arc<Mutex<Option<FrameSet>>>,
+    /// Frames the task has finished, for the app to publish.
+    finished: Arc<Mutex<Vec<FrameOutcome>>>,
     last_frame: Option<u32>,
     held: HashMap<Entity, Extrinsics>,
     /// The last estimate: the body refinement's temporal prior, the left/right repair's reference.
@@ -172,7 +178,7 @@ impl Inference {
 
     /// Whether a complete set of views waits for the running estimate to finish.
     pub(crate) fn has_waiting_set(&self) -> bool {
-        self.pending.is_some()
+        self.pending.lock().is_ok_and(|p| p.is_some())
     }
 }
 
@@ -189,6 +195,13 @@ struct PreviousEstimate {
     estimate: Estimate,
 }
 
+impl PreviousEstimate {
+    /// `estimate`, made from `set`.
+    fn of(set: &FrameSet, estimate: &Estimate) -> Self {
+        Self { time: set.time, views: set.views.iter().map(|v| v.entity).collect(), estimate: estimate.clone() }
+    }
+}
+
 impl Inference {
     pub(crate) fn new(files: ModelFiles) -> Self {
         Self {
@@ -197,7 +210,8 @@ impl Inference {
             networks: None,
             trackers: Some(HashMap::new()),
             running: None,
-            pending: None,
+            pending: Arc::new(Mutex::new(None)),
+            finished: Arc::new(Mutex::new(Vec::new())),
             last_frame: None,
             held: HashMap::new(),
             previous: None,
@@ -269,51 +283,75 @@ pub(crate) fn run_inference(
         }
     }
     let waited = if settings.wait_for_inference { state.running.take().map(bevy::tasks::block_on) } else { None };
-    if let Some(outcome) = waited.or_else(|| state.running.as_mut().and_then(check_ready)) {
+    if let Some(trackers) = waited.or_else(|| state.running.as_mut().and_then(check_ready)) {
         state.running = None;
+        state.trackers = Some(trackers);
+    }
+    let finished = std::mem::take(&mut *state.finished.lock().unwrap_or_else(|e| e.into_inner()));
+    for outcome in finished {
         publish(&mut commands, &mut state, &settings, outcome, &statuses, &mut writer);
     }
     if settings.enabled
         && let Some(set) = newest_set(&views, state.last_frame, frame.0)
     {
         state.last_frame = Some(set.frame);
-        state.pending = Some(set); // an older waiting set is dropped: the newest wins
+        // An older waiting set is dropped: the newest wins.
+        *state.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(set);
     }
     if state.running.is_none()
         && let Some(networks) = state.networks.clone()
-        && let Some(trackers) = state.trackers.take()
+        && let Some(mut trackers) = state.trackers.take()
     {
-        match state.pending.take() {
+        let waiting = state.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match waiting {
             Some(set) => {
-                let min_views = settings.min_views.max(1);
-                // The previous estimate is a prior only while the stream is continuous; what it
-                // learned of the subject lasts longer.
-                let since = |p: &&PreviousEstimate| set.time - p.time;
-                // The rig is learned per view: it holds only while the views are the same ones.
-                let views: Vec<Entity> = set.views.iter().map(|v| v.entity).collect();
-                let learned =
-                    state.previous.as_ref().filter(|p| since(p) > 0.0 && since(p) < SUBJECT_SECONDS).map(|p| {
-                        let mut learned = p.estimate.learned.clone();
-                        if p.views != views {
-                            learned.rig = Default::default();
-                        }
-                        learned
-                    });
-                let previous =
-                    state.previous.as_ref().filter(|p| since(p) > 0.0 && since(p) < TEMPORAL_PRIOR_SECONDS).cloned();
                 let options = FrameOptions {
-                    min_views,
+                    min_views: settings.min_views.max(1),
                     repair: settings.repair_left_right,
                     repair_feet: settings.repair_crossed_feet,
                     feet_and_hands: settings.feet_and_hands,
                 };
+                let (pending, finished) = (state.pending.clone(), state.finished.clone());
+                // With `wait_for_inference` the task estimates this set alone (nothing else is
+                // put in the slot while the app waits for it).
+                let mut last = state.previous.clone();
                 state.running = Some(AsyncComputeTaskPool::get().spawn(async move {
-                    estimate_frame(&networks, trackers, set, previous.as_ref(), learned.as_ref(), options)
+                    let mut set = set;
+                    loop {
+                        let (previous, learned) = priors(last.as_ref(), &set);
+                        let outcome =
+                            estimate_frame(&networks, &mut trackers, set, previous.as_ref(), learned.as_ref(), options);
+                        if let Some(Ok(estimate)) = &outcome.estimate {
+                            last = Some(PreviousEstimate::of(&outcome.set, estimate));
+                        }
+                        finished.lock().unwrap_or_else(|e| e.into_inner()).push(outcome);
+                        match pending.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                            Some(next) => set = next,
+                            None => return trackers,
+                        }
+                    }
                 }));
             }
             None => state.trackers = Some(trackers),
         }
     }
+}
+
+/// What a set of views is estimated with, given the last estimate: the previous estimate as the
+/// temporal prior while the stream is continuous, and what it learned of the subject (and, when
+/// the views are the same ones, of the rig) for longer.
+fn priors(last: Option<&PreviousEstimate>, set: &FrameSet) -> (Option<PreviousEstimate>, Option<Learned>) {
+    let since = |p: &&PreviousEstimate| set.time - p.time;
+    let views: Vec<Entity> = set.views.iter().map(|v| v.entity).collect();
+    let learned = last.filter(|p| since(p) > 0.0 && since(p) < SUBJECT_SECONDS).map(|p| {
+        let mut learned = p.estimate.learned.clone();
+        if p.views != views {
+            learned.rig = Default::default();
+        }
+        learned
+    });
+    let previous = last.filter(|p| since(p) > 0.0 && since(p) < TEMPORAL_PRIOR_SECONDS).cloned();
+    (previous, learned)
 }
 
 /// Longest gap between two estimates, seconds, over which the first is the second's temporal
@@ -376,7 +414,7 @@ struct FrameOptions {
 /// stream learned of its subject (runs on the task pool).
 fn estimate_frame(
     networks: &Networks,
-    mut trackers: HashMap<Entity, PoseTracker>,
+    trackers: &mut HashMap<Entity, PoseTracker>,
     set: FrameSet,
     previous: Option<&PreviousEstimate>,
     learned: Option<&Learned>,
@@ -388,7 +426,8 @@ fn estimate_frame(
     let jobs: Vec<(&ViewInput, PoseTracker)> =
         set.views.iter().map(|v| (v, trackers.remove(&v.entity).unwrap_or_default())).collect();
     let detected = parallel_map(jobs, available_cores(), |(view, mut tracker)| {
-        let outcome = detect_view(&networks.detector, &mut tracker, view);
+        let mut outcome = detect_view(&networks.detector, &mut tracker, view);
+        outcome.detector_runs = outcome.detector_runs.or(Some(tracker.detector_runs()));
         (outcome, tracker)
     });
     let mut views: Vec<ViewOutcome> = Vec::with_capacity(detected.len());
@@ -447,7 +486,7 @@ fn estimate_frame(
             *extra = labelled_extra(extra, view.mirrored);
         }
     }
-    FrameOutcome { set, trackers, views, estimate, detection, network: started.elapsed() }
+    FrameOutcome { set, views, estimate, detection, network: started.elapsed() }
 }
 
 /// Marks every view whose detector swapped the person's left and right as mirrored, judged
@@ -585,7 +624,7 @@ fn publish(
     statuses: &Query<&ViewStatus>,
     writer: &mut MessageWriter<PoseEstimated>,
 ) {
-    let FrameOutcome { set, trackers, views, estimate, detection, network } = outcome;
+    let FrameOutcome { set, views, estimate, detection, network } = outcome;
     let confidences: Vec<f32> = views.iter().map(|v| mean_confidence(&v.keypoints2d)).collect();
     for ((input, view), confidence) in set.views.iter().zip(&views).zip(&confidences) {
         let previous = statuses.get(input.entity).ok().and_then(|s| s.error.clone());
@@ -605,14 +644,11 @@ fn publish(
                 error: view.error.clone(),
                 nobody: view.nobody,
                 preview: view.preview.clone(),
-                detector_runs: view
-                    .detector_runs
-                    .unwrap_or_else(|| trackers.get(&input.entity).map_or(0, PoseTracker::detector_runs)),
+                detector_runs: view.detector_runs.unwrap_or(0),
             });
         }
         tell_nobody(commands, state, settings, input.entity, set.time, view);
     }
-    state.trackers = Some(trackers);
     if !settings.hold_rig {
         state.held.clear();
     }
@@ -624,11 +660,7 @@ fn publish(
         }
         Some(Ok(estimate)) => estimate,
     };
-    state.previous = Some(PreviousEstimate {
-        time: set.time,
-        views: set.views.iter().map(|v| v.entity).collect(),
-        estimate: estimate.clone(),
-    });
+    state.previous = Some(PreviousEstimate::of(&set, &estimate));
     let Some(body) = state.networks.as_ref().map(|n| n.body.clone()) else { return };
     // Every view's known place: its transform, or the place held for it.
     let known: Vec<Option<Extrinsics>> = set
