@@ -208,9 +208,10 @@ pub(crate) struct ReadbackPaused {
 const READBACK_TIMEOUT_FRAMES: u32 = 30;
 
 /// The most images a view has on their way to inference: read-backs under way plus a set waiting
-/// for the running estimate. A read-back takes about three frames to come back, so three keep a
-/// new image arriving every frame while inference keeps up, and when it does not, frames it
-/// could not use are not read back (each costs a copy on the main thread).
+/// that no estimating task will take up (the networks still loading; while an estimate runs, a
+/// newer image replaces the waiting one). A read-back takes about three frames to come back, so
+/// three keep a new image arriving every frame, and frames nothing could use are not read back
+/// (each costs a copy on the main thread).
 const MAX_IMAGES_AHEAD: usize = 3;
 
 /// Reads back the capture cameras that render to an image, all in the same frames: every frame
@@ -231,7 +232,7 @@ pub(crate) fn request_readbacks(
     frame: Res<FrameCount>,
     time: Res<Time>,
 ) {
-    let waiting = usize::from(inference.is_some_and(|i| i.has_waiting_set()));
+    let waiting = usize::from(inference.is_some_and(|i| i.has_unclaimed_set()));
     let under_way = cameras.iter().filter_map(|(_, _, s, _, _)| s.map(|s| s.pending.len())).max().unwrap_or(0);
     // Nothing is read back while estimation is off (`CmanetSettings::enabled`), nor while the
     // views are detected on the GPU (`CmanetSettings::detect_on_gpu`).

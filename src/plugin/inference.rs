@@ -176,9 +176,17 @@ impl Inference {
         self.networks.as_ref().map(|n| n.detector.clone())
     }
 
-    /// Whether a complete set of views waits for the running estimate to finish.
+    /// Whether a complete set of views waits for the task (it takes it when its estimate ends).
+    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))] // the GPU detection's gate
     pub(crate) fn has_waiting_set(&self) -> bool {
         self.pending.lock().is_ok_and(|p| p.is_some())
+    }
+
+    /// Whether a set waits with no task running to take it up (the networks still loading).
+    /// While an estimate runs, a newer set replaces the waiting one and the task takes the newest
+    /// when it is free, so newer images are still worth reading back.
+    pub(crate) fn has_unclaimed_set(&self) -> bool {
+        self.running.is_none() && self.has_waiting_set()
     }
 }
 
