@@ -61,6 +61,9 @@ struct Args {
     /// Stand on the floor but do not hold planted feet with the legs' IK.
     #[arg(long)]
     no_hold_feet: bool,
+    /// Use BlazePose's full landmark network instead of the plugin's default, lite.
+    #[arg(long)]
+    full_landmarks: bool,
 }
 
 /// The calibrated cameras, by view entity.
@@ -85,7 +88,11 @@ fn main() -> AppExit {
         hold_planted_feet: !args.no_hold_feet,
         ..default()
     };
-    app.add_plugins(CmanetPlugin { settings, ..default() })
+    let mut plugin = CmanetPlugin { settings, ..default() };
+    if args.full_landmarks {
+        plugin.models.landmark = cmanet::detect::LandmarkModel::Full;
+    }
+    app.add_plugins(plugin)
         .insert_resource(Playback { fps: args.fps, images: args.images, max_wait: args.max_wait })
         .init_resource::<DecodeTimes>()
         .init_resource::<Calibrated>()

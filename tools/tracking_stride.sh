@@ -3,7 +3,7 @@
 # view's 100 frames played as a 300-frame loop, taking every STRIDE-th frame (1: every frame, as
 # a live app estimating as fast as the footage plays; 6: one in six, as one estimating 10 times a
 # second), tracked by `cmanet detect` (BlazePose lite, as the plugin), estimated by `cmanet
-# estimate`; prints the camera error against the calibration (tools/camera_error.py) and the
+# estimate`; MODEL=full tracks with BlazePose full instead; prints the camera error against the calibration (tools/camera_error.py) and the
 # calibrated DLT's reprojection error (tools/reprojection.py) per stride.
 #
 #   tools/tracking_stride.sh [OUT_DIR] [STRIDES...]     # default: a scratch folder, strides 1 6
@@ -28,7 +28,7 @@ for s in $STRIDES; do
     views+=("$dir")
   done
   "$CMANET" detect --views "${views[@]}" --calibration "$S/calibration.toml" --world-up y --fps "$(( 60 / s ))" \
-    --model lite --output "$OUT/stride$s.safetensors" >/dev/null
+    --model "${MODEL:-lite}" --output "$OUT/stride$s.safetensors" >/dev/null
   "$CMANET" estimate --input "$OUT/stride$s.safetensors" --output "$OUT/stride$s.cmanet.safetensors" >/dev/null
   "$CMANET" estimate --input "$OUT/stride$s.safetensors" --output "$OUT/stride$s.dlt.safetensors" --method dlt \
     --calibrated >/dev/null
