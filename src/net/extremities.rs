@@ -21,7 +21,7 @@ use super::input::MultiViewFrame;
 use crate::body::kinematics::forward_chain;
 use crate::body::{NUM_BETAS, NUM_JOINTS};
 use crate::data::format::MIN_CONFIDENCE;
-use crate::geometry::{Extrinsics, RESIDUAL_UNIT};
+use crate::geometry::{Extrinsics, RESIDUAL_UNIT, rotation_angle_between};
 use crate::keypoints::{EXTRA_FEET, EXTRA_HANDS, EXTRA_JOINTS, NUM_EXTRA_KEYPOINTS};
 
 /// SMPL's left and right ankle and wrist.
@@ -202,10 +202,12 @@ impl BodyRefiner {
             // Cauchy: s^2 log(1 + r^2 / s^2).
             cost += o.confidence * scale * scale * (1.0 + (r / scale).powi(2)).ln();
         }
-        let angle = |a: &Matrix3<f64>| Rotation3::from_matrix_unchecked(start.transpose() * a).angle();
-        cost += settings.prior_weight * angle(local).powi(2);
+        // The angles by atan2 (`rotation_angle_between`): the trace's arccosine is clamped at 1 and
+        // flat around a start that is not exactly orthonormal, so the solver's finite differences
+        // saw no slope there, and whether a wrist turned hung on rounding (the views' order).
+        cost += settings.prior_weight * rotation_angle_between(local, start).powi(2);
         if let Some(p) = previous {
-            cost += settings.temporal_weight * Rotation3::from_matrix_unchecked(p.transpose() * local).angle().powi(2);
+            cost += settings.temporal_weight * rotation_angle_between(local, p).powi(2);
         }
         cost
     }
