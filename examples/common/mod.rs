@@ -256,7 +256,9 @@ fn finish(
     }
     if let Some(at) = run.finishing {
         let shot_done = run.args.screenshot.as_ref().is_none_or(|p| p.exists());
-        if (shot_done && run.frames > at + 1) || run.frames >= at + SCREENSHOT_FRAMES {
+        // A screenshot is asked for a frame after `at`: an older file is no proof of it.
+        let shot_due = run.args.screenshot.is_none() || run.frames > at + 1;
+        if (shot_done && shot_due) || run.frames >= at + SCREENSHOT_FRAMES {
             if !shot_done {
                 error!("the screenshot was not written");
                 run.failed = true;

@@ -562,11 +562,8 @@ impl Network {
                 }
             }
         }
-        let mut k = 0;
-        self.ops.retain(|_| {
-            k += 1;
-            keep_op[k - 1]
-        });
+        let mut kept = keep_op.into_iter();
+        self.ops.retain(|_| kept.next().unwrap_or(false));
         for op in &mut self.ops {
             op.frees.clear();
         }

@@ -177,7 +177,6 @@ impl Inference {
     }
 
     /// Whether a complete set of views waits for the task (it takes it when its estimate ends).
-    #[cfg_attr(not(feature = "wgpu"), allow(dead_code))] // the GPU detection's gate
     pub(crate) fn has_waiting_set(&self) -> bool {
         self.pending.lock().is_ok_and(|p| p.is_some())
     }
