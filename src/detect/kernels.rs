@@ -327,14 +327,13 @@ fn depthwise_impl<const FMA: bool, const WIDE: bool>(
         for j in 0..inner {
             let (block, oy) = if small { (i, j) } else { (j, i) };
             if block < wide {
-                row_block::<FMA, WIDE_LANES>(&plan, input, weights, bias, block * WIDE_LANES, oy, out);
+                row_block::<FMA, WIDE_LANES>(&plan, input, weights, bias, act, block * WIDE_LANES, oy, out);
             } else {
                 let cb = wide * WIDE_LANES + (block - wide) * LANES;
-                row_block::<FMA, LANES>(&plan, input, weights, bias, cb, oy, out);
+                row_block::<FMA, LANES>(&plan, input, weights, bias, act, cb, oy, out);
             }
         }
     }
-    act.apply(out);
 }
 
 /// Whether the depthwise kernel works by blocks of channels copied out of the input
@@ -487,17 +486,35 @@ fn block<const FMA: bool, const L: usize, const K: usize, const S: usize>(
 /// Stores `L` sums with the activation applied (fused into the store).
 #[inline(always)]
 fn store<const L: usize>(dst: &mut [f32], acc: &[f32; L], act: Activation) {
-    dst.copy_from_slice(acc);
-    act.apply(dst);
+    // On the registers, in loops rather than `Activation::apply`'s iterator closures: a closure is
+    // compiled without the caller's target features and kept the sums out of registers (the
+    // detector's 56 x 56 depthwise layers took 0.3 ms instead of 0.18).
+    let mut v = *acc;
+    match act {
+        Activation::None => {}
+        Activation::Relu => {
+            for x in &mut v {
+                *x = x.max(0.0);
+            }
+        }
+        Activation::Relu6 => {
+            for x in &mut v {
+                *x = x.clamp(0.0, 6.0);
+            }
+        }
+    }
+    dst.copy_from_slice(&v);
 }
 
-/// One output row `oy` of the channel block `cb..cb + L`.
+/// One output row `oy` of the channel block `cb..cb + L`, the activation applied at the store.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn row_block<const FMA: bool, const L: usize>(
     plan: &DepthwisePlan,
     input: &[f32],
     weights: &[f32],
     bias: &[f32],
+    act: Activation,
     cb: usize,
     oy: usize,
     out: &mut [f32],
@@ -517,16 +534,16 @@ fn row_block<const FMA: bool, const L: usize>(
     // to the software `fmaf`.)
     let taps_y = Window::taps(oy, sy, pt, kh, ih);
     if !inside_y {
-        edge_columns::<FMA, L>(plan, input, taps_y, 0..ow, cb, &wv, &b, row_out, out);
+        edge_columns::<FMA, L>(plan, input, taps_y, 0..ow, cb, &wv, &b, act, row_out, out);
         return;
     }
-    edge_columns::<FMA, L>(plan, input, taps_y, 0..plan.x_lo, cb, &wv, &b, row_out, out);
+    edge_columns::<FMA, L>(plan, input, taps_y, 0..plan.x_lo, cb, &wv, &b, act, row_out, out);
     // The interior: every tap inside the input.
     let row = &mut out[row_out * c..(row_out + ow) * c];
     let y0 = y0 as usize;
     match taps {
-        9 => interior::<FMA, L, 9>(plan, input, y0, cb, &wv, &b, row),
-        25 => interior::<FMA, L, 25>(plan, input, y0, cb, &wv, &b, row),
+        9 => interior::<FMA, L, 9>(plan, input, y0, cb, &wv, &b, act, row),
+        25 => interior::<FMA, L, 25>(plan, input, y0, cb, &wv, &b, act, row),
         _ => {
             let (iw, sx, pl) = (plan.in_hw[1], plan.stride[1], plan.pad[1]);
             for ox in plan.x_lo..plan.x_hi {
@@ -535,15 +552,16 @@ fn row_block<const FMA: bool, const L: usize>(
                 for (w, off) in wv.iter().zip(&plan.tap_off).take(taps) {
                     madd::<FMA, L>(&mut acc, lanes(input, base + off), w);
                 }
-                row[ox * c + cb..][..L].copy_from_slice(&acc);
+                store::<L>(&mut row[ox * c + cb..][..L], &acc, act);
             }
         }
     }
-    edge_columns::<FMA, L>(plan, input, taps_y, plan.x_hi..ow, cb, &wv, &b, row_out, out);
+    edge_columns::<FMA, L>(plan, input, taps_y, plan.x_hi..ow, cb, &wv, &b, act, row_out, out);
 }
 
 /// The interior columns of one output row, one channel block, `T` taps (unrolled, the weights in
-/// registers).
+/// registers), the activation applied at the store.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn interior<const FMA: bool, const L: usize, const T: usize>(
     plan: &DepthwisePlan,
@@ -552,6 +570,7 @@ fn interior<const FMA: bool, const L: usize, const T: usize>(
     cb: usize,
     wv: &[[f32; L]; MAX_TAPS],
     b: &[f32; L],
+    act: Activation,
     row: &mut [f32],
 ) {
     let (c, iw, sx, pl, x_lo, x_hi) = (plan.c, plan.in_hw[1], plan.stride[1], plan.pad[1], plan.x_lo, plan.x_hi);
@@ -582,10 +601,10 @@ fn interior<const FMA: bool, const L: usize, const T: usize>(
             madd::<FMA, L>(&mut a2, load(at + 2 * step), &w[t]);
             madd::<FMA, L>(&mut a3, load(at + 3 * step), &w[t]);
         }
-        row[ox * c + cb..][..L].copy_from_slice(&a0);
-        row[(ox + 1) * c + cb..][..L].copy_from_slice(&a1);
-        row[(ox + 2) * c + cb..][..L].copy_from_slice(&a2);
-        row[(ox + 3) * c + cb..][..L].copy_from_slice(&a3);
+        store::<L>(&mut row[ox * c + cb..][..L], &a0, act);
+        store::<L>(&mut row[(ox + 1) * c + cb..][..L], &a1, act);
+        store::<L>(&mut row[(ox + 2) * c + cb..][..L], &a2, act);
+        store::<L>(&mut row[(ox + 3) * c + cb..][..L], &a3, act);
         ox += 4;
     }
     while ox < x_hi {
@@ -594,13 +613,13 @@ fn interior<const FMA: bool, const L: usize, const T: usize>(
         for t in 0..T {
             madd::<FMA, L>(&mut acc, load(base + off[t]), &w[t]);
         }
-        row[ox * c + cb..][..L].copy_from_slice(&acc);
+        store::<L>(&mut row[ox * c + cb..][..L], &acc, act);
         ox += 1;
     }
 }
 
 /// The depthwise kernel's output columns `columns` of row `row_out` whose windows cross the input's
-/// border (taps clipped), one channel block.
+/// border (taps clipped), one channel block, the activation applied at the store.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn edge_columns<const FMA: bool, const L: usize>(
@@ -611,6 +630,7 @@ fn edge_columns<const FMA: bool, const L: usize>(
     cb: usize,
     wv: &[[f32; L]; MAX_TAPS],
     b: &[f32; L],
+    act: Activation,
     row_out: usize,
     out: &mut [f32],
 ) {
@@ -624,7 +644,7 @@ fn edge_columns<const FMA: bool, const L: usize>(
                 madd::<FMA, L>(&mut acc, lanes(input, i), &wv[ky * kw + kx]);
             }
         }
-        out[(row_out + ox) * c + cb..][..L].copy_from_slice(&acc);
+        store::<L>(&mut out[(row_out + ox) * c + cb..][..L], &acc, act);
     }
 }
 
