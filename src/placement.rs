@@ -11,7 +11,7 @@ use nalgebra::{Matrix3, UnitQuaternion, Vector3};
 
 use crate::body::{BodyParams, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS};
 use crate::data::{Keypoints2d, Keypoints3d};
-use crate::geometry::{Extrinsics, Intrinsics, matrix_to_axis_angle};
+use crate::geometry::{Extrinsics, Intrinsics, matrix_to_axis_angle, rotation_angle_between};
 
 /// What placement knows of one view: its place in the world (if known), how much to trust it
 /// (its mean keypoint confidence), and what it observed.
@@ -125,31 +125,46 @@ pub struct PlacedView {
     pub weight: f64,
 }
 
-/// The body (canonical frame) to world transform implied by the views: the weighted mean of every
-/// view's `world_to_camera⁻¹ ∘ body_to_camera` (rotations averaged as quaternions). `None` when
-/// no view has a positive weight and finite numbers.
+/// Views whose placements of the body turn less than this from each other agree
+/// ([`body_in_world`]): 30 degrees.
+pub const AGREEMENT_ANGLE: f64 = std::f64::consts::PI / 6.0;
+
+/// The body (canonical frame) to world transform implied by the views: each view's placement is
+/// `world_to_camera⁻¹ ∘ body_to_camera`; the placements that agree (within [`AGREEMENT_ANGLE`]) with
+/// the one most of the views' weight agrees with, when that is more than half the weight, are
+/// averaged by weight (rotations as quaternions), and all of them otherwise. So one view whose
+/// camera the estimate put on the wrong side (a symmetric pose reads alike from two sides) does
+/// not turn the body away from what the others say. `None` when no view has a positive weight and
+/// finite numbers.
 pub fn body_in_world(views: &[PlacedView]) -> Option<Extrinsics> {
-    let mut rotations: Vec<(UnitQuaternion<f64>, f64)> = Vec::new();
-    let mut translation = Vector3::zeros();
-    let mut total = 0.0;
-    for view in views {
-        let placed = view.world_to_camera.inverse().compose(&view.body_to_camera);
-        let finite = placed.rotation.iter().chain(placed.translation.iter()).all(|x| x.is_finite());
-        if view.weight.is_nan() || view.weight <= 0.0 || !finite {
-            continue;
-        }
-        rotations.push((UnitQuaternion::from_matrix(&placed.rotation), view.weight));
-        translation += placed.translation * view.weight;
-        total += view.weight;
-    }
-    let first = rotations.first()?.0;
+    let placed: Vec<(Extrinsics, f64)> = views
+        .iter()
+        .filter_map(|view| {
+            let placed = view.world_to_camera.inverse().compose(&view.body_to_camera);
+            let finite = placed.rotation.iter().chain(placed.translation.iter()).all(|x| x.is_finite());
+            (finite && view.weight > 0.0).then_some((placed, view.weight))
+        })
+        .collect();
+    let total: f64 = placed.iter().map(|(_, w)| w).sum();
+    let agreeing = |a: &Extrinsics| -> Vec<bool> {
+        placed.iter().map(|(b, _)| rotation_angle_between(&a.rotation, &b.rotation) < AGREEMENT_ANGLE).collect()
+    };
+    let support = |members: &[bool]| -> f64 { placed.iter().zip(members).filter(|(_, m)| **m).map(|(p, _)| p.1).sum() };
+    let best = placed.iter().map(|(p, _)| agreeing(p)).max_by(|a, b| support(a).total_cmp(&support(b)))?;
+    let members = if support(&best) > 0.5 * total { best } else { vec![true; placed.len()] };
+    let chosen: Vec<&(Extrinsics, f64)> = placed.iter().zip(&members).filter(|(_, m)| **m).map(|(p, _)| p).collect();
+    let first = UnitQuaternion::from_matrix(&chosen.first()?.0.rotation);
     // Sign-align to the first (q and -q are the same rotation), then normalise the weighted sum.
-    let sum = rotations.iter().fold(nalgebra::Vector4::zeros(), |acc, (q, w)| {
+    let (mut sum, mut translation, mut weight) = (nalgebra::Vector4::zeros(), Vector3::zeros(), 0.0);
+    for (p, w) in chosen {
+        let q = UnitQuaternion::from_matrix(&p.rotation);
         let v = q.as_vector();
-        acc + if v.dot(first.as_vector()) < 0.0 { -v } else { *v } * *w
-    });
+        sum += if v.dot(first.as_vector()) < 0.0 { -v } else { *v } * *w;
+        translation += p.translation * *w;
+        weight += w;
+    }
     let mean = UnitQuaternion::from_quaternion(nalgebra::Quaternion::from_vector(sum));
-    Some(Extrinsics::new(mean.to_rotation_matrix().into_inner(), translation / total))
+    Some(Extrinsics::new(mean.to_rotation_matrix().into_inner(), translation / weight))
 }
 
 /// The SMPL parameters of the shared body (`body_pose`, `betas`; canonical frame) placed in the

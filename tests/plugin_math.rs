@@ -64,6 +64,30 @@ fn disagreeing_views_are_averaged_by_weight() {
 }
 
 #[test]
+fn a_view_on_the_wrong_side_does_not_turn_the_body() {
+    let truth = body_to_world();
+    let ring = camera_ring(3);
+    // The third view's estimate puts its camera half a turn about the body's vertical axis from
+    // where it is, with the most weight of the three; the two others agree.
+    let turned = Extrinsics::new(axis_angle_to_matrix(&Vector3::new(0.0, std::f64::consts::PI, 0.0)), Vector3::zeros());
+    let views = [
+        PlacedView { body_to_camera: ring[0].compose(&truth), world_to_camera: ring[0], weight: 1.0 },
+        PlacedView { body_to_camera: ring[1].compose(&truth), world_to_camera: ring[1], weight: 1.0 },
+        PlacedView { body_to_camera: ring[2].compose(&truth).compose(&turned), world_to_camera: ring[2], weight: 1.5 },
+    ];
+    for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+        let placed = body_in_world(&order.map(|i| views[i])).unwrap();
+        let angle = cmanet::geometry::rotation_angle_between(&placed.rotation, &truth.rotation);
+        assert!(angle < 1e-9, "{angle} rad off");
+        assert!((placed.translation - truth.translation).norm() < 1e-9);
+    }
+    // Without a majority (two views, each its own side) every view counts, as before.
+    let placed = body_in_world(&views[1..]).unwrap();
+    let angle = cmanet::geometry::rotation_angle_between(&placed.rotation, &truth.rotation);
+    assert!(angle > 0.5, "{angle}");
+}
+
+#[test]
 fn viewing_rays_recover_the_body_position_despite_an_outlier() {
     let model = BodyModel::open_body().unwrap();
     let posed = model.pose(&BodyParams::default(), false).unwrap();
