@@ -61,9 +61,6 @@ struct Args {
     /// Stand on the floor but do not hold planted feet with the legs' IK.
     #[arg(long)]
     no_hold_feet: bool,
-    /// Use BlazePose's full landmark network instead of the plugin's default, lite.
-    #[arg(long)]
-    full_landmarks: bool,
 }
 
 /// The calibrated cameras, by view entity.
@@ -89,9 +86,7 @@ fn main() -> AppExit {
         ..default()
     };
     let mut plugin = CmanetPlugin { settings, ..default() };
-    if args.full_landmarks {
-        plugin.models.landmark = cmanet::detect::LandmarkModel::Full;
-    }
+    plugin.models.landmark = args.common.landmark_model();
     app.add_plugins(plugin)
         .insert_resource(Playback { fps: args.fps, images: args.images, max_wait: args.max_wait })
         .init_resource::<DecodeTimes>()

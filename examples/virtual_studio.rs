@@ -71,9 +71,6 @@ struct Args {
     /// Write every estimated frame's detections with the truth here (`cmanet-mv2d`).
     #[arg(long)]
     detections: Option<std::path::PathBuf>,
-    /// Use BlazePose's full landmark network instead of the plugin's default, lite.
-    #[arg(long)]
-    full_landmarks: bool,
     /// Leave the feet and hands as the network has them (`CmanetSettings::feet_and_hands` off):
     /// the report's before.
     #[arg(long)]
@@ -209,9 +206,7 @@ fn main() -> AppExit {
         )));
     }
     let mut plugin = CmanetPlugin::default();
-    if args.full_landmarks {
-        plugin.models.landmark = cmanet::detect::LandmarkModel::Full;
-    }
+    plugin.models.landmark = args.common.landmark_model();
     let settings = CmanetSettings {
         feet_and_hands: !args.no_feet_and_hands,
         ground_feet: !args.no_ground,
@@ -581,10 +576,7 @@ fn write_detections(
             ("generator".to_string(), "virtual_studio".to_string()),
             (
                 "detector".to_string(),
-                format!(
-                    "BlazePose {} (cmanet port), rendered open avatar",
-                    if args.full_landmarks { "full" } else { "lite" }
-                ),
+                format!("BlazePose {} (cmanet port), rendered open avatar", args.common.landmark_model().name()),
             ),
         ]
         .into_iter()

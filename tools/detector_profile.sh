@@ -26,7 +26,7 @@ for motion in walk squat reach kick pick_up wave lunge turn; do
   for net in $NETS; do
     out="$WORK/$net/$motion.safetensors"
     [ -f "$out" ] && continue
-    flag=(); [ "$net" = full ] && flag=(--full-landmarks)
+    flag=(--landmarks "$net")
     "$BIN/examples/virtual_studio" --headless --frames 360 --motion "$motion" --seed $((100 + i)) \
       --rig-seed $((200 + i)) --detections "$out" "${flag[@]}" > "$WORK/$net/$motion.log" 2>&1
   done

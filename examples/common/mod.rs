@@ -43,6 +43,29 @@ pub struct ExampleArgs {
     /// `NAME.bvh` and `NAME.glb` beside it).
     #[arg(long)]
     pub take: Option<PathBuf>,
+    /// BlazePose's landmark network (default: the plugin's, full; lite is faster, less accurate).
+    #[arg(long, value_enum)]
+    pub landmarks: Option<Landmarks>,
+}
+
+/// The landmark networks `--landmarks` names.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Landmarks {
+    /// BlazePose lite.
+    Lite,
+    /// BlazePose full.
+    Full,
+}
+
+impl ExampleArgs {
+    /// The landmark network to run: `--landmarks`, or the plugin's default.
+    pub fn landmark_model(&self) -> cmanet::detect::LandmarkModel {
+        match self.landmarks {
+            Some(Landmarks::Lite) => cmanet::detect::LandmarkModel::Lite,
+            Some(Landmarks::Full) => cmanet::detect::LandmarkModel::Full,
+            None => cmanet::plugin::ModelFiles::default().landmark,
+        }
+    }
 }
 
 /// The run: its options, its counts, and what goes into the report.

@@ -35,7 +35,9 @@ use crate::placement::{KnownView, WorldPose, place_body};
 pub struct ModelFiles {
     /// CMANet weights. Default: the shipped `assets/models/cmanet.safetensors`.
     pub weights: PathBuf,
-    /// BlazePose landmark network. Default: [`LandmarkModel::Lite`] (fast enough for live use).
+    /// BlazePose landmark network. Default: [`LandmarkModel::Full`] (MediaPipe's default: better
+    /// keypoints than lite on real footage and on renders, and steadier when it tracks every frame;
+    /// lite takes about two thirds of its time, plugin-docs: performance).
     pub landmark: LandmarkModel,
     /// The candle device CMANet runs on. Default: [`ComputeDevice::Auto`] (a GPU when the crate is
     /// built with `cuda` or `metal` and one answers, else the CPU). The detector always runs on
@@ -45,7 +47,7 @@ pub struct ModelFiles {
 
 impl Default for ModelFiles {
     fn default() -> Self {
-        Self { weights: crate::assets::weights(), landmark: LandmarkModel::Lite, device: ComputeDevice::Auto }
+        Self { weights: crate::assets::weights(), landmark: LandmarkModel::default(), device: ComputeDevice::Auto }
     }
 }
 
