@@ -153,6 +153,10 @@ fn a_still_t_pose_filmed_by_three_cameras_is_estimated_facing_its_way() {
                  tilt {pelvis_tilt:.1}); calibrated DLT of the detections {triangulated:.1}"
             );
             assert!(body <= triangulated + 5.0, "layout {l}, heading {yaw}: body {body:.1} vs DLT {triangulated:.1}");
+            // The DLT is of the labels the estimate used, so it is no bar where the estimate held a
+            // view's camera on the wrong side (the third layout at 1 rad, above): 10 degrees holds
+            // every case.
+            assert!(body <= 10.0, "layout {l}, heading {yaw}: body {body:.1} degrees off");
             assert!(pelvis <= 25.0, "layout {l}, heading {yaw}: pelvis {pelvis:.1} degrees off");
             bodies.push(body);
             pelvises.push(pelvis);
