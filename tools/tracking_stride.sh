@@ -2,10 +2,10 @@
 # How the distance between tracked frames changes BlazePose's keypoints on the real sample: each
 # view's 100 frames played as a 300-frame loop, taking every STRIDE-th frame (1: every frame, as
 # a live app estimating as fast as the footage plays; 6: one in six, as one estimating 10 times a
-# second), tracked by `cmanet detect` (BlazePose lite, as the plugin; MODEL=full for full),
-# estimated by `cmanet estimate`; prints the camera error against the calibration
-# (tools/camera_error.py) and the calibrated DLT's reprojection error (tools/reprojection.py) per
-# stride.
+# second), tracked by `cmanet detect` (BlazePose lite, whose tracking this measures; MODEL=full
+# for full, the plugin's default), estimated by `cmanet estimate`; prints the camera error against
+# the calibration (tools/camera_error.py) and the calibrated DLT's reprojection error
+# (tools/reprojection.py) per stride.
 #
 #   tools/tracking_stride.sh [OUT_DIR] [STRIDES...]     # default: a scratch folder, strides 1 6
 set -euo pipefail
