@@ -84,8 +84,7 @@ pub struct BodyRefinementSettings {
     /// the stream learns from. Default: 4 (2026-12-07: against 2, on the development sets, PA-MPJPE
     /// limbs / cameras mean: stick 20.5 -> 19.8 mm / 4.53 -> 4.20°, twice the noise 25.0 -> 24.8 mm
     /// / 5.79 -> 5.18°, validation 14.0 -> 14.1 mm / 3.54 -> 3.54°, the studio's development walk
-    /// and dance unchanged; most frames with a camera far off were within a stream's first 30; 8
-    /// gave the same as 4).
+    /// and dance unchanged; 8 gave the same as 4).
     pub start_steps: usize,
     /// Whether the cameras move too (otherwise only the body). Default: true.
     pub refine_cameras: bool,
