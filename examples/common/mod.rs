@@ -45,26 +45,13 @@ pub struct ExampleArgs {
     pub take: Option<PathBuf>,
     /// BlazePose's landmark network (default: the plugin's, full; lite is faster, less accurate).
     #[arg(long, value_enum)]
-    pub landmarks: Option<Landmarks>,
-}
-
-/// The landmark networks `--landmarks` names.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Landmarks {
-    /// BlazePose lite.
-    Lite,
-    /// BlazePose full.
-    Full,
+    pub landmarks: Option<cmanet::detect::LandmarkModel>,
 }
 
 impl ExampleArgs {
     /// The landmark network to run: `--landmarks`, or the plugin's default.
     pub fn landmark_model(&self) -> cmanet::detect::LandmarkModel {
-        match self.landmarks {
-            Some(Landmarks::Lite) => cmanet::detect::LandmarkModel::Lite,
-            Some(Landmarks::Full) => cmanet::detect::LandmarkModel::Full,
-            None => cmanet::plugin::ModelFiles::default().landmark,
-        }
+        self.landmarks.unwrap_or_else(|| cmanet::plugin::ModelFiles::default().landmark)
     }
 }
 

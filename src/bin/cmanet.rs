@@ -965,15 +965,6 @@ fn body_info(path: PathBuf, json: bool) -> Result<(), AnyError> {
     Ok(())
 }
 
-/// BlazePose landmark networks (`cmanet detect --model`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum LandmarkArg {
-    /// `pose_landmark_lite`: faster.
-    Lite,
-    /// `pose_landmark_full`: MediaPipe's default.
-    Full,
-}
-
 /// World axes of a calibration file (`cmanet detect --world-up`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum WorldUpArg {
@@ -995,7 +986,7 @@ struct DetectArgs {
     output: PathBuf,
     /// The landmark network.
     #[arg(long, value_enum, default_value = "full")]
-    model: LandmarkArg,
+    model: LandmarkModel,
     /// A Pose2Sim / anipose `calibration.toml` with one camera per view, in view order: intrinsics
     /// (scaled to the images' size) and extrinsics are written. Without it, intrinsics come from
     /// `--fov` and no extrinsics are written.
@@ -1040,10 +1031,7 @@ fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
         }
         None => 30.0,
     };
-    let model = match args.model {
-        LandmarkArg::Lite => LandmarkModel::Lite,
-        LandmarkArg::Full => LandmarkModel::Full,
-    };
+    let model = args.model;
     let calibration = match &args.calibration {
         Some(path) => Some((path.clone(), cmanet::data::calibration::read_calibration_toml(path)?)),
         None => None,

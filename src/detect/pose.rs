@@ -40,8 +40,10 @@ const ROI_SCALE: f32 = 1.25;
 
 pub use crate::keypoints::BLAZEPOSE_TO_COCO;
 
-/// Which landmark network to run after the detector.
+/// Which landmark network to run after the detector (with the `cli` feature, also a command-line
+/// value: `lite`, `full`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum LandmarkModel {
     /// `pose_landmark_lite` (about half the work of full).
     Lite,

@@ -493,10 +493,10 @@ impl BodyRefiner {
         let mut state = State { body: *body, cameras: views.iter().filter_map(|v| cameras[v.view]).collect() };
         let last_scale = self.settings.scales.last().copied().unwrap_or(0.05);
         report.cost_before = self.cost(&state, &prior, &views, last_scale);
+        let steps = if previous.is_none() { self.settings.start_steps } else { self.settings.steps };
         for &scale in &self.settings.scales {
             let mut cost = self.cost(&state, &prior, &views, scale);
             let mut lambda = 1e-3;
-            let steps = if previous.is_none() { self.settings.start_steps } else { self.settings.steps };
             for _ in 0..steps {
                 let system = self.linearise(&state, &prior, &views, scale);
                 let mut improved = false;
