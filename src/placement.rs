@@ -132,7 +132,8 @@ pub const AGREEMENT_ANGLE: f64 = std::f64::consts::PI / 6.0;
 /// The body (canonical frame) to world transform implied by the views: each view's placement is
 /// `world_to_camera⁻¹ ∘ body_to_camera`; the placements that agree (within [`AGREEMENT_ANGLE`]) with
 /// the one most of the views' weight agrees with, when that is more than half the weight, are
-/// averaged by weight (rotations as quaternions), and all of them otherwise. So one view whose
+/// averaged by weight (rotations as quaternions), and all of them otherwise (placements with equal
+/// support count together, whatever the views' order). So one view whose
 /// camera the estimate put on the wrong side (a symmetric pose reads alike from two sides) does
 /// not turn the body away from what the others say. `None` when no view has a positive weight and
 /// finite numbers.
@@ -150,8 +151,14 @@ pub fn body_in_world(views: &[PlacedView]) -> Option<Extrinsics> {
         placed.iter().map(|(b, _)| rotation_angle_between(&a.rotation, &b.rotation) < AGREEMENT_ANGLE).collect()
     };
     let support = |members: &[bool]| -> f64 { placed.iter().zip(members).filter(|(_, m)| **m).map(|(p, _)| p.1).sum() };
-    let best = placed.iter().map(|(p, _)| agreeing(p)).max_by(|a, b| support(a).total_cmp(&support(b)))?;
-    let members = if support(&best) > 0.5 * total { best } else { vec![true; placed.len()] };
+    let groups: Vec<Vec<bool>> = placed.iter().map(|(p, _)| agreeing(p)).collect();
+    let most = groups.iter().map(|g| support(g)).fold(f64::NEG_INFINITY, f64::max);
+    // Groups with the same support are joined, so the choice does not depend on the views' order.
+    let members = if most > 0.5 * total {
+        (0..placed.len()).map(|i| groups.iter().any(|g| support(g) == most && g[i])).collect()
+    } else {
+        vec![true; placed.len()]
+    };
     let chosen: Vec<&(Extrinsics, f64)> = placed.iter().zip(&members).filter(|(_, m)| **m).map(|(p, _)| p).collect();
     let first = UnitQuaternion::from_matrix(&chosen.first()?.0.rotation);
     // Sign-align to the first (q and -q are the same rotation), then normalise the weighted sum.

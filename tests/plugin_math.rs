@@ -87,6 +87,32 @@ fn a_view_on_the_wrong_side_does_not_turn_the_body() {
     assert!(angle > 0.5, "{angle}");
 }
 
+/// Two groups of views with the same support (each more than half the weight) count together, so
+/// the body does not depend on the order the views come in.
+#[test]
+fn tied_groups_of_views_place_the_body_whatever_their_order() {
+    let truth = body_to_world();
+    let ring = camera_ring(4);
+    // Four views, each 20 degrees further turned about the body's vertical axis: the second and
+    // the third each agree with three views (within 30 degrees), a tie.
+    let views: Vec<PlacedView> = (0..4)
+        .map(|i| {
+            let turn = Extrinsics::new(
+                axis_angle_to_matrix(&Vector3::new(0.0, (20.0 * i as f64).to_radians(), 0.0)),
+                Vector3::zeros(),
+            );
+            PlacedView { body_to_camera: ring[i].compose(&truth).compose(&turn), world_to_camera: ring[i], weight: 1.0 }
+        })
+        .collect();
+    let middle = truth
+        .compose(&Extrinsics::new(axis_angle_to_matrix(&Vector3::new(0.0, 30f64.to_radians(), 0.0)), Vector3::zeros()));
+    for order in [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]] {
+        let placed = body_in_world(&order.map(|i| views[i])).unwrap();
+        let angle = cmanet::geometry::rotation_angle_between(&placed.rotation, &middle.rotation);
+        assert!(angle < 1e-6, "order {order:?}: {} degrees from the middle", angle.to_degrees());
+    }
+}
+
 #[test]
 fn viewing_rays_recover_the_body_position_despite_an_outlier() {
     let model = BodyModel::open_body().unwrap();
