@@ -16,6 +16,7 @@ use crate::detect::LandmarkModel;
 use crate::eval::{PLAIN_DLT_MIN_CONFIDENCE, dlt_sequence, triangulate_sequence};
 use crate::fit::{FitError, FitSettings, Fitter};
 use crate::geometry::{Extrinsics, TriangulationSettings};
+use crate::net::body_refinement::BodyRefinementSettings;
 use crate::net::{Cmanet, NetError, Pipeline};
 
 /// How a sequence is estimated.
@@ -82,6 +83,8 @@ pub struct EstimateSettings {
     pub body_model: Option<PathBuf>,
     /// The candle device CMANet and `fit` run on. Default: [`ComputeDevice::Auto`].
     pub device: ComputeDevice,
+    /// CMANet's body refinement settings. Default: [`BodyRefinementSettings::default`].
+    pub refinement: BodyRefinementSettings,
 }
 
 impl Default for EstimateSettings {
@@ -95,6 +98,7 @@ impl Default for EstimateSettings {
             weights: crate::assets::weights(),
             body_model: None,
             device: ComputeDevice::Auto,
+            refinement: BodyRefinementSettings::default(),
         }
     }
 }
@@ -152,6 +156,12 @@ impl Estimator {
                 method.name()
             )));
         }
+        if method != Method::Cmanet && settings.refinement != BodyRefinementSettings::default() {
+            return Err(EstimateError::Settings(format!(
+                "the body refinement's settings are cmanet's ({} has none)",
+                method.name()
+            )));
+        }
         let body = match &settings.body_model {
             Some(path) => BodyModel::load(path)?,
             None => BodyModel::open_body()?,
@@ -166,6 +176,7 @@ impl Estimator {
         if method == Method::Cmanet {
             let mut net = Cmanet::load(&settings.weights, &device)?;
             net.pipeline = settings.pipeline;
+            net.refiner = net.refiner.with_settings(settings.refinement.clone());
             for landmarks in [LandmarkModel::Lite, LandmarkModel::Full] {
                 let mut profiled = net.clone();
                 profiled.set_profile(&landmarks.profile()?);

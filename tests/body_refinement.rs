@@ -527,3 +527,26 @@ fn feet_and_hands_stay_without_extras_and_survive_bad_ones() {
     refiner.refine_extremities(&mut body, &cameras, &frame, &[f64::NAN, 1.0, 1.0], None);
     assert!(body.is_finite());
 }
+
+/// Every name `BodyRefinementSettings::set` lists is one it sets, and it sets what it says.
+#[test]
+fn refinement_settings_are_set_by_their_names() {
+    use cmanet::net::body_refinement::BodyRefinementSettings;
+    for name in BodyRefinementSettings::NAMES {
+        let mut settings = BodyRefinementSettings::default();
+        let value = match name {
+            "refine_cameras" | "extremities.enabled" => "false",
+            "scales" => "0.2,0.1,0.05",
+            _ => "7",
+        };
+        settings.set(name, value).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_ne!(settings, BodyRefinementSettings::default(), "{name} changed nothing");
+    }
+    let mut settings = BodyRefinementSettings::default();
+    settings.set("steps", "3").unwrap();
+    settings.set("shape_prior_weight", "inf").unwrap();
+    settings.set("extremities.scale", "0.08").unwrap();
+    assert_eq!((settings.steps, settings.shape_prior_weight, settings.extremities.scale), (3, f64::INFINITY, 0.08));
+    assert!(settings.set("scales", "0.1,0").is_err());
+    assert!(settings.set("Steps", "3").is_err());
+}

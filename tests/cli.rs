@@ -230,6 +230,56 @@ fn bad_input_gets_a_one_line_error() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// `--refine NAME=VALUE` changes CMANet's body refinement for one run: the defaults spelled out give
+/// the default run, no refinement steps give another, and a bad name, value or method is refused
+/// by name before any work.
+#[test]
+fn refinement_settings_are_tried_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let data = dir.path().join("data");
+    let out = cmanet(&["synth", "--seed", "6", "--sequences", "1", "--frames", "5", "--output", &s(&data)]);
+    assert!(out.status.success(), "{}", text(&out));
+    let pa = |name: &str, refine: &[&str]| -> f64 {
+        let est = dir.path().join(name);
+        let mut args = vec!["estimate", "--input", data.to_str().unwrap(), "--output", est.to_str().unwrap()];
+        args.extend(refine.iter().flat_map(|r| ["--refine", *r]));
+        let out = cmanet(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        let out = cmanet(&["eval", "--truth", &s(&data), "--method", &format!("m={}", s(&est)), "--json"]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["methods"][0]["overall"]["pa_mpjpe_mm"][0].as_f64().unwrap()
+    };
+    let default = pa("default", &[]);
+    assert_eq!(pa("spelled", &["steps=2", "start_steps = 4", "scales=0.1,0.05"]), default);
+    let unrefined = pa("unrefined", &["steps=0", "start_steps=0"]);
+    assert!(unrefined > default + 1.0, "no refinement steps {unrefined:.1} mm vs {default:.1} mm");
+
+    let refused = dir.path().join("refused");
+    for (refine, method, says) in [
+        ("nonsense=1", "cmanet", "no refinement setting `nonsense` (known: prior_weight"),
+        ("steps=-1", "cmanet", "steps: `-1` is not a whole number"),
+        ("prior_weight=NaN", "cmanet", "prior_weight: `NaN` is not a number >= 0"),
+        ("steps", "cmanet", "expected NAME=VALUE"),
+        ("steps=3", "fit", "the body refinement's settings are cmanet's (fit has none)"),
+    ] {
+        let out = cmanet(&[
+            "estimate",
+            "--input",
+            &s(&data),
+            "--output",
+            &s(&refused),
+            "--method",
+            method,
+            "--refine",
+            refine,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{refine}: {}", text(&out));
+        assert!(text(&out).contains(says), "{refine}: {}", text(&out));
+        assert!(!refused.exists(), "nothing is written when a setting is refused");
+    }
+}
+
 #[test]
 fn devices_are_chosen_by_name_and_a_missing_gpu_is_refused_before_any_work() {
     let dir = tempfile::tempdir().unwrap();

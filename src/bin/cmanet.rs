@@ -121,6 +121,11 @@ struct EstimateArgs {
     /// `cuda` or `metal` and one answers, else the CPU), `cpu`, `cuda[:N]`, `metal[:N]`.
     #[arg(long, default_value = "auto")]
     device: ComputeDevice,
+    /// A setting of CMANet's body refinement as `NAME=VALUE`, repeatable (`--refine steps=3
+    /// --refine prior_weight=3`): the fields of `cmanet::net::body_refinement::BodyRefinementSettings`,
+    /// whose docs give the defaults. For trying a setting on a development set without a build.
+    #[arg(long = "refine", value_name = "NAME=VALUE")]
+    refine: Vec<String>,
     /// Print a JSON summary (files, frames, seconds) at the end.
     #[arg(long)]
     json: bool,
@@ -585,10 +590,17 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
         pipeline,
         keep_left_right,
         device,
+        refine,
         json,
     } = args;
     let (input, output) = (input.as_path(), output.as_path());
     let method = method.method();
+    let mut refinement = cmanet::net::body_refinement::BodyRefinementSettings::default();
+    for setting in &refine {
+        let (name, value) =
+            setting.split_once('=').ok_or_else(|| format!("--refine {setting}: expected NAME=VALUE"))?;
+        refinement.set(name.trim(), value).map_err(|e| format!("--refine: {e}"))?;
+    }
     let settings = EstimateSettings {
         method,
         calibrated,
@@ -598,6 +610,7 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
         weights: weights.unwrap_or_else(cmanet::assets::weights),
         body_model: model,
         device,
+        refinement,
     };
     // Load once up front: a missing or bad weights file stops the run before any work.
     let estimator = Estimator::new(settings)?;

@@ -139,6 +139,86 @@ impl Default for BodyRefinementSettings {
     }
 }
 
+impl BodyRefinementSettings {
+    /// The names [`BodyRefinementSettings::set`] takes: the fields, and `extremities.` before
+    /// those of [`ExtremitySettings`].
+    pub const NAMES: [&'static str; 20] = [
+        "prior_weight",
+        "shape_prior_weight",
+        "temporal_weight",
+        "temporal_shape_weight",
+        "scales",
+        "steps",
+        "start_steps",
+        "refine_cameras",
+        "bone_prior_weight",
+        "temporal_bone_weight",
+        "max_bone_evidence",
+        "rig_rotation_weight",
+        "rig_translation_weight",
+        "max_rig_evidence",
+        "extremities.enabled",
+        "extremities.prior_weight",
+        "extremities.temporal_weight",
+        "extremities.scale",
+        "extremities.steps",
+        "extremities.min_points",
+    ];
+
+    /// Sets the field `name` (one of [`Self::NAMES`]) from text: a number, `true` / `false`, or
+    /// for `scales` numbers separated by commas. So a setting can be tried from the command line
+    /// (`cmanet estimate --refine steps=3`) without a build. Numbers must be 0 or more (`inf`
+    /// too, which some weights take to mean "hold"), `scales` positive and finite; the error names
+    /// the problem.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let number = || -> Result<f64, String> {
+            value
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| *v >= 0.0)
+                .ok_or_else(|| format!("{name}: `{value}` is not a number >= 0"))
+        };
+        let count = || -> Result<usize, String> {
+            value.trim().parse::<usize>().map_err(|_| format!("{name}: `{value}` is not a whole number >= 0"))
+        };
+        let flag = || -> Result<bool, String> {
+            value.trim().parse::<bool>().map_err(|_| format!("{name}: `{value}` is not true or false"))
+        };
+        let x = &mut self.extremities;
+        match name {
+            "prior_weight" => self.prior_weight = number()?,
+            "shape_prior_weight" => self.shape_prior_weight = number()?,
+            "temporal_weight" => self.temporal_weight = number()?,
+            "temporal_shape_weight" => self.temporal_shape_weight = number()?,
+            "scales" => {
+                let scales: Option<Vec<f64>> = value
+                    .split(',')
+                    .map(|v| v.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v > 0.0))
+                    .collect();
+                self.scales = scales.ok_or_else(|| format!("scales: `{value}` is not a list of positive numbers"))?;
+            }
+            "steps" => self.steps = count()?,
+            "start_steps" => self.start_steps = count()?,
+            "refine_cameras" => self.refine_cameras = flag()?,
+            "bone_prior_weight" => self.bone_prior_weight = number()?,
+            "temporal_bone_weight" => self.temporal_bone_weight = number()?,
+            "max_bone_evidence" => self.max_bone_evidence = number()?,
+            "rig_rotation_weight" => self.rig_rotation_weight = number()?,
+            "rig_translation_weight" => self.rig_translation_weight = number()?,
+            "max_rig_evidence" => self.max_rig_evidence = number()?,
+            "extremities.enabled" => x.enabled = flag()?,
+            "extremities.prior_weight" => x.prior_weight = number()?,
+            "extremities.temporal_weight" => x.temporal_weight = number()?,
+            "extremities.scale" => x.scale = number()?,
+            "extremities.steps" => x.steps = count()?,
+            "extremities.min_points" => x.min_points = count()?,
+            _ => return Err(format!("no refinement setting `{name}` (known: {})", Self::NAMES.join(", "))),
+        }
+        Ok(())
+    }
+}
+
 /// How strongly each body joint (SMPL order without the pelvis) is held at the network's
 /// rotation, relative to [`BodyRefinementSettings::prior_weight`]: more for the spine and the
 /// neck, whose keypoints are few and far, and a lot for the joints whose rotation barely moves a
