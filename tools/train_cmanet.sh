@@ -5,7 +5,7 @@
 #   2. pseudo-labels by the full pipeline of the previous model (`--labels cmanet`; its weights are
 #      taken from git, commit 5e34f0a), about 2 minutes, cached in RUN_DIR/pseudo_labels;
 #   3. `cmanet train` stage 1 (IRV, 24000 steps) and stage 2 (IEV with bone corrections, 16000
-#      steps), about 45 minutes on one core;
+#      steps), about 45 minutes (candle's products use both cores: run nothing else alongside);
 #   4. the loss plot, and the weights copied to assets/models/.
 #
 #   tools/train_cmanet.sh [RUN_DIR]        # default runs/shipped; rerun with --resume to continue
