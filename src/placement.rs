@@ -152,10 +152,13 @@ pub fn body_in_world(views: &[PlacedView]) -> Option<Extrinsics> {
     };
     let support = |members: &[bool]| -> f64 { placed.iter().zip(members).filter(|(_, m)| **m).map(|(p, _)| p.1).sum() };
     let groups: Vec<Vec<bool>> = placed.iter().map(|(p, _)| agreeing(p)).collect();
-    let most = groups.iter().map(|g| support(g)).fold(f64::NEG_INFINITY, f64::max);
-    // Groups with the same support are joined, so the choice does not depend on the views' order.
+    let supports: Vec<f64> = groups.iter().map(|g| support(g)).collect();
+    let most = supports.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    // Groups with the same support are joined, so the choice does not depend on the views' order;
+    // "the same" up to rounding, as equal supports can be sums of the same weights in another order.
+    let tied = |s: f64| s >= most - 1e-9 * total;
     let members = if most > 0.5 * total {
-        (0..placed.len()).map(|i| groups.iter().any(|g| support(g) == most && g[i])).collect()
+        (0..placed.len()).map(|i| groups.iter().zip(&supports).any(|(g, &s)| tied(s) && g[i])).collect()
     } else {
         vec![true; placed.len()]
     };
