@@ -4,7 +4,9 @@
 //! on), the whole pipeline (detection, crop, landmarks) on a rendered 512x512 frame, and the crop
 //! alone (the tracked region warped to the landmark network's 256x256). With the
 //! `video` feature, decoding the shipped sample's cam03 clip (100 frames, 218x384, H.264 High with
-//! B-frames) from the start, demuxing and RGB conversion included.
+//! B-frames) from the start, demuxing and RGB conversion included. And the detector's pointwise
+//! layer shapes (75 % of the weights zero, as MediaPipe pruned them) through the dense and the
+//! sparse product (`pointwise_*`, AVX-512 machines only for the sparse one).
 //!
 //! With the `wgpu` feature, the same tracking on the GPU (`detect::gpu`: the frame a texture, the
 //! crop and both networks compute shaders, only outputs read back) on the first adapter that
@@ -17,6 +19,8 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 
+use cmanet::compute::matmul::{Activation, PackedWeights, matmul_packed};
+use cmanet::compute::sparse::{SparseWeights, matmul_sparse};
 use cmanet::detect::{LandmarkModel, Network, PoseDetector, PoseTracker, RgbImage};
 use cmanet::tensor_file::TensorFile;
 use criterion::Criterion;
@@ -38,6 +42,28 @@ fn networks(c: &mut Criterion) {
             .unwrap_or_else(|e| panic!("{e}"));
         let x = fixture_input(name, detector);
         c.bench_function(&format!("blazepose_{name}"), |b| b.iter(|| net.run(black_box(&x))));
+    }
+}
+
+/// A 1 x 1 convolution of the detector's shapes (`pixels x inputs -> outputs`) with three weights
+/// in four zero, through [`matmul_packed`] and [`matmul_sparse`].
+fn pointwise(c: &mut Criterion) {
+    for (m, k, n) in [(196, 112, 672), (196, 1152, 192), (49, 192, 1152), (784, 96, 96), (3136, 24, 144)] {
+        let lhs: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+        let rhs: Vec<f32> =
+            (0..k * n).map(|i| if (i * 2654435761) % 4 == 0 { ((i % 13) as f32 - 6.0) / 6.0 } else { 0.0 }).collect();
+        let bias = vec![0.1; n];
+        let mut out = vec![0.0; m * n];
+        let dense = PackedWeights::new(&rhs, &bias, k, n);
+        c.bench_function(&format!("pointwise_dense_{m}x{k}x{n}"), |b| {
+            b.iter(|| matmul_packed(m, black_box(&lhs), &dense, None, Activation::Relu, &mut out))
+        });
+        if SparseWeights::supported() {
+            let sparse = SparseWeights::new(&rhs, &bias, k, n);
+            c.bench_function(&format!("pointwise_sparse_{m}x{k}x{n}"), |b| {
+                b.iter(|| matmul_sparse(m, black_box(&lhs), &sparse, None, Activation::Relu, &mut out))
+            });
+        }
     }
 }
 
@@ -94,6 +120,7 @@ fn gpu(c: &mut Criterion) {
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     networks(&mut c);
+    pointwise(&mut c);
     pipeline(&mut c);
     #[cfg(feature = "video")]
     video(&mut c);

@@ -6,11 +6,13 @@
 //! over. The performance chapter of plugin-docs has the measurements.
 //!
 //! The module also holds the fused matrix products CMANet and BlazePose run on ([`matmul`]) and
+//! the products with pruned weights the BlazePose detector's pointwise layers run on ([`sparse`]),
 //! the choice of candle device ([`ComputeDevice`]), and which SIMD kernels they run ([`SimdLevel`]).
 
 mod device;
 pub mod matmul;
 mod simd;
+pub mod sparse;
 mod threads;
 
 pub use device::{ComputeDevice, DeviceError, device_name};

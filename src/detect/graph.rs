@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::DetectError;
 use super::kernels::{self, Window};
 use crate::compute::matmul::{self, Activation, PackedWeights};
+use crate::compute::sparse::{self, SparseWeights};
 
 /// The format tag of a converted BlazePose model file.
 pub const MODEL_FORMAT: &str = "cmanet-blazepose-1";
@@ -70,6 +71,9 @@ pub(crate) enum Kind {
         residual: bool,
         /// The weights packed for the AVX2 kernel (when the CPU has it).
         packed: Option<PackedWeights>,
+        /// A pointwise layer's nonzero weights, where most are zero and the sparse product pays
+        /// off on this CPU ([`SparseWeights::pays_off`]).
+        sparse: Option<SparseWeights>,
     },
     Depthwise {
         win: Window,
@@ -424,7 +428,10 @@ impl Network {
                         {
                             let packed =
                                 PackedWeights::supported().then(|| PackedWeights::new(&weights, &b, kh * kw * cin, o_));
-                            Kind::Conv { win, cin, cout: o_, weights, bias: b, act, residual: false, packed }
+                            let sparse = (win.is_pointwise() && SparseWeights::supported())
+                                .then(|| SparseWeights::new(&weights, &b, cin, o_))
+                                .filter(SparseWeights::pays_off);
+                            Kind::Conv { win, cin, cout: o_, weights, bias: b, act, residual: false, packed, sparse }
                         }
                     } else {
                         if i_ != 1 || o_ != cin {
@@ -636,7 +643,7 @@ impl Network {
         let shape_in = |k: usize| self.shape(op.inputs[k]);
         let mut out = take(pool, n_out);
         match &op.kind {
-            Kind::Conv { win, cin, cout, weights, bias, act, residual, packed } => {
+            Kind::Conv { win, cin, cout, weights, bias, act, residual, packed, sparse } => {
                 let x = get(0)?;
                 let res = if *residual { Some(&get(1)?[..]) } else { None };
                 if *cout == 1 && res.is_none() && cin % 8 == 0 {
@@ -654,9 +661,15 @@ impl Network {
                     act.apply(&mut out);
                 } else {
                     let m = win.out_hw[0] * win.out_hw[1];
-                    let pointwise = win.kernel == [1, 1] && win.stride == [1, 1] && win.pad == [0; 4];
+                    let pointwise = win.is_pointwise();
                     let k = win.kernel[0] * win.kernel[1] * cin;
                     match packed {
+                        // (A pad fused into the layer after loading makes it no longer pointwise.)
+                        _ if pointwise && sparse.is_some() => {
+                            if let Some(s) = sparse {
+                                sparse::matmul_sparse(m, x, s, res, *act, &mut out)
+                            }
+                        }
                         Some(p) if pointwise => matmul::matmul_packed(m, x, p, res, *act, &mut out),
                         Some(p) => {
                             // im2col in blocks of pixels that stay in cache, each multiplied at once.

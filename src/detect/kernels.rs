@@ -29,6 +29,11 @@ pub struct Window {
 }
 
 impl Window {
+    /// Whether the window is a plain 1 x 1 one (a pointwise layer: stride 1, no padding).
+    pub fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.pad == [0; 4]
+    }
+
     /// The output size of a window over `in_hw` with this kernel, stride and padding.
     pub fn output_size(
         in_hw: [usize; 2],
