@@ -6,6 +6,11 @@ axis-angle about the true pelvis's own axes; prints the mean of each component (
 y: heading, z: sideways) and the median angle, in degrees. `cmanet eval` prints the same median,
 unsigned; this shows whether the error leans one way (plugin-docs, model card, "The pelvis").
 
+Also the sagittal split of truth and estimate: the "lean", half the sum of the hips' mean and the
+spine's three joints' rotations about their left-right axes (x), the part of a bend at the waist
+that the pelvis's forward tilt can trade with the hips and the spine while the keypoints barely
+move; printed as the mean and spread of each and their correlation over frames.
+
     python3 tools/pelvis_lean.py TRUTH ESTIMATE     # files, or folders of files with the same names
 """
 
@@ -46,12 +51,22 @@ def aligning_rotation(x, y):
     return (u @ np.diag([1, 1, d]) @ vt).T
 
 
+# body_pose rows (joints 1..23) of the hips and the spine's three joints.
+HIPS, SPINE = (0, 1), (2, 5, 8)
+
+
+def lean(body_pose):
+    """Half the sum of the hips' mean and the spine's rotations about x, radians."""
+    x = [axis_angle(rotation(body_pose[j].astype(float)))[0] for j in HIPS + SPINE]
+    return (0.5 * (x[0] + x[1]) + x[2] + x[3] + x[4]) / 2
+
+
 def main(truth_path, estimate_path):
     if os.path.isdir(truth_path):
         pairs = [(os.path.join(truth_path, n), os.path.join(estimate_path, n)) for n in sorted(os.listdir(truth_path))]
     else:
         pairs = [(truth_path, estimate_path)]
-    errors = []
+    errors, leans = [], []
     for truth_file, estimate_file in pairs:
         truth, estimate = load_file(truth_file), load_file(estimate_file)
         if "global_orient" not in truth:
@@ -64,12 +79,20 @@ def main(truth_path, estimate_path):
             r_truth = rotation(truth["global_orient"][i].astype(float))
             r_estimate = rotation(estimate["global_orient"][i].astype(float))
             errors.append(axis_angle(r_truth.T @ r_pa @ r_estimate))
+            if "body_pose" in truth and "body_pose" in estimate:
+                leans.append((lean(truth["body_pose"][i].reshape(23, 3)), lean(estimate["body_pose"][i].reshape(23, 3))))
     errors = np.degrees(np.array(errors))
     mean = errors.mean(0)
     print(
         f"{len(errors)} frames: mean x {mean[0]:.1f} / y {mean[1]:.1f} / z {mean[2]:.1f} deg, "
         f"median angle {np.median(np.linalg.norm(errors, axis=1)):.1f} deg"
     )
+    if len(leans) > 1:
+        t, e = np.degrees(np.array(leans)).T
+        print(
+            f"lean (hips' mean + spine about x, halved): truth {t.mean():.1f} +- {t.std():.1f} deg, "
+            f"estimate {e.mean():.1f} +- {e.std():.1f} deg, correlation {np.corrcoef(t, e)[0, 1]:.2f}"
+        )
 
 
 if __name__ == "__main__":
