@@ -78,6 +78,11 @@ struct CameraErrors {
 
 fn main() -> AppExit {
     let args = Args::parse();
+    // A bad `--refine` is refused before any window or device opens.
+    let refinement = args.common.refinement().unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    });
     let mut app = common::app(args.common.clone(), "cmanet: real footage");
     let settings = CmanetSettings {
         repair_left_right: !args.keep_left_right,
@@ -87,6 +92,7 @@ fn main() -> AppExit {
     };
     let mut plugin = CmanetPlugin { settings, ..default() };
     plugin.models.landmark = args.common.landmark_model();
+    plugin.models.refinement = refinement;
     app.add_plugins(plugin)
         .insert_resource(Playback { fps: args.fps, images: args.images, max_wait: args.max_wait })
         .init_resource::<DecodeTimes>()

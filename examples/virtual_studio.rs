@@ -147,6 +147,11 @@ type RecordedCamera = (Entity, Option<(Intrinsics, [u32; 2])>, Extrinsics);
 
 fn main() -> AppExit {
     let args = Args::parse();
+    // A bad `--refine` is refused before any window or device opens.
+    let refinement = args.common.refinement().unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    });
     let Some(kind) = MotionKind::from_name(&args.motion) else {
         eprintln!("unknown motion {}", args.motion);
         std::process::exit(2);
@@ -207,6 +212,7 @@ fn main() -> AppExit {
     }
     let mut plugin = CmanetPlugin::default();
     plugin.models.landmark = args.common.landmark_model();
+    plugin.models.refinement = refinement;
     let settings = CmanetSettings {
         feet_and_hands: !args.no_feet_and_hands,
         ground_feet: !args.no_ground,

@@ -550,3 +550,39 @@ fn refinement_settings_are_set_by_their_names() {
     assert!(settings.set("scales", "0.1,0").is_err());
     assert!(settings.set("Steps", "3").is_err());
 }
+
+/// A network guess the keypoints contradict (every joint turned three times as far as
+/// [`perturbed`]) is held by the prior towards it; with `misfit_scale` that prior weakens and the
+/// refinement comes closer to the true body, while a guess that fits stays where it is.
+#[test]
+fn a_guess_the_keypoints_contradict_is_held_less_with_a_misfit_scale() {
+    let model = BodyModel::open_body().unwrap();
+    let plain = refiner();
+    let adaptive =
+        BodyRefiner::new(&model, BodyRefinementSettings { misfit_scale: 0.08, ..BodyRefinementSettings::default() });
+    let truth = cameras(4);
+    let (frame, sizes) = frame(&plain, &truth);
+    let far_off = || {
+        let mut p = pose();
+        for (j, r) in p.iter_mut().enumerate() {
+            let t = j as f64;
+            let turn = Vector3::new(0.45 * (1.3 * t).sin(), 0.36 * (0.7 * t).cos(), 0.45 * (2.1 * t).sin());
+            *r *= axis_angle_to_matrix(&turn);
+        }
+        RefinedBody::new(p, betas())
+    };
+    let mut errors = Vec::new();
+    for refiner in [&plain, &adaptive] {
+        let mut body = far_off();
+        let mut cams = truth.clone();
+        refiner.refine(&mut body, &mut cams, &frame, &sizes, &Priors::default());
+        errors.push(keypoint_error(refiner, &body));
+    }
+    eprintln!("keypoint error: prior as it is {:.4} m, with a misfit scale {:.4} m", errors[0], errors[1]);
+    assert!(errors[1] < 0.8 * errors[0], "{errors:?}");
+    // A guess on the keypoints: nothing to weaken, nothing moves.
+    let mut body = self::truth();
+    let mut cams = truth.clone();
+    adaptive.refine(&mut body, &mut cams, &frame, &sizes, &Priors::default());
+    assert!(body.pose.iter().zip(&self::pose()).all(|(a, b)| (a - b).abs().max() < 1e-5));
+}

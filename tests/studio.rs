@@ -109,7 +109,7 @@ fn example(name: &str) -> PathBuf {
 /// report that cannot be written makes the run exit non-zero (it exited 0).
 #[test]
 #[ignore]
-fn the_examples_refuse_zero_frames_and_fail_when_their_report_cannot_be_written() {
+fn the_examples_refuse_bad_options_and_fail_when_their_report_cannot_be_written() {
     let minimal = example("minimal");
     let run = std::process::Command::new(&minimal)
         .args(["--headless", "--frames", "0"])
@@ -126,4 +126,12 @@ fn the_examples_refuse_zero_frames_and_fail_when_their_report_cannot_be_written(
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(!run.status.success(), "exited {:?} without its report", run.status);
     assert!(err.contains("cannot write the report"), "{err}");
+    // A body refinement setting that does not exist is refused by name before anything opens.
+    let studio = example("virtual_studio");
+    let run = std::process::Command::new(&studio)
+        .args(["--headless", "--frames", "5", "--refine", "no_such_setting=1"])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", studio.display()));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && err.contains("no_such_setting") && !err.contains("AdapterInfo"), "{err}");
 }

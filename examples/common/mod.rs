@@ -46,12 +46,26 @@ pub struct ExampleArgs {
     /// BlazePose's landmark network (default: the plugin's, full; lite is faster, less accurate).
     #[arg(long, value_enum)]
     pub landmarks: Option<cmanet::detect::LandmarkModel>,
+    /// A setting of CMANet's body refinement as `NAME=VALUE`, repeatable, as `cmanet estimate
+    /// --refine` takes it (the fields of `BodyRefinementSettings`, whose docs give the defaults).
+    #[arg(long = "refine", value_name = "NAME=VALUE")]
+    pub refine: Vec<String>,
 }
 
 impl ExampleArgs {
     /// The landmark network to run: `--landmarks`, or the plugin's default.
     pub fn landmark_model(&self) -> cmanet::detect::LandmarkModel {
         self.landmarks.unwrap_or_else(|| cmanet::plugin::ModelFiles::default().landmark)
+    }
+
+    /// The body refinement's settings: the defaults with every `--refine` applied; the error
+    /// names the setting that could not be.
+    pub fn refinement(&self) -> Result<cmanet::net::body_refinement::BodyRefinementSettings, String> {
+        let mut settings = cmanet::net::body_refinement::BodyRefinementSettings::default();
+        for setting in &self.refine {
+            settings.apply(setting).map_err(|e| format!("--refine: {e}"))?;
+        }
+        Ok(settings)
     }
 }
 

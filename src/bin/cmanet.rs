@@ -597,9 +597,7 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
     let method = method.method();
     let mut refinement = cmanet::net::body_refinement::BodyRefinementSettings::default();
     for setting in &refine {
-        let (name, value) =
-            setting.split_once('=').ok_or_else(|| format!("--refine {setting}: expected NAME=VALUE"))?;
-        refinement.set(name.trim(), value).map_err(|e| format!("--refine: {e}"))?;
+        refinement.apply(setting).map_err(|e| format!("--refine: {e}"))?;
     }
     let settings = EstimateSettings {
         method,

@@ -64,6 +64,13 @@ pub struct BodyRefinementSettings {
     /// Weight of the prior towards the network's joint rotations, per squared radian (times the
     /// joint's [`stiffness`]), in units of a squared residual of [`RESIDUAL_UNIT`]. Default: 4.
     pub prior_weight: f64,
+    /// How far the network's body may miss the keypoints before its prior weakens: the prior
+    /// towards the network's joint rotations is divided by `1 + (misfit / misfit_scale)^2`, the
+    /// misfit being the network's body's mean robust residual at the first robust scale (0 where
+    /// it fits, 1 where every keypoint is beyond the scale). A body the keypoints contradict (a
+    /// pose the network has not learned) is then refined mostly by the keypoints. Infinite keeps
+    /// the prior as it is. Default: infinite.
+    pub misfit_scale: f64,
     /// Weight of the prior towards the network's betas, per squared unit, in the same units;
     /// infinite keeps the network's betas. Default: 0.1.
     pub shape_prior_weight: f64,
@@ -121,6 +128,7 @@ impl Default for BodyRefinementSettings {
     fn default() -> Self {
         Self {
             prior_weight: 4.0,
+            misfit_scale: f64::INFINITY,
             shape_prior_weight: 0.1,
             temporal_weight: 2.0,
             temporal_shape_weight: 10.0,
@@ -142,8 +150,9 @@ impl Default for BodyRefinementSettings {
 impl BodyRefinementSettings {
     /// The names [`BodyRefinementSettings::set`] takes: the fields, and `extremities.` before
     /// those of [`ExtremitySettings`].
-    pub const NAMES: [&'static str; 20] = [
+    pub const NAMES: [&'static str; 21] = [
         "prior_weight",
+        "misfit_scale",
         "shape_prior_weight",
         "temporal_weight",
         "temporal_shape_weight",
@@ -164,6 +173,13 @@ impl BodyRefinementSettings {
         "extremities.steps",
         "extremities.min_points",
     ];
+
+    /// Sets one field from `NAME=VALUE` text ([`Self::set`]), as `cmanet estimate --refine` and
+    /// the examples' `--refine` take it; the error names the problem.
+    pub fn apply(&mut self, setting: &str) -> Result<(), String> {
+        let (name, value) = setting.split_once('=').ok_or_else(|| format!("{setting}: expected NAME=VALUE"))?;
+        self.set(name.trim(), value)
+    }
 
     /// Sets the field `name` (one of [`Self::NAMES`]) from text: a number, `true` / `false`, or
     /// for `scales` numbers separated by commas. So a setting can be tried from the command line
@@ -188,6 +204,7 @@ impl BodyRefinementSettings {
         let x = &mut self.extremities;
         match name {
             "prior_weight" => self.prior_weight = number()?,
+            "misfit_scale" => self.misfit_scale = number()?,
             "shape_prior_weight" => self.shape_prior_weight = number()?,
             "temporal_weight" => self.temporal_weight = number()?,
             "temporal_shape_weight" => self.temporal_shape_weight = number()?,
@@ -571,6 +588,13 @@ impl BodyRefiner {
             });
         }
         let mut state = State { body: *body, cameras: views.iter().filter_map(|v| cameras[v.view]).collect() };
+        if self.settings.misfit_scale.is_finite() {
+            let first_scale = self.settings.scales.first().copied().unwrap_or(0.1);
+            let misfit = self.misfit(&state, &views, first_scale);
+            if misfit.is_finite() {
+                prior.targets[0].pose /= 1.0 + (misfit / self.settings.misfit_scale.max(1e-9)).powi(2);
+            }
+        }
         let last_scale = self.settings.scales.last().copied().unwrap_or(0.05);
         report.cost_before = self.cost(&state, &prior, &views, last_scale);
         let steps = if previous.is_none() { self.settings.start_steps } else { self.settings.steps };
@@ -633,16 +657,11 @@ impl BodyRefiner {
         let tau2 = (scale / RESIDUAL_UNIT).powi(2);
         let mut cost = 0.0;
         for (view, camera) in views.iter().zip(&state.cameras) {
-            let unit = RESIDUAL_UNIT * view.size;
             for (k, observed, confidence) in &view.points {
-                let q = camera.to_camera(&posed.keypoints[*k]);
-                let s = if q.z > 1e-3 {
-                    ((Vector2::new(q.x / q.z, q.y / q.z) - observed) / unit).norm_squared() / tau2
-                } else {
-                    f64::INFINITY
-                };
                 // Geman–McClure: tau^2 s / (1 + s), bounded by tau^2.
-                cost += confidence * tau2 * if s.is_finite() { s / (1.0 + s) } else { 1.0 };
+                cost += confidence
+                    * tau2
+                    * geman_mcclure(self.robust_square(camera, &posed.keypoints[*k], observed, view.size, tau2));
             }
             if let Some(p) = &view.prior {
                 let turn = rotation_log(&(camera.rotation * p.target.rotation.transpose()));
@@ -651,6 +670,41 @@ impl BodyRefiner {
             }
         }
         cost + self.prior_cost(state, prior)
+    }
+
+    /// A keypoint's squared residual over the robust scale's (`tau2`, in residual units), infinite
+    /// behind the camera.
+    fn robust_square(
+        &self,
+        camera: &Extrinsics,
+        keypoint: &Vector3<f64>,
+        observed: &Vector2<f64>,
+        size: f64,
+        tau2: f64,
+    ) -> f64 {
+        let q = camera.to_camera(keypoint);
+        if q.z > 1e-3 {
+            ((Vector2::new(q.x / q.z, q.y / q.z) - observed) / (RESIDUAL_UNIT * size)).norm_squared() / tau2
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// How badly a state misses the keypoints: the confidence-weighted mean of the Geman–McClure
+    /// terms `s / (1 + s)` at robust scale `scale`, 0 (every keypoint on its detection) to 1.
+    fn misfit(&self, state: &State, views: &[ViewData], scale: f64) -> f64 {
+        let shaped = self.shape(&state.body.betas);
+        let posed = self.pose_shaped(&shaped, &state.body);
+        let tau2 = (scale / RESIDUAL_UNIT).powi(2);
+        let (mut sum, mut weight) = (0.0, 0.0);
+        for (view, camera) in views.iter().zip(&state.cameras) {
+            for (k, observed, confidence) in &view.points {
+                sum += confidence
+                    * geman_mcclure(self.robust_square(camera, &posed.keypoints[*k], observed, view.size, tau2));
+                weight += confidence;
+            }
+        }
+        sum / weight
     }
 
     fn prior_cost(&self, state: &State, prior: &Prior) -> f64 {
@@ -929,6 +983,11 @@ struct PriorTarget {
     pose: f64,
     shape: f64,
     bones: f64,
+}
+
+/// The Geman–McClure term `s / (1 + s)` of a squared scaled residual, 1 when it is infinite.
+fn geman_mcclure(s: f64) -> f64 {
+    if s.is_finite() { s / (1.0 + s) } else { 1.0 }
 }
 
 /// The Gauss–Newton system: the body block (three numbers per active joint), and per view its

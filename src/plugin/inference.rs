@@ -27,6 +27,7 @@ use crate::data::labels::{
 use crate::data::{ExtraKeypoints2d, Keypoints2d};
 use crate::detect::{LandmarkModel, NobodyReason, Pose, PoseDetector, PoseTracker, RgbImage, nobody_reason};
 use crate::geometry::{Extrinsics, Intrinsics};
+use crate::net::body_refinement::BodyRefinementSettings;
 use crate::net::{Cmanet, Estimate, Learned, MultiViewFrame, NetError, ViewObservation};
 use crate::placement::{KnownView, WorldPose, place_body};
 
@@ -43,11 +44,19 @@ pub struct ModelFiles {
     /// built with `cuda` or `metal` and one answers, else the CPU). The detector always runs on
     /// the CPU.
     pub device: ComputeDevice,
+    /// How CMANet's body refinement runs (its priors, steps, robust scales). Default:
+    /// [`BodyRefinementSettings::default`], the settings the model card measures.
+    pub refinement: BodyRefinementSettings,
 }
 
 impl Default for ModelFiles {
     fn default() -> Self {
-        Self { weights: crate::assets::weights(), landmark: LandmarkModel::default(), device: ComputeDevice::Auto }
+        Self {
+            weights: crate::assets::weights(),
+            landmark: LandmarkModel::default(),
+            device: ComputeDevice::Auto,
+            refinement: BodyRefinementSettings::default(),
+        }
     }
 }
 
@@ -249,6 +258,7 @@ fn load(files: &ModelFiles) -> Result<Networks, String> {
     }
     let device = files.device.device().map_err(|e| e.to_string())?;
     let mut network = Cmanet::load(&files.weights, &device).map_err(|e| e.to_string())?;
+    network.refiner = network.refiner.with_settings(files.refinement.clone());
     // BlazePose's keypoints are explained through its profile; without one the estimates still
     // come, a little less accurate.
     match files.landmark.profile() {
