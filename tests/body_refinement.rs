@@ -549,6 +549,11 @@ fn refinement_settings_are_set_by_their_names() {
     assert_eq!((settings.steps, settings.shape_prior_weight, settings.extremities.scale), (3, f64::INFINITY, 0.08));
     assert!(settings.set("scales", "0.1,0").is_err());
     assert!(settings.set("Steps", "3").is_err());
+    // `NAME=VALUE`, as the command lines and CMANET_REST_POSE_REFINE take it.
+    settings.apply(" misfit_scale = 0.1").unwrap();
+    assert_eq!(settings.misfit_scale, 0.1);
+    assert!(settings.apply("misfit_scale").is_err_and(|e| e.contains("NAME=VALUE")));
+    assert!(settings.apply("misfit_scale=-1").is_err_and(|e| e.contains("misfit_scale")));
 }
 
 /// A network guess the keypoints contradict (every joint turned three times as far as
