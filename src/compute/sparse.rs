@@ -3,13 +3,15 @@
 //! multiplying only the nonzero weights, as XNNPACK's sparse inference does.
 //!
 //! The activations stay pixel-major (`[m][k]`, as every other op reads them). Each block of 64
-//! pixels is transposed to channel-major (`[k][64]`, in cache), every output channel then sums its
-//! nonzero weights times whole 16-pixel vectors of the block (four independent sums, one weight
-//! broadcast per four multiply-adds), and the block's `[n][64]` sums are transposed back with the
-//! bias, the residual and the activation. With a quarter of the weights this does about a third of
-//! the dense kernel's work on wide layers; on narrow ones the two transposes cost more than they
-//! save, which [`SparseWeights::pays_off`] decides. AVX-512 only ([`SparseWeights::supported`]);
-//! other CPUs keep the dense kernels of [`super::matmul`].
+//! pixels is transposed to channel-major (`[k][64]` on whole cache lines, 128 input channels at a
+//! time so that they stay in the first-level cache), every output channel then sums its nonzero
+//! weights times whole 16-pixel vectors of the block (two sets of up to four sums over alternate
+//! weights: eight multiply-adds in flight, one weight broadcast per four), and the block's
+//! `[n][64]` sums are transposed back with the bias, the residual and the activation. On the
+//! detector's wide layers this takes 0.55-0.65 of the dense kernel's time; on narrow ones the two
+//! transposes cost what the zeros save, which [`SparseWeights::pays_off`] decides (plugin-docs,
+//! detection: speed). AVX-512 only ([`SparseWeights::supported`]); other CPUs keep the dense
+//! kernels of [`super::matmul`].
 
 use super::matmul::Activation;
 use super::simd::SimdLevel;
