@@ -65,11 +65,12 @@ pub struct BodyRefinementSettings {
     /// joint's [`stiffness`]), in units of a squared residual of [`RESIDUAL_UNIT`]. Default: 4.
     pub prior_weight: f64,
     /// How far the network's body may miss the keypoints before its prior weakens: the prior
-    /// towards the network's joint rotations is divided by `1 + (misfit / misfit_scale)^2`, the
-    /// misfit being the network's body's mean robust residual at the first robust scale (0 where
-    /// it fits, 1 where every keypoint is beyond the scale). A body the keypoints contradict (a
-    /// pose the network has not learned) is then refined mostly by the keypoints. Infinite keeps
-    /// the prior as it is. Default: infinite.
+    /// towards the network's rotations of the limbs' joints (hips, knees, shoulders, elbows) is
+    /// divided by `1 + (misfit / misfit_scale)^2`, the misfit being the network's body's mean robust
+    /// residual at the first robust scale (0 where it fits, 1 where every keypoint is beyond the
+    /// scale). A body the keypoints contradict (a pose the network has not learned) is then refined
+    /// mostly by the keypoints. Infinite keeps the prior as it is. Default: infinite (the model
+    /// card measures 0.08; plugin-docs, model card).
     pub misfit_scale: f64,
     /// Weight of the prior towards the network's betas, per squared unit, in the same units;
     /// infinite keeps the network's betas. Default: 0.1.
@@ -575,6 +576,7 @@ impl BodyRefiner {
             targets: vec![PriorTarget {
                 body: *body,
                 pose: 1.0,
+                limb_pose: 1.0,
                 shape: 1.0,
                 bones: self.settings.bone_prior_weight + self.settings.temporal_bone_weight * evidence,
             }],
@@ -583,6 +585,7 @@ impl BodyRefiner {
             prior.targets.push(PriorTarget {
                 body: *previous,
                 pose: self.settings.temporal_weight,
+                limb_pose: self.settings.temporal_weight,
                 shape: self.settings.temporal_shape_weight,
                 bones: 0.0,
             });
@@ -592,7 +595,7 @@ impl BodyRefiner {
             let first_scale = self.settings.scales.first().copied().unwrap_or(0.1);
             let misfit = self.misfit(&state, &views, first_scale);
             if misfit.is_finite() {
-                prior.targets[0].pose /= 1.0 + (misfit / self.settings.misfit_scale.max(1e-9)).powi(2);
+                prior.targets[0].limb_pose /= 1.0 + (misfit / self.settings.misfit_scale.max(1e-9)).powi(2);
             }
         }
         let last_scale = self.settings.scales.last().copied().unwrap_or(0.05);
@@ -713,7 +716,7 @@ impl BodyRefiner {
         for target in &prior.targets {
             for &m in &self.active {
                 let d = rotation_log(&(target.body.pose[m - 1].transpose() * body.pose[m - 1]));
-                cost += target.pose * self.settings.prior_weight * stiffness(m - 1) * d.norm_squared();
+                cost += target.pose_weight(m) * self.settings.prior_weight * stiffness(m - 1) * d.norm_squared();
             }
             if self.refines_betas() {
                 let d2: f64 = body.betas.iter().zip(&target.body.betas).map(|(a, b)| (a - b).powi(2)).sum();
@@ -882,7 +885,7 @@ impl BodyRefiner {
         // likewise.
         for target in &prior.targets {
             for (a, &m) in self.active.iter().enumerate() {
-                let w = target.pose * self.settings.prior_weight * stiffness(m - 1);
+                let w = target.pose_weight(m) * self.settings.prior_weight * stiffness(m - 1);
                 let d = rotation_log(&(target.body.pose[m - 1].transpose() * body.pose[m - 1]));
                 for r in 0..3 {
                     system.body[(3 * a + r, 3 * a + r)] += w;
@@ -980,9 +983,25 @@ struct Prior {
 /// metre.
 struct PriorTarget {
     body: RefinedBody,
+    /// Weight of the joint rotations' prior (relative to `prior_weight`), ...
     pose: f64,
+    /// ... and of the limbs' joints ([`LIMB_JOINTS`]), which `misfit_scale` weakens.
+    limb_pose: f64,
     shape: f64,
     bones: f64,
+}
+
+/// The limbs' joints (SMPL: hips, knees, shoulders, elbows), whose prior towards the network
+/// [`BodyRefinementSettings::misfit_scale`] weakens: a pose the network has not learned is mostly
+/// in the arms and legs, while the spine and the collars hold the body's turn and with it the
+/// cameras (weakening every joint's prior cost half a degree of camera error on noisy keypoints).
+const LIMB_JOINTS: [usize; 8] = [1, 2, 4, 5, 16, 17, 18, 19];
+
+impl PriorTarget {
+    /// The prior's weight on SMPL joint `m` (relative to `prior_weight`).
+    fn pose_weight(&self, m: usize) -> f64 {
+        if LIMB_JOINTS.contains(&m) { self.limb_pose } else { self.pose }
+    }
 }
 
 /// The Geman–McClure term `s / (1 + s)` of a squared scaled residual, 1 when it is infinite.
