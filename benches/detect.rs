@@ -60,8 +60,9 @@ fn pointwise(c: &mut Criterion) {
         });
         if SparseWeights::supported() {
             let sparse = SparseWeights::new(&rhs, &bias, k, n);
+            let mut scratch = vec![0.0; sparse.scratch_len()];
             c.bench_function(&format!("pointwise_sparse_{m}x{k}x{n}"), |b| {
-                b.iter(|| matmul_sparse(m, black_box(&lhs), &sparse, None, Activation::Relu, &mut out))
+                b.iter(|| matmul_sparse(m, black_box(&lhs), &sparse, None, Activation::Relu, &mut scratch, &mut out))
             });
         }
     }

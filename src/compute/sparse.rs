@@ -88,6 +88,12 @@ impl SparseWeights {
         !off && SimdLevel::active() >= SimdLevel::Avx512
     }
 
+    /// The scratch [`matmul_sparse`] needs, in floats: a chunk's transposed block and the block's
+    /// sums, and room to start them on a cache line.
+    pub fn scratch_len(&self) -> usize {
+        (CHUNK.min(self.k) + self.n) * BLOCK + 16
+    }
+
     /// Whether the sparse product is expected to beat the dense one by a tenth at least. Per
     /// pixel, in units of one of the dense kernel's multiply-adds (it does `k * n`), the sparse
     /// one costs about 1.8 per nonzero weight and 15 per value transposed (`k + n`), as measured
@@ -99,26 +105,33 @@ impl SparseWeights {
 }
 
 /// `dst[m, n] = act(bias + residual + lhs[m, k] w[k, n])`, all row-major, single-threaded. Sums
-/// in another order than the dense kernels, so results differ from theirs by rounding.
+/// in another order than the dense kernels, so results differ from theirs by rounding. `scratch`
+/// holds at least [`SparseWeights::scratch_len`] values, whatever they are (the caller's pooled
+/// buffer: nothing is allocated or cleared per call).
 ///
 /// # Panics
-/// If the slices are shorter than `m` rows, or the CPU lacks AVX-512 ([`SparseWeights::supported`]).
+/// If the slices are shorter than `m` rows or `scratch` than its length, or the CPU lacks AVX-512
+/// ([`SparseWeights::supported`]).
 pub fn matmul_sparse(
     m: usize,
     lhs: &[f32],
     w: &SparseWeights,
     residual: Option<&[f32]>,
     act: Activation,
+    scratch: &mut [f32],
     dst: &mut [f32],
 ) {
     let (k, n) = (w.k, w.n);
     assert!(lhs.len() >= m * k && dst.len() >= m * n && residual.is_none_or(|r| r.len() >= m * n));
+    assert!(scratch.len() >= w.scratch_len(), "matmul_sparse: scratch shorter than scratch_len");
     assert!(SimdLevel::detected() >= SimdLevel::Avx512, "matmul_sparse needs AVX-512");
     #[cfg(target_arch = "x86_64")]
     {
-        let mut block_in = CacheLines::zeros(CHUNK.min(k) * BLOCK);
-        let mut block_out = CacheLines::zeros(n * BLOCK);
-        let (block_in, block_out) = (block_in.as_mut_slice(), block_out.as_mut_slice());
+        // Both blocks on whole 64-byte cache lines, so that no 16-float load of a block's row
+        // straddles two lines (a straddling load costs two): the first from the first line start,
+        // the second after a whole number of lines (BLOCK floats are four lines).
+        let skip = scratch.as_ptr().align_offset(64).min(16);
+        let (block_in, block_out) = scratch[skip..].split_at_mut(CHUNK.min(k) * BLOCK);
         let mut p0 = 0;
         while p0 < m {
             let rows = BLOCK.min(m - p0);
@@ -127,6 +140,8 @@ pub fn matmul_sparse(
                 let add = c > 0;
                 // SAFETY: the CPU has AVX-512 F (asserted); `block` holds `rows` rows of k, the
                 // chunk's channels lie inside k; the block buffers hold CHUNK and n rows of BLOCK.
+                // Only what these calls wrote is read back (the block's first `rows` rounded up to
+                // 16 columns of each row), so the scratch's earlier contents do not matter.
                 unsafe {
                     avx512::transpose_in(block, k, chunk.first, chunk.len, rows, block_in);
                     match rows.div_ceil(16) {
@@ -144,28 +159,7 @@ pub fn matmul_sparse(
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (m, lhs, residual, act, dst);
-}
-
-/// Floats on whole 64-byte cache lines, so that no 16-float load of a block's row straddles two
-/// lines (a straddling load costs two).
-struct CacheLines(Vec<Line>);
-
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct Line([f32; 16]);
-
-impl CacheLines {
-    /// At least `len` zeros.
-    fn zeros(len: usize) -> Self {
-        Self(vec![Line([0.0; 16]); len.div_ceil(16)])
-    }
-
-    fn as_mut_slice(&mut self) -> &mut [f32] {
-        // SAFETY: `Line` is 16 f32 with no padding (repr(C), size 64), so the lines are
-        // `16 * len` contiguous, initialised f32 values, borrowed mutably with `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<f32>(), self.0.len() * 16) }
-    }
+    let _ = (m, lhs, residual, act, scratch, dst);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -377,7 +371,9 @@ mod tests {
                 let mut want = vec![0.0; m * n];
                 super::super::matmul::matmul_bias(m, k, n, &lhs, &rhs, &bias, res, act, &mut want);
                 let mut got = vec![f32::NAN; m * n];
-                matmul_sparse(m, &lhs, &w, res, act, &mut got);
+                // Scratch full of NaN, off a cache line: neither may show in the result.
+                let mut scratch = vec![f32::NAN; w.scratch_len() + 1];
+                matmul_sparse(m, &lhs, &w, res, act, &mut scratch[1..], &mut got);
                 for (g, e) in got.iter().zip(&want) {
                     assert!((g - e).abs() <= 1e-4 * (1.0 + e.abs()), "m {m} k {k} n {n}: {g} against {e}");
                 }

@@ -663,15 +663,15 @@ impl Network {
                     let m = win.out_hw[0] * win.out_hw[1];
                     let pointwise = win.is_pointwise();
                     let k = win.kernel[0] * win.kernel[1] * cin;
-                    match packed {
-                        // (A pad fused into the layer after loading makes it no longer pointwise.)
-                        _ if pointwise && sparse.is_some() => {
-                            if let Some(s) = sparse {
-                                sparse::matmul_sparse(m, x, s, res, *act, &mut out)
-                            }
+                    // (A pad fused into the layer after loading makes it no longer pointwise.)
+                    match (sparse.as_ref().filter(|_| pointwise), packed) {
+                        (Some(s), _) => {
+                            let mut scratch = take(pool, s.scratch_len());
+                            sparse::matmul_sparse(m, x, s, res, *act, &mut scratch, &mut out);
+                            pool.push(scratch.data);
                         }
-                        Some(p) if pointwise => matmul::matmul_packed(m, x, p, res, *act, &mut out),
-                        Some(p) => {
+                        (None, Some(p)) if pointwise => matmul::matmul_packed(m, x, p, res, *act, &mut out),
+                        (None, Some(p)) => {
                             // im2col in blocks of pixels that stay in cache, each multiplied at once.
                             const BLOCK: usize = 96;
                             let mut cols = take(pool, BLOCK * k);
@@ -690,8 +690,10 @@ impl Network {
                             }
                             pool.push(cols.data);
                         }
-                        None if pointwise => matmul::matmul_bias(m, k, *cout, x, weights, bias, res, *act, &mut out),
-                        None => {
+                        (None, None) if pointwise => {
+                            matmul::matmul_bias(m, k, *cout, x, weights, bias, res, *act, &mut out)
+                        }
+                        (None, None) => {
                             let mut cols = take(pool, m * k);
                             kernels::im2col(x, *cin, win, &mut cols);
                             matmul::matmul_bias(m, k, *cout, &cols, weights, bias, res, *act, &mut out);
