@@ -554,6 +554,9 @@ fn refinement_settings_are_set_by_their_names() {
     assert_eq!(settings.misfit_scale, 0.1);
     assert!(settings.apply("misfit_scale").is_err_and(|e| e.contains("NAME=VALUE")));
     assert!(settings.apply("misfit_scale=-1").is_err_and(|e| e.contains("misfit_scale")));
+    let listed = BodyRefinementSettings::from_settings(["steps=3", "misfit_scale=0.1"]).unwrap();
+    assert_eq!((listed.steps, listed.misfit_scale), (3, 0.1));
+    assert!(BodyRefinementSettings::from_settings(["steps=3", "nope=1"]).is_err_and(|e| e.contains("nope")));
 }
 
 /// A network guess the keypoints contradict (the arms and legs turned three times as far as

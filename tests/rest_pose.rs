@@ -28,11 +28,11 @@ fn estimates(yaw: f32, places: Layout, count: usize) -> Vec<PoseEstimated> {
     // `CMANET_REST_POSE_REFINE="misfit_scale=0.1;steps=3"` tries body refinement settings
     // (`NAME=VALUE`, separated by `;`) without a build.
     let mut plugin = CmanetPlugin::default();
-    for setting in
-        std::env::var("CMANET_REST_POSE_REFINE").unwrap_or_default().split(';').filter(|s| !s.trim().is_empty())
-    {
-        plugin.models.refinement.apply(setting).unwrap_or_else(|e| panic!("CMANET_REST_POSE_REFINE: {e}"));
-    }
+    let settings = std::env::var("CMANET_REST_POSE_REFINE").unwrap_or_default();
+    plugin.models.refinement = cmanet::net::body_refinement::BodyRefinementSettings::from_settings(
+        settings.split(';').filter(|s| !s.trim().is_empty()),
+    )
+    .unwrap_or_else(|e| panic!("CMANET_REST_POSE_REFINE: {e}"));
     app.add_plugins(plugin)
         .init_resource::<Heard>()
         .add_observer(|w: On<CmanetWarning>, mut heard: ResMut<Heard>| heard.warnings.push(w.event().to_string()))

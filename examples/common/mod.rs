@@ -61,11 +61,8 @@ impl ExampleArgs {
     /// The body refinement's settings: the defaults with every `--refine` applied; the error
     /// names the setting that could not be.
     pub fn refinement(&self) -> Result<cmanet::net::body_refinement::BodyRefinementSettings, String> {
-        let mut settings = cmanet::net::body_refinement::BodyRefinementSettings::default();
-        for setting in &self.refine {
-            settings.apply(setting).map_err(|e| format!("--refine: {e}"))?;
-        }
-        Ok(settings)
+        cmanet::net::body_refinement::BodyRefinementSettings::from_settings(self.refine.iter().map(String::as_str))
+            .map_err(|e| format!("--refine: {e}"))
     }
 }
 

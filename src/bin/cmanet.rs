@@ -595,10 +595,9 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
     } = args;
     let (input, output) = (input.as_path(), output.as_path());
     let method = method.method();
-    let mut refinement = cmanet::net::body_refinement::BodyRefinementSettings::default();
-    for setting in &refine {
-        refinement.apply(setting).map_err(|e| format!("--refine: {e}"))?;
-    }
+    let refinement =
+        cmanet::net::body_refinement::BodyRefinementSettings::from_settings(refine.iter().map(String::as_str))
+            .map_err(|e| format!("--refine: {e}"))?;
     let settings = EstimateSettings {
         method,
         calibrated,

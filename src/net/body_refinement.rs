@@ -175,6 +175,16 @@ impl BodyRefinementSettings {
         "extremities.min_points",
     ];
 
+    /// The defaults with each `NAME=VALUE` setting applied in turn ([`Self::apply`]), as `cmanet
+    /// estimate --refine`, the examples' `--refine` and `tests/rest_pose.rs` take them.
+    pub fn from_settings<'a>(settings: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+        let mut refinement = Self::default();
+        for setting in settings {
+            refinement.apply(setting)?;
+        }
+        Ok(refinement)
+    }
+
     /// Sets one field from `NAME=VALUE` text ([`Self::set`]), as `cmanet estimate --refine` and
     /// the examples' `--refine` take it; the error names the problem.
     pub fn apply(&mut self, setting: &str) -> Result<(), String> {
@@ -576,7 +586,7 @@ impl BodyRefiner {
             targets: vec![PriorTarget {
                 body: *body,
                 pose: 1.0,
-                limb_pose: 1.0,
+                limb_factor: 1.0,
                 shape: 1.0,
                 bones: self.settings.bone_prior_weight + self.settings.temporal_bone_weight * evidence,
             }],
@@ -585,7 +595,7 @@ impl BodyRefiner {
             prior.targets.push(PriorTarget {
                 body: *previous,
                 pose: self.settings.temporal_weight,
-                limb_pose: self.settings.temporal_weight,
+                limb_factor: 1.0,
                 shape: self.settings.temporal_shape_weight,
                 bones: 0.0,
             });
@@ -595,7 +605,7 @@ impl BodyRefiner {
             let first_scale = self.settings.scales.first().copied().unwrap_or(0.1);
             let misfit = self.misfit(&state, &views, first_scale);
             if misfit.is_finite() {
-                prior.targets[0].limb_pose /= 1.0 + (misfit / self.settings.misfit_scale.max(1e-9)).powi(2);
+                prior.targets[0].limb_factor /= 1.0 + (misfit / self.settings.misfit_scale.max(1e-9)).powi(2);
             }
         }
         let last_scale = self.settings.scales.last().copied().unwrap_or(0.05);
@@ -983,10 +993,10 @@ struct Prior {
 /// metre.
 struct PriorTarget {
     body: RefinedBody,
-    /// Weight of the joint rotations' prior (relative to `prior_weight`), ...
+    /// Weight of the joint rotations' prior (relative to `prior_weight`).
     pose: f64,
-    /// ... and of the limbs' joints ([`LIMB_JOINTS`]), which `misfit_scale` weakens.
-    limb_pose: f64,
+    /// What `misfit_scale` leaves of `pose` on the limbs' joints ([`LIMB_JOINTS`]; 1 otherwise).
+    limb_factor: f64,
     shape: f64,
     bones: f64,
 }
@@ -1000,7 +1010,7 @@ const LIMB_JOINTS: [usize; 8] = [1, 2, 4, 5, 16, 17, 18, 19];
 impl PriorTarget {
     /// The prior's weight on SMPL joint `m` (relative to `prior_weight`).
     fn pose_weight(&self, m: usize) -> f64 {
-        if LIMB_JOINTS.contains(&m) { self.limb_pose } else { self.pose }
+        if LIMB_JOINTS.contains(&m) { self.pose * self.limb_factor } else { self.pose }
     }
 }
 
