@@ -85,7 +85,9 @@ fn median(mut values: Vec<f64>) -> f64 {
 /// root, `global_orient`) is less sure: the hips' line is 20 cm long and BlazePose places the hips
 /// loosely. With BlazePose full (the default since 2026-12-07) and four refinement steps on the
 /// first estimate its median is 9.5 degrees here, the worst case 15.3 (issue 20 asks for 5; not
-/// met); the body's median 2.5. Split, the pelvis's heading is 3.6 degrees off at the median and
+/// met); the body's median 2.5. Since the prior weakens on the limbs where the network misses
+/// (`misfit_scale` 0.15, the default since): 9.6, the worst case 17.8 (its heading 17.6), the body
+/// 2.4. Split, the pelvis's heading is 3.6 degrees off at the median (4.0 since) and
 /// its up axis leans up to 9 (a forward tilt of the pelvis turns about the hips' own line, which
 /// keypoints barely see). It is held to 25 degrees in every case, under the 34 the issue found.
 /// (With lite, the default before: pelvis 10.6-11.1, body 2.7.) In the third layout at heading 1
