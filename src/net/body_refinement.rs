@@ -18,7 +18,8 @@
 //! (residuals in units of [`RESIDUAL_UNIT`] of the person's size in that view), plus
 //! `prior_weight * stiffness_j * |log(R_net_j^T R_j)|^2` per joint,
 //! `shape_prior_weight * |beta - beta_net|^2` and `(bone_prior_weight + temporal_bone_weight *
-//! evidence) * |d_b - d_start|^2` per bone correction,
+//! evidence) * |d_b - d_start|^2` per bone correction (`d_start` made left/right symmetric,
+//! `symmetric_bones`),
 //! plus the same towards the previous frame's body (scaled by the temporal weights) when there is
 //! one. A few Levenberg–Marquardt steps on it,
 //! iteratively reweighted, in plain f64 nalgebra, at two robust scales.
@@ -107,6 +108,14 @@ pub struct BodyRefinementSettings {
     /// ([`RefinedBody::bone_evidence`], at most `max_bone_evidence`), added to
     /// `bone_prior_weight`: the corrections become a running mean over the sequence. Default: 300.
     pub temporal_bone_weight: f64,
+    /// Whether the bone corrections a body comes with (what the stream has learned of its subject)
+    /// are made left/right symmetric before the prior holds the body near them: each pair (hips,
+    /// knees, ankles, shoulders, elbows, wrists) replaced by the mean of the left one and the right
+    /// one's mirror image across the body's left-right axis. People are nearly symmetric, and a
+    /// left hip forward with the right one back is the pelvis turned, which the corrections would
+    /// otherwise learn and hold. Each frame may still leave the symmetric mean as its keypoints
+    /// ask. Default: true (plugin-docs, model card).
+    pub symmetric_bones: bool,
     /// The most frames of evidence the bone corrections count, so they can still follow a slow
     /// change. Default: 200.
     pub max_bone_evidence: f64,
@@ -139,6 +148,7 @@ impl Default for BodyRefinementSettings {
             refine_cameras: true,
             bone_prior_weight: 100.0,
             temporal_bone_weight: 300.0,
+            symmetric_bones: true,
             max_bone_evidence: 200.0,
             rig_rotation_weight: 5.0,
             rig_translation_weight: 0.0,
@@ -151,7 +161,7 @@ impl Default for BodyRefinementSettings {
 impl BodyRefinementSettings {
     /// The names [`BodyRefinementSettings::set`] takes: the fields, and `extremities.` before
     /// those of [`ExtremitySettings`].
-    pub const NAMES: [&'static str; 21] = [
+    pub const NAMES: [&'static str; 22] = [
         "prior_weight",
         "misfit_scale",
         "shape_prior_weight",
@@ -163,6 +173,7 @@ impl BodyRefinementSettings {
         "refine_cameras",
         "bone_prior_weight",
         "temporal_bone_weight",
+        "symmetric_bones",
         "max_bone_evidence",
         "rig_rotation_weight",
         "rig_translation_weight",
@@ -231,6 +242,7 @@ impl BodyRefinementSettings {
             "refine_cameras" => self.refine_cameras = flag()?,
             "bone_prior_weight" => self.bone_prior_weight = number()?,
             "temporal_bone_weight" => self.temporal_bone_weight = number()?,
+            "symmetric_bones" => self.symmetric_bones = flag()?,
             "max_bone_evidence" => self.max_bone_evidence = number()?,
             "rig_rotation_weight" => self.rig_rotation_weight = number()?,
             "rig_translation_weight" => self.rig_translation_weight = number()?,
@@ -582,9 +594,13 @@ impl BodyRefiner {
         // far) are held by `bone_prior_weight` plus their evidence: the corrections become an
         // unbiased running mean over the sequence.
         let evidence = body.bone_evidence.clamp(0.0, self.settings.max_bone_evidence.max(0.0));
+        let mut learned = *body;
+        if self.settings.symmetric_bones {
+            learned.bones = symmetric(&learned.bones);
+        }
         let mut prior = Prior {
             targets: vec![PriorTarget {
-                body: *body,
+                body: learned,
                 pose: 1.0,
                 limb_factor: 1.0,
                 shape: 1.0,
@@ -999,6 +1015,24 @@ struct PriorTarget {
     limb_factor: f64,
     shape: f64,
     bones: f64,
+}
+
+/// The left and right bones [`BodyRefinementSettings::symmetric_bones`] makes mirror images of
+/// each other (SMPL joints at their far ends: hips, knees, ankles, shoulders, elbows, wrists).
+const MIRRORED_BONES: [(usize, usize); 6] = [(1, 2), (4, 5), (7, 8), (16, 17), (18, 19), (20, 21)];
+
+/// Bone corrections made left/right symmetric: each pair of [`MIRRORED_BONES`] replaced by the
+/// mean of the left one and the right one mirrored across the left-right axis (x of the rest
+/// frames).
+fn symmetric(bones: &[Vector3<f64>; NUM_JOINTS]) -> [Vector3<f64>; NUM_JOINTS] {
+    let mirror = |v: Vector3<f64>| Vector3::new(-v.x, v.y, v.z);
+    let mut out = *bones;
+    for (left, right) in MIRRORED_BONES {
+        let mean = 0.5 * (bones[left] + mirror(bones[right]));
+        out[left] = mean;
+        out[right] = mirror(mean);
+    }
+    out
 }
 
 /// The limbs' joints (SMPL: hips, knees, shoulders, elbows), whose prior towards the network
