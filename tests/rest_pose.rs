@@ -64,12 +64,24 @@ fn degrees_between(a: &Matrix3<f64>, b: &Matrix3<f64>) -> f64 {
 /// The body's orientation by the calibrated DLT of the estimate's own detections (true cameras),
 /// the rest pose's keypoints fitted to it.
 fn triangulated_orientation(pose: &PoseEstimated, rest: &[Vector3<f64>]) -> Option<Matrix3<f64>> {
+    let points = triangulated_keypoints(pose)?;
+    let (source, target): (Vec<_>, Vec<_>) = rest.iter().zip(points).filter_map(|(r, p)| Some((*r, p?))).unzip();
+    Some(rigid_procrustes(&source, &target, None)?.rotation)
+}
+
+/// The calibrated, confidence-weighted DLT of an estimate's detections with the true cameras
+/// (keypoints under 0.3 left out); `None` when a view lacks its camera or its detections.
+fn triangulated_keypoints(pose: &PoseEstimated) -> Option<[Option<Vector3<f64>>; 17]> {
     let projections: Vec<_> =
         pose.views.iter().map(|v| Some(projection_matrix(&v.intrinsics?, &v.known_camera?))).collect::<Option<_>>()?;
     let keypoints: Vec<_> = pose.views.iter().map(|v| v.keypoints2d).collect::<Option<_>>()?;
-    let points = triangulate_keypoints_plain(&projections, &keypoints, 0.3);
-    let (source, target): (Vec<_>, Vec<_>) = rest.iter().zip(points).filter_map(|(r, p)| Some((*r, p?))).unzip();
-    Some(rigid_procrustes(&source, &target, None)?.rotation)
+    Some(triangulate_keypoints_plain(&projections, &keypoints, 0.3))
+}
+
+/// An angle in radians as degrees in (-180, 180].
+fn wrapped_degrees(radians: f64) -> f64 {
+    let pi = std::f64::consts::PI;
+    ((radians + pi).rem_euclid(2.0 * pi) - pi).to_degrees()
 }
 
 /// Median of a few numbers.
@@ -130,9 +142,7 @@ fn a_still_t_pose_filmed_by_three_cameras_is_estimated_facing_its_way() {
                     .iter()
                     .map(|p| {
                         let forward = Rotation3::new(p.params.global_orient.cast::<f64>()) * Vector3::z();
-                        let e = forward.x.atan2(forward.z) - yaw as f64;
-                        let pi = std::f64::consts::PI;
-                        ((e + pi).rem_euclid(2.0 * pi) - pi).abs().to_degrees()
+                        wrapped_degrees(forward.x.atan2(forward.z) - yaw as f64).abs()
                     })
                     .collect(),
             );
@@ -169,29 +179,13 @@ fn a_still_t_pose_filmed_by_three_cameras_is_estimated_facing_its_way() {
                 let joint = |j: usize| degrees(p.params.body_pose[j - 1]);
                 // The hips' line of the calibrated DLT of the detections and of the estimate's own
                 // keypoints: how far each turns from the truth's (heading, degrees).
-                let hip_heading = |l: Vector3<f64>, r: Vector3<f64>| {
-                    let d = l - r;
-                    let e = d.z.atan2(d.x) + yaw as f64;
-                    let pi = std::f64::consts::PI;
-                    ((e + pi).rem_euclid(2.0 * pi) - pi).to_degrees()
-                };
-                let dlt_hips = (|| {
-                    let projections: Vec<_> = p
-                        .views
-                        .iter()
-                        .map(|v| Some(projection_matrix(&v.intrinsics?, &v.known_camera?)))
-                        .collect::<Option<_>>()?;
-                    let keypoints: Vec<_> = p.views.iter().map(|v| v.keypoints2d).collect::<Option<_>>()?;
-                    let points = triangulate_keypoints_plain(&projections, &keypoints, 0.3);
-                    Some(hip_heading(points[11]?, points[12]?))
-                })();
-                let own = |k: usize| Vector3::from(p.keypoints[k]).cast::<f64>();
-                let body_turn = rigid_procrustes(
-                    &rest,
-                    &p.keypoints.iter().map(|k| Vector3::from(*k).cast()).collect::<Vec<_>>(),
-                    None,
-                )
-                .map(|s| s.rotation.transpose() * own(11) - s.rotation.transpose() * own(12));
+                let dlt_hips = triangulated_keypoints(p).and_then(|points| {
+                    let d = points[11]? - points[12]?;
+                    Some(wrapped_degrees(d.z.atan2(d.x) + yaw as f64))
+                });
+                let own: Vec<Vector3<f64>> = p.keypoints.iter().map(|k| Vector3::from(*k).cast()).collect();
+                let body_turn =
+                    rigid_procrustes(&rest, &own, None).map(|s| s.rotation.transpose() * (own[11] - own[12]));
                 println!(
                     "  hips' line heading: DLT of the detections {dlt_hips:.1?} deg (world), estimate in the body's \
                      own frame {:.1?} deg",
