@@ -92,6 +92,7 @@ fn main() -> AppExit {
     };
     let mut plugin = CmanetPlugin { settings, ..default() };
     plugin.models.landmark = args.common.landmark_model();
+    plugin.models.mirror_average = args.common.mirror_average;
     plugin.models.refinement = refinement;
     app.add_plugins(plugin)
         .insert_resource(Playback { fps: args.fps, images: args.images, max_wait: args.max_wait })

@@ -212,6 +212,7 @@ fn main() -> AppExit {
     }
     let mut plugin = CmanetPlugin::default();
     plugin.models.landmark = args.common.landmark_model();
+    plugin.models.mirror_average = args.common.mirror_average;
     plugin.models.refinement = refinement;
     let settings = CmanetSettings {
         feet_and_hands: !args.no_feet_and_hands,

@@ -257,6 +257,37 @@ fn finds_the_rendered_avatar() {
     assert_eq!(tracker.detector_runs(), 1);
 }
 
+/// With `mirror_average`, the landmark network's answer for the mirrored crop (left and right
+/// exchanged back) agrees with the straight crop's on a person seen clearly, so nearly every
+/// landmark is averaged: each moves off the straight answer, by less than half the agreement
+/// limit. A mirrored crop read back without exchanging the sides, or not mirrored back, puts the
+/// arms' and legs' points on the other side, beyond the limit, and they would stay as they were.
+#[test]
+fn a_mirrored_crop_agrees_with_the_straight_one() {
+    let mut det = PoseDetector::load(LandmarkModel::Full).unwrap_or_else(|e| panic!("{e}"));
+    let img = avatar("avatar_arms_raised");
+    let straight = det.detect(&img).unwrap_or_else(|e| panic!("{e}")).expect("the avatar is a person");
+    det.mirror_average = true;
+    let merged =
+        det.landmarks_in(&img, &straight.roi).unwrap_or_else(|e| panic!("{e}")).expect("the avatar is a person");
+    assert_eq!(merged.roi, straight.roi);
+    assert_eq!(merged.next_roi, straight.next_roi, "tracking follows the straight crop");
+    let limit = cmanet::detect::MIRROR_AGREEMENT * straight.roi.size;
+    let moved: Vec<f32> = straight
+        .landmarks
+        .iter()
+        .zip(&merged.landmarks)
+        .map(|(a, b)| ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt())
+        .collect();
+    eprintln!("moved by (px, limit {limit:.1}): {moved:.2?}");
+    assert!(moved.iter().all(|&d| d <= 0.5 * limit + 1e-3), "{moved:?}");
+    let averaged = moved.iter().filter(|&&d| d > 1e-3).count();
+    assert!(averaged >= 30, "only {averaged} of 33 landmarks averaged: {moved:?}");
+    // The sides are kept: the person's left shoulder, wrist and hip stay on the image's right.
+    let kp = merged.coco17();
+    assert!(kp[5][0] > kp[6][0] && kp[9][0] > kp[10][0] && kp[11][0] > kp[12][0], "{kp:?}");
+}
+
 fn cmanet(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_cmanet")).args(args).output().unwrap_or_else(|e| panic!("{e}"))
 }

@@ -46,6 +46,9 @@ pub struct ExampleArgs {
     /// BlazePose's landmark network (default: the plugin's, full; lite is faster, less accurate).
     #[arg(long, value_enum)]
     pub landmarks: Option<cmanet::detect::LandmarkModel>,
+    /// Average each crop's landmarks with its mirror image's (`ModelFiles::mirror_average`).
+    #[arg(long)]
+    pub mirror_average: bool,
     /// A setting of CMANet's body refinement as `NAME=VALUE`, repeatable, as `cmanet estimate
     /// --refine` takes it (the fields of `BodyRefinementSettings`, whose docs give the defaults).
     #[arg(long = "refine", value_name = "NAME=VALUE")]

@@ -997,6 +997,10 @@ struct DetectArgs {
     /// The landmark network.
     #[arg(long, value_enum, default_value = "full")]
     model: LandmarkModel,
+    /// Also run the landmark network on each crop mirrored and average the two where they agree
+    /// (`PoseDetector::mirror_average`): about twice the landmark work.
+    #[arg(long)]
+    mirror_average: bool,
     /// A Pose2Sim / anipose `calibration.toml` with one camera per view, in view order: intrinsics
     /// (scaled to the images' size) and extrinsics are written. Without it, intrinsics come from
     /// `--fov` and no extrinsics are written.
@@ -1060,7 +1064,8 @@ fn detect_command(args: DetectArgs) -> Result<(), AnyError> {
         jobs: args.jobs.unwrap_or_else(cmanet::compute::available_cores),
         max_frames: None,
     };
-    let detector = PoseDetector::load(model)?;
+    let mut detector = PoseDetector::load(model)?;
+    detector.mirror_average = args.mirror_average;
     let bar = progress_bar(total, "detect");
     let (data, warning) = detect_views(&detector, &args.views, &settings, &|| bar.inc(1))?;
     bar.finish_and_clear();

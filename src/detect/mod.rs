@@ -43,8 +43,8 @@ pub use nobody::{
 };
 pub use offsets::{MeasuredOffsets, measure_time_offsets};
 pub use pose::{
-    BLAZEPOSE_TO_COCO, Detection, LANDMARK_OUTPUTS, Landmark, LandmarkModel, NUM_LANDMARKS, Pose, PoseDetector,
-    PoseFinder, PoseTracker, Roi,
+    BLAZEPOSE_TO_COCO, Detection, LANDMARK_OUTPUTS, Landmark, LandmarkModel, MIRROR_AGREEMENT, NUM_LANDMARKS, Pose,
+    PoseDetector, PoseFinder, PoseTracker, Roi, merge_mirrored,
 };
 pub use sequence::{
     COCO_EDGES, SequenceSettings, WorldUp, detect_views, draw_keypoints, frame_files, view_frame_count,

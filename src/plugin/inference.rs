@@ -40,6 +40,11 @@ pub struct ModelFiles {
     /// keypoints than lite on real footage and on renders, and steadier when it tracks every frame;
     /// lite takes about two thirds of its time, plugin-docs: performance).
     pub landmark: LandmarkModel,
+    /// Whether the landmark network also sees each crop mirrored and the two answers are averaged
+    /// where they agree (`PoseDetector::mirror_average`): about twice the landmark work, a few
+    /// percent better keypoints on the rendered studio, none measured on the real sample
+    /// (plugin-docs, model card). Default: false.
+    pub mirror_average: bool,
     /// The candle device CMANet runs on. Default: [`ComputeDevice::Auto`] (a GPU when the crate is
     /// built with `cuda` or `metal` and one answers, else the CPU). The detector always runs on
     /// the CPU.
@@ -54,6 +59,7 @@ impl Default for ModelFiles {
         Self {
             weights: crate::assets::weights(),
             landmark: LandmarkModel::default(),
+            mirror_average: false,
             device: ComputeDevice::Auto,
             refinement: BodyRefinementSettings::default(),
         }
@@ -265,7 +271,8 @@ fn load(files: &ModelFiles) -> Result<Networks, String> {
         Ok(profile) => network.set_profile(&profile),
         Err(e) => bevy::log::warn!("BlazePose {} keypoint profile: {e}; estimating without it", files.landmark.name()),
     }
-    let detector = PoseDetector::load(files.landmark).map_err(|e| e.to_string())?;
+    let mut detector = PoseDetector::load(files.landmark).map_err(|e| e.to_string())?;
+    detector.mirror_average = files.mirror_average;
     let body = BodyModel::open_body().map_err(|e| e.to_string())?;
     Ok(Networks {
         detector: Arc::new(detector),

@@ -20,7 +20,8 @@ pub use wgpu;
 use std::sync::Arc;
 
 use super::graph::Output;
-use super::pose::{CROP_SIZE, DETECTOR_SIZE, detector_warp, landmark_warp};
+use super::image::Warp;
+use super::pose::{CROP_SIZE, DETECTOR_SIZE, detector_warp, landmark_warp, landmark_warp_mirrored};
 use super::{DetectError, Detection, Pose, PoseDetector, PoseFinder, RgbImage, Roi};
 
 /// What can go wrong on the GPU path.
@@ -227,19 +228,27 @@ impl GpuPoseDetector {
     /// The landmark network's raw outputs for the crop of `roi` in `source` (as
     /// [`super::Network::run`] gives them for [`PoseDetector::crop`]).
     pub fn landmark_outputs(&self, source: &CropSource, roi: &Roi) -> Result<Vec<Output>, GpuError> {
-        let warp = landmark_warp(roi);
+        self.outputs_of_crop(source, &landmark_warp(roi))
+    }
+
+    /// The landmark network's raw outputs for the crop `warp` cuts from `source`.
+    fn outputs_of_crop(&self, source: &CropSource, warp: &Warp) -> Result<Vec<Output>, GpuError> {
         self.landmark
-            .run_with(|encoder| self.crop.encode(encoder, source, CROP_SIZE, &warp, self.landmark.input_buffer()))
+            .run_with(|encoder| self.crop.encode(encoder, source, CROP_SIZE, warp, self.landmark.input_buffer()))
     }
 
     /// Landmarks of the person in `roi`, or `None` when the pose flag is below the detector's
-    /// `min_pose_score` (as [`PoseDetector::landmarks_in`]).
+    /// `min_pose_score`, with its `mirror_average` (as [`PoseDetector::landmarks_in`]).
     pub fn landmarks_in(&self, source: &CropSource, roi: &Roi) -> Result<Option<Pose>, GpuError> {
         if !roi.is_usable() {
             return Ok(None);
         }
         let outs = self.landmark_outputs(source, roi)?;
-        Ok(self.cpu.pose_in_outputs(&outs, roi, source.size)?)
+        if !self.cpu.mirror_average {
+            return Ok(self.cpu.pose_in_outputs(&outs, roi, source.size)?);
+        }
+        let mirrored = self.outputs_of_crop(source, &landmark_warp_mirrored(roi))?;
+        Ok(self.cpu.pose_in_mirrored_outputs(&outs, &mirrored, roi, source.size)?)
     }
 
     /// Every person the detector finds in `source`, best first (as [`PoseDetector::detect_people`]).
