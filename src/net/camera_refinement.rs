@@ -12,11 +12,25 @@
 
 use nalgebra::{Rotation3, Vector2, Vector3};
 
-use super::input::MultiViewFrame;
+use super::input::{MultiViewFrame, ViewObservation};
 use crate::data::format::MIN_CONFIDENCE;
 use crate::data::labels::{flip_left_right, labelled_extra, refit_is_better};
-use crate::data::{Keypoints2d, Keypoints3d};
-use crate::geometry::{Correspondence, Extrinsics, Intrinsics, refine_pose};
+use crate::data::{ExtraKeypoints2d, Keypoints3d};
+use crate::geometry::{Correspondence, Extrinsics, refine_pose};
+use crate::keypoints::{EXTRA_FEET, NUM_EXTRA_KEYPOINTS};
+
+/// The fused body's points every camera is aligned with: its 17 keypoints and, when the body model
+/// has an extra regressor, its feet's extra keypoints (heels and foot tips, BlazePose's), which
+/// the views that detected them are aligned with too. The feet stand out of the plane of a still
+/// T-pose, whose 17 keypoints a camera turned the other way about the body's vertical axis sees
+/// nearly alike (plugin-docs, model card).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlignmentPoints {
+    /// The 17 keypoints (canonical frame).
+    pub keypoints: Keypoints3d,
+    /// The 16 extra keypoints (canonical frame), of which the feet's four are used.
+    pub extra: Option<[[f32; 3]; NUM_EXTRA_KEYPOINTS]>,
+}
 
 /// Robust scales of the two refinement passes, fractions of the person's size in the image.
 pub const REFINEMENT_SCALES: [f64; 2] = [0.1, 0.05];
@@ -29,7 +43,7 @@ pub const REFINEMENT_STEPS: usize = 6;
 /// keypoints keeps the network's camera. Returns every view's mean robust cost at the end (`None`
 /// where it was not refined).
 pub fn refine_cameras(
-    keypoints: &Keypoints3d,
+    keypoints: &AlignmentPoints,
     cameras: &mut [Option<Extrinsics>],
     frame: &MultiViewFrame,
     sizes: &[f64],
@@ -37,7 +51,7 @@ pub fn refine_cameras(
     let mut costs = vec![None; frame.views.len()];
     for (((camera, view), size), cost) in cameras.iter_mut().zip(&frame.views).zip(sizes).zip(&mut costs) {
         let (Some(start), Some(view)) = (camera.as_ref(), view.as_ref()) else { continue };
-        if let Some((pose, c)) = refine_view(keypoints, start, &view.keypoints, &view.intrinsics, *size) {
+        if let Some((pose, c)) = refine_view(keypoints, start, view, *size) {
             *camera = Some(pose);
             *cost = Some(c);
         }
@@ -52,7 +66,7 @@ pub fn refine_cameras(
 /// [`refine_cameras`]). Such views get their keypoints exchanged in `frame` and the turned camera
 /// in `cameras`; returns which views were.
 pub fn check_left_right(
-    keypoints: &Keypoints3d,
+    keypoints: &AlignmentPoints,
     cameras: &mut [Option<Extrinsics>],
     frame: &mut MultiViewFrame,
     sizes: &[f64],
@@ -63,14 +77,17 @@ pub fn check_left_right(
     let views = cameras.iter_mut().zip(&mut frame.views).zip(sizes).zip(costs).zip(&mut swapped);
     for ((((camera, view), size), cost), swapped) in views {
         let (Some(current), Some(view), Some(cost)) = (camera.as_ref(), view.as_mut(), *cost) else { continue };
-        let mirrored = flip_left_right(&view.keypoints);
+        let mirrored = ViewObservation {
+            keypoints: flip_left_right(&view.keypoints),
+            intrinsics: view.intrinsics,
+            extra: view.extra.map(|e| labelled_extra(&e, true)),
+        };
         // The canonical centre lies on the vertical axis, so the turned camera keeps looking at it.
         let turned = Extrinsics::new(current.rotation * half_turn, current.translation);
-        if let Some((pose, mirrored_cost)) = refine_view(keypoints, &turned, &mirrored, &view.intrinsics, *size)
+        if let Some((pose, mirrored_cost)) = refine_view(keypoints, &turned, &mirrored, *size)
             && refit_is_better(mirrored_cost, cost)
         {
-            view.keypoints = mirrored;
-            view.extra = view.extra.map(|e| labelled_extra(&e, true));
+            *view = mirrored;
             *camera = Some(pose);
             *swapped = true;
         }
@@ -83,7 +100,7 @@ pub fn check_left_right(
 /// [`crate::data::labels::REFIT_MARGIN`] times its robust cost): a camera the joint refinement left in a poor
 /// place, which the alignment got out of.
 pub fn clearly_better(
-    keypoints: &Keypoints3d,
+    keypoints: &AlignmentPoints,
     cameras: &[Option<Extrinsics>],
     frame: &MultiViewFrame,
     sizes: &[f64],
@@ -97,50 +114,59 @@ pub fn clearly_better(
         .map(|(((camera, view), size), probed)| {
             let (Some(camera), Some(view), Some(probed)) = (camera, view, probed) else { return false };
             let scale = REFINEMENT_SCALES[REFINEMENT_SCALES.len() - 1];
-            view_cost(keypoints, camera, &view.keypoints, &view.intrinsics, *size, scale)
-                .is_some_and(|current| refit_is_better(*probed, current))
+            view_cost(keypoints, camera, view, *size, scale).is_some_and(|current| refit_is_better(*probed, current))
         })
         .collect()
 }
 
 /// A camera's mean robust cost against a view's keypoints at robust scale `scale` (no step).
 fn view_cost(
-    keypoints: &Keypoints3d,
+    keypoints: &AlignmentPoints,
     camera: &Extrinsics,
-    observed: &Keypoints2d,
-    intrinsics: &Intrinsics,
+    view: &ViewObservation,
     size: f64,
     scale: f64,
 ) -> Option<f64> {
-    let used = correspondences(keypoints, observed, intrinsics);
+    let used = correspondences(keypoints, view);
     (used.len() >= 6 && size.is_finite() && size > 0.0).then(|| refine_pose(*camera, &used, size, scale, 0).1)
 }
 
-/// The confident, finite keypoints of a view paired with the body's.
-fn correspondences(keypoints: &Keypoints3d, observed: &Keypoints2d, intrinsics: &Intrinsics) -> Vec<Correspondence> {
-    keypoints
-        .iter()
-        .zip(observed)
-        .filter(|(_, k)| k[2] >= MIN_CONFIDENCE && k.iter().all(|x| x.is_finite()))
-        .map(|(p, k)| {
+/// The confident, finite keypoints of a view paired with the body's: the 17, then the feet's extra
+/// keypoints where both the body and the view have them.
+fn correspondences(points: &AlignmentPoints, view: &ViewObservation) -> Vec<Correspondence> {
+    let pair = |p: &[f32; 3], k: &[f32; 3]| {
+        (k[2] >= MIN_CONFIDENCE && k.iter().all(|x| x.is_finite())).then(|| {
             let point = Vector3::new(p[0] as f64, p[1] as f64, p[2] as f64);
-            let observed = intrinsics.normalize(&Vector2::new(k[0] as f64, k[1] as f64));
+            let observed = view.intrinsics.normalize(&Vector2::new(k[0] as f64, k[1] as f64));
             (point, observed, k[2].min(1.0) as f64)
         })
-        .collect()
+    };
+    let mut used: Vec<Correspondence> =
+        points.keypoints.iter().zip(&view.keypoints).filter_map(|(p, k)| pair(p, k)).collect();
+    if let (Some(body), Some(seen)) = (&points.extra, &view.extra) {
+        used.extend(feet(body, seen).filter_map(|(p, k)| pair(p, k)));
+    }
+    used
+}
+
+/// The feet's extra keypoints (heels and foot tips) of a body and of a view, paired.
+fn feet<'a>(
+    body: &'a [[f32; 3]; NUM_EXTRA_KEYPOINTS],
+    seen: &'a ExtraKeypoints2d,
+) -> impl Iterator<Item = (&'a [f32; 3], &'a [f32; 3])> + 'a {
+    EXTRA_FEET.iter().flat_map(|&(heel, tip)| [heel, tip]).map(move |e| (&body[e], &seen[e]))
 }
 
 /// The camera refined from `start` against a view's `observed` keypoints (maybe relabelled) in
 /// pixels of a camera with `intrinsics`, and its mean robust cost in the last pass; `None` with
 /// fewer than six usable keypoints.
 fn refine_view(
-    keypoints: &Keypoints3d,
+    keypoints: &AlignmentPoints,
     start: &Extrinsics,
-    observed: &Keypoints2d,
-    intrinsics: &Intrinsics,
+    view: &ViewObservation,
     size: f64,
 ) -> Option<(Extrinsics, f64)> {
-    let used = correspondences(keypoints, observed, intrinsics);
+    let used = correspondences(keypoints, view);
     if used.len() < 6 || !size.is_finite() || size <= 0.0 {
         return None;
     }

@@ -152,6 +152,15 @@ impl BodyRefiner {
         Some(std::array::from_fn(|e| lever_point(&levers[e], &rotations, &positions)))
     }
 
+    /// The canonical-frame extra keypoints of `body` where the detector puts them (its profile
+    /// added, as [`BodyRefiner::observed_keypoints`] does for the 17); `None` when the body model
+    /// has no extra regressor.
+    pub fn observed_extras(&self, body: &RefinedBody) -> Option<[Vector3<f64>; NUM_EXTRA_KEYPOINTS]> {
+        let levers = self.shaped_extras(&body.betas, true)?;
+        let (rotations, positions) = chain_of(body, &self.rest.all(&body.betas), None);
+        Some(std::array::from_fn(|e| lever_point(&levers[e], &rotations, &positions)))
+    }
+
     /// Per extra keypoint, its levers `(joint, a, w)` for the shape `betas`, with the detector's
     /// profile as one more lever on the extra's joint when `profile` (as the body refinement does
     /// for the 17); `None` when the body model has no extra regressor.

@@ -7,7 +7,7 @@ use candle_nn::VarBuilder;
 use nalgebra::{Matrix3, Vector3};
 
 use super::body_refinement::{ADAPTED_BONES, BodyRefinementSettings, BodyRefiner, CameraPrior, Priors, RefinedBody};
-use super::camera_refinement::{check_left_right, clearly_better, refine_cameras};
+use super::camera_refinement::{AlignmentPoints, check_left_right, clearly_better, refine_cameras};
 use super::config::Config;
 use super::iev::Iev;
 use super::input::{EncodedBatch, MultiViewFrame, encode_batch};
@@ -388,8 +388,12 @@ impl Cmanet {
             };
             let mut posed = refiner.pose(&network);
             // The keypoints as the detector sees them (its profile): what the cameras are matched to.
-            let observed = |body: &RefinedBody| -> Keypoints3d {
-                refiner.observed_keypoints(body).map(|p| [p.x as f32, p.y as f32, p.z as f32])
+            let observed = |body: &RefinedBody| AlignmentPoints {
+                keypoints: refiner.observed_keypoints(body).map(|p| [p.x as f32, p.y as f32, p.z as f32]),
+                extra: refiner
+                    .observed_extras(body)
+                    .filter(|_| self.pipeline.aligns_feet())
+                    .map(|e| e.map(|p| [p.x as f32, p.y as f32, p.z as f32])),
             };
             let mut cameras: Vec<Option<Extrinsics>> = (0..frame.views.len())
                 .map(|i| {

@@ -40,11 +40,15 @@ pub enum Pipeline {
     /// Everything, but the ankles and wrists are not turned to BlazePose's extra keypoints
     /// ([`super::extremities`]): the feet and hands as the network has them.
     WithoutFeetAndHands,
+    /// Everything, but the cameras are aligned with the body's 17 keypoints alone, not also with
+    /// the feet's extra keypoints where the views have them
+    /// ([`super::camera_refinement::AlignmentPoints`]).
+    WithoutFeetInCameras,
 }
 
 impl Pipeline {
     /// Every pipeline, the full one first.
-    pub const ALL: [Pipeline; 11] = [
+    pub const ALL: [Pipeline; 12] = [
         Pipeline::Full,
         Pipeline::IrvSingleView,
         Pipeline::WithoutScreening,
@@ -56,6 +60,7 @@ impl Pipeline {
         Pipeline::WithoutBoneCorrections,
         Pipeline::WithoutRig,
         Pipeline::WithoutFeetAndHands,
+        Pipeline::WithoutFeetInCameras,
     ];
 
     /// Whether views are screened (otherwise the first present view is taken).
@@ -106,10 +111,16 @@ impl Pipeline {
         self.refines_body() && self != Pipeline::WithoutFeetAndHands
     }
 
+    /// Whether the cameras are aligned with the feet's extra keypoints too, where the views have
+    /// them.
+    pub fn aligns_feet(self) -> bool {
+        self.refines_cameras() && self != Pipeline::WithoutFeetInCameras
+    }
+
     /// A short name (`full`, `irv-single-view`, `without-screening`, `without-iev`,
     /// `without-camera-refinement`, `without-body-refinement`, `without-temporal-prior`,
     /// `without-left-right-check`, `without-bone-corrections`, `without-rig`,
-    /// `without-feet-and-hands`).
+    /// `without-feet-and-hands`, `without-feet-in-cameras`).
     pub fn name(self) -> &'static str {
         match self {
             Pipeline::Full => "full",
@@ -123,6 +134,7 @@ impl Pipeline {
             Pipeline::WithoutBoneCorrections => "without-bone-corrections",
             Pipeline::WithoutRig => "without-rig",
             Pipeline::WithoutFeetAndHands => "without-feet-and-hands",
+            Pipeline::WithoutFeetInCameras => "without-feet-in-cameras",
         }
     }
 
