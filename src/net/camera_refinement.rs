@@ -2,7 +2,10 @@
 //! robust perspective-n-point refinement ([`crate::geometry::refine_pose`]) against that view's
 //! keypoints, starting from the network's camera. The network's cameras come from each view's
 //! own reading of the body's orientation; once the views agree on one body, its keypoints pin
-//! every camera down more tightly than any single view could. Microseconds per view.
+//! every camera down more tightly than any single view could. Microseconds per view. Where the
+//! views have BlazePose's extra keypoints, the feet's (heels and foot tips) are aligned too
+//! ([`AlignmentPoints`]): a still T-pose's 17 keypoints lie nearly in a plane, which a camera
+//! turned the other way about the body's vertical axis sees alike, and the feet point forward.
 //!
 //! A detector that swaps the person's left and right in a view seen from behind makes that view
 //! look like a front view, and the network puts its camera in front of the person. So every view
