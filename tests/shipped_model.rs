@@ -96,3 +96,41 @@ fn damaged_weights_are_refused_naming_the_tensor() {
         );
     }
 }
+
+/// The cameras are aligned with the feet's extra keypoints too: feet keypoints that are NaN, far
+/// outside the image or confidently misplaced in some views neither panic nor put a NaN anywhere,
+/// and a camera stays within bounds of the estimate without them.
+#[test]
+fn bad_feet_keypoints_leave_every_estimate_finite() {
+    let model = BodyModel::open_body().unwrap();
+    let mut net = Cmanet::shipped(&candle_core::Device::Cpu).unwrap();
+    let config = SynthConfig { frames: 12, ..Default::default() };
+    let truth = generate_sequence(&model, &config, 9, 0).unwrap();
+    let mut damaged = truth.clone().without_ground_truth();
+    let extra = damaged.extra2d.as_mut().expect("synthetic sequences have the extra keypoints");
+    for (f, views) in extra.iter_mut().enumerate() {
+        for (v, view) in views.iter_mut().enumerate() {
+            for e in [12, 13, 14, 15] {
+                view[e] = match (v + f) % 3 {
+                    0 => [f32::NAN, f32::NAN, 1.0],
+                    1 => [1e9, -1e9, 1.0],
+                    _ => [view[e][0] + 200.0, view[e][1] - 150.0, 1.0],
+                };
+            }
+        }
+    }
+    let estimate = net.estimate_sequence(&damaged, &mut |_| {}).unwrap();
+    for frame in &estimate.frames {
+        assert!(frame.joints3d.iter().flatten().all(|x| x.is_finite()), "{:?}", frame.joints3d);
+        for camera in &frame.extrinsics {
+            assert!(camera.rotation.iter().chain(camera.translation.iter()).all(|x| x.is_finite()), "{camera:?}");
+        }
+    }
+    let errors = Errors::measure(&truth, &estimate).unwrap().summary();
+    eprintln!(
+        "bad feet: PA limbs {:.1} mm, cameras {:.2} deg",
+        errors.pa_mpjpe_mm[1], errors.camera_rotation_deg_median
+    );
+    assert!(errors.pa_mpjpe_mm[1] < 2.0 * BOUND_PA_MPJPE_LIMBS_MM, "{errors:?}");
+    assert!(errors.camera_rotation_deg_median < 2.0 * BOUND_CAMERA_DEG, "{errors:?}");
+}

@@ -134,11 +134,11 @@ fn view_cost(
     (used.len() >= 6 && size.is_finite() && size > 0.0).then(|| refine_pose(*camera, &used, size, scale, 0).1)
 }
 
-/// The confident, finite keypoints of a view paired with the body's: the 17, then the feet's extra
-/// keypoints where both the body and the view have them.
+/// The confident, finite keypoints of a view paired with the body's (finite too): the 17, then the
+/// feet's extra keypoints where both the body and the view have them.
 fn correspondences(points: &AlignmentPoints, view: &ViewObservation) -> Vec<Correspondence> {
     let pair = |p: &[f32; 3], k: &[f32; 3]| {
-        (k[2] >= MIN_CONFIDENCE && k.iter().all(|x| x.is_finite())).then(|| {
+        (k[2] >= MIN_CONFIDENCE && k.iter().chain(p).all(|x| x.is_finite())).then(|| {
             let point = Vector3::new(p[0] as f64, p[1] as f64, p[2] as f64);
             let observed = view.intrinsics.normalize(&Vector2::new(k[0] as f64, k[1] as f64));
             (point, observed, k[2].min(1.0) as f64)
