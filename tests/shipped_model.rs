@@ -103,7 +103,7 @@ fn damaged_weights_are_refused_naming_the_tensor() {
 #[test]
 fn bad_feet_keypoints_leave_every_estimate_finite() {
     let model = BodyModel::open_body().unwrap();
-    let mut net = Cmanet::shipped(&candle_core::Device::Cpu).unwrap();
+    let net = Cmanet::shipped(&candle_core::Device::Cpu).unwrap();
     let config = SynthConfig { frames: 12, ..Default::default() };
     let truth = generate_sequence(&model, &config, 9, 0).unwrap();
     let mut damaged = truth.clone().without_ground_truth();
