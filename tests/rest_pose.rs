@@ -56,6 +56,16 @@ fn estimates(yaw: f32, places: Layout, count: usize) -> Vec<PoseEstimated> {
     poses[..count].to_vec()
 }
 
+/// The estimate's pelvis (its `global_orient`) as a rotation.
+fn pelvis_rotation(pose: &PoseEstimated) -> Matrix3<f64> {
+    Rotation3::new(pose.params.global_orient.cast::<f64>()).into_inner()
+}
+
+/// The estimate's 17 keypoints (world), in f64.
+fn estimated_keypoints(pose: &PoseEstimated) -> Vec<Vector3<f64>> {
+    pose.keypoints.iter().map(|k| Vector3::from(*k).cast()).collect()
+}
+
 /// Degrees between two rotations.
 fn degrees_between(a: &Matrix3<f64>, b: &Matrix3<f64>) -> f64 {
     cmanet::geometry::rotation_angle_between(a, b).to_degrees()
@@ -135,49 +145,22 @@ fn a_still_t_pose_filmed_by_three_cameras_is_estimated_facing_its_way() {
             let stream = estimates(yaw, places, 35);
             for (window, start) in windows {
                 let poses = stream[start..start + 5].to_vec();
-                let pelvis = median(
-                    poses
-                        .iter()
-                        .map(|p| degrees_between(&Rotation3::new(p.params.global_orient.cast()).into_inner(), &truth))
-                        .collect(),
-                );
+                // The median over the window of what `f` measures in each estimate that has it.
+                let median_of =
+                    |f: &dyn Fn(&PoseEstimated) -> Option<f64>| median(poses.iter().filter_map(f).collect());
+                let pelvis = median_of(&|p| Some(degrees_between(&pelvis_rotation(p), &truth)));
                 // The pelvis's error split: its heading (yaw) and how far its up axis leans (tilt).
-                let pelvis_yaw = median(
-                    poses
-                        .iter()
-                        .map(|p| {
-                            let forward = Rotation3::new(p.params.global_orient.cast::<f64>()) * Vector3::z();
-                            wrapped_degrees(forward.x.atan2(forward.z) - yaw as f64).abs()
-                        })
-                        .collect(),
-                );
-                let pelvis_tilt = median(
-                    poses
-                        .iter()
-                        .map(|p| {
-                            let up = Rotation3::new(p.params.global_orient.cast::<f64>()) * Vector3::y();
-                            up.angle(&Vector3::y()).to_degrees()
-                        })
-                        .collect(),
-                );
-                let body = median(
-                    poses
-                        .iter()
-                        .filter_map(|p| {
-                            let target: Vec<Vector3<f64>> =
-                                p.keypoints.iter().map(|k| Vector3::from(*k).cast()).collect();
-                            rigid_procrustes(&rest, &target, None)
-                        })
-                        .map(|s| degrees_between(&s.rotation, &truth))
-                        .collect(),
-                );
-                let triangulated = median(
-                    poses
-                        .iter()
-                        .filter_map(|p| triangulated_orientation(p, &rest))
-                        .map(|r| degrees_between(&r, &truth))
-                        .collect(),
-                );
+                let pelvis_yaw = median_of(&|p| {
+                    let forward = pelvis_rotation(p) * Vector3::z();
+                    Some(wrapped_degrees(forward.x.atan2(forward.z) - yaw as f64).abs())
+                });
+                let pelvis_tilt =
+                    median_of(&|p| Some((pelvis_rotation(p) * Vector3::y()).angle(&Vector3::y()).to_degrees()));
+                let body = median_of(&|p| {
+                    rigid_procrustes(&rest, &estimated_keypoints(p), None).map(|s| degrees_between(&s.rotation, &truth))
+                });
+                let triangulated =
+                    median_of(&|p| triangulated_orientation(p, &rest).map(|r| degrees_between(&r, &truth)));
                 if std::env::var("CMANET_REST_POSE_JOINTS").is_ok() {
                     // The last estimate's pelvis and the joints that carry its tilt (axis-angle, degrees).
                     let p = &poses[poses.len() - 1];
@@ -189,7 +172,7 @@ fn a_still_t_pose_filmed_by_three_cameras_is_estimated_facing_its_way() {
                         let d = points[11]? - points[12]?;
                         Some(wrapped_degrees(d.z.atan2(d.x) + yaw as f64))
                     });
-                    let own: Vec<Vector3<f64>> = p.keypoints.iter().map(|k| Vector3::from(*k).cast()).collect();
+                    let own = estimated_keypoints(p);
                     let body_turn =
                         rigid_procrustes(&rest, &own, None).map(|s| s.rotation.transpose() * (own[11] - own[12]));
                     println!(

@@ -394,8 +394,7 @@ impl PoseDetector {
         roi: &Roi,
         image_size: [u32; 2],
     ) -> Result<Option<Pose>, DetectError> {
-        let pose = decode_landmarks(outs, roi, image_size)?;
-        Ok(if pose.score >= self.min_pose_score && pose.next_roi.is_usable() { Some(pose) } else { None })
+        Ok(self.kept(decode_landmarks(outs, roi, image_size)?))
     }
 
     /// As [`PoseDetector::pose_in_outputs`] for the outputs of the crop of `roi` and of its mirror
@@ -407,9 +406,14 @@ impl PoseDetector {
         roi: &Roi,
         image_size: [u32; 2],
     ) -> Result<Option<Pose>, DetectError> {
-        let pose =
-            merge_mirrored(&decode_landmarks(outs, roi, image_size)?, &decode_crop(mirrored, roi, image_size, true)?);
-        Ok(if pose.score >= self.min_pose_score && pose.next_roi.is_usable() { Some(pose) } else { None })
+        let straight = decode_landmarks(outs, roi, image_size)?;
+        Ok(self.kept(merge_mirrored(&straight, &decode_crop(mirrored, roi, image_size, true)?)))
+    }
+
+    /// `pose`, unless its flag is below [`PoseDetector::min_pose_score`] or its next ROI cannot be
+    /// cropped.
+    fn kept(&self, pose: Pose) -> Option<Pose> {
+        (pose.score >= self.min_pose_score && pose.next_roi.is_usable()).then_some(pose)
     }
 
     /// The landmark network's input for `roi`: `[1, 256, 256, 3]` in [0, 1], edge pixels repeated.

@@ -147,16 +147,19 @@ impl BodyRefiner {
     /// The canonical-frame extra keypoints of `body` (the body's own, without the detector's
     /// profile); `None` when the body model has no extra regressor.
     pub fn extra_keypoints(&self, body: &RefinedBody) -> Option<[Vector3<f64>; NUM_EXTRA_KEYPOINTS]> {
-        let levers = self.shaped_extras(&body.betas, false)?;
-        let (rotations, positions) = chain_of(body, &self.rest.all(&body.betas), None);
-        Some(std::array::from_fn(|e| lever_point(&levers[e], &rotations, &positions)))
+        self.extras_of(body, false)
     }
 
     /// The canonical-frame extra keypoints of `body` where the detector puts them (its profile
     /// added, as [`BodyRefiner::observed_keypoints`] does for the 17); `None` when the body model
     /// has no extra regressor.
     pub fn observed_extras(&self, body: &RefinedBody) -> Option<[Vector3<f64>; NUM_EXTRA_KEYPOINTS]> {
-        let levers = self.shaped_extras(&body.betas, true)?;
+        self.extras_of(body, true)
+    }
+
+    /// The canonical-frame extra keypoints of `body`, with the detector's profile when `profile`.
+    fn extras_of(&self, body: &RefinedBody, profile: bool) -> Option<[Vector3<f64>; NUM_EXTRA_KEYPOINTS]> {
+        let levers = self.shaped_extras(&body.betas, profile)?;
         let (rotations, positions) = chain_of(body, &self.rest.all(&body.betas), None);
         Some(std::array::from_fn(|e| lever_point(&levers[e], &rotations, &positions)))
     }

@@ -388,12 +388,12 @@ impl Cmanet {
             };
             let mut posed = refiner.pose(&network);
             // The keypoints as the detector sees them (its profile): what the cameras are matched to.
+            // The feet's extra keypoints only where they are used: aligned, and seen by some view.
+            let feet = self.pipeline.aligns_feet() && frame.views.iter().flatten().any(|v| v.extra.is_some());
+            let single = |p: Vector3<f64>| [p.x as f32, p.y as f32, p.z as f32];
             let observed = |body: &RefinedBody| AlignmentPoints {
-                keypoints: refiner.observed_keypoints(body).map(|p| [p.x as f32, p.y as f32, p.z as f32]),
-                extra: refiner
-                    .observed_extras(body)
-                    .filter(|_| self.pipeline.aligns_feet())
-                    .map(|e| e.map(|p| [p.x as f32, p.y as f32, p.z as f32])),
+                keypoints: refiner.observed_keypoints(body).map(single),
+                extra: feet.then(|| refiner.observed_extras(body)).flatten().map(|e| e.map(single)),
             };
             let mut cameras: Vec<Option<Extrinsics>> = (0..frame.views.len())
                 .map(|i| {
