@@ -42,6 +42,7 @@ use nalgebra::{
 
 use super::extremities::ExtremitySettings;
 use super::input::MultiViewFrame;
+use super::jumps::JumpSettings;
 use crate::body::kinematics::forward_chain;
 use crate::body::{
     BodyModel, KeypointLever, KeypointProfile, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS, PARENTS,
@@ -132,6 +133,9 @@ pub struct BodyRefinementSettings {
     /// How the ankles and wrists are turned to BlazePose's extra keypoints, when the views have
     /// them ([`BodyRefiner::refine_extremities`]). Default: [`ExtremitySettings::default`].
     pub extremities: ExtremitySettings,
+    /// Which keypoints of a stream's frame count as jumping in one view alone, and how much their
+    /// confidence is scaled down ([`super::jumps::gate_jumps`]). Default: [`JumpSettings::default`].
+    pub jumps: JumpSettings,
 }
 
 impl Default for BodyRefinementSettings {
@@ -154,14 +158,15 @@ impl Default for BodyRefinementSettings {
             rig_translation_weight: 0.0,
             max_rig_evidence: 100.0,
             extremities: ExtremitySettings::default(),
+            jumps: JumpSettings::default(),
         }
     }
 }
 
 impl BodyRefinementSettings {
-    /// The names [`BodyRefinementSettings::set`] takes: the fields, and `extremities.` before
-    /// those of [`ExtremitySettings`].
-    pub const NAMES: [&'static str; 22] = [
+    /// The names [`BodyRefinementSettings::set`] takes: the fields, `extremities.` before those
+    /// of [`ExtremitySettings`] and `jumps.` before those of [`JumpSettings`].
+    pub const NAMES: [&'static str; 26] = [
         "prior_weight",
         "misfit_scale",
         "shape_prior_weight",
@@ -184,6 +189,10 @@ impl BodyRefinementSettings {
         "extremities.scale",
         "extremities.steps",
         "extremities.min_points",
+        "jumps.enabled",
+        "jumps.ratio",
+        "jumps.floor",
+        "jumps.confidence_scale",
     ];
 
     /// The defaults with each `NAME=VALUE` setting applied in turn ([`Self::apply`]), as `cmanet
@@ -253,6 +262,10 @@ impl BodyRefinementSettings {
             "extremities.scale" => x.scale = number()?,
             "extremities.steps" => x.steps = count()?,
             "extremities.min_points" => x.min_points = count()?,
+            "jumps.enabled" => self.jumps.enabled = flag()?,
+            "jumps.ratio" => self.jumps.ratio = number()?,
+            "jumps.floor" => self.jumps.floor = number()?,
+            "jumps.confidence_scale" => self.jumps.confidence_scale = number()? as f32,
             _ => return Err(format!("no refinement setting `{name}` (known: {})", Self::NAMES.join(", "))),
         }
         Ok(())

@@ -12,6 +12,7 @@ use super::config::Config;
 use super::iev::Iev;
 use super::input::{EncodedBatch, MultiViewFrame, encode_batch};
 use super::irv::{Irv, IrvOutput};
+use super::jumps::gate_jumps;
 use super::params::{BODY_DIM, BONES_DIM, CAMERA_DIM, PARAM_DIM, decode_body, decode_cameras, expand_bones};
 use super::pipeline::Pipeline;
 use super::projection::{canonical_keypoints, project, to_camera};
@@ -321,6 +322,15 @@ impl Cmanet {
         previous: Option<&Estimate>,
         learned: Option<&Learned>,
     ) -> Result<Vec<Estimate>, NetError> {
+        // A keypoint that jumps in one view alone against the previous estimate weighs little.
+        let gated: Option<Vec<MultiViewFrame>> = previous.filter(|_| self.pipeline.gates_jumps()).map(|p| {
+            let mut gated = frames.to_vec();
+            for frame in &mut gated {
+                gate_jumps(frame, p, &self.refiner.settings.jumps);
+            }
+            gated
+        });
+        let frames = gated.as_deref().unwrap_or(frames);
         let previous = previous.filter(|_| self.pipeline.uses_previous_frame()).map(Estimate::refined_body);
         // The subject's bones as far as the stream has learned them (none without corrections).
         let subject = learned.map(|l| l.subject).filter(|_| self.pipeline.corrects_bones()).unwrap_or_default();

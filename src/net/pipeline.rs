@@ -44,11 +44,14 @@ pub enum Pipeline {
     /// the feet's extra keypoints where the views have them
     /// ([`super::camera_refinement::AlignmentPoints`]).
     WithoutFeetInCameras,
+    /// Everything, but no keypoint that jumps in one view alone is held back
+    /// ([`super::jumps::gate_jumps`]).
+    WithoutJumpGate,
 }
 
 impl Pipeline {
     /// Every pipeline, the full one first.
-    pub const ALL: [Pipeline; 12] = [
+    pub const ALL: [Pipeline; 13] = [
         Pipeline::Full,
         Pipeline::IrvSingleView,
         Pipeline::WithoutScreening,
@@ -61,6 +64,7 @@ impl Pipeline {
         Pipeline::WithoutRig,
         Pipeline::WithoutFeetAndHands,
         Pipeline::WithoutFeetInCameras,
+        Pipeline::WithoutJumpGate,
     ];
 
     /// Whether views are screened (otherwise the first present view is taken).
@@ -117,10 +121,16 @@ impl Pipeline {
         self.refines_cameras() && self != Pipeline::WithoutFeetInCameras
     }
 
+    /// Whether a keypoint of a stream's frame that jumps in one view alone against the previous
+    /// frame's estimate has its confidence scaled down ([`super::jumps::gate_jumps`]).
+    pub fn gates_jumps(self) -> bool {
+        self.uses_previous_frame() && self != Pipeline::WithoutJumpGate
+    }
+
     /// A short name (`full`, `irv-single-view`, `without-screening`, `without-iev`,
     /// `without-camera-refinement`, `without-body-refinement`, `without-temporal-prior`,
     /// `without-left-right-check`, `without-bone-corrections`, `without-rig`,
-    /// `without-feet-and-hands`, `without-feet-in-cameras`).
+    /// `without-feet-and-hands`, `without-feet-in-cameras`, `without-jump-gate`).
     pub fn name(self) -> &'static str {
         match self {
             Pipeline::Full => "full",
@@ -135,6 +145,7 @@ impl Pipeline {
             Pipeline::WithoutRig => "without-rig",
             Pipeline::WithoutFeetAndHands => "without-feet-and-hands",
             Pipeline::WithoutFeetInCameras => "without-feet-in-cameras",
+            Pipeline::WithoutJumpGate => "without-jump-gate",
         }
     }
 

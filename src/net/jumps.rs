@@ -1,0 +1,202 @@
+//! Detections that jump in one view alone. A detector is sometimes confidently wrong about one
+//! keypoint in one view (a wrist hidden behind the body, taken for the other one): it puts the
+//! keypoint far from where the previous estimate had it, while every other view that sees the
+//! keypoint puts it close. Where that view is the only one that fixes the keypoint along some
+//! direction (four cameras in a ring: the two that see it from opposite sides cannot say how far
+//! along their common axis it is), the body refinement follows it. So before anything reads a frame
+//! of a stream, such a keypoint's confidence is scaled down ([`JumpSettings::confidence_scale`]);
+//! the robust fit then leaves it to the other views, the previous body and the network.
+//!
+//! A keypoint that really moves fast moves in every view that sees it across its motion, so it is
+//! not one view alone; one that moves along the line of sight of all but one view is, and is held
+//! back for as long as that lasts (the settings below were chosen on the development recordings,
+//! plugin-docs, model card, "Detections that jump in one view alone").
+
+use nalgebra::{Vector2, Vector3};
+
+use super::input::MultiViewFrame;
+use super::model::Estimate;
+use crate::body::NUM_KEYPOINTS;
+use crate::geometry::person_size;
+
+/// The confidence from which a keypoint counts as seen by a view, for the gate (the detector's
+/// confident keypoints: a lower one already weighs little).
+pub const JUMP_MIN_CONFIDENCE: f32 = 0.5;
+
+/// How a keypoint that jumps in one view alone is told apart and what is done with it
+/// ([`gate_jumps`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct JumpSettings {
+    /// Whether keypoints are gated at all. Default: true.
+    pub enabled: bool,
+    /// How many times farther from the previous estimate than the median of the other views' (for
+    /// the same keypoint) a view's keypoint must be. Default: 3.
+    pub ratio: f64,
+    /// The least distance from the previous estimate that counts as a jump, as a fraction of the
+    /// person's size in that view (bounding-box diagonal, [`person_size`]). Default: 0.15.
+    pub floor: f64,
+    /// What a jumping keypoint's confidence is multiplied by. Default: 0.1.
+    pub confidence_scale: f32,
+}
+
+impl Default for JumpSettings {
+    fn default() -> Self {
+        Self { enabled: true, ratio: 3.0, floor: 0.15, confidence_scale: 0.1 }
+    }
+}
+
+/// Scales down, in `frame`, the confidence of every keypoint that jumps in one view alone against
+/// the `previous` estimate of the stream (its keypoints in each view's camera, the views in the
+/// same order): a view puts it farther from where the previous estimate projects than
+/// `settings.floor` of the person's size and `settings.ratio` times the median of the other
+/// views' distances, where at least two other views see it. Returns how many were scaled.
+pub fn gate_jumps(frame: &mut MultiViewFrame, previous: &Estimate, settings: &JumpSettings) -> usize {
+    if !settings.enabled || previous.keypoints_cam.len() != frame.views.len() {
+        return 0;
+    }
+    // Per view: the person's size and every keypoint's distance from the previous estimate
+    // (normalised image units; `None` where the view does not see it confidently or has no
+    // previous camera).
+    let distances: Vec<Option<(f64, [Option<f64>; NUM_KEYPOINTS])>> = frame
+        .views
+        .iter()
+        .zip(&previous.keypoints_cam)
+        .map(|(view, before)| {
+            let (view, before) = (view.as_ref()?, before.as_ref()?);
+            let seen = |k: &[f32; 3]| k[2] >= JUMP_MIN_CONFIDENCE && k.iter().all(|x| x.is_finite());
+            let detected = |k: &[f32; 3]| view.intrinsics.normalize(&Vector2::new(k[0] as f64, k[1] as f64));
+            let size = person_size(view.keypoints.iter().filter(|k| seen(k)).map(detected))?;
+            let distance = std::array::from_fn(|k| {
+                let point = Vector3::from(before[k]).cast::<f64>();
+                let keypoint = &view.keypoints[k];
+                (seen(keypoint) && point.z > 1e-6)
+                    .then(|| (detected(keypoint) - point.xy() / point.z).norm())
+                    .filter(|d| d.is_finite())
+            });
+            Some((size, distance))
+        })
+        .collect();
+    let mut gated = 0;
+    for k in 0..NUM_KEYPOINTS {
+        let of: Vec<Option<f64>> = distances.iter().map(|d| d.as_ref().and_then(|(_, d)| d[k])).collect();
+        for (v, view) in frame.views.iter_mut().enumerate() {
+            let (Some(view), Some((size, _)), Some(distance)) = (view.as_mut(), &distances[v], of[v]) else {
+                continue;
+            };
+            let mut others: Vec<f64> = of.iter().enumerate().filter(|(u, _)| *u != v).filter_map(|(_, d)| *d).collect();
+            if others.len() < 2 {
+                continue;
+            }
+            others.sort_by(f64::total_cmp);
+            let half = others.len() / 2;
+            let median = if others.len() % 2 == 0 { 0.5 * (others[half - 1] + others[half]) } else { others[half] };
+            if distance > (settings.ratio * median).max(settings.floor * size) {
+                view.keypoints[k][2] *= settings.confidence_scale;
+                gated += 1;
+            }
+        }
+    }
+    gated
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::body::{NUM_BODY_JOINTS, NUM_JOINTS};
+    use crate::geometry::Intrinsics;
+    use crate::net::{Learned, ViewObservation};
+
+    const INTRINSICS: Intrinsics = Intrinsics { fx: 500.0, fy: 500.0, cx: 320.0, cy: 240.0 };
+
+    /// A previous estimate whose keypoints sit, in each of `views` cameras, on a vertical line 3 m
+    /// in front (10 cm apart), and the frame that sees them there, every keypoint confident.
+    fn stream(views: usize) -> (Estimate, MultiViewFrame) {
+        let points: [[f32; 3]; NUM_KEYPOINTS] =
+            std::array::from_fn(|k| [0.05 * (k % 3) as f32, -0.8 + 0.1 * k as f32, 3.0]);
+        let previous = Estimate {
+            body_pose: [Vector3::zeros(); NUM_BODY_JOINTS],
+            betas: Default::default(),
+            cameras: vec![None; views],
+            joints: [Vector3::zeros(); NUM_JOINTS],
+            keypoints: points,
+            keypoints_cam: vec![Some(points); views],
+            screened_view: 0,
+            swapped_views: vec![false; views],
+            learned: Learned::default(),
+            cost: None,
+        };
+        let seen = points.map(|p| {
+            let pixel = INTRINSICS.to_pixel(&Vector2::new((p[0] / p[2]) as f64, (p[1] / p[2]) as f64));
+            [pixel.x as f32, pixel.y as f32, 0.9]
+        });
+        let view = ViewObservation { keypoints: seen, intrinsics: INTRINSICS, extra: None };
+        (previous, MultiViewFrame { views: vec![Some(view); views] })
+    }
+
+    fn moved(frame: &mut MultiViewFrame, view: usize, keypoint: usize, pixels: f32) {
+        if let Some(v) = frame.views[view].as_mut() {
+            v.keypoints[keypoint][0] += pixels;
+        }
+    }
+
+    fn confidence(frame: &MultiViewFrame, view: usize, keypoint: usize) -> f32 {
+        frame.views[view].as_ref().map_or(0.0, |v| v.keypoints[keypoint][2])
+    }
+
+    #[test]
+    fn a_keypoint_that_jumps_in_one_view_alone_weighs_less() {
+        let (previous, mut frame) = stream(4);
+        // The person is about 270 px tall here: 80 px is well beyond the floor.
+        moved(&mut frame, 2, 9, 80.0);
+        moved(&mut frame, 1, 9, 2.0);
+        let settings = JumpSettings::default();
+        assert_eq!(gate_jumps(&mut frame, &previous, &settings), 1);
+        assert!((confidence(&frame, 2, 9) - 0.9 * settings.confidence_scale).abs() < 1e-6);
+        for (v, k) in [(0, 9), (1, 9), (3, 9), (2, 8), (2, 10)] {
+            assert_eq!(confidence(&frame, v, k), 0.9, "view {v} keypoint {k}");
+        }
+    }
+
+    #[test]
+    fn a_keypoint_that_moves_in_every_view_or_a_little_is_kept() {
+        let (previous, mut frame) = stream(4);
+        // Every view sees the wrist move (a fast arm), and one view sees the elbow move a little.
+        for v in 0..4 {
+            moved(&mut frame, v, 9, 60.0 + 10.0 * v as f32);
+        }
+        moved(&mut frame, 0, 7, 15.0);
+        let before = frame.clone();
+        assert_eq!(gate_jumps(&mut frame, &previous, &JumpSettings::default()), 0);
+        assert_eq!(frame, before);
+    }
+
+    #[test]
+    fn too_few_witnesses_or_the_gate_off_leave_the_frame_as_it_is() {
+        // Two views: the other one alone cannot say which is wrong.
+        let (previous, mut frame) = stream(2);
+        moved(&mut frame, 1, 9, 80.0);
+        let before = frame.clone();
+        assert_eq!(gate_jumps(&mut frame, &previous, &JumpSettings::default()), 0);
+        assert_eq!(frame, before);
+        // Four views, the gate off; and a previous estimate of another rig (three views).
+        let (previous, mut frame) = stream(4);
+        moved(&mut frame, 2, 9, 80.0);
+        let before = frame.clone();
+        let off = JumpSettings { enabled: false, ..Default::default() };
+        assert_eq!(gate_jumps(&mut frame, &previous, &off), 0);
+        let (other_rig, _) = stream(3);
+        assert_eq!(gate_jumps(&mut frame, &other_rig, &JumpSettings::default()), 0);
+        assert_eq!(frame, before);
+    }
+
+    #[test]
+    fn non_finite_keypoints_are_never_witnesses_nor_gated() {
+        let (previous, mut frame) = stream(4);
+        if let Some(v) = frame.views[0].as_mut() {
+            v.keypoints[9] = [f32::NAN, f32::NAN, 1.0];
+        }
+        moved(&mut frame, 2, 9, 80.0);
+        assert_eq!(gate_jumps(&mut frame, &previous, &JumpSettings::default()), 1);
+        assert!(confidence(&frame, 0, 9) == 1.0 && confidence(&frame, 2, 9) < 0.1);
+    }
+}
