@@ -42,7 +42,7 @@ for set in val noise_x2 two_views eight_views; do
   methods=(--method "triangulate=$WORK/est/$set/triangulate" --method "fit=$WORK/est/$set/fit"
            --method "cmanet=$WORK/est/$set/cmanet")
   if [ "$set" = val ]; then
-    for p in irv-single-view without-screening without-iev without-camera-refinement without-body-refinement without-left-right-check without-bone-corrections without-rig without-feet-and-hands without-feet-in-cameras \
+    for p in irv-single-view without-screening without-iev without-camera-refinement without-body-refinement without-left-right-check without-bone-corrections without-rig without-feet-and-hands without-feet-in-cameras without-jump-gate \
              without-temporal-prior; do
       estimate "$set" "cmanet-$p" --method cmanet --weights "$WEIGHTS" --pipeline "$p" --jobs 1
       methods+=(--method "cmanet ($p)=$WORK/est/$set/cmanet-$p")

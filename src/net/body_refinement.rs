@@ -166,7 +166,7 @@ impl Default for BodyRefinementSettings {
 impl BodyRefinementSettings {
     /// The names [`BodyRefinementSettings::set`] takes: the fields, `extremities.` before those
     /// of [`ExtremitySettings`] and `jumps.` before those of [`JumpSettings`].
-    pub const NAMES: [&'static str; 26] = [
+    pub const NAMES: [&'static str; 27] = [
         "prior_weight",
         "misfit_scale",
         "shape_prior_weight",
@@ -193,6 +193,7 @@ impl BodyRefinementSettings {
         "jumps.ratio",
         "jumps.floor",
         "jumps.confidence_scale",
+        "jumps.max_per_view",
     ];
 
     /// The defaults with each `NAME=VALUE` setting applied in turn ([`Self::apply`]), as `cmanet
@@ -266,6 +267,7 @@ impl BodyRefinementSettings {
             "jumps.ratio" => self.jumps.ratio = number()?,
             "jumps.floor" => self.jumps.floor = number()?,
             "jumps.confidence_scale" => self.jumps.confidence_scale = number()? as f32,
+            "jumps.max_per_view" => self.jumps.max_per_view = count()?,
             _ => return Err(format!("no refinement setting `{name}` (known: {})", Self::NAMES.join(", "))),
         }
         Ok(())

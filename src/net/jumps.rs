@@ -37,19 +37,24 @@ pub struct JumpSettings {
     pub floor: f64,
     /// What a jumping keypoint's confidence is multiplied by. Default: 0.1.
     pub confidence_scale: f32,
+    /// The most keypoints of one view that may jump alone in a frame; where more do, none is
+    /// scaled (the view moved as a whole or in part). Default: 2.
+    pub max_per_view: usize,
 }
 
 impl Default for JumpSettings {
     fn default() -> Self {
-        Self { enabled: true, ratio: 3.0, floor: 0.15, confidence_scale: 0.1 }
+        Self { enabled: true, ratio: 3.0, floor: 0.15, confidence_scale: 0.1, max_per_view: 2 }
     }
 }
 
 /// Scales down, in `frame`, the confidence of every keypoint that jumps in one view alone against
 /// the `previous` estimate of the stream (its keypoints in each view's camera, the views in the
 /// same order): a view puts it farther from where the previous estimate projects than
-/// `settings.floor` of the person's size and `settings.ratio` times the median of the other
-/// views' distances, where at least two other views see it. Returns how many were scaled.
+/// `settings.floor` of the person's size and `settings.ratio` times both the median of the other
+/// views' distances for that keypoint (at least two other views must see it) and the median of
+/// that view's own keypoints' distances, and at most `settings.max_per_view` keypoints of the view
+/// do so. Returns how many were scaled.
 pub fn gate_jumps(frame: &mut MultiViewFrame, previous: &Estimate, settings: &JumpSettings) -> usize {
     if !settings.enabled || previous.keypoints_cam.len() != frame.views.len() {
         return 0;
@@ -76,27 +81,50 @@ pub fn gate_jumps(frame: &mut MultiViewFrame, previous: &Estimate, settings: &Ju
             Some((size, distance))
         })
         .collect();
-    let mut gated = 0;
+    // Per view, the median distance of its keypoints: a view whose keypoints are all far (its camera
+    // was off in the previous estimate, or the whole body moved in it) has no keypoint jumping alone.
+    let view_medians: Vec<Option<f64>> =
+        distances.iter().map(|d| d.as_ref().and_then(|(_, d)| median(d.iter().flatten().copied().collect()))).collect();
+    // Per view, the keypoints that jump alone.
+    let mut jumping: Vec<Vec<usize>> = vec![Vec::new(); frame.views.len()];
     for k in 0..NUM_KEYPOINTS {
         let of: Vec<Option<f64>> = distances.iter().map(|d| d.as_ref().and_then(|(_, d)| d[k])).collect();
-        for (v, view) in frame.views.iter_mut().enumerate() {
-            let (Some(view), Some((size, _)), Some(distance)) = (view.as_mut(), &distances[v], of[v]) else {
+        for (v, jumps) in jumping.iter_mut().enumerate() {
+            let (Some((size, _)), Some(distance), Some(own)) = (&distances[v], of[v], view_medians[v]) else {
                 continue;
             };
-            let mut others: Vec<f64> = of.iter().enumerate().filter(|(u, _)| *u != v).filter_map(|(_, d)| *d).collect();
-            if others.len() < 2 {
+            let others: Vec<f64> = of.iter().enumerate().filter(|(u, _)| *u != v).filter_map(|(_, d)| *d).collect();
+            let Some(others) = median(others).filter(|_| of.iter().flatten().count() > 2) else {
                 continue;
+            };
+            if distance > (settings.ratio * others.max(own)).max(settings.floor * size) {
+                jumps.push(k);
             }
-            others.sort_by(f64::total_cmp);
-            let half = others.len() / 2;
-            let median = if others.len() % 2 == 0 { 0.5 * (others[half - 1] + others[half]) } else { others[half] };
-            if distance > (settings.ratio * median).max(settings.floor * size) {
+        }
+    }
+    // A view in which more keypoints jump than `max_per_view` moved as a whole or in part (a limb
+    // shifted, the labels swapped): that is the left/right check's and the robust fit's to judge.
+    let mut gated = 0;
+    for (view, jumps) in frame.views.iter_mut().zip(&jumping) {
+        if let Some(view) = view.as_mut().filter(|_| jumps.len() <= settings.max_per_view) {
+            for &k in jumps {
                 view.keypoints[k][2] *= settings.confidence_scale;
                 gated += 1;
             }
         }
     }
     gated
+}
+
+/// The median of some numbers (the mean of the middle two for an even count); `None` for none.
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let half = values.len() / 2;
+    match values.len() {
+        0 => None,
+        n if n % 2 == 0 => Some(0.5 * (values[half - 1] + values[half])),
+        _ => Some(values[half]),
+    }
 }
 
 #[cfg(test)]
@@ -187,6 +215,30 @@ mod tests {
         let (other_rig, _) = stream(3);
         assert_eq!(gate_jumps(&mut frame, &other_rig, &JumpSettings::default()), 0);
         assert_eq!(frame, before);
+    }
+
+    #[test]
+    fn a_view_that_moved_as_a_whole_or_in_part_is_left_to_the_fit() {
+        // A view whose camera was off in the previous estimate: every keypoint 30 px away (under
+        // the floor), one 80 px (over it, but under three times the view's own median).
+        let (previous, mut frame) = stream(4);
+        for k in 0..NUM_KEYPOINTS {
+            moved(&mut frame, 1, k, 30.0);
+        }
+        moved(&mut frame, 1, 9, 50.0);
+        // Another view's arm shifted (shoulder, elbow, wrist: more than two keypoints).
+        for k in [5, 7, 9] {
+            moved(&mut frame, 3, k, 70.0);
+        }
+        let before = frame.clone();
+        assert_eq!(gate_jumps(&mut frame, &previous, &JumpSettings::default()), 0);
+        assert_eq!(frame, before);
+        // The same arm with two keypoints jumping is gated.
+        let (previous, mut frame) = stream(4);
+        for k in [7, 9] {
+            moved(&mut frame, 3, k, 70.0);
+        }
+        assert_eq!(gate_jumps(&mut frame, &previous, &JumpSettings::default()), 2);
     }
 
     #[test]
