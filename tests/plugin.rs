@@ -250,6 +250,27 @@ fn a_rig_missing_bones_is_reported_once_and_the_rest_is_driven() {
     assert!(r.angle_between(Quat::from_rotation_x(0.5)) < 1e-5);
 }
 
+/// An avatar none of whose bones has an expected name is told as failed, naming what it looked for.
+#[test]
+fn an_avatar_without_any_expected_bone_is_a_warning_naming_them() {
+    let mut app = app();
+    let root = app.world_mut().spawn((Transform::default(), CmanetAvatar::default())).id();
+    let hips = app.world_mut().spawn((Name::new("Bone"), Transform::default(), ChildOf(root))).id();
+    app.world_mut().spawn((Name::new("Bone.001"), Transform::default(), ChildOf(hips)));
+    for _ in 0..5 {
+        app.update();
+    }
+    let warnings = &app.world().resource::<Seen>().warnings;
+    let told: Vec<_> = warnings
+        .iter()
+        .filter(|w| matches!(w, Warning::App(CmanetWarning::AvatarFailed { .. }) | Warning::Bones(_)))
+        .collect();
+    assert_eq!(told.len(), 1, "told once, as failed: {warnings:?}");
+    let Warning::App(CmanetWarning::AvatarFailed { avatar, message }) = told[0] else { unreachable!() };
+    assert_eq!(*avatar, root);
+    assert!(message.contains("pelvis") && message.contains("BoneMap"), "{message}");
+}
+
 fn empty_frame(frame: u32) -> CapturedFrame {
     CapturedFrame {
         pixels: CapturedPixels::Rgba8 { width: 0, height: 0, row_bytes: 0, bgra: false, data: Arc::new(Vec::new()) },

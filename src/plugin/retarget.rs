@@ -217,7 +217,15 @@ pub(crate) fn find_bones(
         let bone_names: [&str; NUM_JOINTS] = std::array::from_fn(|j| avatar.bones.names[j].as_str());
         let rig = AvatarRig::find(entity, &bone_names, &children, &names);
         let missing = rig.missing();
-        if !missing.is_empty() {
+        if missing.len() == NUM_JOINTS {
+            // Nothing to drive: the avatar would stand still without a word.
+            let message = format!(
+                "none of its bones is named as the plugin expects (the pelvis as `{}`, the left hip as `{}`, ...); \
+                 it is not driven. Name them in `CmanetAvatar::bones` (`BoneMap`)",
+                bone_names[0], bone_names[1]
+            );
+            warn(&mut commands, CmanetWarning::AvatarFailed { avatar: entity, message });
+        } else if !missing.is_empty() {
             warn(&mut commands, MissingBones { entity, joints: missing });
         }
         let rest = rig.joints.map(|joint| {
