@@ -540,6 +540,58 @@ fn a_render_target_without_copy_src_is_fixed_and_told() {
     assert!(message.contains("COPY_SRC"), "{message}");
 }
 
+/// A capture camera whose target image is not there is waited for, then told once after a second
+/// (it would never be read back), and read back once the image appears.
+#[test]
+fn a_render_target_that_is_missing_is_told_after_a_second() {
+    use bevy::camera::RenderTarget;
+    use bevy::render::gpu_readback::Readback;
+    let mut app = app();
+    if !app.world().contains_resource::<Assets<Image>>() {
+        app.init_asset::<Image>();
+    }
+    // A handle whose image was removed again.
+    let handle = {
+        let mut images = app.world_mut().resource_mut::<Assets<Image>>();
+        let handle = cmanet::plugin::capture_target(&mut images, 64, 48);
+        images.remove(&handle);
+        handle
+    };
+    let view = app
+        .world_mut()
+        .spawn((Camera::default(), RenderTarget::Image(handle.clone().into()), CaptureView::default()))
+        .id();
+    let told = |app: &App| -> Vec<String> {
+        app.world()
+            .resource::<Seen>()
+            .warnings
+            .iter()
+            .filter_map(|w| match w {
+                Warning::App(CmanetWarning::RenderTarget { view: v, message }) if *v == view => Some(message.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    // 20 frames at 30 a second: not yet a second.
+    for _ in 0..20 {
+        app.update();
+    }
+    assert!(told(&app).is_empty(), "told too early: {:?}", told(&app));
+    for _ in 0..40 {
+        app.update();
+    }
+    let messages = told(&app);
+    assert_eq!(messages.len(), 1, "told once: {messages:?}");
+    assert!(messages[0].contains("Assets<Image>") && messages[0].contains("capture_target"), "{}", messages[0]);
+    assert!(app.world().get::<Readback>(view).is_none());
+    // The image appears: the view is read back.
+    let target = cmanet::plugin::capture_target(&mut app.world_mut().resource_mut::<Assets<Image>>(), 64, 48);
+    app.world_mut().entity_mut(view).insert(RenderTarget::Image(target.into()));
+    app.update();
+    app.update();
+    assert!(app.world().get::<Readback>(view).is_some(), "read back once the image is there");
+}
+
 /// A test performer on the embedded avatar plays its motion by `Time`: its bones follow
 /// `Performance::at` and move from one second to the next.
 #[test]

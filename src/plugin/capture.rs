@@ -203,6 +203,18 @@ pub(crate) struct ReadbackPaused {
     until: u32,
 }
 
+/// A capture camera whose target image is not in `Assets<Image>`: since when (`Time` elapsed,
+/// seconds), and whether that has been told.
+#[derive(Component, Clone, Copy, Debug)]
+pub(crate) struct TargetMissing {
+    since: f64,
+    told: bool,
+}
+
+/// Seconds a capture camera's target image may be missing (still loading, say) before it is told
+/// as a [`CmanetWarning::RenderTarget`].
+pub const TARGET_MISSING_WARNING_SECONDS: f64 = 1.0;
+
 /// App frames after which a read-back that never came back counts as lost: the stream stops and,
 /// as long again later, starts afresh.
 const READBACK_TIMEOUT_FRAMES: u32 = 30;
@@ -223,7 +235,14 @@ const MAX_IMAGES_AHEAD: usize = 3;
 pub(crate) fn request_readbacks(
     mut commands: Commands,
     mut cameras: Query<
-        (Entity, &RenderTarget, Option<&mut ReadbackStream>, Option<&ReadbackPaused>, Has<Readback>),
+        (
+            Entity,
+            &RenderTarget,
+            Option<&mut ReadbackStream>,
+            Option<&ReadbackPaused>,
+            Has<Readback>,
+            Option<&TargetMissing>,
+        ),
         (With<CaptureView>, With<Camera>),
     >,
     mut images: Option<ResMut<Assets<Image>>>,
@@ -233,14 +252,42 @@ pub(crate) fn request_readbacks(
     time: Res<Time>,
 ) {
     let waiting = usize::from(inference.is_some_and(|i| i.has_unclaimed_set()));
-    let under_way = cameras.iter().filter_map(|(_, _, s, _, _)| s.map(|s| s.pending.len())).max().unwrap_or(0);
+    let under_way = cameras.iter().filter_map(|(_, _, s, ..)| s.map(|s| s.pending.len())).max().unwrap_or(0);
     // Nothing is read back while estimation is off (`CmanetSettings::enabled`), nor while the
     // views are detected on the GPU (`CmanetSettings::detect_on_gpu`).
     let enabled = settings.is_none_or(|s| s.enabled && !s.gpu_detection_active());
     let read = enabled && under_way + waiting < MAX_IMAGES_AHEAD;
     let stamp = (frame.0, time.elapsed_secs_f64(), Instant::now());
-    for (entity, target, stream, paused, reading) in &mut cameras {
+    for (entity, target, stream, paused, reading, missing) in &mut cameras {
         let RenderTarget::Image(image) = target else { continue };
+        // A target image that is not there is waited for (it may be loading), and told once it has
+        // been missing for a second: nothing would be estimated from this view.
+        if let Some(images) = images.as_ref() {
+            let now = time.elapsed_secs_f64();
+            match (images.get(&image.handle).is_some(), missing) {
+                (true, Some(_)) => {
+                    commands.entity(entity).try_remove::<TargetMissing>();
+                }
+                (true, None) => {}
+                (false, None) => {
+                    commands.entity(entity).try_insert(TargetMissing { since: now, told: false });
+                    continue;
+                }
+                (false, Some(m)) => {
+                    if !m.told && now - m.since >= TARGET_MISSING_WARNING_SECONDS {
+                        commands.entity(entity).try_insert(TargetMissing { told: true, ..*m });
+                        let message = format!(
+                            "its render target image ({:?}) has not been in Assets<Image> for {:.1} s: nothing is read \
+                             back from this view (create it with `capture_target`, and keep its handle)",
+                            image.handle.id(),
+                            now - m.since
+                        );
+                        warn(&mut commands, CmanetWarning::RenderTarget { view: entity, message });
+                    }
+                    continue;
+                }
+            }
+        }
         match (stream, paused) {
             (Some(mut stream), _) => {
                 if stream.pending.front().is_some_and(|p| frame.0.wrapping_sub(p.0) >= READBACK_TIMEOUT_FRAMES) {
@@ -278,8 +325,7 @@ pub(crate) fn request_readbacks(
 /// Whether a capture camera's target image can be read back now. A target without
 /// `TextureUsages::COPY_SRC` would fail wgpu's validation (which ends the app): the usage is added,
 /// which rebuilds the texture, and told once ([`CmanetWarning::RenderTarget`]); the read-back
-/// starts in a later frame. A target image that does not exist is waited for. `images` is only
-/// changed (and so marked changed) when a usage is added.
+/// starts in a later frame. `images` is only changed (and so marked changed) when a usage is added.
 fn readable(
     commands: &mut Commands,
     entity: Entity,

@@ -162,7 +162,8 @@ pub enum CmanetWarning {
         message: String,
     },
     /// A capture camera's render target could not be read back as it was: it lacked
-    /// `TextureUsages::COPY_SRC` (added by the plugin, the view goes on) or the image is missing.
+    /// `TextureUsages::COPY_SRC` (added by the plugin, the view goes on), or the image has not been
+    /// in `Assets<Image>` for [`super::TARGET_MISSING_WARNING_SECONDS`] (told once).
     RenderTarget {
         /// The `CaptureView` entity.
         view: Entity,

@@ -45,8 +45,8 @@ use bevy::prelude::*;
 use bevy::transform::TransformSystems;
 
 pub use capture::{
-    CaptureView, CapturedFrame, CapturedPixels, ImageSequence, camera_extrinsics, camera_transform, capture_target,
-    intrinsics_from_projection,
+    CaptureView, CapturedFrame, CapturedPixels, ImageSequence, TARGET_MISSING_WARNING_SECONDS, camera_extrinsics,
+    camera_transform, capture_target, intrinsics_from_projection,
 };
 pub use gizmos::{CmanetGizmos, GIZMO_LAYER, LatestEstimate};
 pub use headless::{headless_app, headless_render_app};
