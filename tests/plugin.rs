@@ -250,6 +250,25 @@ fn a_rig_missing_bones_is_reported_once_and_the_rest_is_driven() {
     assert!(r.angle_between(Quat::from_rotation_x(0.5)) < 1e-5);
 }
 
+/// The panel shows the warnings the plugin gives (here: an avatar without any expected bone and a
+/// view whose image is empty).
+#[test]
+fn the_panel_shows_the_latest_warnings() {
+    use cmanet::plugin::{CmanetPanelPlugin, PanelState};
+    let mut app = headless_app();
+    app.add_plugins((CmanetPlugin::default(), CmanetPanelPlugin))
+        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(1.0 / 30.0)));
+    app.finish();
+    app.cleanup();
+    let root = app.world_mut().spawn((Transform::default(), CmanetAvatar::default())).id();
+    app.world_mut().spawn((Name::new("Bone"), Transform::default(), ChildOf(root)));
+    let view = app.world_mut().spawn((CaptureView::default(), empty_frame(3))).id();
+    run_until(&mut app, "two warnings in the panel", |w| w.resource::<PanelState>().warnings().count() >= 2);
+    let shown: Vec<String> = app.world().resource::<PanelState>().warnings().map(String::from).collect();
+    assert!(shown.iter().any(|w| w.contains(&format!("avatar {root}")) && w.contains("not driven")), "{shown:?}");
+    assert!(shown.iter().any(|w| w.contains(&format!("view {view}"))), "{shown:?}");
+}
+
 /// An avatar none of whose bones has an expected name is told as failed, naming what it looked for.
 #[test]
 fn an_avatar_without_any_expected_bone_is_a_warning_naming_them() {
