@@ -544,7 +544,7 @@ fn refinement_settings_are_set_by_their_names() {
     for name in BodyRefinementSettings::NAMES {
         let mut settings = BodyRefinementSettings::default();
         let value = match name {
-            "refine_cameras" | "extremities.enabled" | "symmetric_bones" => "false",
+            "refine_cameras" | "extremities.enabled" | "symmetric_bones" | "jumps.enabled" => "false",
             "scales" => "0.2,0.1,0.05",
             _ => "7",
         };
