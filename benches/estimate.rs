@@ -95,8 +95,8 @@ fn frame_of(data: &Mv2d, t: usize) -> MultiViewFrame {
     MultiViewFrame::from_views(&data.keypoints2d[t], &data.intrinsics)
 }
 
-/// CMANet with the shipped weights: one frame of 2, 4 and 8 views (`estimate`, the plugin's
-/// call), the 4-view frame without the body refinement (its cost is the difference), and a batch
+/// CMANet with the shipped weights: one frame of 2, 4 and 8 views (`estimate`), a 4-view frame of a
+/// stream (`estimate_after`, the plugin's call), the 4-view frame without the body refinement (its cost is the difference), and a batch
 /// of 32 four-view frames in one `estimate_batch` (divide by 32 for the throughput per frame).
 fn network(c: &mut Criterion, model: &BodyModel) {
     let mut net = match Cmanet::shipped(&Device::Cpu) {
@@ -107,6 +107,18 @@ fn network(c: &mut Criterion, model: &BodyModel) {
         let frame = frame_of(&sequence(model, views, 1), 0);
         c.bench_function(&format!("cmanet_{views}_views"), |b| b.iter(|| net.estimate(black_box(&frame)).is_ok()));
     }
+    // A frame of a stream: the previous frame's estimate as the temporal prior and the reference of
+    // the jump gate, with what the stream learned (subject, rig), as the plugin and `cmanet
+    // estimate` run it.
+    let stream = sequence(model, 4, 2);
+    let first = match net.estimate(&frame_of(&stream, 0)) {
+        Ok(e) => e,
+        Err(e) => panic!("first frame: {e}"),
+    };
+    let next = frame_of(&stream, 1);
+    c.bench_function("cmanet_4_views_in_a_stream", |b| {
+        b.iter(|| net.estimate_after(black_box(&next), Some(&first)).is_ok())
+    });
     let frame = frame_of(&sequence(model, 4, 1), 0);
     net.pipeline = Pipeline::WithoutBodyRefinement;
     c.bench_function("cmanet_4_views_without_body_refinement", |b| b.iter(|| net.estimate(black_box(&frame)).is_ok()));
