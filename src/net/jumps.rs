@@ -18,6 +18,7 @@ use super::input::MultiViewFrame;
 use super::model::Estimate;
 use crate::body::NUM_KEYPOINTS;
 use crate::geometry::person_size;
+use crate::keypoints::COCO_FLIP;
 
 /// The confidence from which a keypoint counts as seen by a view, for the gate (the detector's
 /// confident keypoints: a lower one already weighs little).
@@ -71,16 +72,28 @@ pub fn gate_jumps(frame: &mut MultiViewFrame, previous: &Estimate, settings: &Ju
             let seen = |k: &[f32; 3]| k[2] >= JUMP_MIN_CONFIDENCE && k.iter().all(|x| x.is_finite());
             let detected = |k: &[f32; 3]| view.intrinsics.normalize(&Vector2::new(k[0] as f64, k[1] as f64));
             let size = person_size(view.keypoints.iter().filter(|k| seen(k)).map(detected))?;
-            // From the keypoint's own previous place only: a wrist put where the other one was is
-            // the mistake this is for (measured: counting the partner's place as well loses the
-            // whole gain on the studio; plugin-docs, model card).
-            let distance = std::array::from_fn(|k| {
-                let point = Vector3::from(before[k]).cast::<f64>();
+            // How far the detection of `k` lies from where the previous estimate had keypoint `at`.
+            let from = |k: usize, at: usize| {
+                let point = Vector3::from(before[at]).cast::<f64>();
                 let keypoint = &view.keypoints[k];
                 (seen(keypoint) && point.z > 1e-6)
                     .then(|| (detected(keypoint) - point.xy() / point.z).norm())
                     .filter(|d| d.is_finite())
-            });
+            };
+            let mut distance: [Option<f64>; NUM_KEYPOINTS] = std::array::from_fn(|k| from(k, k));
+            // A left/right pair whose two detections each lie nearer the other's previous place is
+            // the view's labels swapped, which the left/right check judges: neither jumps. One
+            // wrist put where the other one is (both detections on one wrist) is the mistake this
+            // is for, and still jumps (measured: counting every keypoint's partner's place as well
+            // loses the whole gain on the studio; plugin-docs, model card).
+            for k in 0..NUM_KEYPOINTS {
+                let partner = COCO_FLIP[k];
+                let nearer_partner =
+                    |k: usize, p: usize| matches!((from(k, p), from(k, k)), (Some(c), Some(d)) if c < d);
+                if partner != k && nearer_partner(k, partner) && nearer_partner(partner, k) {
+                    distance[k] = None;
+                }
+            }
             Some((size, distance))
         })
         .collect();
@@ -256,6 +269,17 @@ mod tests {
         }
         assert_eq!(gate_jumps(&mut frame, &previous, &JumpSettings::default()), 1);
         assert!(confidence(&frame, 2, 9) < 0.1 && confidence(&frame, 2, 10) == 0.9);
+    }
+
+    #[test]
+    fn wrists_swapped_between_left_and_right_are_the_left_right_checks() {
+        let (previous, mut frame) = stream(4);
+        if let Some(v) = frame.views[2].as_mut() {
+            v.keypoints.swap(9, 10);
+        }
+        let before = frame.clone();
+        assert_eq!(gate_jumps(&mut frame, &previous, &JumpSettings::default()), 0);
+        assert_eq!(frame, before);
     }
 
     #[test]
