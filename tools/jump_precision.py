@@ -19,6 +19,8 @@ import numpy as np
 from safetensors.numpy import load_file
 
 RATIO, FLOOR, MAX_PER_VIEW, SEEN = 3.0, 0.15, 2, 0.5
+# COCO-17's left/right partners (keypoints::COCO_FLIP).
+COCO_FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 # BlazePose's 33 landmarks -> the 17 COCO keypoints (files with 17 keypoints are COCO already).
 COCO_OF_BLAZEPOSE = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
 
@@ -49,7 +51,13 @@ def marked(truth_path, estimate_path):
         for v in range(views):
             focal = intr[v][0, 0]
             p = cam[f - 1, v] @ intr[v].T
-            dist[v] = np.linalg.norm(p[:, :2] / p[:, 2:] - k2d[f, v, :, :2], axis=1) / focal
+            before = p[:, :2] / p[:, 2:]
+            dist[v] = np.linalg.norm(before - k2d[f, v, :, :2], axis=1) / focal
+            # A left/right pair whose detections each lie nearer the other's previous place is a
+            # label swap, not a jump.
+            crossed = np.linalg.norm(before[COCO_FLIP] - k2d[f, v, :, :2], axis=1) / focal
+            nearer = (crossed < dist[v]) & (np.arange(17) != np.array(COCO_FLIP))
+            dist[v][nearer & nearer[COCO_FLIP]] = np.nan
             q = (joints[f] @ rot[v].T + tr[v]) @ intr[v].T
             err[v] = np.linalg.norm(q[:, :2] / q[:, 2:] - k2d[f, v, :, :2], axis=1) / focal
             pts = k2d[f, v, seen[v], :2] / focal
@@ -58,10 +66,13 @@ def marked(truth_path, estimate_path):
         for v in range(views):
             if np.isnan(size[v]):
                 continue
-            own = np.median(dist[v][seen[v]])
+            usable = seen & ~np.isnan(dist)
+            if not usable[v].any():
+                continue
+            own = np.median(dist[v][usable[v]])
             jumps = []
-            for k in np.nonzero(seen[v])[0]:
-                others = [dist[u, k] for u in range(views) if u != v and seen[u, k]]
+            for k in np.nonzero(usable[v])[0]:
+                others = [dist[u, k] for u in range(views) if u != v and usable[u, k]]
                 if len(others) >= 2 and dist[v, k] > max(RATIO * max(np.median(others), own), FLOOR * size[v]):
                     jumps.append(k)
             if len(jumps) <= MAX_PER_VIEW:
