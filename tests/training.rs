@@ -143,3 +143,43 @@ fn training_can_start_from_matching_weights() {
     let missing = TrainSettings { init_from: Some(dir.path().join("nope.safetensors")), ..copy };
     assert!(train(&Config::small(), &model, &frames, &missing, &second, false, &mut |_| {}).is_err());
 }
+
+/// Stage 2 trains every weight of the IEV, not only its output heads: candle-nn's fused layer
+/// norm and softmax record no backward pass, and while the IEV used them a training step left
+/// its transformer, embeddings and pooling at their initialisation.
+#[test]
+fn stage_two_reaches_every_weight_of_the_iev() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, frames) = labelled(dir.path());
+    let config = Config::small();
+    let base = TrainSettings {
+        stage1_steps: 2,
+        stage2_steps: 0,
+        batch_frames: 4,
+        checkpoint_every: 100,
+        ..Default::default()
+    };
+    let start = train(&config, &model, &frames, &base, &dir.path().join("start"), false, &mut |_| {}).unwrap();
+    // From those weights, three stage-2 steps: the zero heads move in the first, what lies
+    // below them from the second on.
+    let settings = TrainSettings { stage1_steps: 0, stage2_steps: 3, init_from: Some(start.clone()), ..base };
+    let trained = train(&config, &model, &frames, &settings, &dir.path().join("trained"), false, &mut |_| {}).unwrap();
+    let before = candle_core::safetensors::load(&start, &Device::Cpu).unwrap();
+    let after = candle_core::safetensors::load(&trained, &Device::Cpu).unwrap();
+    let mut iev: Vec<&String> = before.keys().filter(|k| k.starts_with("iev.")).collect();
+    iev.sort();
+    assert!(iev.iter().any(|k| k.contains("layer0.qkv")) && iev.iter().any(|k| k.contains("triangulation_embed")));
+    let unchanged: Vec<&&String> = iev
+        .iter()
+        .filter(|k| {
+            let change = (&before[**k] - &after[**k]).unwrap().abs().unwrap().max_all().unwrap();
+            change.to_scalar::<f32>().unwrap() == 0.0
+        })
+        .collect();
+    assert!(unchanged.is_empty(), "stage 2 left these at their start: {unchanged:?}");
+    // The IRV is frozen in stage 2.
+    for k in before.keys().filter(|k| k.starts_with("irv.")) {
+        let change = (&before[k] - &after[k]).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert_eq!(change, 0.0, "{k} changed in stage 2");
+    }
+}

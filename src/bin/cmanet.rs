@@ -152,6 +152,10 @@ enum Command {
         /// The network that makes `--labels cmanet`. Default: the shipped weights.
         #[arg(long)]
         label_weights: Option<PathBuf>,
+        /// `--labels cmanet`: passes over each sequence (2: the second starts knowing the
+        /// subject's bones the first learned by its end, so early frames' labels carry them).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
+        label_passes: u8,
         /// Network size.
         #[arg(long, value_enum, default_value = "small")]
         preset: Preset,
@@ -183,6 +187,10 @@ enum Command {
         /// Body model (default: the shipped open body).
         #[arg(long)]
         model: Option<PathBuf>,
+        /// A size of the preset changed, `NAME=VALUE` with the names of `cmanet::net::Config`
+        /// (e.g. `iev_iterations=3`, `triangulation=false`); repeatable.
+        #[arg(long = "config", value_name = "NAME=VALUE")]
+        config_changes: Vec<String>,
     },
     /// Generate synthetic multi-view sequences (`cmanet-mv2d`), deterministic by seed.
     Synth {
@@ -422,6 +430,7 @@ fn main() -> ExitCode {
             cache,
             labels,
             label_weights,
+            label_passes,
             preset,
             stage1_steps,
             stage2_steps,
@@ -432,6 +441,7 @@ fn main() -> ExitCode {
             resume,
             init,
             model,
+            config_changes,
         } => {
             let mut settings = TrainSettings {
                 stage1_steps,
@@ -444,13 +454,24 @@ fn main() -> ExitCode {
             };
             settings.stage1.robust_scale = robust_scale;
             settings.stage2.robust_scale = robust_scale;
-            let config = match preset {
+            let mut config = match preset {
                 Preset::Small => Config::small(),
                 Preset::Base => Config::base(),
             };
+            for change in &config_changes {
+                match config.with_change(change) {
+                    Ok(changed) => config = changed,
+                    Err(problem) => {
+                        eprintln!("error: --config {change}: {problem}");
+                        std::process::exit(2);
+                    }
+                }
+            }
             let source = match labels {
                 LabelsArg::Fit => LabelSourceArg::Fit,
-                LabelsArg::Cmanet => LabelSourceArg::Cmanet(label_weights.unwrap_or_else(cmanet::assets::weights)),
+                LabelsArg::Cmanet => {
+                    LabelSourceArg::Cmanet(label_weights.unwrap_or_else(cmanet::assets::weights), label_passes == 2)
+                }
             };
             train_command(&data, &output, cache, &source, &config, &settings, resume, model)
         }
@@ -691,7 +712,8 @@ fn estimate(args: EstimateArgs) -> Result<(), AnyError> {
 /// Where `cmanet train`'s pseudo-labels come from.
 enum LabelSourceArg {
     Fit,
-    Cmanet(PathBuf),
+    /// The weights, and whether each sequence is labelled in two passes.
+    Cmanet(PathBuf, bool),
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -712,9 +734,13 @@ fn train_command(
     let bar = progress_bar(sequences.len(), "pseudo-labels");
     let labeller = match source {
         LabelSourceArg::Fit => None,
-        LabelSourceArg::Cmanet(weights) => {
+        LabelSourceArg::Cmanet(weights, two_passes) => {
             let size = std::fs::metadata(weights).map(|m| m.len()).unwrap_or(0);
-            Some((Cmanet::load(weights, &candle_core::Device::Cpu)?, format!("{} ({size} bytes)", weights.display())))
+            Some((
+                Cmanet::load(weights, &candle_core::Device::Cpu)?,
+                format!("{} ({size} bytes)", weights.display()),
+                *two_passes,
+            ))
         }
     };
     let labels: Vec<std::sync::Mutex<Option<PseudoLabels>>> = sequences.iter().map(|_| Default::default()).collect();
@@ -724,8 +750,9 @@ fn train_command(
                 let fitter = Fitter::new(body.clone(), &candle_core::Device::Cpu, FitSettings::default())?;
                 PseudoLabels::load_or_fit(&sequences[i], &cache, &fitter)?
             }
-            Some((network, name)) => {
-                PseudoLabels::load_or_make(&sequences[i], &cache, LabelSource::Cmanet { network, name })?
+            Some((network, name, two_passes)) => {
+                let source = LabelSource::Cmanet { network, name, two_passes: *two_passes };
+                PseudoLabels::load_or_make(&sequences[i], &cache, source)?
             }
         };
         if let Ok(mut slot) = labels[i].lock() {

@@ -19,7 +19,7 @@ pub struct Config {
     pub heads: usize,
     /// Transformer layers in one IEV step. Default: 2.
     pub iev_layers: usize,
-    /// IEV refinement steps (weights shared). Default: 2.
+    /// IEV refinement steps (weights shared). Default: 3.
     pub iev_iterations: usize,
     /// Whether the IEV also estimates the subject's bone corrections
     /// ([`super::body_refinement::ADAPTED_BONES`]) from the views. Default: true (false in weights
@@ -31,6 +31,12 @@ pub struct Config {
     /// Default: true (false in weights files written before it existed).
     #[serde(default)]
     pub feedback: bool,
+    /// Whether every IEV step's body token also sees the views' keypoints triangulated through the
+    /// current cameras, as their 3D difference from the current body's keypoints
+    /// ([`super::triangulation`]). Default: true (false in weights files written before it
+    /// existed).
+    #[serde(default)]
+    pub triangulation: bool,
 }
 
 impl Config {
@@ -44,9 +50,10 @@ impl Config {
             token_dim: 128,
             heads: 4,
             iev_layers: 2,
-            iev_iterations: 2,
+            iev_iterations: 3,
             bones: true,
-            feedback: false,
+            feedback: true,
+            triangulation: true,
         }
     }
 
@@ -63,7 +70,26 @@ impl Config {
             iev_iterations: 3,
             bones: true,
             feedback: true,
+            triangulation: true,
         }
+    }
+
+    /// This config with one field changed, `NAME=VALUE` (a field's name as in the weights file's
+    /// JSON, a number or `true`/`false`); checked with [`Config::validate`]. An unknown name or a
+    /// value of the wrong kind is refused by name.
+    pub fn with_change(&self, change: &str) -> Result<Self, String> {
+        let (name, value) = change.split_once('=').ok_or("expected NAME=VALUE")?;
+        let mut json = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        let field = json.get_mut(name.trim()).ok_or_else(|| format!("no size called `{}`", name.trim()))?;
+        let value: serde_json::Value = serde_json::from_str(value.trim())
+            .map_err(|_| format!("`{}` is not a number or a boolean", value.trim()))?;
+        if std::mem::discriminant(field) != std::mem::discriminant(&value) {
+            return Err(format!("`{}` takes a value like {field}", name.trim()));
+        }
+        *field = value;
+        let changed: Self = serde_json::from_value(json).map_err(|e| e.to_string())?;
+        changed.validate()?;
+        Ok(changed)
     }
 
     /// Checks the sizes fit together (tokens split evenly over the heads, nothing zero).
@@ -85,6 +111,22 @@ impl Config {
             return Err(format!("token_dim {} is not a multiple of heads {}", self.token_dim, self.heads));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_sets_one_field_and_a_bad_one_is_refused_by_name() {
+        let changed = Config::small().with_change("iev_iterations=3").unwrap();
+        assert_eq!(changed, Config { iev_iterations: 3, ..Config::small() });
+        assert!(Config::small().with_change("feedback=true").unwrap().feedback);
+        assert!(Config::small().with_change("depth=3").unwrap_err().contains("depth"));
+        assert!(Config::small().with_change("feedback=3").unwrap_err().contains("feedback"));
+        assert!(Config::small().with_change("heads=5").unwrap_err().contains("multiple"));
+        assert!(Config::small().with_change("heads").is_err());
     }
 }
 

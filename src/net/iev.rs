@@ -4,12 +4,14 @@
 //! view's camera and to the shared body; the steps share their weights.
 
 use candle_core::{D, Module, Result, Tensor};
-use candle_nn::{LayerNorm, VarBuilder, layer_norm};
+use candle_nn::VarBuilder;
 
 use super::config::Config;
 use super::input::VIEW_INPUT_DIM;
 use super::linear::{Linear, linear, zero_linear};
+use super::ops::{LayerNorm, layer_norm, softmax_last_dim};
 use super::params::{BODY_DIM, BONES_DIM, CAMERA_DIM};
+use super::triangulation::TRIANGULATION_DIM;
 
 /// Length of a view's reprojection feedback: the 17 keypoints' residuals (x, y) in units of the
 /// person's size.
@@ -17,7 +19,8 @@ pub const FEEDBACK_DIM: usize = 2 * crate::body::NUM_KEYPOINTS;
 
 /// How far the current estimate reprojects from every view's keypoints: given the cameras
 /// `[B, V, CAMERA_DIM]`, the shared body `[B, BODY_DIM]` and the bone corrections
-/// `[B, BONES_DIM]` (when estimated), the residuals `[B, V, FEEDBACK_DIM]`.
+/// `[B, BONES_DIM]` (when estimated), the residuals `[B, V, FEEDBACK_DIM]` (or, for the
+/// triangulation, the evidence `[B, TRIANGULATION_DIM]`).
 pub type Feedback<'a> = dyn Fn(&Tensor, &Tensor, Option<&Tensor>) -> Result<Tensor> + 'a;
 use crate::compute::matmul::Activation;
 
@@ -55,7 +58,7 @@ impl EncoderLayer {
         let split = |i: usize| -> Result<Tensor> { qkv.narrow(2, i, 1)?.squeeze(2)?.transpose(1, 2)?.contiguous() };
         let (q, k, v) = (split(0)?, split(1)?, split(2)?); // [B,H,T,hd]
         let scores = (q.matmul(&k.transpose(2, 3)?.contiguous()?)? / (hd as f64).sqrt())?.broadcast_add(bias)?;
-        let attention = candle_nn::ops::softmax_last_dim(&scores)?;
+        let attention = softmax_last_dim(&scores)?;
         let mixed = attention.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
         let x = self.out.forward_fused(&mixed, Some(x), Activation::None)?;
         let hidden = gelu(&self.fc1.forward(&self.norm2.forward(&x)?)?)?;
@@ -82,6 +85,7 @@ pub struct Iev {
     camera_head: Linear,
     body_head: Linear,
     bones_head: Option<Linear>,
+    triangulation_embed: Option<Linear>,
     pool: Linear,
     iterations: usize,
     feedback: bool,
@@ -89,7 +93,8 @@ pub struct Iev {
 
 impl Iev {
     /// Builds the module under `vb` (names `view_embed`, `body_embed`, `layer{i}.*`, `norm`,
-    /// `camera_head`, `body_head`, `pool`, and `bones_head` when the config has bones).
+    /// `camera_head`, `body_head`, `pool`, `bones_head` when the config has bones and
+    /// `triangulation_embed` when it has triangulation).
     pub fn new(vb: VarBuilder, cfg: &Config) -> Result<Self> {
         let d = cfg.token_dim;
         let body_input = BODY_DIM + if cfg.bones { BONES_DIM } else { 0 };
@@ -105,6 +110,11 @@ impl Iev {
             camera_head: zero_linear(d, CAMERA_DIM, vb.pp("camera_head"))?,
             body_head: zero_linear(d, BODY_DIM, vb.pp("body_head"))?,
             bones_head: if cfg.bones { Some(zero_linear(d, BONES_DIM, vb.pp("bones_head"))?) } else { None },
+            triangulation_embed: if cfg.triangulation {
+                Some(zero_linear(TRIANGULATION_DIM, d, vb.pp("triangulation_embed"))?)
+            } else {
+                None
+            },
             pool: zero_linear(d, 1, vb.pp("pool"))?,
             iterations: cfg.iev_iterations,
             feedback: cfg.feedback,
@@ -121,8 +131,10 @@ impl Iev {
     /// (`pool` and the heads at zero) returns the score-weighted mean of the views' bodies and the
     /// cameras unchanged. With a bones head, the body token also carries the bone corrections
     /// `[B, BONES_DIM]` (starting at zero) and every step corrects them. With feedback, every
-    /// step's view tokens also carry `feedback`'s residuals of the current estimate. Returns the
-    /// refined cameras, body and bone corrections.
+    /// step's view tokens also carry `feedback`'s residuals of the current estimate. With
+    /// triangulation, every step's body token also carries `triangulated`'s evidence of the
+    /// current estimate (its embedding starts at zero). Returns the refined cameras, body and bone
+    /// corrections.
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &self,
@@ -134,6 +146,7 @@ impl Iev {
         cameras: &Tensor,
         body: &Tensor,
         feedback: &Feedback,
+        triangulated: &Feedback,
     ) -> Result<(Tensor, Tensor, Option<Tensor>)> {
         let (b, v, _) = inputs.dims3()?;
         // The body token is always present.
@@ -155,7 +168,12 @@ impl Iev {
                 Some(bones) => Tensor::cat(&[&body, bones], D::Minus1)?,
                 None => body.clone(),
             };
-            let body_token = self.body_embed.forward(&body_input)?.unsqueeze(1)?;
+            let mut body_token = self.body_embed.forward(&body_input)?;
+            if let Some(embed) = &self.triangulation_embed {
+                let evidence = triangulated(&cameras, &body, bones.as_ref())?.detach();
+                body_token = embed.forward_fused(&evidence, Some(&body_token), Activation::None)?;
+            }
+            let body_token = body_token.unsqueeze(1)?;
             let mut x = Tensor::cat(&[&body_token, &view_tokens], 1)?;
             for layer in &self.layers {
                 x = layer.forward(&x, &bias)?;
@@ -163,7 +181,7 @@ impl Iev {
             let x = self.norm.forward(&x)?;
             let views = x.narrow(1, 1, v)?;
             let logits = (self.pool.forward(&views)?.squeeze(2)? + &prior)?;
-            let weights = candle_nn::ops::softmax_last_dim(&logits)?.unsqueeze(1)?; // [B,1,V]
+            let weights = softmax_last_dim(&logits)?.unsqueeze(1)?; // [B,1,V]
             let pooled = weights.matmul(view_bodies)?.squeeze(1)?;
             let body_state = x.narrow(1, 0, 1)?.squeeze(1)?;
             body = (pooled + self.body_head.forward(&body_state)?)?;

@@ -20,12 +20,14 @@ pub mod irv;
 pub mod jumps;
 pub mod linear;
 pub(crate) mod model;
+pub(crate) mod ops;
 pub mod params;
 pub(crate) mod pipeline;
 pub(crate) mod projection;
 pub(crate) mod rig;
 pub mod screening;
 pub(crate) mod sequence;
+pub mod triangulation;
 
 pub use config::Config;
 pub use extremities::{ExtremitySettings, extremity_joints};

@@ -18,6 +18,7 @@ use super::pipeline::Pipeline;
 use super::projection::{canonical_keypoints, project, to_camera};
 use super::rig::{RIG_TRUSTED_EVIDENCE, Rig};
 use super::screening::{Screened, first_view, screen};
+use super::triangulation::triangulation_evidence;
 use crate::body::{BodyError, BodyModel, BodyTensors, NUM_BETAS, NUM_BODY_JOINTS, NUM_JOINTS, NUM_KEYPOINTS};
 use crate::data::Keypoints3d;
 use crate::geometry::{Extrinsics, axis_angle_to_matrix, matrix_to_axis_angle};
@@ -265,6 +266,9 @@ impl Cmanet {
             let feedback = |cameras: &Tensor, body: &Tensor, bones: Option<&Tensor>| {
                 reprojection_feedback(&self.body, &batch, cameras, body, bones)
             };
+            let triangulated = |cameras: &Tensor, body: &Tensor, bones: Option<&Tensor>| {
+                triangulation_evidence(&self.body, &batch, cameras, body, bones)
+            };
             self.iev.forward(
                 &batch.inputs,
                 &features,
@@ -274,6 +278,7 @@ impl Cmanet {
                 &screened.cameras,
                 &screened.body,
                 &feedback,
+                &triangulated,
             )?
         } else {
             (screened.cameras.clone(), screened.body.clone(), None)

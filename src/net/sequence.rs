@@ -8,7 +8,7 @@ use std::time::Instant;
 use nalgebra::Vector3;
 
 use super::input::MultiViewFrame;
-use super::model::{Cmanet, NetError};
+use super::model::{Cmanet, Learned, NetError, Subject};
 use crate::body::{BodyParams, NUM_KEYPOINTS};
 use crate::data::labels::labelled;
 use crate::data::{Mv2d, Mv3d, Mv3dFrame};
@@ -31,7 +31,21 @@ impl Cmanet {
     /// order, each with the last estimated one as the body refinement's temporal prior
     /// ([`Cmanet::estimate_after`]).
     pub fn estimate_sequence(&self, data: &Mv2d, progress: &mut dyn FnMut(usize)) -> Result<Mv3d, NetError> {
-        self.run_sequence(data, None, progress)
+        self.run_sequence(data, None, None, progress)
+    }
+
+    /// [`Cmanet::estimate_sequence`] of a subject already known (its bones, e.g. what an earlier
+    /// pass over the same sequence learned by its last frame): the first frame starts from them
+    /// instead of the body model's, and the stream goes on learning from there. Training's
+    /// pseudo-labels are made this way, so that every frame's label carries the subject's bones as
+    /// the whole sequence shows them, not as far as the stream had learned them.
+    pub fn estimate_sequence_knowing(
+        &self,
+        data: &Mv2d,
+        subject: Subject,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Mv3d, NetError> {
+        self.run_sequence(data, None, Some(subject), progress)
     }
 
     /// [`Cmanet::estimate_sequence`], every frame then placed in the world of the cameras
@@ -53,15 +67,17 @@ impl Cmanet {
                 data.num_views()
             )));
         }
-        self.run_sequence(data, Some(world_to_camera), progress)
+        self.run_sequence(data, Some(world_to_camera), None, progress)
     }
 
     fn run_sequence(
         &self,
         data: &Mv2d,
         world: Option<&[Extrinsics]>,
+        subject: Option<Subject>,
         progress: &mut dyn FnMut(usize),
     ) -> Result<Mv3d, NetError> {
+        let known = subject.map(|subject| Learned { subject, ..Default::default() });
         let fallback =
             Extrinsics::look_at(&Vector3::new(0.0, 1.0, 4.0), &Vector3::new(0.0, 1.0, 0.0), &Vector3::y(), 0.0);
         let mut last: Vec<Extrinsics> = vec![fallback; data.num_views()];
@@ -75,7 +91,8 @@ impl Cmanet {
         for t in 0..data.num_frames() {
             let start = Instant::now();
             let frame = MultiViewFrame::from_mv2d(data, t);
-            let estimate = match self.estimate_after(&frame, previous.as_ref()) {
+            let learned = previous.as_ref().map(|p| &p.learned).or(known.as_ref());
+            let estimate = match self.estimate_with(&frame, previous.as_ref(), learned) {
                 Ok(e) => e,
                 Err(NetError::NoUsableView { .. }) => {
                     repeated += 1;

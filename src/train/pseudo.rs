@@ -10,8 +10,8 @@ use super::data::TrainingSequence;
 use crate::data::labels::repair_temporal;
 use crate::data::{DataError, Mv3d};
 use crate::fit::{FitError, Fitter};
-use crate::net::Cmanet;
 use crate::net::sequence::REFINEMENT_COST_KEY;
+use crate::net::{Cmanet, NetError, Subject};
 
 /// What makes the pseudo-labels.
 #[derive(Clone, Copy)]
@@ -26,6 +26,10 @@ pub enum LabelSource<'a> {
         network: &'a Cmanet,
         /// What identifies it (for instance its weights file and size).
         name: &'a str,
+        /// Whether each sequence is run twice, the second pass knowing from its first frame the
+        /// subject's bones the first learned by its last ([`Cmanet::estimate_sequence_knowing`]),
+        /// so that early frames' labels carry them too. Default in `cmanet train`: true.
+        two_passes: bool,
     },
 }
 
@@ -42,7 +46,10 @@ impl LabelSource<'_> {
     fn description(&self) -> String {
         match self {
             LabelSource::Fit(fitter) => format!("{:?}", fitter.settings),
-            LabelSource::Cmanet { network, name } => format!("cmanet {name} {:?}", network.refiner.settings),
+            LabelSource::Cmanet { network, name, two_passes } => {
+                let passes = if *two_passes { "two passes " } else { "" };
+                format!("cmanet {passes}{name} {:?}", network.refiner.settings)
+            }
         }
     }
 }
@@ -95,12 +102,23 @@ impl PseudoLabels {
         }
         let (mut estimate, objective) = match source {
             LabelSource::Fit(fitter) => fitter.fit_sequence_with_objective(&sequence.to_mv2d(), false, &mut |_| {})?,
-            LabelSource::Cmanet { network, .. } => {
+            LabelSource::Cmanet { network, two_passes, .. } => {
                 let mut input = sequence.to_mv2d();
                 repair_temporal(&mut input);
-                let estimate = network
-                    .estimate_sequence(&input, &mut |_| {})
-                    .map_err(|e| FitError::BadInput(format!("{}: {e}", sequence.path.display())))?;
+                let failed = |e: NetError| FitError::BadInput(format!("{}: {e}", sequence.path.display()));
+                // With two passes, the second knows from its first frame the bones the first
+                // learned by its last.
+                let first = network.estimate_sequence(&input, &mut |_| {}).map_err(failed)?;
+                let learned = first
+                    .frames
+                    .last()
+                    .and_then(|f| f.bones)
+                    .filter(|_| two_passes)
+                    .map(|bones| Subject { bones, evidence: first.frames.len() as f32 });
+                let estimate = match learned {
+                    Some(subject) => network.estimate_sequence_knowing(&input, subject, &mut |_| {}).map_err(failed)?,
+                    None => first,
+                };
                 let objective = estimate
                     .metadata
                     .get(REFINEMENT_COST_KEY)
