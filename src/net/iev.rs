@@ -17,11 +17,20 @@ use super::triangulation::TRIANGULATION_DIM;
 /// person's size.
 pub const FEEDBACK_DIM: usize = 2 * crate::body::NUM_KEYPOINTS;
 
-/// How far the current estimate reprojects from every view's keypoints: given the cameras
-/// `[B, V, CAMERA_DIM]`, the shared body `[B, BODY_DIM]` and the bone corrections
-/// `[B, BONES_DIM]` (when estimated), the residuals `[B, V, FEEDBACK_DIM]` (or, for the
-/// triangulation, the evidence `[B, TRIANGULATION_DIM]`).
-pub type Feedback<'a> = dyn Fn(&Tensor, &Tensor, Option<&Tensor>) -> Result<Tensor> + 'a;
+/// What one IEV step sees of how its current estimate meets the views' keypoints (each part only
+/// when the config asks for it; none carries a gradient).
+#[derive(Clone, Debug, Default)]
+pub struct StepEvidence {
+    /// Every view's reprojection residuals `[B, V, FEEDBACK_DIM]` (with [`Config::feedback`]).
+    pub feedback: Option<Tensor>,
+    /// The triangulation evidence `[B, TRIANGULATION_DIM]` (with [`Config::triangulation`],
+    /// [`super::triangulation`]).
+    pub triangulation: Option<Tensor>,
+}
+
+/// The evidence of the current estimate: given the cameras `[B, V, CAMERA_DIM]`, the shared body
+/// `[B, BODY_DIM]` and the bone corrections `[B, BONES_DIM]` (when estimated).
+pub type Evidence<'a> = dyn Fn(&Tensor, &Tensor, Option<&Tensor>) -> Result<StepEvidence> + 'a;
 use crate::compute::matmul::Activation;
 
 /// A pre-norm transformer encoder layer with masked multi-head self-attention.
@@ -131,9 +140,9 @@ impl Iev {
     /// (`pool` and the heads at zero) returns the score-weighted mean of the views' bodies and the
     /// cameras unchanged. With a bones head, the body token also carries the bone corrections
     /// `[B, BONES_DIM]` (starting at zero) and every step corrects them. With feedback, every
-    /// step's view tokens also carry `feedback`'s residuals of the current estimate. With
-    /// triangulation, every step's body token also carries `triangulated`'s evidence of the
-    /// current estimate (its embedding starts at zero). Returns the refined cameras, body and bone
+    /// step's view tokens also carry the reprojection residuals of the current estimate, and
+    /// with triangulation its body token the triangulation evidence (whose embedding starts at
+    /// zero), both from `evidence`. Returns the refined cameras, body and bone
     /// corrections.
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
@@ -145,8 +154,7 @@ impl Iev {
         mask: &Tensor,
         cameras: &Tensor,
         body: &Tensor,
-        feedback: &Feedback,
-        triangulated: &Feedback,
+        evidence: &Evidence,
     ) -> Result<(Tensor, Tensor, Option<Tensor>)> {
         let (b, v, _) = inputs.dims3()?;
         // The body token is always present.
@@ -159,9 +167,15 @@ impl Iev {
             None => None,
         };
         for _ in 0..self.iterations {
+            let seen = if self.feedback || self.triangulation_embed.is_some() {
+                evidence(&cameras, &body, bones.as_ref())?
+            } else {
+                StepEvidence::default()
+            };
+            let missing = |what: &str| candle_core::Error::Msg(format!("the IEV's evidence lacks its {what}"));
             let mut view_input = vec![features.clone(), cameras.clone(), view_bodies.clone(), inputs.clone()];
             if self.feedback {
-                view_input.push(feedback(&cameras, &body, bones.as_ref())?.detach());
+                view_input.push(seen.feedback.ok_or_else(|| missing("feedback"))?.detach());
             }
             let view_tokens = self.view_embed.forward(&Tensor::cat(&view_input, D::Minus1)?)?;
             let body_input = match &bones {
@@ -170,8 +184,8 @@ impl Iev {
             };
             let mut body_token = self.body_embed.forward(&body_input)?;
             if let Some(embed) = &self.triangulation_embed {
-                let evidence = triangulated(&cameras, &body, bones.as_ref())?.detach();
-                body_token = embed.forward_fused(&evidence, Some(&body_token), Activation::None)?;
+                let triangulation = seen.triangulation.as_ref().ok_or_else(|| missing("triangulation"))?.detach();
+                body_token = embed.forward_fused(&triangulation, Some(&body_token), Activation::None)?;
             }
             let body_token = body_token.unsqueeze(1)?;
             let mut x = Tensor::cat(&[&body_token, &view_tokens], 1)?;

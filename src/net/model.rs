@@ -9,13 +9,13 @@ use nalgebra::{Matrix3, Vector3};
 use super::body_refinement::{ADAPTED_BONES, BodyRefinementSettings, BodyRefiner, CameraPrior, Priors, RefinedBody};
 use super::camera_refinement::{AlignmentPoints, check_left_right, clearly_better, refine_cameras};
 use super::config::Config;
-use super::iev::Iev;
+use super::iev::{Iev, StepEvidence};
 use super::input::{EncodedBatch, MultiViewFrame, encode_batch};
 use super::irv::{Irv, IrvOutput};
 use super::jumps::gate_jumps;
-use super::params::{BODY_DIM, BONES_DIM, CAMERA_DIM, PARAM_DIM, decode_body, decode_cameras, expand_bones};
+use super::params::{BODY_DIM, BONES_DIM, CAMERA_DIM, PARAM_DIM, decode_body, decode_cameras};
 use super::pipeline::Pipeline;
-use super::projection::{canonical_keypoints, project, to_camera};
+use super::projection::{project, to_camera};
 use super::rig::{RIG_TRUSTED_EVIDENCE, Rig};
 use super::screening::{Screened, first_view, screen};
 use super::triangulation::triangulation_evidence;
@@ -72,21 +72,12 @@ pub struct Forward {
     pub bones: Option<Tensor>,
 }
 
-/// How far the shared body (with its bone corrections) reprojects through every view's camera from
-/// that view's keypoints: `[B, V, 2 * 17]` residuals in units of the person's size, clamped to ±1,
-/// zero for keypoints below [`FEEDBACK_CONFIDENCE`] and for missing views.
-fn reprojection_feedback(
-    body: &BodyTensors,
-    batch: &EncodedBatch,
-    cameras: &Tensor,
-    shared: &Tensor,
-    bones: Option<&Tensor>,
-) -> candle_core::Result<Tensor> {
+/// How far the shared body's canonical keypoints `keypoints` `[B, 17, 3]` reproject through every
+/// view's camera from that view's keypoints: `[B, V, 2 * 17]` residuals in units of the person's
+/// size, clamped to ±1, zero for keypoints below [`FEEDBACK_CONFIDENCE`] and for missing views.
+fn reprojection_feedback(batch: &EncodedBatch, cameras: &Tensor, keypoints: &Tensor) -> candle_core::Result<Tensor> {
     let (b, v, _) = batch.inputs.dims3()?;
     let n = b * v;
-    let (pose, betas) = decode_body(shared)?;
-    let bones = bones.map(expand_bones).transpose()?;
-    let keypoints = canonical_keypoints(body, &pose, &betas, bones.as_ref())?; // [B, 17, 3]
     let keypoints = keypoints.unsqueeze(1)?.broadcast_as((b, v, NUM_KEYPOINTS, 3))?.reshape((n, NUM_KEYPOINTS, 3))?;
     let sizes = batch.sizes.reshape(n)?;
     let (rotation, translation) =
@@ -232,6 +223,42 @@ impl Cmanet {
         self.refiner.set_profile(profile);
     }
 
+    /// The canonical keypoints of bodies `body` `[B, BODY_DIM]` with bone corrections `bones`
+    /// `[B, BONES_DIM]` (when given), as the refiner poses them (the body model's own keypoints,
+    /// the same as [`super::projection::canonical_keypoints`]; no gradient).
+    fn network_keypoints(
+        &self,
+        body: &Tensor,
+        bones: Option<&Tensor>,
+    ) -> candle_core::Result<Vec<[Vector3<f64>; NUM_KEYPOINTS]>> {
+        let b = body.dim(0)?;
+        let (pose, betas) = decode_body(&body.detach())?;
+        let pose: Vec<f32> = pose.flatten_all()?.to_vec1()?;
+        let betas: Vec<f32> = betas.flatten_all()?.to_vec1()?;
+        let bones: Option<Vec<f32>> = bones.map(|x| x.detach().flatten_all()?.to_vec1()).transpose()?;
+        Ok((0..b)
+            .map(|t| {
+                let mut corrections = [Vector3::zeros(); NUM_JOINTS];
+                if let Some(bones) = &bones {
+                    for (i, &j) in ADAPTED_BONES.iter().enumerate() {
+                        let at = t * BONES_DIM + 3 * i;
+                        corrections[j] = Vector3::new(bones[at] as f64, bones[at + 1] as f64, bones[at + 2] as f64);
+                    }
+                }
+                let body = RefinedBody {
+                    pose: std::array::from_fn(|j| {
+                        let i = (t * NUM_BODY_JOINTS + j) * 9;
+                        Matrix3::from_fn(|r, c| pose[i + r * 3 + c] as f64)
+                    }),
+                    betas: std::array::from_fn(|k| betas[t * NUM_BETAS + k] as f64),
+                    bones: corrections,
+                    bone_evidence: 0.0,
+                };
+                self.refiner.pose(&body).keypoints
+            })
+            .collect())
+    }
+
     /// The whole network on encoded frames.
     pub fn forward(&self, batch: EncodedBatch) -> Result<Forward, NetError> {
         self.forward_from(batch, false)
@@ -263,11 +290,26 @@ impl Cmanet {
         let (cameras, body, bones) = if self.pipeline.refines() {
             let features = irv.feature.reshape((b, v, ()))?;
             let view_bodies = params.narrow(2, CAMERA_DIM, BODY_DIM)?;
-            let feedback = |cameras: &Tensor, body: &Tensor, bones: Option<&Tensor>| {
-                reprojection_feedback(&self.body, &batch, cameras, body, bones)
-            };
-            let triangulated = |cameras: &Tensor, body: &Tensor, bones: Option<&Tensor>| {
-                triangulation_evidence(&self.body, &batch, cameras, body, bones)
+            // The IEV's evidence: the shared body posed once a step (on the CPU, as the
+            // refiner poses it: the body model's own keypoints), seen through the cameras.
+            let evidence = |cameras: &Tensor, body: &Tensor, bones: Option<&Tensor>| {
+                let keypoints = self.network_keypoints(body, bones)?;
+                let flat: Vec<f32> =
+                    keypoints.iter().flatten().flat_map(|p| [p.x as f32, p.y as f32, p.z as f32]).collect();
+                let tensor = Tensor::from_vec(flat, (keypoints.len(), NUM_KEYPOINTS, 3), cameras.device())?;
+                let cameras = cameras.detach();
+                Ok(StepEvidence {
+                    feedback: self
+                        .config
+                        .feedback
+                        .then(|| reprojection_feedback(&batch, &cameras, &tensor))
+                        .transpose()?,
+                    triangulation: self
+                        .config
+                        .triangulation
+                        .then(|| triangulation_evidence(&batch, &cameras, &keypoints))
+                        .transpose()?,
+                })
             };
             self.iev.forward(
                 &batch.inputs,
@@ -277,8 +319,7 @@ impl Cmanet {
                 &batch.mask,
                 &screened.cameras,
                 &screened.body,
-                &feedback,
-                &triangulated,
+                &evidence,
             )?
         } else {
             (screened.cameras.clone(), screened.body.clone(), None)
@@ -551,5 +592,50 @@ impl Cmanet {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_nn::VarMap;
+
+    use super::*;
+    use crate::net::params::expand_bones;
+    use crate::net::projection::canonical_keypoints;
+
+    /// The IEV's evidence poses the body on the CPU; it must be the body the tensors pose (what
+    /// the outputs and the losses see), bones included.
+    #[test]
+    fn the_evidence_poses_the_body_as_the_tensors_do() {
+        let device = Device::Cpu;
+        let model = BodyModel::open_body().unwrap();
+        let varmap = VarMap::new();
+        let net = Cmanet::new(VarBuilder::from_varmap(&varmap, DType::F32, &device), &Config::small(), &model).unwrap();
+        let b = 3;
+        let values: Vec<f32> = (0..b * BODY_DIM).map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 1.5).collect();
+        let body = Tensor::from_vec(values, (b, BODY_DIM), &device).unwrap();
+        let bones: Vec<f32> = (0..b * BONES_DIM).map(|i| ((i * 13 % 29) as f32 / 29.0 - 0.5) * 0.1).collect();
+        let bones = Tensor::from_vec(bones, (b, BONES_DIM), &device).unwrap();
+        let posed = net.network_keypoints(&body, Some(&bones)).unwrap();
+        let (pose, betas) = decode_body(&body).unwrap();
+        let expanded = expand_bones(&bones).unwrap();
+        let tensors: Vec<f32> = canonical_keypoints(&net.body, &pose, &betas, Some(&expanded))
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        for (t, keypoints) in posed.iter().enumerate() {
+            for (k, p) in keypoints.iter().enumerate() {
+                for axis in 0..3 {
+                    let want = tensors[(t * NUM_KEYPOINTS + k) * 3 + axis] as f64;
+                    assert!(
+                        (p[axis] - want).abs() < 1e-4,
+                        "body {t} keypoint {k} axis {axis}: {} against {want}",
+                        p[axis]
+                    );
+                }
+            }
+        }
     }
 }

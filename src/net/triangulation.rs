@@ -14,9 +14,8 @@ use nalgebra::{Matrix3, Vector3};
 
 use super::input::EncodedBatch;
 use super::model::FEEDBACK_CONFIDENCE;
-use super::params::{CAMERA_DIM, decode_body, decode_cameras, expand_bones};
-use super::projection::canonical_keypoints;
-use crate::body::{BodyTensors, NUM_KEYPOINTS};
+use super::params::{CAMERA_DIM, decode_cameras};
+use crate::body::NUM_KEYPOINTS;
 
 /// Length of the evidence: per keypoint the triangulated point minus the body's (3, in
 /// decimetres, clamped to ±10) and whether it was triangulated (1).
@@ -29,22 +28,20 @@ const MAX_DIFFERENCE: f64 = 1.0;
 /// A keypoint is triangulated from at least this many views with confidence.
 const MIN_VIEWS: usize = 2;
 
-/// The triangulation evidence `[B, TRIANGULATION_DIM]` of the shared body `shared` `[B, BODY_DIM]`
-/// (with bone corrections `bones` `[B, BONES_DIM]` when estimated) seen through `cameras`
-/// `[B, V, CAMERA_DIM]` against the batch's keypoints: zero for a keypoint fewer than two views
-/// saw with confidence [`FEEDBACK_CONFIDENCE`], or whose views meet at too small an angle.
+/// The triangulation evidence `[B, TRIANGULATION_DIM]` of the shared body's canonical keypoints
+/// `keypoints` (one array per frame of the batch) seen through `cameras` `[B, V, CAMERA_DIM]`
+/// against the batch's keypoints: zero for a keypoint fewer than two views saw with confidence
+/// [`FEEDBACK_CONFIDENCE`], or whose views meet at too small an angle.
 pub fn triangulation_evidence(
-    body: &BodyTensors,
     batch: &EncodedBatch,
     cameras: &Tensor,
-    shared: &Tensor,
-    bones: Option<&Tensor>,
+    keypoints: &[[Vector3<f64>; NUM_KEYPOINTS]],
 ) -> Result<Tensor> {
     let (b, v, _) = batch.inputs.dims3()?;
     let n = b * v;
-    let (pose, betas) = decode_body(&shared.detach())?;
-    let bones = bones.map(|x| expand_bones(&x.detach())).transpose()?;
-    let keypoints: Vec<f32> = canonical_keypoints(body, &pose, &betas, bones.as_ref())?.flatten_all()?.to_vec1()?;
+    if keypoints.len() != b {
+        return Err(candle_core::Error::Msg(format!("{} bodies for a batch of {b}", keypoints.len())));
+    }
     let (rotation, translation) = decode_cameras(
         &cameras.detach().reshape((n, CAMERA_DIM))?,
         &batch.centres.reshape((n, 2))?,
@@ -58,8 +55,7 @@ pub fn triangulation_evidence(
     let mut out = vec![0f32; b * TRIANGULATION_DIM];
     for t in 0..b {
         for k in 0..NUM_KEYPOINTS {
-            let at = (t * NUM_KEYPOINTS + k) * 3;
-            let current = Vector3::new(keypoints[at] as f64, keypoints[at + 1] as f64, keypoints[at + 2] as f64);
+            let current = keypoints[t][k];
             let mut normal = Matrix3::<f64>::zeros();
             let mut rhs = Vector3::<f64>::zeros();
             let mut views = 0;
@@ -120,20 +116,23 @@ mod tests {
     use candle_core::{DType, Device};
 
     use super::*;
-    use crate::body::BodyModel;
+    use crate::body::{BodyModel, BodyTensors};
     use crate::geometry::Intrinsics;
     use crate::net::input::{MultiViewFrame, encode_batch};
-    use crate::net::params::{BODY_DIM, initial_params};
+    use crate::net::params::{BODY_DIM, decode_body, initial_params};
+    use crate::net::projection::canonical_keypoints;
 
     /// Cameras around the canonical body (body to camera), as `[1, V, CAMERA_DIM]` codes that
     /// decode to them for the batch's placements, and the frame they see.
-    fn seen_by_cameras(body: &BodyTensors, shift: [f32; 3]) -> (EncodedBatch, Tensor, Tensor) {
+    fn seen_by_cameras(shift: [f32; 3]) -> (EncodedBatch, Tensor, Vec<[Vector3<f64>; NUM_KEYPOINTS]>) {
         let device = Device::Cpu;
+        let body = BodyTensors::new(&BodyModel::open_body().unwrap(), &device, DType::F32).unwrap();
         let params = initial_params(1, &device).unwrap();
         let shared = params.narrow(1, CAMERA_DIM, BODY_DIM).unwrap();
         let (pose, betas) = decode_body(&shared).unwrap();
         let kp: Vec<f32> =
-            canonical_keypoints(body, &pose, &betas, None).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            canonical_keypoints(&body, &pose, &betas, None).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let keypoints = vec![std::array::from_fn(|k| Vector3::from_fn(|a, _| kp[3 * k + a] as f64))];
         let intrinsics = Intrinsics { fx: 1000.0, fy: 1000.0, cx: 640.0, cy: 360.0 };
         let mut views = Vec::new();
         let mut rotations = Vec::new();
@@ -170,20 +169,15 @@ mod tests {
         }
         let codes: Vec<f32> = codes.into_iter().map(|x| x as f32).collect();
         let cameras = Tensor::from_vec(codes, (1, views.len(), CAMERA_DIM), &device).unwrap();
-        (batch, cameras, shared)
+        (batch, cameras, keypoints)
     }
 
     #[test]
     fn keypoints_seen_where_the_body_is_give_no_difference_and_a_shift_gives_the_shift() {
-        let body = BodyTensors::new(&BodyModel::open_body().unwrap(), &Device::Cpu, DType::F32).unwrap();
         for shift in [[0.0f32, 0.0, 0.0], [0.05, -0.03, 0.08]] {
-            let (batch, cameras, shared) = seen_by_cameras(&body, shift);
-            let evidence: Vec<f32> = triangulation_evidence(&body, &batch, &cameras, &shared, None)
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1()
-                .unwrap();
+            let (batch, cameras, keypoints) = seen_by_cameras(shift);
+            let evidence: Vec<f32> =
+                triangulation_evidence(&batch, &cameras, &keypoints).unwrap().flatten_all().unwrap().to_vec1().unwrap();
             for k in 0..NUM_KEYPOINTS {
                 assert_eq!(evidence[4 * k + 3], 1.0, "keypoint {k} triangulated");
                 for a in 0..3 {
@@ -196,8 +190,7 @@ mod tests {
 
     #[test]
     fn a_keypoint_one_view_saw_is_not_triangulated() {
-        let body = BodyTensors::new(&BodyModel::open_body().unwrap(), &Device::Cpu, DType::F32).unwrap();
-        let (batch, cameras, shared) = seen_by_cameras(&body, [0.0; 3]);
+        let (batch, cameras, keypoints) = seen_by_cameras([0.0; 3]);
         // Hide the nose (keypoint 0) from the second and third views.
         let mut inputs: Vec<f32> = batch.inputs.flatten_all().unwrap().to_vec1().unwrap();
         let dim = super::super::input::VIEW_INPUT_DIM;
@@ -206,12 +199,8 @@ mod tests {
         }
         let batch =
             EncodedBatch { inputs: Tensor::from_vec(inputs, batch.inputs.dims(), &Device::Cpu).unwrap(), ..batch };
-        let evidence: Vec<f32> = triangulation_evidence(&body, &batch, &cameras, &shared, None)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
+        let evidence: Vec<f32> =
+            triangulation_evidence(&batch, &cameras, &keypoints).unwrap().flatten_all().unwrap().to_vec1().unwrap();
         assert_eq!(&evidence[..4], &[0.0; 4]);
         assert_eq!(evidence[4 + 3], 1.0);
     }
