@@ -114,6 +114,12 @@ impl Config {
     }
 }
 
+impl Default for Config {
+    fn default() -> Self {
+        Self::small()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,11 +133,5 @@ mod tests {
         assert!(Config::small().with_change("feedback=3").unwrap_err().contains("feedback"));
         assert!(Config::small().with_change("heads=5").unwrap_err().contains("multiple"));
         assert!(Config::small().with_change("heads").is_err());
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self::small()
     }
 }

@@ -53,9 +53,8 @@ pub fn triangulation_evidence(
     let observed: Vec<f32> = observed.flatten_all()?.to_vec1()?;
     let confidence: Vec<f32> = confidence.flatten_all()?.to_vec1()?;
     let mut out = vec![0f32; b * TRIANGULATION_DIM];
-    for t in 0..b {
-        for k in 0..NUM_KEYPOINTS {
-            let current = keypoints[t][k];
+    for (t, body) in keypoints.iter().enumerate() {
+        for (k, &current) in body.iter().enumerate() {
             let mut normal = Matrix3::<f64>::zeros();
             let mut rhs = Vector3::<f64>::zeros();
             let mut views = 0;
@@ -93,7 +92,7 @@ pub fn triangulation_evidence(
             // is too ill-conditioned to trust.
             let eigen = normal.symmetric_eigenvalues();
             let (low, high) = (eigen.min(), eigen.max());
-            if !(low > 1e-3 * high) {
+            if low.is_nan() || high.is_nan() || low <= 1e-3 * high {
                 continue;
             }
             let Some(point) = normal.try_inverse().map(|inv| inv * rhs) else { continue };
