@@ -35,22 +35,25 @@ fn shipped_weights_estimate_unseen_sequences_with_unknown_cameras() {
     assert!(full_cam < BOUND_CAMERA_DEG, "camera rotation error {full_cam:.2} deg");
     // Leaving the IEV out costs body accuracy; leaving the body refinement out costs most of it
     // and camera accuracy; leaving the previous frame's prior out costs a little body accuracy.
-    // The IEV's share is small once refined: 0.4 mm here since the learned bones are symmetric,
-    // 0.5 mm since the refinement's prior weakens on the limbs where the network's body misses
-    // (`misfit_scale`, the default since 2026-12-07), 1.6 mm with the prior held as it was (the
-    // refinement now repairs more of a worse guess).
+    // The IEV's share is small once refined: 1.2 mm here since the IEV trained at last
+    // (2026-12-08), 0.4 mm before it since the learned bones are symmetric, 0.5 mm since the
+    // refinement's prior weakens on the limbs where the network's body misses (`misfit_scale`,
+    // the default since 2026-12-07), 1.6 mm with the prior held as it was (the refinement now
+    // repairs more of a worse guess). The network alone was 18 mm behind the full pipeline until
+    // its IEV trained, 11.6 mm since.
     let (_, without_iev_pa, _) = results[3];
     assert!(without_iev_pa > full_pa + 0.25, "without IEV {without_iev_pa:.2} mm vs full {full_pa:.2} mm");
     let (_, unrefined_pa, unrefined_cam) = results[5];
-    assert!(unrefined_pa > full_pa + 15.0, "unrefined body {unrefined_pa:.1} mm vs {full_pa:.1} mm");
+    assert!(unrefined_pa > full_pa + 8.0, "unrefined body {unrefined_pa:.1} mm vs {full_pa:.1} mm");
     assert!(unrefined_cam > full_cam + 1.0, "unrefined body: cameras {unrefined_cam:.2} deg vs {full_cam:.2} deg");
     let (_, frame_by_frame_pa, _) = results[6];
     assert!(frame_by_frame_pa > full_pa, "frame by frame {frame_by_frame_pa:.1} mm vs {full_pa:.1} mm");
 }
 
-/// These six 20-frame sequences measured 13.9 mm PA-MPJPE (limbs) and a median camera rotation
-/// error of 2.5 degrees with the shipped weights and the body refinement (32.0 mm and 4.6 degrees
-/// without it; 2026-12-07; `cargo test --release --test shipped_model -- --nocapture` prints every pipeline's
+/// These six 20-frame sequences measured 13.8 mm PA-MPJPE (limbs) and a median camera rotation
+/// error of 2.5 degrees with the shipped weights and the body refinement (25.4 mm and 5.4 degrees
+/// without it; 2026-12-08, the network whose IEV trained at last; 13.9 / 2.5 and 32.0 / 4.6 with
+/// the one before; `cargo test --release --test shipped_model -- --nocapture` prints every pipeline's
 /// figures); the bounds leave a margin for other CPUs' float rounding, not for a worse model.
 const BOUND_PA_MPJPE_LIMBS_MM: f64 = 17.0;
 /// See [`BOUND_PA_MPJPE_LIMBS_MM`].
