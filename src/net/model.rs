@@ -73,20 +73,56 @@ pub struct Forward {
 }
 
 /// How far the shared body's canonical keypoints `keypoints` `[B, 17, 3]` reproject through every
-/// view's camera from that view's keypoints: `[B, V, 2 * 17]` residuals in units of the person's
-/// size, clamped to ±1, zero for keypoints below [`FEEDBACK_CONFIDENCE`] and for missing views.
-fn reprojection_feedback(batch: &EncodedBatch, cameras: &Tensor, keypoints: &Tensor) -> candle_core::Result<Tensor> {
+/// view's camera (`cameras`: body-to-camera rotations `[B * V, 3, 3]` and translations
+/// `[B * V, 3]`) from that view's keypoints (`observed`: [`EncodedBatch::observed`] of `batch`):
+/// `[B, V, 2 * 17]` residuals in units of the person's size, clamped to ±1, zero for keypoints
+/// below [`FEEDBACK_CONFIDENCE`] and for missing views.
+fn reprojection_feedback(
+    batch: &EncodedBatch,
+    observed: &(Tensor, Tensor),
+    cameras: &(Tensor, Tensor),
+    keypoints: &Tensor,
+) -> candle_core::Result<Tensor> {
     let (b, v, _) = batch.inputs.dims3()?;
     let n = b * v;
     let keypoints = keypoints.unsqueeze(1)?.broadcast_as((b, v, NUM_KEYPOINTS, 3))?.reshape((n, NUM_KEYPOINTS, 3))?;
-    let sizes = batch.sizes.reshape(n)?;
-    let (rotation, translation) =
-        decode_cameras(&cameras.reshape((n, CAMERA_DIM))?, &batch.centres.reshape((n, 2))?, &sizes)?;
-    let projected = project(&to_camera(&keypoints, &rotation, &translation)?)?;
-    let (observed, confidence) = batch.observed()?;
+    let projected = project(&to_camera(&keypoints, &cameras.0, &cameras.1)?)?;
+    let (observed, confidence) = observed;
     let seen = confidence.ge(FEEDBACK_CONFIDENCE)?.to_dtype(DType::F32)?.unsqueeze(2)?; // [N, 17, 1]
-    let residual = (observed - projected)?.broadcast_div(&sizes.reshape((n, 1, 1))?)?.clamp(-1f32, 1f32)?;
+    let sizes = batch.sizes.reshape((n, 1, 1))?;
+    let residual = (observed - projected)?.broadcast_div(&sizes)?.clamp(-1f32, 1f32)?;
     residual.broadcast_mul(&seen)?.reshape((b, v, 2 * NUM_KEYPOINTS))
+}
+
+/// The network's bodies `body` `[B, BODY_DIM]`, with its bone corrections `bones` `[B, BONES_DIM]`
+/// when given (zero otherwise), as the refiner takes them: one per frame, no bone evidence, no
+/// gradient.
+fn network_bodies(body: &Tensor, bones: Option<&Tensor>) -> candle_core::Result<Vec<RefinedBody>> {
+    let b = body.dim(0)?;
+    let (pose, betas) = decode_body(&body.detach())?;
+    let pose: Vec<f32> = pose.flatten_all()?.to_vec1()?;
+    let betas: Vec<f32> = betas.flatten_all()?.to_vec1()?;
+    let bones: Option<Vec<f32>> = bones.map(|x| x.detach().flatten_all()?.to_vec1()).transpose()?;
+    Ok((0..b)
+        .map(|t| {
+            let mut corrections = [Vector3::zeros(); NUM_JOINTS];
+            if let Some(bones) = &bones {
+                for (i, &j) in ADAPTED_BONES.iter().enumerate() {
+                    let at = t * BONES_DIM + 3 * i;
+                    corrections[j] = Vector3::new(bones[at] as f64, bones[at + 1] as f64, bones[at + 2] as f64);
+                }
+            }
+            RefinedBody {
+                pose: std::array::from_fn(|j| {
+                    let i = (t * NUM_BODY_JOINTS + j) * 9;
+                    Matrix3::from_fn(|r, c| pose[i + r * 3 + c] as f64)
+                }),
+                betas: std::array::from_fn(|k| betas[t * NUM_BETAS + k] as f64),
+                bones: corrections,
+                bone_evidence: 0.0,
+            }
+        })
+        .collect())
 }
 
 /// Keypoints below this confidence give no reprojection feedback.
@@ -231,32 +267,7 @@ impl Cmanet {
         body: &Tensor,
         bones: Option<&Tensor>,
     ) -> candle_core::Result<Vec<[Vector3<f64>; NUM_KEYPOINTS]>> {
-        let b = body.dim(0)?;
-        let (pose, betas) = decode_body(&body.detach())?;
-        let pose: Vec<f32> = pose.flatten_all()?.to_vec1()?;
-        let betas: Vec<f32> = betas.flatten_all()?.to_vec1()?;
-        let bones: Option<Vec<f32>> = bones.map(|x| x.detach().flatten_all()?.to_vec1()).transpose()?;
-        Ok((0..b)
-            .map(|t| {
-                let mut corrections = [Vector3::zeros(); NUM_JOINTS];
-                if let Some(bones) = &bones {
-                    for (i, &j) in ADAPTED_BONES.iter().enumerate() {
-                        let at = t * BONES_DIM + 3 * i;
-                        corrections[j] = Vector3::new(bones[at] as f64, bones[at + 1] as f64, bones[at + 2] as f64);
-                    }
-                }
-                let body = RefinedBody {
-                    pose: std::array::from_fn(|j| {
-                        let i = (t * NUM_BODY_JOINTS + j) * 9;
-                        Matrix3::from_fn(|r, c| pose[i + r * 3 + c] as f64)
-                    }),
-                    betas: std::array::from_fn(|k| betas[t * NUM_BETAS + k] as f64),
-                    bones: corrections,
-                    bone_evidence: 0.0,
-                };
-                self.refiner.pose(&body).keypoints
-            })
-            .collect())
+        Ok(network_bodies(body, bones)?.iter().map(|body| self.refiner.pose(body).keypoints).collect())
     }
 
     /// The whole network on encoded frames.
@@ -291,23 +302,25 @@ impl Cmanet {
             let features = irv.feature.reshape((b, v, ()))?;
             let view_bodies = params.narrow(2, CAMERA_DIM, BODY_DIM)?;
             // The IEV's evidence: the shared body posed once a step (on the CPU, as the
-            // refiner poses it: the body model's own keypoints), seen through the cameras.
+            // refiner poses it: the body model's own keypoints), seen through the cameras
+            // decoded once a step, against the views' keypoints decoded once.
+            let observed = batch.observed()?;
+            let (centres, sizes) = (batch.centres.reshape((b * v, 2))?, batch.sizes.reshape(b * v)?);
             let evidence = |cameras: &Tensor, body: &Tensor, bones: Option<&Tensor>| {
                 let keypoints = self.network_keypoints(body, bones)?;
-                let flat: Vec<f32> =
-                    keypoints.iter().flatten().flat_map(|p| [p.x as f32, p.y as f32, p.z as f32]).collect();
-                let tensor = Tensor::from_vec(flat, (keypoints.len(), NUM_KEYPOINTS, 3), cameras.device())?;
-                let cameras = cameras.detach();
+                let cameras = decode_cameras(&cameras.detach().reshape((b * v, CAMERA_DIM))?, &centres, &sizes)?;
+                let feedback = self.config.feedback.then(|| {
+                    let flat: Vec<f32> =
+                        keypoints.iter().flatten().flat_map(|p| [p.x as f32, p.y as f32, p.z as f32]).collect();
+                    let tensor = Tensor::from_vec(flat, (keypoints.len(), NUM_KEYPOINTS, 3), body.device())?;
+                    reprojection_feedback(&batch, &observed, &cameras, &tensor)
+                });
                 Ok(StepEvidence {
-                    feedback: self
-                        .config
-                        .feedback
-                        .then(|| reprojection_feedback(&batch, &cameras, &tensor))
-                        .transpose()?,
+                    feedback: feedback.transpose()?,
                     triangulation: self
                         .config
                         .triangulation
-                        .then(|| triangulation_evidence(&batch, &cameras, &keypoints))
+                        .then(|| triangulation_evidence(&batch, &observed, &cameras, &keypoints))
                         .transpose()?,
                 })
             };
@@ -404,39 +417,21 @@ impl Cmanet {
             &fwd.batch.centres.reshape((b * v, 2))?,
             &fwd.batch.sizes.reshape(b * v)?,
         )?;
-        let (body_pose, betas) = decode_body(&fwd.body)?;
-        let pose: Vec<f32> = body_pose.flatten_all()?.to_vec1()?;
-        let betas: Vec<f32> = betas.flatten_all()?.to_vec1()?;
+        let networks = network_bodies(&fwd.body, fwd.bones.as_ref())?;
         let rotations: Vec<f32> = rotation.flatten_all()?.to_vec1()?;
         let translations: Vec<f32> = translation.flatten_all()?.to_vec1()?;
         let sizes: Vec<f32> = fwd.batch.sizes.flatten_all()?.to_vec1()?;
-        let network_bones: Option<Vec<f32>> = fwd.bones.as_ref().map(|b| b.flatten_all()?.to_vec1()).transpose()?;
         let mut out = Vec::with_capacity(b);
         for (t, frame) in frames.iter().enumerate() {
             // The subject's bones as the stream learned them. The network's single-frame guess is
             // the estimate only where nothing refines the body: as the refinement's start it can
             // hold a view on the wrong side of the person (measured: on the stick development set
             // it is worth 0.3 mm, on real detections it made the first frames flip).
-            let bones = match &network_bones {
-                Some(guess) if !self.pipeline.refines_body() => {
-                    let mut out = [Vector3::zeros(); NUM_JOINTS];
-                    for (i, &j) in ADAPTED_BONES.iter().enumerate() {
-                        let at = t * BONES_DIM + 3 * i;
-                        out[j] = Vector3::new(guess[at] as f64, guess[at + 1] as f64, guess[at + 2] as f64);
-                    }
-                    out
-                }
-                _ => bones,
-            };
-            let network = RefinedBody {
-                pose: std::array::from_fn(|j| {
-                    let i = (t * NUM_BODY_JOINTS + j) * 9;
-                    Matrix3::from_fn(|r, c| pose[i + r * 3 + c] as f64)
-                }),
-                betas: std::array::from_fn(|k| betas[t * NUM_BETAS + k] as f64),
-                bones,
-                bone_evidence,
-            };
+            let mut network = networks[t];
+            if fwd.bones.is_none() || self.pipeline.refines_body() {
+                network.bones = bones;
+            }
+            network.bone_evidence = bone_evidence;
             // The network's body posed on the CPU (the refiner's forward kinematics, the body
             // model's keypoints; cheaper than candle's for one body).
             let keypoints_of = |posed: &super::body_refinement::PosedKeypoints| -> Keypoints3d {

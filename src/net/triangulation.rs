@@ -14,7 +14,6 @@ use nalgebra::{Matrix3, Vector3};
 
 use super::input::EncodedBatch;
 use super::model::FEEDBACK_CONFIDENCE;
-use super::params::{CAMERA_DIM, decode_cameras};
 use crate::body::NUM_KEYPOINTS;
 
 /// Length of the evidence: per keypoint the triangulated point minus the body's (3, in
@@ -29,29 +28,24 @@ const MAX_DIFFERENCE: f64 = 1.0;
 const MIN_VIEWS: usize = 2;
 
 /// The triangulation evidence `[B, TRIANGULATION_DIM]` of the shared body's canonical keypoints
-/// `keypoints` (one array per frame of the batch) seen through `cameras` `[B, V, CAMERA_DIM]`
-/// against the batch's keypoints: zero for a keypoint fewer than two views saw with confidence
-/// [`FEEDBACK_CONFIDENCE`], or whose views meet at too small an angle.
+/// `keypoints` (one array per frame of `batch`) seen through `cameras` (body-to-camera rotations
+/// `[B * V, 3, 3]` and translations `[B * V, 3]`) against the views' keypoints (`observed`:
+/// [`EncodedBatch::observed`] of `batch`): zero for a keypoint fewer than two views saw with
+/// confidence [`FEEDBACK_CONFIDENCE`], or whose views meet at too small an angle.
 pub fn triangulation_evidence(
     batch: &EncodedBatch,
-    cameras: &Tensor,
+    observed: &(Tensor, Tensor),
+    cameras: &(Tensor, Tensor),
     keypoints: &[[Vector3<f64>; NUM_KEYPOINTS]],
 ) -> Result<Tensor> {
     let (b, v, _) = batch.inputs.dims3()?;
-    let n = b * v;
     if keypoints.len() != b {
         return Err(candle_core::Error::Msg(format!("{} bodies for a batch of {b}", keypoints.len())));
     }
-    let (rotation, translation) = decode_cameras(
-        &cameras.detach().reshape((n, CAMERA_DIM))?,
-        &batch.centres.reshape((n, 2))?,
-        &batch.sizes.reshape(n)?,
-    )?;
-    let rotation: Vec<f32> = rotation.flatten_all()?.to_vec1()?;
-    let translation: Vec<f32> = translation.flatten_all()?.to_vec1()?;
-    let (observed, confidence) = batch.observed()?;
-    let observed: Vec<f32> = observed.flatten_all()?.to_vec1()?;
-    let confidence: Vec<f32> = confidence.flatten_all()?.to_vec1()?;
+    let rotation: Vec<f32> = cameras.0.flatten_all()?.to_vec1()?;
+    let translation: Vec<f32> = cameras.1.flatten_all()?.to_vec1()?;
+    let observed_points: Vec<f32> = observed.0.flatten_all()?.to_vec1()?;
+    let confidence: Vec<f32> = observed.1.flatten_all()?.to_vec1()?;
     let mut out = vec![0f32; b * TRIANGULATION_DIM];
     for (t, body) in keypoints.iter().enumerate() {
         for (k, &current) in body.iter().enumerate() {
@@ -75,7 +69,7 @@ pub fn triangulation_evidence(
                     continue;
                 }
                 let o = (view * NUM_KEYPOINTS + k) * 2;
-                let (x, y) = (observed[o] as f64, observed[o + 1] as f64);
+                let (x, y) = (observed_points[o] as f64, observed_points[o + 1] as f64);
                 // x (r3 . X + t3) = r1 . X + t1, and the same for y, divided by the depth.
                 for (row, image) in [(0, x), (1, y)] {
                     let a = (r.row(2) * image - r.row(row)).transpose() / depth;
@@ -107,7 +101,7 @@ pub fn triangulation_evidence(
             out[o + 3] = 1.0;
         }
     }
-    Tensor::from_vec(out, (b, TRIANGULATION_DIM), cameras.device())
+    Tensor::from_vec(out, (b, TRIANGULATION_DIM), cameras.0.device())
 }
 
 #[cfg(test)]
@@ -118,12 +112,13 @@ mod tests {
     use crate::body::{BodyModel, BodyTensors};
     use crate::geometry::Intrinsics;
     use crate::net::input::{MultiViewFrame, encode_batch};
-    use crate::net::params::{BODY_DIM, decode_body, initial_params};
+    use crate::net::params::{BODY_DIM, CAMERA_DIM, decode_body, decode_cameras, initial_params};
     use crate::net::projection::canonical_keypoints;
 
-    /// Cameras around the canonical body (body to camera), as `[1, V, CAMERA_DIM]` codes that
-    /// decode to them for the batch's placements, and the frame they see.
-    fn seen_by_cameras(shift: [f32; 3]) -> (EncodedBatch, Tensor, Vec<[Vector3<f64>; NUM_KEYPOINTS]>) {
+    /// Cameras around the canonical body (body to camera), decoded from the `[1, V, CAMERA_DIM]`
+    /// codes that give them for the batch's placements, the frame they see, and the body's
+    /// keypoints.
+    fn seen_by_cameras(shift: [f32; 3]) -> (EncodedBatch, (Tensor, Tensor), Vec<[Vector3<f64>; NUM_KEYPOINTS]>) {
         let device = Device::Cpu;
         let body = BodyTensors::new(&BodyModel::open_body().unwrap(), &device, DType::F32).unwrap();
         let params = initial_params(1, &device).unwrap();
@@ -167,7 +162,10 @@ mod tests {
             codes.extend([r[(0, 0)], r[(1, 0)], r[(2, 0)], r[(0, 1)], r[(1, 1)], r[(2, 1)], cx, cy, depth_code]);
         }
         let codes: Vec<f32> = codes.into_iter().map(|x| x as f32).collect();
-        let cameras = Tensor::from_vec(codes, (1, views.len(), CAMERA_DIM), &device).unwrap();
+        let v = views.len();
+        let codes = Tensor::from_vec(codes, (v, CAMERA_DIM), &device).unwrap();
+        let cameras =
+            decode_cameras(&codes, &batch.centres.reshape((v, 2)).unwrap(), &batch.sizes.reshape(v).unwrap()).unwrap();
         (batch, cameras, keypoints)
     }
 
@@ -175,8 +173,12 @@ mod tests {
     fn keypoints_seen_where_the_body_is_give_no_difference_and_a_shift_gives_the_shift() {
         for shift in [[0.0f32, 0.0, 0.0], [0.05, -0.03, 0.08]] {
             let (batch, cameras, keypoints) = seen_by_cameras(shift);
-            let evidence: Vec<f32> =
-                triangulation_evidence(&batch, &cameras, &keypoints).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let evidence: Vec<f32> = triangulation_evidence(&batch, &batch.observed().unwrap(), &cameras, &keypoints)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
             for k in 0..NUM_KEYPOINTS {
                 assert_eq!(evidence[4 * k + 3], 1.0, "keypoint {k} triangulated");
                 for a in 0..3 {
@@ -198,8 +200,12 @@ mod tests {
         }
         let batch =
             EncodedBatch { inputs: Tensor::from_vec(inputs, batch.inputs.dims(), &Device::Cpu).unwrap(), ..batch };
-        let evidence: Vec<f32> =
-            triangulation_evidence(&batch, &cameras, &keypoints).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let evidence: Vec<f32> = triangulation_evidence(&batch, &batch.observed().unwrap(), &cameras, &keypoints)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         assert_eq!(&evidence[..4], &[0.0; 4]);
         assert_eq!(evidence[4 + 3], 1.0);
     }
