@@ -169,16 +169,21 @@ mod tests {
         (batch, cameras, keypoints)
     }
 
+    /// The evidence of `keypoints` seen through `cameras` against the batch's own keypoints.
+    fn evidence_of(
+        batch: &EncodedBatch,
+        cameras: &(Tensor, Tensor),
+        keypoints: &[[Vector3<f64>; NUM_KEYPOINTS]],
+    ) -> Vec<f32> {
+        let evidence = triangulation_evidence(batch, &batch.observed().unwrap(), cameras, keypoints).unwrap();
+        evidence.flatten_all().unwrap().to_vec1().unwrap()
+    }
+
     #[test]
     fn keypoints_seen_where_the_body_is_give_no_difference_and_a_shift_gives_the_shift() {
         for shift in [[0.0f32, 0.0, 0.0], [0.05, -0.03, 0.08]] {
             let (batch, cameras, keypoints) = seen_by_cameras(shift);
-            let evidence: Vec<f32> = triangulation_evidence(&batch, &batch.observed().unwrap(), &cameras, &keypoints)
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1()
-                .unwrap();
+            let evidence = evidence_of(&batch, &cameras, &keypoints);
             for k in 0..NUM_KEYPOINTS {
                 assert_eq!(evidence[4 * k + 3], 1.0, "keypoint {k} triangulated");
                 for a in 0..3 {
@@ -200,12 +205,7 @@ mod tests {
         }
         let batch =
             EncodedBatch { inputs: Tensor::from_vec(inputs, batch.inputs.dims(), &Device::Cpu).unwrap(), ..batch };
-        let evidence: Vec<f32> = triangulation_evidence(&batch, &batch.observed().unwrap(), &cameras, &keypoints)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
+        let evidence = evidence_of(&batch, &cameras, &keypoints);
         assert_eq!(&evidence[..4], &[0.0; 4]);
         assert_eq!(evidence[4 + 3], 1.0);
     }
